@@ -1,0 +1,1 @@
+//! Charts and HTML report (issue 6, not yet built).

@@ -37,7 +37,10 @@ mod tests {
         let data: Vec<Vec<f64>> = (0..50)
             .map(|s| (0..60).map(|t| ((s * 7 + t * 3) % 11) as f64).collect())
             .collect();
-        let series: Vec<Series<'_>> = data.iter().map(|c| Series::new(c, Frequency::Weekly)).collect();
+        let series: Vec<Series<'_>> = data
+            .iter()
+            .map(|c| Series::new(c, Frequency::Weekly))
+            .collect();
         let d = ears::Ears::params(ears::EarsMethod::C2).check().unwrap();
         let all = detect_all(&d, &series);
         for (s, r) in series.iter().zip(&all) {
@@ -50,7 +53,13 @@ mod tests {
         });
         let expected: usize = all
             .iter()
-            .map(|r| r.as_ref().unwrap().iter().filter(|p| p.alarm == Some(true)).count())
+            .map(|r| {
+                r.as_ref()
+                    .unwrap()
+                    .iter()
+                    .filter(|p| p.alarm == Some(true))
+                    .count()
+            })
             .sum();
         assert_eq!(alarms.load(Ordering::Relaxed), expected);
     }

@@ -81,16 +81,25 @@ impl PoissonCusumParams {
     /// A baseline under 2, a shift ≤ 1, h ≤ 0 or a non-positive minimum λ.
     pub fn check(self) -> Result<PoissonCusum> {
         if self.baseline < 2 {
-            return Err(Error::param("baseline", format!("must be at least 2, got {}", self.baseline)));
+            return Err(Error::param(
+                "baseline",
+                format!("must be at least 2, got {}", self.baseline),
+            ));
         }
         if !(self.shift > 1.0 && self.shift.is_finite()) {
-            return Err(Error::param("shift", format!("must be > 1, got {}", self.shift)));
+            return Err(Error::param(
+                "shift",
+                format!("must be > 1, got {}", self.shift),
+            ));
         }
         if !(self.h > 0.0 && self.h.is_finite()) {
             return Err(Error::param("h", format!("must be > 0, got {}", self.h)));
         }
         if !(self.min_lambda > 0.0) {
-            return Err(Error::param("min_lambda", format!("must be > 0, got {}", self.min_lambda)));
+            return Err(Error::param(
+                "min_lambda",
+                format!("must be > 0, got {}", self.min_lambda),
+            ));
         }
         Ok(PoissonCusum {
             baseline: self.baseline,

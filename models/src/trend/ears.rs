@@ -200,11 +200,17 @@ mod tests {
 
     #[test]
     fn rejects_bad_parameters() {
-        let e = Ears::params(EarsMethod::C1).baseline(2).check().unwrap_err();
+        let e = Ears::params(EarsMethod::C1)
+            .baseline(2)
+            .check()
+            .unwrap_err();
         assert!(e.to_string().contains("baseline"), "{e}");
         let e = Ears::params(EarsMethod::C2).alpha(1.5).check().unwrap_err();
         assert!(e.to_string().contains("got 1.5"), "{e}");
-        let e = Ears::params(EarsMethod::C3).min_sigma(-1.0).check().unwrap_err();
+        let e = Ears::params(EarsMethod::C3)
+            .min_sigma(-1.0)
+            .check()
+            .unwrap_err();
         assert!(e.to_string().contains("min_sigma"), "{e}");
     }
 

@@ -50,13 +50,22 @@ fn round5(x: f64) -> f64 {
 
 fn check_b_g(b: usize, g: usize, multiple_of_7: bool) -> Result<()> {
     if b < 7 {
-        return Err(Error::param("b", format!("baseline must be at least 7 days, got {b}")));
+        return Err(Error::param(
+            "b",
+            format!("baseline must be at least 7 days, got {b}"),
+        ));
     }
     if multiple_of_7 && b % 7 != 0 {
-        return Err(Error::param("b", format!("baseline must be a multiple of 7, got {b}")));
+        return Err(Error::param(
+            "b",
+            format!("baseline must be a multiple of 7, got {b}"),
+        ));
     }
     if g > 28 {
-        return Err(Error::param("g", format!("guard band must be at most 28 days, got {g}")));
+        return Err(Error::param(
+            "g",
+            format!("guard band must be at most 28 days, got {g}"),
+        ));
     }
     Ok(())
 }
@@ -71,14 +80,20 @@ fn check_w(name: &'static str, w: f64) -> Result<()> {
 fn check_series(detector: &'static str, s: &Series<'_>, b: usize, g: usize) -> Result<()> {
     s.validate(detector)?;
     if s.freq != super::Frequency::Daily {
-        return Err(Error::series(detector, "ESSENCE detectors need daily counts (freq 365)"));
+        return Err(Error::series(
+            detector,
+            "ESSENCE detectors need daily counts (freq 365)",
+        ));
     }
-    Ok(())
-    .and_then(|_| {
+    Ok(()).and_then(|_| {
         if s.counts.len() < b + g + 1 {
             Err(Error::series(
                 detector,
-                format!("{} days given, at least B + g + 1 = {} needed", s.counts.len(), b + g + 1),
+                format!(
+                    "{} days given, at least B + g + 1 = {} needed",
+                    s.counts.len(),
+                    b + g + 1
+                ),
             ))
         } else {
             Ok(())
@@ -178,7 +193,9 @@ impl Ewma {
             let lf = len as f64;
             let corr = |w: f64| {
                 ((w / (2.0 - w)) + (1.0 / lf)
-                    - 2.0 * (1.0 - w).powi(g as i32 + 1) * ((1.0 - (1.0 - w).powi(len as i32)) / lf))
+                    - 2.0
+                        * (1.0 - w).powi(g as i32 + 1)
+                        * ((1.0 - (1.0 - w).powi(len as i32)) / lf))
                     .sqrt()
             };
             let ucl_alert = round5(qt(1.0 - 0.01, n_df));
@@ -269,7 +286,10 @@ impl RegressionParams {
     /// B < 7 or not a multiple of 7, g > 28.
     pub fn check(self) -> Result<Regression> {
         check_b_g(self.b, self.g, true)?;
-        Ok(Regression { b: self.b, g: self.g })
+        Ok(Regression {
+            b: self.b,
+            g: self.g,
+        })
     }
 }
 
@@ -356,7 +376,10 @@ fn days_of_week(detector: &'static str, s: &Series<'_>) -> Result<Vec<u32>> {
     let dates = s
         .dates
         .ok_or_else(|| Error::series(detector, "dates are required for day-of-week terms"))?;
-    Ok(dates.iter().map(|d| d.weekday().number_from_monday()).collect())
+    Ok(dates
+        .iter()
+        .map(|d| d.weekday().number_from_monday())
+        .collect())
 }
 
 impl Detector for Regression {

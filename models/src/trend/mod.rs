@@ -113,7 +113,11 @@ impl<'a> Series<'a> {
             if p.len() != self.counts.len() {
                 return Err(Error::series(
                     detector,
-                    format!("{} population values for {} counts", p.len(), self.counts.len()),
+                    format!(
+                        "{} population values for {} counts",
+                        p.len(),
+                        self.counts.len()
+                    ),
                 ));
             }
         }

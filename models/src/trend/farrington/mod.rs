@@ -188,7 +188,10 @@ impl FarringtonParams {
             return Err(Error::param("b", "must be at least 1, got 0"));
         }
         if !(self.alpha > 0.0 && self.alpha < 1.0) {
-            return Err(Error::param("alpha", format!("must be in (0, 1), got {}", self.alpha)));
+            return Err(Error::param(
+                "alpha",
+                format!("must be in (0, 1), got {}", self.alpha),
+            ));
         }
         if !(self.p_threshold_trend > 0.0 && self.p_threshold_trend < 1.0) {
             return Err(Error::param(
@@ -376,7 +379,14 @@ struct Work {
 
 impl Farrington {
     /// R's `algo.farrington.fitGLM.flexible`.
-    fn fit_model(&self, blocks: &[u32], k: usize, y: &[f64], trend: bool, wk: &mut Work) -> Option<(Model, Option<usize>)> {
+    fn fit_model(
+        &self,
+        blocks: &[u32],
+        k: usize,
+        y: &[f64],
+        trend: bool,
+        wk: &mut Work,
+    ) -> Option<(Model, Option<usize>)> {
         let mut design = Design::default();
         let mut resp = std::mem::take(&mut wk.resp);
         let mut pred_col = self.build_design(blocks, k, y, trend, &mut design, &mut resp);
@@ -401,7 +411,10 @@ impl Farrington {
                 })
                 .collect();
             let thr = self.p.weights_threshold;
-            let denom: f64 = s.iter().map(|&v| if v > thr { v.powi(-2) } else { 1.0 }).sum();
+            let denom: f64 = s
+                .iter()
+                .map(|&v| if v > thr { v.powi(-2) } else { 1.0 })
+                .sum();
             let gamma = s.len() as f64 / denom;
             let omega: Vec<f64> = s
                 .iter()
@@ -416,6 +429,17 @@ impl Farrington {
                 }
             }
             phi = fit.dispersion.max(1.0);
+            // R then sets `model$weights <- omega`, replacing the working weights, so every
+            // later `summary()` and `predict()` (trend test, prediction se) uses the dispersion
+            // Σ ω·((y − μ)/μ)² / df.
+            let mut pearson = 0.0;
+            for i in 0..resp.len() {
+                if omega[i] > 0.0 {
+                    let r = (resp[i] - fit.mu[i]) / fit.mu[i];
+                    pearson += omega[i] * r * r;
+                }
+            }
+            fit.dispersion = pearson / fit.df_residual;
         }
         wk.resp = resp;
         Some((Model { design, fit, phi }, pred_col))
@@ -424,10 +448,19 @@ impl Farrington {
     fn score_point(&self, s: &Series<'_>, k: usize, wk: &mut Work) -> Point {
         let y = s.counts;
         let n = y.len();
+        // limit54 first: a point R would leave unscored needs no model.
+        let (cases, periods) = self.p.limit54;
+        if y[(k + 1).saturating_sub(periods)..=k].iter().sum::<f64>() < cases {
+            return Point::default();
+        }
         let mut refs = std::mem::take(&mut wk.refs);
         let mut blocks = std::mem::take(&mut wk.blocks);
         let ok = self.reference_points(s, k, &mut refs) && self.blocks(&refs, k, n, &mut blocks);
-        let result = if ok { self.score_with_blocks(y, k, &blocks, wk) } else { Point::default() };
+        let result = if ok {
+            self.score_with_blocks(y, k, &blocks, wk)
+        } else {
+            Point::default()
+        };
         wk.refs = refs;
         wk.blocks = blocks;
         result
@@ -437,9 +470,13 @@ impl Farrington {
         let Some((mut model, mut pred_col)) = self.fit_model(blocks, k, y, self.p.trend, wk) else {
             return Point::default();
         };
-        let now = |col: Option<usize>| Row { time: (k + 1) as f64, dummy: col };
+        let now = |col: Option<usize>| Row {
+            time: (k + 1) as f64,
+            dummy: col,
+        };
         if model.design.trend {
-            let (eta, _) = glm::predict_link(&model.design, &model.fit, &now(pred_col), &mut wk.glm);
+            let (eta, _) =
+                glm::predict_link(&model.design, &model.fit, &now(pred_col), &mut wk.glm);
             let se_b = (model.fit.dispersion * model.fit.inv[model.design.p + 1]).sqrt();
             let t = model.fit.beta[1] / se_b;
             let p_trend = 2.0 * pt(-t.abs(), model.fit.df_residual);
@@ -457,7 +494,8 @@ impl Farrington {
                 }
             }
         }
-        let (eta, se_eta) = glm::predict_link(&model.design, &model.fit, &now(pred_col), &mut wk.glm);
+        let (eta, se_eta) =
+            glm::predict_link(&model.design, &model.fit, &now(pred_col), &mut wk.glm);
         let yk = y[k];
         let (upper, prob, fit_value) = match self.p.threshold {
             ThresholdMethod::Delta => {
@@ -467,13 +505,21 @@ impl Farrington {
                 let (se, exponent) = match self.p.powertrans {
                     PowerTrans::None => ((mu0 * tau).sqrt(), 1.0),
                     PowerTrans::Half => ((0.25 * tau).sqrt(), 0.5),
-                    PowerTrans::TwoThirds => ((4.0 / 9.0 * mu0.powf(1.0 / 3.0) * tau).sqrt(), 2.0 / 3.0),
+                    PowerTrans::TwoThirds => {
+                        ((4.0 / 9.0 * mu0.powf(1.0 / 3.0) * tau).sqrt(), 2.0 / 3.0)
+                    }
                 };
                 let base = mu0.powf(exponent);
                 let hi = (base + self.z * se).powf(1.0 / exponent);
                 let lo = (base - self.z * se).powf(1.0 / exponent);
                 // R sorts (lower, upper) with NaN first; the upper is the larger finite one.
-                let upper = if hi.is_nan() { f64::NAN } else if lo.is_nan() { hi } else { hi.max(lo) };
+                let upper = if hi.is_nan() {
+                    f64::NAN
+                } else if lo.is_nan() {
+                    hi
+                } else {
+                    hi.max(lo)
+                };
                 let q = pnorm_upper((yk.powf(exponent) - base) / se);
                 (upper, q, mu0)
             }
@@ -533,7 +579,10 @@ impl Detector for Farrington {
     fn detect_into(&self, series: &Series<'_>, out: &mut Vec<Point>) -> Result<()> {
         series.validate(self.name())?;
         if self.p.reference == ReferenceMode::Dates && series.dates.is_none() {
-            return Err(Error::series(self.name(), "reference mode `Dates` needs dates"));
+            return Err(Error::series(
+                self.name(),
+                "reference mode `Dates` needs dates",
+            ));
         }
         let y = series.counts;
         out.clear();
@@ -555,7 +604,10 @@ mod tests {
     fn rejects_bad_parameters() {
         assert!(Farrington::params().b(0).check().is_err());
         let e = Farrington::params().alpha(1.5).check().unwrap_err();
-        assert!(e.to_string().contains("alpha must be in (0, 1), got 1.5") || e.to_string().contains("got 1.5"));
+        assert!(
+            e.to_string().contains("alpha must be in (0, 1), got 1.5")
+                || e.to_string().contains("got 1.5")
+        );
         assert!(Farrington::params().no_periods(0).check().is_err());
         assert!(Farrington::params().limit54(5.0, 0).check().is_err());
     }

@@ -280,7 +280,7 @@ impl Farrington {
         let (w, p) = (self.p.w, self.p.no_periods);
         out.clear();
         out.resize(n, 0);
-        let mut set = |lo: isize, hi: isize, v: u32, out: &mut Vec<u32>| -> bool {
+        let set = |lo: isize, hi: isize, v: u32, out: &mut Vec<u32>| -> bool {
             // R's lo:hi counts down when hi < lo.
             let (a, b) = if lo <= hi { (lo, hi) } else { (hi, lo) };
             if a < 0 || b as usize >= n {

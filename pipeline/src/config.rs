@@ -1,0 +1,317 @@
+//! `weaksignal.toml`: the lake, the reference data, the privacy key and the sources.
+//!
+//! A new export layout is a config change: column names (Chinese headers), datetime formats
+//! and value maps all live here.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// The whole configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the Parquet lake lives.
+    pub lake: PathBuf,
+    /// Reference data.
+    pub reference: Reference,
+    /// Privacy settings.
+    #[serde(default)]
+    pub privacy: Privacy,
+    /// Ingest settings.
+    #[serde(default)]
+    pub ingest: IngestSettings,
+    /// The export sources.
+    #[serde(rename = "source", default)]
+    pub sources: Vec<Source>,
+    /// The directory relative paths are resolved against (the config file's folder).
+    #[serde(skip)]
+    pub base: PathBuf,
+}
+
+/// Reference data files.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reference {
+    /// Compound registry CSV.
+    pub compounds: PathBuf,
+    /// Category taxonomy CSV.
+    pub taxonomy: PathBuf,
+}
+
+/// Privacy settings.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Privacy {
+    /// File holding the HMAC key (used when `WEAKSIGNAL_KEY` is not set).
+    pub key_file: Option<PathBuf>,
+}
+
+/// Ingest settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestSettings {
+    /// Records received more than this many days after the run's date are quarantined.
+    pub future_tolerance_days: i64,
+    /// Content markers of test tickets, quarantined.
+    pub test_markers: Vec<String>,
+    /// Minimum fuzzy-match similarity (0–1) to accept a compound.
+    pub fuzzy_threshold: f64,
+    /// Participants at or above which a petition is collective when the export has no flag.
+    pub collective_threshold: i64,
+}
+
+impl Default for IngestSettings {
+    fn default() -> Self {
+        IngestSettings {
+            future_tolerance_days: 2,
+            test_markers: vec!["测试工单".into(), "测试数据".into()],
+            fuzzy_threshold: 0.75,
+            collective_threshold: 5,
+        }
+    }
+}
+
+/// Source file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+    /// Excel workbook (first sheet, header row).
+    Xlsx,
+}
+
+/// Text encoding of a CSV or JSONL file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    /// UTF-8, with or without BOM.
+    #[serde(rename = "utf-8")]
+    Utf8,
+    /// GBK / GB18030.
+    Gbk,
+    /// BOM, then UTF-8 validity, else GB18030.
+    #[default]
+    Auto,
+}
+
+/// Record channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    /// 12345 hotline.
+    Hotline,
+    /// Grid complaint platform.
+    Grid,
+    /// Petitions (信访).
+    Petition,
+}
+
+impl Channel {
+    /// The lake's name for the channel.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Hotline => "hotline",
+            Channel::Grid => "grid",
+            Channel::Petition => "petition",
+        }
+    }
+    /// All channels.
+    pub const ALL: [Channel; 3] = [Channel::Hotline, Channel::Grid, Channel::Petition];
+}
+
+/// One export source.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// Name shown in summaries.
+    pub name: String,
+    /// Channel of its records.
+    pub channel: Channel,
+    /// Glob of files, relative to the config file.
+    pub path: String,
+    /// File format.
+    pub format: Format,
+    /// Encoding (CSV, JSONL).
+    #[serde(default)]
+    pub encoding: Encoding,
+    /// Datetime formats to try (chrono syntax), plus `excel` for serial dates.
+    #[serde(default = "default_datetime_formats")]
+    pub datetime_formats: Vec<String>,
+    /// Canonical field → the export's column name(s), first present wins.
+    pub columns: BTreeMap<String, Vec<String>>,
+    /// Canonical field → export value → canonical value.
+    #[serde(default)]
+    pub values: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+fn default_datetime_formats() -> Vec<String> {
+    [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y/%m/%d %H:%M:%S",
+        "%Y/%m/%d %H:%M",
+        "%Y-%m-%d",
+        "%Y/%m/%d",
+        "excel",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect()
+}
+
+/// Canonical fields a source may map.
+pub const MAPPABLE_FIELDS: &[&str] = &[
+    "source_id",
+    "received_at",
+    "address",
+    "compound",
+    "building",
+    "content",
+    "category",
+    "reporter",
+    "participants",
+    "is_collective",
+    "petition_level",
+    "skip_level",
+    "form",
+    "dispatched_at",
+    "due_at",
+    "closed_at",
+    "status",
+    "satisfaction",
+    "rating",
+    "repeat_flag",
+];
+
+/// Fields whose values pass through a value map.
+pub const VALUE_MAPPED: &[(&str, &[&str])] = &[
+    ("status", &["open", "closed", "returned"]),
+    ("satisfaction", &["satisfied", "basic", "dissatisfied", "none"]),
+    ("petition_level", &["district", "city", "province", "national"]),
+    ("is_collective", &["true", "false"]),
+    ("skip_level", &["true", "false"]),
+    ("repeat_flag", &["true", "false"]),
+];
+
+impl Config {
+    /// Reads and validates a config file, reporting every problem at once.
+    ///
+    /// # Errors
+    /// [`Error::Config`] listing each problem.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
+            path: path.into(),
+            reason: e.to_string(),
+        })?;
+        let mut cfg: Config = toml::from_str(&text).map_err(|e| Error::Config {
+            path: path.into(),
+            reason: e.to_string(),
+        })?;
+        cfg.base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let problems = cfg.problems();
+        if !problems.is_empty() {
+            return Err(Error::Config {
+                path: path.into(),
+                reason: problems.join("\n"),
+            });
+        }
+        Ok(cfg)
+    }
+
+    /// Every problem with the configuration (empty when valid).
+    pub fn problems(&self) -> Vec<String> {
+        let mut p = vec![];
+        if self.sources.is_empty() {
+            p.push("no [[source]] defined".into());
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for s in &self.sources {
+            if !names.insert(&s.name) {
+                p.push(format!("source `{}` defined twice", s.name));
+            }
+            for f in s.columns.keys() {
+                if !MAPPABLE_FIELDS.contains(&f.as_str()) {
+                    p.push(format!("source `{}`: unknown canonical field `{f}` in columns", s.name));
+                }
+            }
+            for f in ["source_id", "received_at"] {
+                if !s.columns.contains_key(f) {
+                    p.push(format!("source `{}`: columns must map `{f}`", s.name));
+                }
+            }
+            if !s.columns.contains_key("content") && !s.columns.contains_key("category") {
+                p.push(format!("source `{}`: columns must map `content` or `category`", s.name));
+            }
+            for (field, map) in &s.values {
+                match VALUE_MAPPED.iter().find(|(f, _)| f == field) {
+                    None => p.push(format!("source `{}`: no value map allowed for `{field}`", s.name)),
+                    Some((_, allowed)) => {
+                        for (k, v) in map {
+                            if !allowed.contains(&v.as_str()) {
+                                p.push(format!(
+                                    "source `{}`: values.{field}.\"{k}\" = \"{v}\" is not one of {allowed:?}",
+                                    s.name
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            for f in &s.datetime_formats {
+                if f != "excel" && chrono::format::StrftimeItems::new(f).any(|i| matches!(i, chrono::format::Item::Error)) {
+                    p.push(format!("source `{}`: bad datetime format `{f}`", s.name));
+                }
+            }
+        }
+        if !(0.0..=1.0).contains(&self.ingest.fuzzy_threshold) {
+            p.push(format!("ingest.fuzzy_threshold must be in [0, 1], got {}", self.ingest.fuzzy_threshold));
+        }
+        p
+    }
+
+    /// A path from the config, resolved against the config's folder.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base.join(p)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_every_problem_at_once() {
+        let text = r#"
+lake = "lake"
+[reference]
+compounds = "c.csv"
+taxonomy = "t.csv"
+[[source]]
+name = "a"
+channel = "hotline"
+path = "*.csv"
+format = "csv"
+datetime_formats = ["%Y-%m-%d %Q"]
+columns = { source_id = ["id"], colour = ["x"] }
+values = { status = { "已办结" = "done" } }
+"#;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("w.toml");
+        std::fs::write(&p, text).unwrap();
+        let e = Config::load(&p).unwrap_err().to_string();
+        for needle in ["colour", "received_at", "content", "done", "%Q"] {
+            assert!(e.contains(needle), "missing `{needle}` in: {e}");
+        }
+    }
+}

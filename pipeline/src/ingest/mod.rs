@@ -1,0 +1,578 @@
+//! Ingest: exports → canonical records → the lake, with quarantine, de-duplication and row
+//! accounting (rows read = loaded + quarantined + duplicates, per file).
+//!
+//! A later export of a ticket (processed later: files are taken in name order, which for
+//! dated exports is time order) replaces the earlier version; an identical re-export is a
+//! duplicate. Unchanged files are skipped by content hash.
+
+pub mod readers;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use chrono::{Duration, NaiveDate, NaiveDateTime, TimeZone};
+use chrono_tz::Asia::Shanghai;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tracing::{info, instrument, warn};
+
+use crate::config::{Channel, Config, Source};
+use crate::error::IoContext;
+use crate::lake;
+use crate::normalize::{mask_pii, normalize_text};
+use crate::privacy::Pseudonymizer;
+use crate::record::Record;
+use crate::registry::{MatchMethod, Registry, Taxonomy};
+use crate::{Error, Result};
+
+/// Row accounting and timing for one source file.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct FileStats {
+    /// Source name.
+    pub source: String,
+    /// File path.
+    pub file: String,
+    /// SHA-256 of the file.
+    pub sha256: String,
+    /// Skipped because unchanged since the last ingest.
+    pub skipped_unchanged: bool,
+    /// Data rows read.
+    pub rows: u64,
+    /// Rows loaded (new or updated records).
+    pub loaded: u64,
+    /// Of the loaded, how many replaced an earlier version.
+    pub updated: u64,
+    /// Rows sent to quarantine.
+    pub quarantined: u64,
+    /// Rows identical to a record already loaded.
+    pub duplicates: u64,
+    /// Loaded rows resolved to a compound, by method.
+    pub match_methods: BTreeMap<String, u64>,
+    /// Quarantined rows by reason.
+    pub quarantine_reasons: BTreeMap<String, u64>,
+    /// A file that could not be read at all.
+    pub error: Option<String>,
+    /// Seconds spent.
+    pub seconds: f64,
+}
+
+impl FileStats {
+    /// Share of loaded rows with a compound.
+    pub fn match_rate(&self) -> f64 {
+        let resolved: u64 = self
+            .match_methods
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "unresolved" | "ambiguous"))
+            .map(|(_, v)| v)
+            .sum();
+        let total: u64 = self.match_methods.values().sum();
+        if total == 0 {
+            0.0
+        } else {
+            resolved as f64 / total as f64
+        }
+    }
+}
+
+/// The result of one ingest.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct IngestSummary {
+    /// Run id.
+    pub run: String,
+    /// Per file.
+    pub files: Vec<FileStats>,
+    /// Partitions written.
+    pub partitions_written: Vec<String>,
+    /// Quarantine file written, if any row was quarantined.
+    pub quarantine_file: Option<String>,
+}
+
+impl IngestSummary {
+    /// Whether any file failed to read.
+    pub fn has_errors(&self) -> bool {
+        self.files.iter().any(|f| f.error.is_some())
+    }
+}
+
+/// A quarantined row, with its fields redacted.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct QuarantineRow {
+    /// Source name.
+    pub source: String,
+    /// File.
+    pub file: String,
+    /// Row number in the file.
+    pub row: usize,
+    /// Reason code: bad_date, column_count, empty_record, future_date, unknown_value,
+    /// missing_id, test_ticket, unreadable.
+    pub reason: String,
+    /// The field at fault, if one.
+    pub field: Option<String>,
+    /// Human-readable detail.
+    pub detail: String,
+    /// The row's cells, identifiers masked and the reporter column removed.
+    pub fields: BTreeMap<String, String>,
+}
+
+struct Reject {
+    reason: &'static str,
+    field: Option<&'static str>,
+    detail: String,
+}
+
+fn reject(reason: &'static str, field: Option<&'static str>, detail: impl Into<String>) -> Reject {
+    Reject { reason, field, detail: detail.into() }
+}
+
+/// Everything the mapping of one row needs.
+pub struct Context<'a> {
+    /// Registry.
+    pub registry: &'a Registry,
+    /// Taxonomy.
+    pub taxonomy: &'a Taxonomy,
+    /// Pseudonymiser.
+    pub keys: &'a Pseudonymizer,
+    /// Run date: later records beyond the tolerance are quarantined.
+    pub as_of: NaiveDate,
+    /// Settings.
+    pub config: &'a Config,
+    /// Run id.
+    pub run: String,
+}
+
+/// Parses a local (Asia/Shanghai) datetime with the given formats (`excel` = serial days).
+pub fn parse_datetime(s: &str, formats: &[String]) -> Option<i64> {
+    let s = normalize_text(s);
+    if s.is_empty() {
+        return None;
+    }
+    for f in formats {
+        let naive = if f == "excel" {
+            s.parse::<f64>().ok().filter(|v| (1.0..200_000.0).contains(v)).and_then(|v| {
+                let base = NaiveDate::from_ymd_opt(1899, 12, 30)?.and_hms_opt(0, 0, 0)?;
+                base.checked_add_signed(Duration::milliseconds((v * 86_400_000.0).round() as i64))
+            })
+        } else {
+            NaiveDateTime::parse_from_str(&s, f)
+                .ok()
+                .or_else(|| NaiveDate::parse_from_str(&s, f).ok().and_then(|d| d.and_hms_opt(0, 0, 0)))
+        };
+        if let Some(n) = naive {
+            if let Some(t) = Shanghai.from_local_datetime(&n).earliest() {
+                return Some(t.timestamp_millis());
+            }
+        }
+    }
+    None
+}
+
+/// Column positions of the canonical fields in one file's header.
+struct Mapping {
+    idx: HashMap<&'static str, usize>,
+    reporter: Option<usize>,
+}
+
+impl Mapping {
+    fn new(src: &Source, header: &[String]) -> Mapping {
+        let mut idx = HashMap::new();
+        for &f in crate::config::MAPPABLE_FIELDS {
+            if let Some(names) = src.columns.get(f) {
+                if let Some(i) = names.iter().find_map(|n| header.iter().position(|h| h == n)) {
+                    idx.insert(f, i);
+                }
+            }
+        }
+        let reporter = idx.get("reporter").copied();
+        Mapping { idx, reporter }
+    }
+    fn get<'c>(&self, cells: &'c [String], f: &str) -> &'c str {
+        self.idx.get(f).and_then(|&i| cells.get(i)).map(|s| s.trim()).unwrap_or("")
+    }
+}
+
+fn mapped<'m>(src: &'m Source, field: &'static str, raw: &str) -> std::result::Result<Option<&'m str>, Reject> {
+    let raw = normalize_text(raw);
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    match src.values.get(field) {
+        Some(map) => match map.get(&raw) {
+            Some(v) => Ok(Some(v.as_str())),
+            None => Err(reject("unknown_value", Some(field), format!("value `{raw}` is not in values.{field}"))),
+        },
+        None => Err(reject("unknown_value", Some(field), format!("no value map for `{field}` (value `{raw}`)"))),
+    }
+}
+
+fn flag(src: &Source, field: &'static str, raw: &str) -> std::result::Result<Option<bool>, Reject> {
+    let n = normalize_text(raw).to_lowercase();
+    match n.as_str() {
+        "" => Ok(None),
+        "true" | "1" | "yes" | "y" | "是" => Ok(Some(true)),
+        "false" | "0" | "no" | "n" | "否" => Ok(Some(false)),
+        _ => Ok(mapped(src, field, raw)?.map(|v| v == "true")),
+    }
+}
+
+fn optional_time(src: &Source, field: &'static str, raw: &str) -> std::result::Result<Option<i64>, Reject> {
+    if raw.trim().is_empty() {
+        return Ok(None);
+    }
+    parse_datetime(raw, &src.datetime_formats)
+        .map(Some)
+        .ok_or_else(|| reject("bad_date", Some(field), format!("cannot parse `{}` with the configured formats", normalize_text(raw))))
+}
+
+fn map_row(ctx: &Context<'_>, src: &Source, m: &Mapping, cells: &[String], file: &str, row: usize) -> std::result::Result<Record, Reject> {
+    let sid = normalize_text(m.get(cells, "source_id"));
+    if sid.is_empty() {
+        return Err(reject("missing_id", Some("source_id"), "no source id"));
+    }
+    let raw_time = m.get(cells, "received_at");
+    let received_at = parse_datetime(raw_time, &src.datetime_formats)
+        .ok_or_else(|| reject("bad_date", Some("received_at"), format!("cannot parse `{}`", normalize_text(raw_time))))?;
+    let limit = ctx.as_of + Duration::days(ctx.config.ingest.future_tolerance_days + 1);
+    let limit_ms = limit
+        .and_hms_opt(0, 0, 0)
+        .and_then(|n| Shanghai.from_local_datetime(&n).earliest())
+        .map(|t| t.timestamp_millis())
+        .unwrap_or(i64::MAX);
+    if received_at >= limit_ms {
+        return Err(reject("future_date", Some("received_at"), format!("received after {limit} (run date {} + tolerance)", ctx.as_of)));
+    }
+    let content = mask_pii(&normalize_text(m.get(cells, "content")));
+    let label = normalize_text(m.get(cells, "category"));
+    if content.is_empty() && label.is_empty() {
+        return Err(reject("empty_record", Some("content"), "no content and no category"));
+    }
+    if ctx.config.ingest.test_markers.iter().any(|t| content.contains(t.as_str())) {
+        return Err(reject("test_ticket", Some("content"), "test ticket marker in content"));
+    }
+    let address = mask_pii(&normalize_text(m.get(cells, "address")));
+    let typed = normalize_text(m.get(cells, "compound"));
+    let building = normalize_text(m.get(cells, "building"));
+    let mut res = ctx.registry.resolve(&typed);
+    if res.compound.is_none() {
+        let full = format!("{address}{typed}{building}");
+        let r2 = ctx.registry.resolve(&full);
+        if r2.compound.is_some() || res.method != MatchMethod::Ambiguous {
+            res = r2;
+        }
+    }
+    let comp = res.compound.map(|i| &ctx.registry.compounds[i]);
+    let cat = ctx.taxonomy.lookup(&label);
+    let status = mapped(src, "status", m.get(cells, "status"))?.unwrap_or("open").to_owned();
+    let mut satisfaction = mapped(src, "satisfaction", m.get(cells, "satisfaction"))?.map(str::to_owned);
+    if satisfaction.is_none() {
+        let r = normalize_text(m.get(cells, "rating"));
+        if !r.is_empty() {
+            let v: f64 = r.parse().map_err(|_| reject("unknown_value", Some("rating"), format!("rating `{r}` is not a number")))?;
+            if !(1.0..=5.0).contains(&v) {
+                return Err(reject("unknown_value", Some("rating"), format!("rating {v} outside 1–5")));
+            }
+            satisfaction = Some(if v >= 4.0 { "satisfied" } else if v >= 3.0 { "basic" } else { "dissatisfied" }.to_owned());
+        }
+    }
+    let participants = {
+        let p = normalize_text(m.get(cells, "participants"));
+        if p.is_empty() {
+            None
+        } else {
+            Some(p.trim_end_matches('人').parse::<i64>().map_err(|_| reject("unknown_value", Some("participants"), format!("`{p}` is not a number")))?)
+        }
+    };
+    let is_collective = flag(src, "is_collective", m.get(cells, "is_collective"))?
+        .unwrap_or(participants.is_some_and(|p| p >= ctx.config.ingest.collective_threshold));
+    let petition_level = mapped(src, "petition_level", m.get(cells, "petition_level"))?.map(str::to_owned);
+    let skip_level = flag(src, "skip_level", m.get(cells, "skip_level"))?.unwrap_or(false);
+    let repeat_flag = flag(src, "repeat_flag", m.get(cells, "repeat_flag"))?.unwrap_or(false);
+    Ok(Record {
+        record_id: format!("{}:{sid}", src.channel.as_str()),
+        received_at,
+        compound_id: comp.map(|c| c.compound_id.clone()),
+        match_method: res.method.as_str().to_owned(),
+        match_score: res.score,
+        street: comp.map(|c| c.street.clone()),
+        community: comp.map(|c| c.community.clone()),
+        grid: comp.map(|c| c.grid.clone()),
+        address: if address.is_empty() { typed } else { address },
+        content,
+        category_l1: cat.map(|c| c.l1.clone()),
+        category_l2: cat.map(|c| c.l2.clone()),
+        category_source: if cat.is_some() { "given" } else { "none" }.to_owned(),
+        reporter_key: m.reporter.and_then(|i| cells.get(i)).and_then(|v| ctx.keys.key(v)),
+        participants,
+        is_collective,
+        petition_level,
+        skip_level,
+        dispatched_at: optional_time(src, "dispatched_at", m.get(cells, "dispatched_at"))?,
+        due_at: optional_time(src, "due_at", m.get(cells, "due_at"))?,
+        closed_at: optional_time(src, "closed_at", m.get(cells, "closed_at"))?,
+        status,
+        satisfaction: satisfaction.unwrap_or_else(|| "none".to_owned()),
+        repeat_flag,
+        source_file: file.to_owned(),
+        source_row: row as i64,
+        ingest_run: ctx.run.clone(),
+    })
+}
+
+fn redacted(header: &[String], cells: &[String], reporter: Option<usize>) -> BTreeMap<String, String> {
+    header
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let v = cells.get(i).map(String::as_str).unwrap_or("");
+            let v = if Some(i) == reporter && !v.trim().is_empty() { "[已脱敏]".to_owned() } else { mask_pii(&normalize_text(v)) };
+            (h.clone(), v)
+        })
+        .collect()
+}
+
+fn sha256_file(path: &Path) -> Result<String> {
+    let mut f = std::fs::File::open(path).map_err(|e| Error::Source { path: path.into(), reason: e.to_string() })?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = std::io::Read::read(&mut f, &mut buf).at(path)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// Month partition (`YYYY-MM`, Asia/Shanghai) of a timestamp.
+pub fn month_of(ms: i64) -> String {
+    Shanghai.timestamp_millis_opt(ms).earliest().map(|t| t.format("%Y-%m").to_string()).unwrap_or_else(|| "unknown".into())
+}
+
+/// Files already ingested: path → SHA-256.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct State {
+    files: BTreeMap<String, String>,
+}
+
+fn state_path(lake: &Path) -> PathBuf {
+    lake.join("_state").join("files.json")
+}
+
+/// Lists the files of every source (sorted by name within a source). A glob matching nothing
+/// is reported as an error entry, not silently ignored.
+pub fn source_files(cfg: &Config) -> Vec<(usize, std::result::Result<PathBuf, String>)> {
+    let mut out = vec![];
+    for (si, s) in cfg.sources.iter().enumerate() {
+        let pattern = cfg.resolve(Path::new(&s.path));
+        match glob::glob(&pattern.to_string_lossy()) {
+            Ok(paths) => {
+                let mut v: Vec<PathBuf> = paths.filter_map(|p| p.ok()).filter(|p| p.is_file()).collect();
+                v.sort();
+                if v.is_empty() {
+                    out.push((si, Err(format!("no file matches {}", pattern.display()))));
+                }
+                out.extend(v.into_iter().map(|p| (si, Ok(p))));
+            }
+            Err(e) => out.push((si, Err(format!("bad path pattern {}: {e}", pattern.display())))),
+        }
+    }
+    out
+}
+
+/// Ingests every new or changed source file into the lake.
+///
+/// # Errors
+/// Lake I/O errors. An unreadable source file is not an error: it is reported in its
+/// [`FileStats::error`] and the other files still load.
+#[instrument(skip_all, fields(as_of = %as_of))]
+pub fn ingest(cfg: &Config, keys: &Pseudonymizer, as_of: NaiveDate, progress: bool) -> Result<IngestSummary> {
+    let lake_dir = cfg.resolve(&cfg.lake);
+    let registry = Registry::load(&cfg.resolve(&cfg.reference.compounds), cfg.ingest.fuzzy_threshold)?;
+    let taxonomy = Taxonomy::load(&cfg.resolve(&cfg.reference.taxonomy))?;
+    let mut state: State = match std::fs::read(state_path(&lake_dir)) {
+        Ok(b) => serde_json::from_slice(&b)?,
+        Err(_) => State::default(),
+    };
+    let files = source_files(cfg);
+    // The run id depends only on the inputs, so a re-run after a crash writes the same lake.
+    let mut run_hasher = Sha256::new();
+    run_hasher.update(as_of.to_string());
+    let mut hashes = vec![];
+    for (_, f) in &files {
+        let h = match f {
+            Ok(p) => sha256_file(p).ok(),
+            Err(_) => None,
+        };
+        if let Some(h) = &h {
+            run_hasher.update(h);
+        }
+        hashes.push(h);
+    }
+    let run = format!("{}-{}", as_of.format("%Y%m%d"), &hex::encode(run_hasher.finalize())[..8]);
+    let ctx = Context { registry: &registry, taxonomy: &taxonomy, keys, as_of, config: cfg, run: run.clone() };
+
+    let mut summary = IngestSummary { run: run.clone(), ..Default::default() };
+    // record_id → (record, content hash, index of the file that loaded it)
+    let mut pending: HashMap<String, (Record, u64, usize)> = HashMap::new();
+    let mut quarantine: Vec<QuarantineRow> = vec![];
+    let mp = indicatif::MultiProgress::with_draw_target(if progress {
+        indicatif::ProgressDrawTarget::stderr()
+    } else {
+        indicatif::ProgressDrawTarget::hidden()
+    });
+    for ((si, file), hash) in files.iter().zip(&hashes) {
+        let src = &cfg.sources[*si];
+        let started = Instant::now();
+        let mut st = FileStats { source: src.name.clone(), ..Default::default() };
+        let path = match file {
+            Ok(p) => p,
+            Err(e) => {
+                warn!(source = %src.name, "{e}");
+                st.error = Some(e.clone());
+                summary.files.push(st);
+                continue;
+            }
+        };
+        st.file = path.to_string_lossy().into_owned();
+        let Some(hash) = hash else {
+            st.error = Some("cannot read the file".into());
+            summary.files.push(st);
+            continue;
+        };
+        st.sha256 = hash.clone();
+        if state.files.get(&st.file) == Some(hash) {
+            st.skipped_unchanged = true;
+            summary.files.push(st);
+            continue;
+        }
+        let opened = match readers::open(path, src.format, src.encoding) {
+            Ok(o) => o,
+            Err(e) => {
+                warn!("{e}");
+                st.error = Some(e.to_string());
+                summary.files.push(st);
+                continue;
+            }
+        };
+        let pb = mp.add(indicatif::ProgressBar::new_spinner());
+        pb.set_message(format!("{} {}", src.name, path.file_name().and_then(|n| n.to_str()).unwrap_or("")));
+        let mapping = Mapping::new(src, &opened.header);
+        let file_idx = summary.files.len();
+        let fname = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_owned();
+        for raw in opened.rows {
+            st.rows += 1;
+            if st.rows % 10_000 == 0 {
+                pb.set_position(st.rows);
+            }
+            let outcome = match &raw.cells {
+                Err(detail) => Err((reject("column_count", None, detail.clone()), None)),
+                Ok(cells) => map_row(&ctx, src, &mapping, cells, &fname, raw.row).map_err(|r| (r, Some(cells))),
+            };
+            match outcome {
+                Ok(rec) => {
+                    let h = rec.content_hash();
+                    match pending.get(&rec.record_id) {
+                        Some((_, old, _)) if *old == h => st.duplicates += 1,
+                        Some(_) => {
+                            st.loaded += 1;
+                            st.updated += 1;
+                            *st.match_methods.entry(rec.match_method.clone()).or_default() += 1;
+                            pending.insert(rec.record_id.clone(), (rec, h, file_idx));
+                        }
+                        None => {
+                            st.loaded += 1;
+                            *st.match_methods.entry(rec.match_method.clone()).or_default() += 1;
+                            pending.insert(rec.record_id.clone(), (rec, h, file_idx));
+                        }
+                    }
+                }
+                Err((r, cells)) => {
+                    st.quarantined += 1;
+                    *st.quarantine_reasons.entry(r.reason.to_owned()).or_default() += 1;
+                    quarantine.push(QuarantineRow {
+                        source: src.name.clone(),
+                        file: st.file.clone(),
+                        row: raw.row,
+                        reason: r.reason.to_owned(),
+                        field: r.field.map(str::to_owned),
+                        detail: r.detail,
+                        fields: cells.map(|c| redacted(&opened.header, c, mapping.reporter)).unwrap_or_default(),
+                    });
+                }
+            }
+        }
+        pb.finish_and_clear();
+        st.seconds = started.elapsed().as_secs_f64();
+        info!(source = %st.source, file = %st.file, rows = st.rows, loaded = st.loaded, quarantined = st.quarantined, duplicates = st.duplicates, "file ingested");
+        summary.files.push(st);
+    }
+
+    // Merge with the lake, partition by partition.
+    let mut by_part: BTreeMap<(Channel, String), Vec<(Record, u64, usize)>> = BTreeMap::new();
+    for (_, (rec, h, fi)) in pending {
+        let ch = cfg.sources[files_source(&files, &summary, fi)].channel;
+        by_part.entry((ch, month_of(rec.received_at))).or_default().push((rec, h, fi));
+    }
+    for ((ch, month), news) in by_part {
+        let existing = lake::read_partition(&lake_dir, ch, &month)?;
+        let mut merged: HashMap<String, Record> = existing.into_iter().map(|r| (r.record_id.clone(), r)).collect();
+        let mut changed = false;
+        for (rec, h, fi) in news {
+            match merged.get(&rec.record_id) {
+                Some(old) if old.content_hash() == h => {
+                    // identical to the lake: a duplicate, not a load
+                    let st = &mut summary.files[fi];
+                    st.loaded -= 1;
+                    st.duplicates += 1;
+                    if let Some(c) = st.match_methods.get_mut(&rec.match_method) {
+                        *c -= 1;
+                    }
+                }
+                Some(_) => {
+                    summary.files[fi].updated += 1;
+                    merged.insert(rec.record_id.clone(), rec);
+                    changed = true;
+                }
+                None => {
+                    merged.insert(rec.record_id.clone(), rec);
+                    changed = true;
+                }
+            }
+        }
+        if changed {
+            let mut v: Vec<Record> = merged.into_values().collect();
+            let p = lake::write_partition(&lake_dir, ch, &month, &mut v)?;
+            summary.partitions_written.push(p.to_string_lossy().into_owned());
+        }
+    }
+    if !quarantine.is_empty() {
+        let qp = lake_dir.join("quarantine").join(format!("run={run}.jsonl"));
+        lake::write_atomic(&qp, |f| {
+            use std::io::Write;
+            let mut w = std::io::BufWriter::new(f);
+            for q in &quarantine {
+                serde_json::to_writer(&mut w, q)?;
+                w.write_all(b"\n").at(&qp)?;
+            }
+            w.flush().at(&qp)?;
+            Ok(())
+        })?;
+        summary.quarantine_file = Some(qp.to_string_lossy().into_owned());
+    }
+    // Record the files only after the lake is written: a crash before this re-ingests them.
+    for f in &summary.files {
+        if f.error.is_none() && !f.file.is_empty() {
+            state.files.insert(f.file.clone(), f.sha256.clone());
+        }
+    }
+    let sp = state_path(&lake_dir);
+    lake::write_atomic(&sp, |f| Ok(serde_json::to_writer_pretty(f, &state)?))?;
+    Ok(summary)
+}
+
+fn files_source(files: &[(usize, std::result::Result<PathBuf, String>)], summary: &IngestSummary, fi: usize) -> usize {
+    // summary.files is in the same order as `files`.
+    let _ = summary;
+    files[fi].0
+}

@@ -1,0 +1,116 @@
+//! The Parquet lake: `records/channel=<c>/month=<YYYY-MM>/part-0.parquet` (Hive layout,
+//! readable as-is by DataFusion, DuckDB, polars and Spark), written atomically (temporary
+//! file, fsync, rename) so a crash leaves the previous version intact.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+
+use crate::config::Channel;
+use crate::error::IoContext;
+use crate::record::{from_batch, to_batch, Record};
+use crate::Result;
+
+/// The folder of one partition.
+pub fn partition_dir(lake: &Path, channel: Channel, month: &str) -> PathBuf {
+    lake.join("records").join(format!("channel={}", channel.as_str())).join(format!("month={month}"))
+}
+
+/// Reads every record of a partition (empty if it does not exist).
+///
+/// # Errors
+/// An unreadable Parquet file.
+pub fn read_partition(lake: &Path, channel: Channel, month: &str) -> Result<Vec<Record>> {
+    let dir = partition_dir(lake, channel, month);
+    let mut out = vec![];
+    if !dir.exists() {
+        return Ok(out);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .at(&dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .collect();
+    files.sort();
+    for f in files {
+        let file = File::open(&f).at(&f)?;
+        for batch in ParquetRecordBatchReaderBuilder::try_new(file)?.build()? {
+            out.extend(from_batch(&batch?)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Writes a file atomically: `write` fills a temporary file beside `path`, which is synced
+/// and renamed over it.
+///
+/// # Errors
+/// I/O, or whatever `write` returns.
+pub fn write_atomic(path: &Path, write: impl FnOnce(&mut File) -> Result<()>) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).at(dir)?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
+        std::process::id()
+    ));
+    let mut f = File::create(&tmp).at(&tmp)?;
+    write(&mut f)?;
+    f.sync_all().at(&tmp)?;
+    drop(f);
+    std::fs::rename(&tmp, path).at(path)?;
+    Ok(())
+}
+
+/// Replaces a partition's contents with `records` (sorted by time, then id).
+///
+/// # Errors
+/// I/O or Parquet errors.
+pub fn write_partition(lake: &Path, channel: Channel, month: &str, records: &mut [Record]) -> Result<PathBuf> {
+    records.sort_by(|a, b| a.received_at.cmp(&b.received_at).then_with(|| a.record_id.cmp(&b.record_id)));
+    let path = partition_dir(lake, channel, month).join("part-0.parquet");
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
+        .set_max_row_group_row_count(Some(128 * 1024))
+        .build();
+    write_atomic(&path, |f| {
+        let mut w = ArrowWriter::try_new(f, crate::record::schema(), Some(props))?;
+        for chunk in records.chunks(64 * 1024) {
+            w.write(&to_batch(chunk)?)?;
+        }
+        w.close()?;
+        Ok(())
+    })?;
+    Ok(path)
+}
+
+/// Months with a partition for a channel.
+pub fn months(lake: &Path, channel: Channel) -> Vec<String> {
+    let dir = lake.join("records").join(format!("channel={}", channel.as_str()));
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_prefix("month=")).map(str::to_owned))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Every record of the lake (for tests and small lakes; analysis goes through DataFusion).
+///
+/// # Errors
+/// An unreadable partition.
+pub fn read_all(lake: &Path) -> Result<Vec<(Channel, Record)>> {
+    let mut out = vec![];
+    for ch in Channel::ALL {
+        for m in months(lake, ch) {
+            out.extend(read_partition(lake, ch, &m)?.into_iter().map(|r| (ch, r)));
+        }
+    }
+    Ok(out)
+}

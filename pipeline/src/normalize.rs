@@ -1,0 +1,100 @@
+//! Text normalisation: full-width to half-width, whitespace, and PII masking.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+/// Full-width ASCII (U+FF01–U+FF5E) to half-width, the ideographic space to a space, and runs
+/// of whitespace to one space; trims.
+pub fn normalize_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut last_space = true;
+    for c in s.chars() {
+        let c = match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            '\u{3000}' => ' ',
+            _ => c,
+        };
+        if c.is_whitespace() {
+            if !last_space {
+                out.push(' ');
+                last_space = true;
+            }
+        } else {
+            out.push(c);
+            last_space = false;
+        }
+    }
+    if out.ends_with(' ') {
+        out.pop();
+    }
+    out
+}
+
+/// An address key for matching: normalised, without spaces and common punctuation.
+pub fn address_key(s: &str) -> String {
+    normalize_text(s)
+        .chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, ',' | '，' | '、' | '(' | ')' | '（' | '）' | '-' | '—' | '.' | '。'))
+        .collect()
+}
+
+fn pii_patterns() -> &'static [(Regex, &'static str)] {
+    static P: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
+    P.get_or_init(|| {
+        // Order matters: the longer identifiers first. Digit runs are delimited by
+        // non-digits so a phone number inside an ID number is not masked twice.
+        [
+            (r"(?:^|\D)(\d{17}[\dXx])(?:\D|$)", "[身份证号]"),
+            (r"(?:^|\D)(\d{16,19})(?:\D|$)", "[银行卡号]"),
+            (r"(?:^|\D)(1[3-9]\d{9})(?:\D|$)", "[手机号]"),
+            (r"(?:^|\D)(0\d{2,3}-?\d{7,8})(?:\D|$)", "[电话]"),
+        ]
+        .into_iter()
+        .filter_map(|(p, l)| Regex::new(p).ok().map(|r| (r, l)))
+        .collect()
+    })
+}
+
+/// Masks phone numbers, 18-digit ID numbers and bank-card numbers in free text (expects
+/// half-width digits: call after [`normalize_text`]).
+pub fn mask_pii(s: &str) -> String {
+    let mut text = s.to_owned();
+    for (re, label) in pii_patterns() {
+        // Replace the captured group only, repeatedly (adjacent matches share delimiters).
+        loop {
+            let Some(m) = re.captures(&text).and_then(|c| c.get(1)) else {
+                break;
+            };
+            text.replace_range(m.range(), label);
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_width_and_spaces() {
+        assert_eq!(normalize_text("　阳光花园１２号楼  ３单元 "), "阳光花园12号楼 3单元");
+        assert_eq!(normalize_text("ＡＢＣ，"), "ABC,");
+    }
+
+    #[test]
+    fn masks_identifiers() {
+        let t = mask_pii("电话13812345678，身份证110101199003071234，卡号6222021234567890123，座机010-87654321");
+        assert!(!t.contains("13812345678") && !t.contains("110101199003071234"));
+        assert!(!t.contains("6222021234567890123") && !t.contains("87654321"), "{t}");
+        assert!(t.contains("[手机号]") && t.contains("[身份证号]") && t.contains("[银行卡号]"));
+        // An ordinary number stays.
+        assert_eq!(mask_pii("3号楼12层漏水"), "3号楼12层漏水");
+    }
+
+    #[test]
+    fn masks_full_width_after_normalising() {
+        let t = mask_pii(&normalize_text("电话１３８１２３４５６７８"));
+        assert_eq!(t, "电话[手机号]");
+    }
+}

@@ -1,0 +1,115 @@
+//! Keyed pseudonyms for reporters: `reporter_key` = truncated HMAC-SHA256 under a secret key.
+//!
+//! A plain hash of a phone number can be reversed by enumerating the ~10¹¹ numbers; an HMAC
+//! under a key kept apart from the data cannot (without the key).
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+use crate::normalize::normalize_text;
+use crate::{Error, Result};
+
+/// The environment variable holding the key.
+pub const KEY_ENV: &str = "WEAKSIGNAL_KEY";
+
+/// A loaded pseudonymisation key.
+#[derive(Clone)]
+pub struct Pseudonymizer {
+    mac: Hmac<Sha256>,
+}
+
+impl std::fmt::Debug for Pseudonymizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pseudonymizer(<key hidden>)")
+    }
+}
+
+impl Pseudonymizer {
+    /// From raw key bytes (at least 16).
+    ///
+    /// # Errors
+    /// [`Error::NoKey`] for a key shorter than 16 bytes.
+    pub fn new(key: &[u8]) -> Result<Self> {
+        if key.len() < 16 {
+            return Err(Error::NoKey);
+        }
+        let mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).map_err(|_| Error::NoKey)?;
+        Ok(Pseudonymizer { mac })
+    }
+
+    /// From `WEAKSIGNAL_KEY`, else the key file, else [`Error::NoKey`].
+    ///
+    /// # Errors
+    /// No key anywhere, or an unreadable key file.
+    pub fn load(key_file: Option<&std::path::Path>) -> Result<Self> {
+        if let Ok(k) = std::env::var(KEY_ENV) {
+            if !k.trim().is_empty() {
+                return Self::new(k.trim().as_bytes());
+            }
+        }
+        match key_file {
+            Some(p) if p.exists() => {
+                let k = std::fs::read(p).map_err(|source| Error::Io { path: p.into(), source })?;
+                let trimmed: Vec<u8> = k.trim_ascii().to_vec();
+                Self::new(&trimmed)
+            }
+            _ => Err(Error::NoKey),
+        }
+    }
+
+    /// The pseudonym of an identity (phone, openid, name): 16 hex digits (64 bits), or
+    /// `None` for a blank identity.
+    pub fn key(&self, identity: &str) -> Option<String> {
+        let norm: String = normalize_text(identity).chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+        if norm.is_empty() {
+            return None;
+        }
+        let mut mac = self.mac.clone();
+        mac.update(norm.as_bytes());
+        let tag = mac.finalize().into_bytes();
+        Some(hex::encode(&tag[..8]))
+    }
+}
+
+/// Creates a random 32-byte key file (hex) for the demo, readable by the owner only.
+///
+/// # Errors
+/// I/O.
+pub fn create_key_file(path: &std::path::Path) -> Result<()> {
+    use rand::RngCore;
+    let mut k = [0u8; 32];
+    rand::rng().fill_bytes(&mut k);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.into(), source })?;
+    }
+    std::fs::write(path, hex::encode(k)).map_err(|source| Error::Io { path: path.into(), source })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stable_keyed_and_normalised() {
+        let a = Pseudonymizer::new(b"0123456789abcdef0123").unwrap();
+        let b = Pseudonymizer::new(b"another-key-entirely").unwrap();
+        let k1 = a.key("138 1234 5678").unwrap();
+        assert_eq!(k1, a.key("13812345678").unwrap());
+        assert_eq!(k1, a.key("１３８１２３４５６７８").unwrap());
+        assert_ne!(k1, b.key("13812345678").unwrap());
+        assert_eq!(k1.len(), 16);
+        assert!(!k1.contains("1381234"));
+        assert_eq!(a.key("  "), None);
+    }
+
+    #[test]
+    fn short_key_refused() {
+        assert!(matches!(Pseudonymizer::new(b"short"), Err(Error::NoKey)));
+    }
+}

@@ -1,0 +1,466 @@
+//! The compound registry and taxonomy, and address → compound resolution.
+//!
+//! Resolution, in order: **exact** (the whole address is a name or alias), **alias** /
+//! **substring** (the longest name or alias inside the address, by Aho-Corasick), **fuzzy**
+//! (character edit distance against candidates sharing character bigrams, with a similarity
+//! score). A name shared by compounds of different streets is resolved by the street named in
+//! the address, else left unresolved as ambiguous.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Mutex;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use serde::{Deserialize, Serialize};
+
+use crate::normalize::address_key;
+use crate::{Error, Result};
+
+/// One residential compound (小区).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Compound {
+    /// Stable id.
+    pub compound_id: String,
+    /// Official name.
+    pub name: String,
+    /// Aliases: phase names, road-number addresses, abbreviations (`|`-separated in the CSV).
+    pub aliases: String,
+    /// 街道.
+    pub street: String,
+    /// 社区.
+    pub community: String,
+    /// 网格.
+    pub grid: String,
+    /// Households.
+    pub households: u32,
+    /// Residents.
+    pub population: u32,
+    /// 商品房, 老旧小区, 三无小区, 城中村, 安置房.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Property-management company (empty for 三无小区).
+    pub property_company: String,
+    /// Longitude.
+    pub lon: f64,
+    /// Latitude.
+    pub lat: f64,
+    /// Year built.
+    pub year_built: u32,
+}
+
+/// How an address was matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum MatchMethod {
+    /// The address is the name or an alias.
+    Exact,
+    /// An alias appears in the address.
+    Alias,
+    /// The name appears in the address.
+    Substring,
+    /// Close in edit distance.
+    Fuzzy,
+    /// Several compounds fit and no street tells them apart.
+    Ambiguous,
+    /// Nothing fits.
+    Unresolved,
+}
+
+impl MatchMethod {
+    /// Lower-case name stored in the lake.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchMethod::Exact => "exact",
+            MatchMethod::Alias => "alias",
+            MatchMethod::Substring => "substring",
+            MatchMethod::Fuzzy => "fuzzy",
+            MatchMethod::Ambiguous => "ambiguous",
+            MatchMethod::Unresolved => "unresolved",
+        }
+    }
+}
+
+/// The outcome of resolving one address.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Resolution {
+    /// Index into [`Registry::compounds`], if resolved.
+    pub compound: Option<usize>,
+    /// Method.
+    pub method: MatchMethod,
+    /// Confidence in [0, 1].
+    pub score: f64,
+}
+
+struct Pattern {
+    key: String,
+    compounds: Vec<usize>,
+    is_alias: bool,
+}
+
+/// The registry with its matchers.
+pub struct Registry {
+    /// All compounds.
+    pub compounds: Vec<Compound>,
+    patterns: Vec<Pattern>,
+    ac: AhoCorasick,
+    streets: Vec<String>,
+    bigrams: HashMap<(char, char), Vec<u32>>,
+    fuzzy_threshold: f64,
+    cache: Mutex<HashMap<String, Resolution>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Registry({} compounds)", self.compounds.len())
+    }
+}
+
+/// Reads a CSV of serde records, naming file and row on error.
+pub(crate) fn read_reference_csv<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
+    let mut rdr = csv::Reader::from_path(path).map_err(|e| Error::Reference {
+        path: path.into(),
+        row: 0,
+        reason: e.to_string(),
+    })?;
+    let mut out = vec![];
+    for (i, r) in rdr.deserialize().enumerate() {
+        out.push(r.map_err(|e| Error::Reference {
+            path: path.into(),
+            row: i + 2,
+            reason: e.to_string(),
+        })?);
+    }
+    Ok(out)
+}
+
+impl Registry {
+    /// Loads `compounds.csv`.
+    ///
+    /// # Errors
+    /// Unreadable file, a bad row, or a duplicate id.
+    pub fn load(path: &Path, fuzzy_threshold: f64) -> Result<Registry> {
+        let compounds: Vec<Compound> = read_reference_csv(path)?;
+        let mut seen = std::collections::HashSet::new();
+        for (i, c) in compounds.iter().enumerate() {
+            if !seen.insert(c.compound_id.clone()) {
+                return Err(Error::Reference {
+                    path: path.into(),
+                    row: i + 2,
+                    reason: format!("duplicate compound_id {}", c.compound_id),
+                });
+            }
+        }
+        Registry::new(compounds, fuzzy_threshold).map_err(|reason| Error::Reference {
+            path: path.into(),
+            row: 0,
+            reason,
+        })
+    }
+
+    /// Builds the matchers over `compounds`.
+    ///
+    /// # Errors
+    /// The automaton cannot be built.
+    pub fn new(compounds: Vec<Compound>, fuzzy_threshold: f64) -> std::result::Result<Registry, String> {
+        let mut by_key: HashMap<String, (Vec<usize>, bool)> = HashMap::new();
+        for (i, c) in compounds.iter().enumerate() {
+            let name = address_key(&c.name);
+            if name.chars().count() >= 2 {
+                let e = by_key.entry(name).or_insert((vec![], false));
+                if !e.0.contains(&i) {
+                    e.0.push(i);
+                }
+            }
+            for a in c.aliases.split('|') {
+                let a = address_key(a);
+                if a.chars().count() >= 2 {
+                    let e = by_key.entry(a).or_insert((vec![], true));
+                    if !e.0.contains(&i) {
+                        e.0.push(i);
+                    }
+                }
+            }
+        }
+        let mut patterns: Vec<Pattern> = by_key
+            .into_iter()
+            .map(|(key, (compounds, is_alias))| Pattern { key, compounds, is_alias })
+            .collect();
+        patterns.sort_by(|a, b| a.key.cmp(&b.key));
+        let ac = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(patterns.iter().map(|p| p.key.as_str()))
+            .map_err(|e| e.to_string())?;
+        let mut bigrams: HashMap<(char, char), Vec<u32>> = HashMap::new();
+        for (pi, p) in patterns.iter().enumerate() {
+            let cs: Vec<char> = p.key.chars().collect();
+            for w in cs.windows(2) {
+                let v = bigrams.entry((w[0], w[1])).or_default();
+                if v.last() != Some(&(pi as u32)) {
+                    v.push(pi as u32);
+                }
+            }
+        }
+        let mut streets: Vec<String> = compounds.iter().map(|c| address_key(&c.street)).collect();
+        streets.sort();
+        streets.dedup();
+        Ok(Registry {
+            compounds,
+            patterns,
+            ac,
+            streets,
+            bigrams,
+            fuzzy_threshold,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Resolves an address (and optionally a compound name typed by the user), cached per
+    /// distinct input.
+    pub fn resolve(&self, address: &str) -> Resolution {
+        let key = address_key(address);
+        if key.is_empty() {
+            return Resolution { compound: None, method: MatchMethod::Unresolved, score: 0.0 };
+        }
+        if let Ok(c) = self.cache.lock() {
+            if let Some(r) = c.get(&key) {
+                return *r;
+            }
+        }
+        let r = self.resolve_uncached(&key);
+        if let Ok(mut c) = self.cache.lock() {
+            c.insert(key, r);
+        }
+        r
+    }
+
+    fn street_context<'a>(&self, key: &str, candidates: &'a [usize]) -> Option<usize> {
+        let named: Vec<&String> = self.streets.iter().filter(|s| !s.is_empty() && key.contains(s.as_str())).collect();
+        let hits: Vec<usize> = candidates
+            .iter()
+            .copied()
+            .filter(|&c| named.iter().any(|s| address_key(&self.compounds[c].street) == **s))
+            .collect();
+        (hits.len() == 1).then(|| hits[0])
+    }
+
+    fn resolve_uncached(&self, key: &str) -> Resolution {
+        // Exact.
+        if let Ok(i) = self.patterns.binary_search_by(|p| p.key.as_str().cmp(key)) {
+            let p = &self.patterns[i];
+            return self.pick(key, &p.compounds, MatchMethod::Exact, 1.0);
+        }
+        // Longest name/alias inside the address.
+        let mut best: Option<(usize, usize)> = None; // (pattern, length)
+        for m in self.ac.find_iter(key) {
+            let len = m.end() - m.start();
+            if best.is_none_or(|(_, l)| len > l) {
+                best = Some((m.pattern().as_usize(), len));
+            }
+        }
+        if let Some((pi, _)) = best {
+            let p = &self.patterns[pi];
+            let method = if p.is_alias { MatchMethod::Alias } else { MatchMethod::Substring };
+            return self.pick(key, &p.compounds, method, 0.95);
+        }
+        self.fuzzy(key)
+    }
+
+    fn pick(&self, key: &str, candidates: &[usize], method: MatchMethod, score: f64) -> Resolution {
+        if candidates.len() == 1 {
+            return Resolution { compound: Some(candidates[0]), method, score };
+        }
+        match self.street_context(key, candidates) {
+            Some(c) => Resolution { compound: Some(c), method, score: score * 0.95 },
+            None => Resolution { compound: None, method: MatchMethod::Ambiguous, score: 0.0 },
+        }
+    }
+
+    fn fuzzy(&self, key: &str) -> Resolution {
+        let cs: Vec<char> = key.chars().collect();
+        let mut votes: HashMap<u32, u32> = HashMap::new();
+        for w in cs.windows(2) {
+            if let Some(ps) = self.bigrams.get(&(w[0], w[1])) {
+                if ps.len() > 200 {
+                    continue; // too common to discriminate (e.g. 小区, 花园)
+                }
+                for &p in ps {
+                    *votes.entry(p).or_default() += 1;
+                }
+            }
+        }
+        let mut cands: Vec<(u32, u32)> = votes.into_iter().collect();
+        cands.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut best: Option<(f64, usize)> = None;
+        let mut tie = false;
+        for &(p, _) in cands.iter().take(8) {
+            let pat: Vec<char> = self.patterns[p as usize].key.chars().collect();
+            let sim = best_window_similarity(&cs, &pat);
+            match best {
+                Some((s, _)) if (sim - s).abs() < 1e-12 => {
+                    if best.map(|b| b.1) != Some(p as usize) {
+                        tie = true;
+                    }
+                }
+                Some((s, _)) if sim < s => {}
+                _ => {
+                    best = Some((sim, p as usize));
+                    tie = false;
+                }
+            }
+        }
+        match best {
+            Some((sim, p)) if sim >= self.fuzzy_threshold => {
+                if tie {
+                    return Resolution { compound: None, method: MatchMethod::Ambiguous, score: 0.0 };
+                }
+                let r = self.pick(key, &self.patterns[p].compounds.clone(), MatchMethod::Fuzzy, sim);
+                if r.method == MatchMethod::Ambiguous {
+                    r
+                } else {
+                    Resolution { score: sim, ..r }
+                }
+            }
+            _ => Resolution { compound: None, method: MatchMethod::Unresolved, score: 0.0 },
+        }
+    }
+}
+
+/// Best `1 − distance / len(pattern)` over windows of the text of the pattern's length ± 1.
+fn best_window_similarity(text: &[char], pat: &[char]) -> f64 {
+    let n = pat.len();
+    if n == 0 {
+        return 0.0;
+    }
+    let mut best = 0.0f64;
+    for len in [n.saturating_sub(1), n, n + 1] {
+        if len == 0 || len > text.len() {
+            continue;
+        }
+        for start in 0..=text.len() - len {
+            let d = levenshtein(&text[start..start + len], pat);
+            best = best.max(1.0 - d as f64 / n as f64);
+        }
+    }
+    if text.len() < n.saturating_sub(1) {
+        best = best.max(1.0 - levenshtein(text, pat) as f64 / n as f64);
+    }
+    best
+}
+
+fn levenshtein(a: &[char], b: &[char]) -> usize {
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+/// One second-level category of the taxonomy.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Category {
+    /// First level (4 of them).
+    pub l1: String,
+    /// Second level.
+    pub l2: String,
+    /// Names real exports use for it (`|`-separated).
+    pub aliases: String,
+}
+
+/// The taxonomy with alias lookup.
+#[derive(Debug)]
+pub struct Taxonomy {
+    /// All categories.
+    pub categories: Vec<Category>,
+    lookup: HashMap<String, usize>,
+}
+
+impl Taxonomy {
+    /// Loads `taxonomy.csv`.
+    ///
+    /// # Errors
+    /// Unreadable file or a bad row.
+    pub fn load(path: &Path) -> Result<Taxonomy> {
+        Ok(Taxonomy::new(read_reference_csv(path)?))
+    }
+
+    /// Builds the lookup: l2, aliases and `l1-l2` / `l1/l2` forms.
+    pub fn new(categories: Vec<Category>) -> Taxonomy {
+        let mut lookup = HashMap::new();
+        for (i, c) in categories.iter().enumerate() {
+            let mut keys = vec![c.l2.clone(), format!("{}-{}", c.l1, c.l2), format!("{}/{}", c.l1, c.l2)];
+            keys.extend(c.aliases.split('|').filter(|a| !a.trim().is_empty()).map(str::to_owned));
+            for k in keys {
+                lookup.entry(address_key(&k)).or_insert(i);
+            }
+        }
+        Taxonomy { categories, lookup }
+    }
+
+    /// The category for an export's label, if known.
+    pub fn lookup(&self, label: &str) -> Option<&Category> {
+        self.lookup.get(&address_key(label)).map(|&i| &self.categories[i])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(id: &str, name: &str, aliases: &str, street: &str) -> Compound {
+        Compound {
+            compound_id: id.into(),
+            name: name.into(),
+            aliases: aliases.into(),
+            street: street.into(),
+            community: "c".into(),
+            grid: "g".into(),
+            households: 500,
+            population: 1200,
+            kind: "商品房".into(),
+            property_company: "p".into(),
+            lon: 0.0,
+            lat: 0.0,
+            year_built: 2000,
+        }
+    }
+
+    fn reg() -> Registry {
+        Registry::new(
+            vec![
+                c("C1", "阳光花园", "阳光花园一期|建设路12号", "东城街道"),
+                c("C2", "阳光花园二期", "建设路14号", "东城街道"),
+                c("C3", "幸福里", "", "东城街道"),
+                c("C4", "幸福里", "", "西湖街道"),
+                c("C5", "锦绣江南", "锦绣", "西湖街道"),
+            ],
+            0.75,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn resolution_cases() {
+        let r = reg();
+        let m = |a: &str| {
+            let x = r.resolve(a);
+            (x.compound.map(|i| r.compounds[i].compound_id.clone()), x.method)
+        };
+        assert_eq!(m("阳光花园"), (Some("C1".into()), MatchMethod::Exact));
+        // the longest match wins: 二期 is its own compound
+        assert_eq!(m("东城街道阳光花园二期5栋"), (Some("C2".into()), MatchMethod::Substring));
+        // road-number alias, with full-width digits
+        assert_eq!(m("建设路１２号3单元"), (Some("C1".into()), MatchMethod::Alias));
+        // typo: 锦秀江南
+        let (id, method) = m("西湖街道锦秀江南小区8幢");
+        assert_eq!(id.as_deref(), Some("C5"));
+        assert_eq!(method, MatchMethod::Fuzzy);
+        // ambiguous without street, resolved with it
+        assert_eq!(m("幸福里3号楼").1, MatchMethod::Ambiguous);
+        assert_eq!(m("西湖街道幸福里3号楼"), (Some("C4".into()), MatchMethod::Substring));
+        assert_eq!(m("人民医院门口"), (None, MatchMethod::Unresolved));
+    }
+}

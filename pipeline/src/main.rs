@@ -1,1 +1,72 @@
-fn main() {}
+//! The `weaksignal` command line.
+
+mod cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// weaksignal: early warning of escalating compound-level problems from 12345, grid and
+/// petition records.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Only errors on stderr.
+    #[arg(long, global = true)]
+    quiet: bool,
+    /// JSON logs (for schedulers).
+    #[arg(long, global = true)]
+    json_logs: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate the demo city (registry, exports, truth) deterministically.
+    Simulate(cmd::simulate::Args),
+    /// Ingest new or changed exports into the lake.
+    Ingest(cmd::ingest::Args),
+    /// Score an outside series file with one aberration detector.
+    Detect(cmd::detect::Args),
+    /// Create the small demo city (if absent) and ingest it.
+    Demo(cmd::demo::Args),
+}
+
+/// Exit codes (documented in the README).
+pub(crate) mod exit {
+    /// Something went wrong that is not one of the cases below.
+    pub(crate) const FAILURE: u8 = 1;
+    /// Bad config or arguments.
+    pub(crate) const BAD_CONFIG: u8 = 2;
+    /// A source could not be read; the others were loaded.
+    pub(crate) const PARTIAL: u8 = 3;
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let level = if cli.quiet { "error" } else { "info" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    if cli.json_logs {
+        tracing_subscriber::fmt().json().with_env_filter(filter).with_writer(std::io::stderr).init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    }
+    let result = match cli.command {
+        Command::Simulate(a) => cmd::simulate::run(a),
+        Command::Ingest(a) => cmd::ingest::run(a, cli.quiet),
+        Command::Detect(a) => cmd::detect::run(a),
+        Command::Demo(a) => cmd::demo::run(a, cli.quiet),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            let code = match e.downcast_ref::<weaksignal_pipeline::Error>() {
+                Some(weaksignal_pipeline::Error::Config { .. }) | Some(weaksignal_pipeline::Error::NoKey) => exit::BAD_CONFIG,
+                _ => exit::FAILURE,
+            };
+            ExitCode::from(code)
+        }
+    }
+}

@@ -193,8 +193,14 @@ pub const MAPPABLE_FIELDS: &[&str] = &[
 /// Fields whose values pass through a value map.
 pub const VALUE_MAPPED: &[(&str, &[&str])] = &[
     ("status", &["open", "closed", "returned"]),
-    ("satisfaction", &["satisfied", "basic", "dissatisfied", "none"]),
-    ("petition_level", &["district", "city", "province", "national"]),
+    (
+        "satisfaction",
+        &["satisfied", "basic", "dissatisfied", "none"],
+    ),
+    (
+        "petition_level",
+        &["district", "city", "province", "national"],
+    ),
     ("is_collective", &["true", "false"]),
     ("skip_level", &["true", "false"]),
     ("repeat_flag", &["true", "false"]),
@@ -238,7 +244,10 @@ impl Config {
             }
             for f in s.columns.keys() {
                 if !MAPPABLE_FIELDS.contains(&f.as_str()) {
-                    p.push(format!("source `{}`: unknown canonical field `{f}` in columns", s.name));
+                    p.push(format!(
+                        "source `{}`: unknown canonical field `{f}` in columns",
+                        s.name
+                    ));
                 }
             }
             for f in ["source_id", "received_at"] {
@@ -247,11 +256,17 @@ impl Config {
                 }
             }
             if !s.columns.contains_key("content") && !s.columns.contains_key("category") {
-                p.push(format!("source `{}`: columns must map `content` or `category`", s.name));
+                p.push(format!(
+                    "source `{}`: columns must map `content` or `category`",
+                    s.name
+                ));
             }
             for (field, map) in &s.values {
                 match VALUE_MAPPED.iter().find(|(f, _)| f == field) {
-                    None => p.push(format!("source `{}`: no value map allowed for `{field}`", s.name)),
+                    None => p.push(format!(
+                        "source `{}`: no value map allowed for `{field}`",
+                        s.name
+                    )),
                     Some((_, allowed)) => {
                         for (k, v) in map {
                             if !allowed.contains(&v.as_str()) {
@@ -265,13 +280,19 @@ impl Config {
                 }
             }
             for f in &s.datetime_formats {
-                if f != "excel" && chrono::format::StrftimeItems::new(f).any(|i| matches!(i, chrono::format::Item::Error)) {
+                if f != "excel"
+                    && chrono::format::StrftimeItems::new(f)
+                        .any(|i| matches!(i, chrono::format::Item::Error))
+                {
                     p.push(format!("source `{}`: bad datetime format `{f}`", s.name));
                 }
             }
         }
         if !(0.0..=1.0).contains(&self.ingest.fuzzy_threshold) {
-            p.push(format!("ingest.fuzzy_threshold must be in [0, 1], got {}", self.ingest.fuzzy_threshold));
+            p.push(format!(
+                "ingest.fuzzy_threshold must be in [0, 1], got {}",
+                self.ingest.fuzzy_threshold
+            ));
         }
         p
     }

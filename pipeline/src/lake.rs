@@ -17,7 +17,9 @@ use crate::Result;
 
 /// The folder of one partition.
 pub fn partition_dir(lake: &Path, channel: Channel, month: &str) -> PathBuf {
-    lake.join("records").join(format!("channel={}", channel.as_str())).join(format!("month={month}"))
+    lake.join("records")
+        .join(format!("channel={}", channel.as_str()))
+        .join(format!("month={month}"))
 }
 
 /// Reads every record of a partition (empty if it does not exist).
@@ -70,8 +72,17 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&mut File) -> Result<()>) ->
 ///
 /// # Errors
 /// I/O or Parquet errors.
-pub fn write_partition(lake: &Path, channel: Channel, month: &str, records: &mut [Record]) -> Result<PathBuf> {
-    records.sort_by(|a, b| a.received_at.cmp(&b.received_at).then_with(|| a.record_id.cmp(&b.record_id)));
+pub fn write_partition(
+    lake: &Path,
+    channel: Channel,
+    month: &str,
+    records: &mut [Record],
+) -> Result<PathBuf> {
+    records.sort_by(|a, b| {
+        a.received_at
+            .cmp(&b.received_at)
+            .then_with(|| a.record_id.cmp(&b.record_id))
+    });
     let path = partition_dir(lake, channel, month).join("part-0.parquet");
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
@@ -90,12 +101,19 @@ pub fn write_partition(lake: &Path, channel: Channel, month: &str, records: &mut
 
 /// Months with a partition for a channel.
 pub fn months(lake: &Path, channel: Channel) -> Vec<String> {
-    let dir = lake.join("records").join(format!("channel={}", channel.as_str()));
+    let dir = lake
+        .join("records")
+        .join(format!("channel={}", channel.as_str()));
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
         .filter_map(|e| e.ok())
-        .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_prefix("month=")).map(str::to_owned))
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.strip_prefix("month="))
+                .map(str::to_owned)
+        })
         .collect();
     v.sort();
     v

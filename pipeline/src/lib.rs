@@ -1,4 +1,7 @@
 #![doc = include_str!("../README.md")]
+// Numerical code: `!(x > 0.0)` deliberately rejects NaN, and index loops mirror the
+// reference implementations line by line.
+#![allow(clippy::neg_cmp_op_on_partial_ord, clippy::needless_range_loop)]
 
 pub mod config;
 pub mod error;

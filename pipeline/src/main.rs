@@ -46,11 +46,19 @@ pub(crate) mod exit {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let level = if cli.quiet { "error" } else { "info" };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     if cli.json_logs {
-        tracing_subscriber::fmt().json().with_env_filter(filter).with_writer(std::io::stderr).init();
+        tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
     } else {
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
     }
     let result = match cli.command {
         Command::Simulate(a) => cmd::simulate::run(a),
@@ -63,7 +71,8 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("error: {e:#}");
             let code = match e.downcast_ref::<weaksignal_pipeline::Error>() {
-                Some(weaksignal_pipeline::Error::Config { .. }) | Some(weaksignal_pipeline::Error::NoKey) => exit::BAD_CONFIG,
+                Some(weaksignal_pipeline::Error::Config { .. })
+                | Some(weaksignal_pipeline::Error::NoKey) => exit::BAD_CONFIG,
                 _ => exit::FAILURE,
             };
             ExitCode::from(code)

@@ -35,7 +35,13 @@ pub fn normalize_text(s: &str) -> String {
 pub fn address_key(s: &str) -> String {
     normalize_text(s)
         .chars()
-        .filter(|c| !c.is_whitespace() && !matches!(c, ',' | '，' | '、' | '(' | ')' | '（' | '）' | '-' | '—' | '.' | '。'))
+        .filter(|c| {
+            !c.is_whitespace()
+                && !matches!(
+                    c,
+                    ',' | '，' | '、' | '(' | ')' | '（' | '）' | '-' | '—' | '.' | '。'
+                )
+        })
         .collect()
 }
 
@@ -78,15 +84,23 @@ mod tests {
 
     #[test]
     fn full_width_and_spaces() {
-        assert_eq!(normalize_text("　阳光花园１２号楼  ３单元 "), "阳光花园12号楼 3单元");
+        assert_eq!(
+            normalize_text("　阳光花园１２号楼  ３单元 "),
+            "阳光花园12号楼 3单元"
+        );
         assert_eq!(normalize_text("ＡＢＣ，"), "ABC,");
     }
 
     #[test]
     fn masks_identifiers() {
-        let t = mask_pii("电话13812345678，身份证110101199003071234，卡号6222021234567890123，座机010-87654321");
+        let t = mask_pii(
+            "电话13812345678，身份证110101199003071234，卡号6222021234567890123，座机010-87654321",
+        );
         assert!(!t.contains("13812345678") && !t.contains("110101199003071234"));
-        assert!(!t.contains("6222021234567890123") && !t.contains("87654321"), "{t}");
+        assert!(
+            !t.contains("6222021234567890123") && !t.contains("87654321"),
+            "{t}"
+        );
         assert!(t.contains("[手机号]") && t.contains("[身份证号]") && t.contains("[银行卡号]"));
         // An ordinary number stays.
         assert_eq!(mask_pii("3号楼12层漏水"), "3号楼12层漏水");

@@ -49,7 +49,10 @@ impl Pseudonymizer {
         }
         match key_file {
             Some(p) if p.exists() => {
-                let k = std::fs::read(p).map_err(|source| Error::Io { path: p.into(), source })?;
+                let k = std::fs::read(p).map_err(|source| Error::Io {
+                    path: p.into(),
+                    source,
+                })?;
                 let trimmed: Vec<u8> = k.trim_ascii().to_vec();
                 Self::new(&trimmed)
             }
@@ -60,7 +63,10 @@ impl Pseudonymizer {
     /// The pseudonym of an identity (phone, openid, name): 16 hex digits (64 bits), or
     /// `None` for a blank identity.
     pub fn key(&self, identity: &str) -> Option<String> {
-        let norm: String = normalize_text(identity).chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+        let norm: String = normalize_text(identity)
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .collect();
         if norm.is_empty() {
             return None;
         }
@@ -80,9 +86,15 @@ pub fn create_key_file(path: &std::path::Path) -> Result<()> {
     let mut k = [0u8; 32];
     rand::rng().fill_bytes(&mut k);
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.into(), source })?;
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            path: dir.into(),
+            source,
+        })?;
     }
-    std::fs::write(path, hex::encode(k)).map_err(|source| Error::Io { path: path.into(), source })?;
+    std::fs::write(path, hex::encode(k)).map_err(|source| Error::Io {
+        path: path.into(),
+        source,
+    })?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -26,8 +26,9 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, BooleanArray, BooleanBuilder, Float64Array, Float64Builder, Int64Array, Int64Builder, RecordBatch,
-    StringArray, StringBuilder, TimestampMillisecondArray, TimestampMillisecondBuilder,
+    Array, ArrayRef, BooleanArray, BooleanBuilder, Float64Array, Float64Builder, Int64Array,
+    Int64Builder, RecordBatch, StringArray, StringBuilder, TimestampMillisecondArray,
+    TimestampMillisecondBuilder,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use serde::Serialize;
@@ -90,7 +91,15 @@ impl Record {
             self.skip_level,
         )
             .hash(&mut h);
-        (self.dispatched_at, self.due_at, self.closed_at, &self.status, &self.satisfaction, self.repeat_flag).hash(&mut h);
+        (
+            self.dispatched_at,
+            self.due_at,
+            self.closed_at,
+            &self.status,
+            &self.satisfaction,
+            self.repeat_flag,
+        )
+            .hash(&mut h);
         h.finish()
     }
 }
@@ -219,7 +228,12 @@ pub fn to_batch(rs: &[Record]) -> Result<RecordBatch> {
 fn col<'a, T: 'static>(b: &'a RecordBatch, name: &str) -> Result<&'a T> {
     b.column_by_name(name)
         .and_then(|c| c.as_any().downcast_ref::<T>())
-        .ok_or_else(|| arrow::error::ArrowError::SchemaError(format!("lake file lacks column {name} of the expected type")).into())
+        .ok_or_else(|| {
+            arrow::error::ArrowError::SchemaError(format!(
+                "lake file lacks column {name} of the expected type"
+            ))
+            .into()
+        })
 }
 
 fn s(a: &StringArray, i: usize) -> String {
@@ -316,7 +330,13 @@ mod tests {
             satisfaction: "dissatisfied".into(),
             ..Default::default()
         };
-        let rs = vec![r.clone(), Record { record_id: "hotline:2".into(), ..r.clone() }];
+        let rs = vec![
+            r.clone(),
+            Record {
+                record_id: "hotline:2".into(),
+                ..r.clone()
+            },
+        ];
         let back = from_batch(&to_batch(&rs).unwrap()).unwrap();
         assert_eq!(back, rs);
     }

@@ -160,7 +160,10 @@ impl Registry {
     ///
     /// # Errors
     /// The automaton cannot be built.
-    pub fn new(compounds: Vec<Compound>, fuzzy_threshold: f64) -> std::result::Result<Registry, String> {
+    pub fn new(
+        compounds: Vec<Compound>,
+        fuzzy_threshold: f64,
+    ) -> std::result::Result<Registry, String> {
         let mut by_key: HashMap<String, (Vec<usize>, bool)> = HashMap::new();
         for (i, c) in compounds.iter().enumerate() {
             let name = address_key(&c.name);
@@ -182,7 +185,11 @@ impl Registry {
         }
         let mut patterns: Vec<Pattern> = by_key
             .into_iter()
-            .map(|(key, (compounds, is_alias))| Pattern { key, compounds, is_alias })
+            .map(|(key, (compounds, is_alias))| Pattern {
+                key,
+                compounds,
+                is_alias,
+            })
             .collect();
         patterns.sort_by(|a, b| a.key.cmp(&b.key));
         let ac = AhoCorasickBuilder::new()
@@ -218,7 +225,11 @@ impl Registry {
     pub fn resolve(&self, address: &str) -> Resolution {
         let key = address_key(address);
         if key.is_empty() {
-            return Resolution { compound: None, method: MatchMethod::Unresolved, score: 0.0 };
+            return Resolution {
+                compound: None,
+                method: MatchMethod::Unresolved,
+                score: 0.0,
+            };
         }
         if let Ok(c) = self.cache.lock() {
             if let Some(r) = c.get(&key) {
@@ -233,11 +244,19 @@ impl Registry {
     }
 
     fn street_context<'a>(&self, key: &str, candidates: &'a [usize]) -> Option<usize> {
-        let named: Vec<&String> = self.streets.iter().filter(|s| !s.is_empty() && key.contains(s.as_str())).collect();
+        let named: Vec<&String> = self
+            .streets
+            .iter()
+            .filter(|s| !s.is_empty() && key.contains(s.as_str()))
+            .collect();
         let hits: Vec<usize> = candidates
             .iter()
             .copied()
-            .filter(|&c| named.iter().any(|s| address_key(&self.compounds[c].street) == **s))
+            .filter(|&c| {
+                named
+                    .iter()
+                    .any(|s| address_key(&self.compounds[c].street) == **s)
+            })
             .collect();
         (hits.len() == 1).then(|| hits[0])
     }
@@ -258,7 +277,11 @@ impl Registry {
         }
         if let Some((pi, _)) = best {
             let p = &self.patterns[pi];
-            let method = if p.is_alias { MatchMethod::Alias } else { MatchMethod::Substring };
+            let method = if p.is_alias {
+                MatchMethod::Alias
+            } else {
+                MatchMethod::Substring
+            };
             return self.pick(key, &p.compounds, method, 0.95);
         }
         self.fuzzy(key)
@@ -266,11 +289,23 @@ impl Registry {
 
     fn pick(&self, key: &str, candidates: &[usize], method: MatchMethod, score: f64) -> Resolution {
         if candidates.len() == 1 {
-            return Resolution { compound: Some(candidates[0]), method, score };
+            return Resolution {
+                compound: Some(candidates[0]),
+                method,
+                score,
+            };
         }
         match self.street_context(key, candidates) {
-            Some(c) => Resolution { compound: Some(c), method, score: score * 0.95 },
-            None => Resolution { compound: None, method: MatchMethod::Ambiguous, score: 0.0 },
+            Some(c) => Resolution {
+                compound: Some(c),
+                method,
+                score: score * 0.95,
+            },
+            None => Resolution {
+                compound: None,
+                method: MatchMethod::Ambiguous,
+                score: 0.0,
+            },
         }
     }
 
@@ -310,16 +345,29 @@ impl Registry {
         match best {
             Some((sim, p)) if sim >= self.fuzzy_threshold => {
                 if tie {
-                    return Resolution { compound: None, method: MatchMethod::Ambiguous, score: 0.0 };
+                    return Resolution {
+                        compound: None,
+                        method: MatchMethod::Ambiguous,
+                        score: 0.0,
+                    };
                 }
-                let r = self.pick(key, &self.patterns[p].compounds.clone(), MatchMethod::Fuzzy, sim);
+                let r = self.pick(
+                    key,
+                    &self.patterns[p].compounds.clone(),
+                    MatchMethod::Fuzzy,
+                    sim,
+                );
                 if r.method == MatchMethod::Ambiguous {
                     r
                 } else {
                     Resolution { score: sim, ..r }
                 }
             }
-            _ => Resolution { compound: None, method: MatchMethod::Unresolved, score: 0.0 },
+            _ => Resolution {
+                compound: None,
+                method: MatchMethod::Unresolved,
+                score: 0.0,
+            },
         }
     }
 }
@@ -352,7 +400,9 @@ fn levenshtein(a: &[char], b: &[char]) -> usize {
     for (i, ca) in a.iter().enumerate() {
         cur[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         std::mem::swap(&mut prev, &mut cur);
     }
@@ -391,8 +441,17 @@ impl Taxonomy {
     pub fn new(categories: Vec<Category>) -> Taxonomy {
         let mut lookup = HashMap::new();
         for (i, c) in categories.iter().enumerate() {
-            let mut keys = vec![c.l2.clone(), format!("{}-{}", c.l1, c.l2), format!("{}/{}", c.l1, c.l2)];
-            keys.extend(c.aliases.split('|').filter(|a| !a.trim().is_empty()).map(str::to_owned));
+            let mut keys = vec![
+                c.l2.clone(),
+                format!("{}-{}", c.l1, c.l2),
+                format!("{}/{}", c.l1, c.l2),
+            ];
+            keys.extend(
+                c.aliases
+                    .split('|')
+                    .filter(|a| !a.trim().is_empty())
+                    .map(str::to_owned),
+            );
             for k in keys {
                 lookup.entry(address_key(&k)).or_insert(i);
             }
@@ -402,7 +461,9 @@ impl Taxonomy {
 
     /// The category for an export's label, if known.
     pub fn lookup(&self, label: &str) -> Option<&Category> {
-        self.lookup.get(&address_key(label)).map(|&i| &self.categories[i])
+        self.lookup
+            .get(&address_key(label))
+            .map(|&i| &self.categories[i])
     }
 }
 
@@ -447,20 +508,32 @@ mod tests {
         let r = reg();
         let m = |a: &str| {
             let x = r.resolve(a);
-            (x.compound.map(|i| r.compounds[i].compound_id.clone()), x.method)
+            (
+                x.compound.map(|i| r.compounds[i].compound_id.clone()),
+                x.method,
+            )
         };
         assert_eq!(m("阳光花园"), (Some("C1".into()), MatchMethod::Exact));
         // the longest match wins: 二期 is its own compound
-        assert_eq!(m("东城街道阳光花园二期5栋"), (Some("C2".into()), MatchMethod::Substring));
+        assert_eq!(
+            m("东城街道阳光花园二期5栋"),
+            (Some("C2".into()), MatchMethod::Substring)
+        );
         // road-number alias, with full-width digits
-        assert_eq!(m("建设路１２号3单元"), (Some("C1".into()), MatchMethod::Alias));
+        assert_eq!(
+            m("建设路１２号3单元"),
+            (Some("C1".into()), MatchMethod::Alias)
+        );
         // typo: 锦秀江南
         let (id, method) = m("西湖街道锦秀江南小区8幢");
         assert_eq!(id.as_deref(), Some("C5"));
         assert_eq!(method, MatchMethod::Fuzzy);
         // ambiguous without street, resolved with it
         assert_eq!(m("幸福里3号楼").1, MatchMethod::Ambiguous);
-        assert_eq!(m("西湖街道幸福里3号楼"), (Some("C4".into()), MatchMethod::Substring));
+        assert_eq!(
+            m("西湖街道幸福里3号楼"),
+            (Some("C4".into()), MatchMethod::Substring)
+        );
         assert_eq!(m("人民医院门口"), (None, MatchMethod::Unresolved));
     }
 }

@@ -31,32 +31,66 @@ fn demo_city_ingest_accounting_rerun_and_pii() {
     let cfg = Config::load(&sim.config).unwrap();
     let keys = Pseudonymizer::new(b"test-key-0123456789abcdef").unwrap();
     let s = ingest(&cfg, &keys, date(2025, 12, 31), false).unwrap();
-    assert!(!s.has_errors(), "{:?}", s.files.iter().filter(|f| f.error.is_some()).collect::<Vec<_>>());
+    assert!(
+        !s.has_errors(),
+        "{:?}",
+        s.files
+            .iter()
+            .filter(|f| f.error.is_some())
+            .collect::<Vec<_>>()
+    );
     assert_eq!(s.files.len(), 24 + 24 + 1);
     let mut rows = 0;
     for f in &s.files {
-        assert_eq!(f.rows, f.loaded + f.quarantined + f.duplicates, "accounting of {}", f.file);
+        assert_eq!(
+            f.rows,
+            f.loaded + f.quarantined + f.duplicates,
+            "accounting of {}",
+            f.file
+        );
         rows += f.rows;
     }
     // Every exported row was read (hotline rows include the overlap days twice).
     let exported: usize = sim.rows.values().sum();
-    let broken_grid_lines = s.files.iter().filter(|f| f.source == "网格投诉").map(|f| f.quarantined).sum::<u64>();
+    let broken_grid_lines = s
+        .files
+        .iter()
+        .filter(|f| f.source == "网格投诉")
+        .map(|f| f.quarantined)
+        .sum::<u64>();
     assert_eq!(rows as usize, exported + broken_grid_lines as usize);
     // The overlap makes duplicates and updates; the mess makes quarantine of several kinds.
     let dup: u64 = s.files.iter().map(|f| f.duplicates).sum();
     let upd: u64 = s.files.iter().map(|f| f.updated).sum();
     assert!(dup > 0 && upd > 0, "duplicates {dup}, updates {upd}");
-    let reasons: std::collections::BTreeSet<String> = s.files.iter().flat_map(|f| f.quarantine_reasons.keys().cloned()).collect();
+    let reasons: std::collections::BTreeSet<String> = s
+        .files
+        .iter()
+        .flat_map(|f| f.quarantine_reasons.keys().cloned())
+        .collect();
     for r in ["bad_date", "column_count"] {
         assert!(reasons.contains(r), "no {r} in {reasons:?}");
     }
     let lake_dir = cfg.resolve(&cfg.lake);
     let records = weaksignal_pipeline::lake::read_all(&lake_dir).unwrap();
     let loaded: u64 = s.files.iter().map(|f| f.loaded - f.updated).sum();
-    assert_eq!(records.len() as u64, loaded, "one lake row per distinct record");
-    let ids: std::collections::HashSet<_> = records.iter().map(|(_, r)| r.record_id.clone()).collect();
-    assert_eq!(ids.len(), records.len(), "no duplicate record ids in the lake");
-    let resolved = records.iter().filter(|(_, r)| r.compound_id.is_some()).count() as f64 / records.len() as f64;
+    assert_eq!(
+        records.len() as u64,
+        loaded,
+        "one lake row per distinct record"
+    );
+    let ids: std::collections::HashSet<_> =
+        records.iter().map(|(_, r)| r.record_id.clone()).collect();
+    assert_eq!(
+        ids.len(),
+        records.len(),
+        "no duplicate record ids in the lake"
+    );
+    let resolved = records
+        .iter()
+        .filter(|(_, r)| r.compound_id.is_some())
+        .count() as f64
+        / records.len() as f64;
     assert!(resolved > 0.8, "match rate {resolved}");
 
     // Re-run: everything unchanged is skipped, the lake is byte-identical.
@@ -64,7 +98,12 @@ fn demo_city_ingest_accounting_rerun_and_pii() {
         let mut v = vec![];
         all_files(&lake_dir.join("records"), &mut v);
         v.sort();
-        v.into_iter().map(|p| { let b = std::fs::read(&p).unwrap(); (p, b) }).collect()
+        v.into_iter()
+            .map(|p| {
+                let b = std::fs::read(&p).unwrap();
+                (p, b)
+            })
+            .collect()
     };
     let again = ingest(&cfg, &keys, date(2025, 12, 31), false).unwrap();
     assert!(again.files.iter().all(|f| f.skipped_unchanged));
@@ -96,8 +135,14 @@ fn demo_city_ingest_accounting_rerun_and_pii() {
     let mut texts = vec![("lake records".to_owned(), decoded)];
     let mut files = vec![];
     all_files(&lake_dir, &mut files);
-    for p in files.into_iter().filter(|p| p.extension().is_none_or(|e| e != "parquet")) {
-        texts.push((p.display().to_string(), std::fs::read_to_string(&p).unwrap()));
+    for p in files
+        .into_iter()
+        .filter(|p| p.extension().is_none_or(|e| e != "parquet"))
+    {
+        texts.push((
+            p.display().to_string(),
+            std::fs::read_to_string(&p).unwrap(),
+        ));
     }
     for (name, text) in &texts {
         if let Some(tok) = phone(text).first() {
@@ -118,7 +163,9 @@ fn regex_lite(_: &str) -> impl Fn(&str) -> Vec<String> {
         let mut i = 0;
         while i < cs.len() {
             if cs[i].is_ascii_digit() {
-                let j = (i..cs.len()).find(|&k| !cs[k].is_ascii_digit()).unwrap_or(cs.len());
+                let j = (i..cs.len())
+                    .find(|&k| !cs[k].is_ascii_digit())
+                    .unwrap_or(cs.len());
                 if j - i == 11 && cs[i] == '1' && ('3'..='9').contains(&cs[i + 1]) {
                     out.push(cs[i..j].iter().collect());
                 }

@@ -12,13 +12,15 @@ pub fn for_each<F>(detector: &dyn Detector, series: &[Series<'_>], sink: F)
 where
     F: Fn(usize, Result<&[Point]>) + Sync,
 {
-    series.par_iter().enumerate().for_each_init(
-        || Vec::<Point>::new(),
-        |buf, (i, s)| match detector.detect_into(s, buf) {
-            Ok(()) => sink(i, Ok(buf.as_slice())),
-            Err(e) => sink(i, Err(e)),
-        },
-    );
+    series
+        .par_iter()
+        .enumerate()
+        .for_each_init(Vec::<Point>::new, |buf, (i, s)| {
+            match detector.detect_into(s, buf) {
+                Ok(()) => sink(i, Ok(buf.as_slice())),
+                Err(e) => sink(i, Err(e)),
+            }
+        });
 }
 
 /// Scores every series and collects the results, in input order.

@@ -55,7 +55,7 @@ fn check_b_g(b: usize, g: usize, multiple_of_7: bool) -> Result<()> {
             format!("baseline must be at least 7 days, got {b}"),
         ));
     }
-    if multiple_of_7 && b % 7 != 0 {
+    if multiple_of_7 && !b.is_multiple_of(7) {
         return Err(Error::param(
             "b",
             format!("baseline must be a multiple of 7, got {b}"),

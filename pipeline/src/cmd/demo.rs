@@ -16,10 +16,21 @@ pub(crate) fn run(a: Args, quiet: bool) -> anyhow::Result<u8> {
     let config = a.dir.join("weaksignal.toml");
     if !config.exists() {
         println!("creating the small demo city in {} …", a.dir.display());
-        simulate(Scale::Small, 42, &a.dir, chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap_or_default(), 730)?;
+        simulate(
+            Scale::Small,
+            42,
+            &a.dir,
+            chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap_or_default(),
+            730,
+        )?;
     }
     let cfg = Config::load(&config)?;
-    let key = cfg.resolve(cfg.privacy.key_file.as_deref().unwrap_or(std::path::Path::new("secret.key")));
+    let key = cfg.resolve(
+        cfg.privacy
+            .key_file
+            .as_deref()
+            .unwrap_or(std::path::Path::new("secret.key")),
+    );
     if !key.exists() {
         create_key_file(&key)?;
     }
@@ -30,8 +41,18 @@ pub(crate) fn run(a: Args, quiet: bool) -> anyhow::Result<u8> {
     super::ingest::print_summary(&s);
     let lake = cfg.resolve(&cfg.lake);
     let manifest = lake.join("_runs").join(format!("{}.json", s.run));
-    weaksignal_pipeline::lake::write_atomic(&manifest, |f| Ok(serde_json::to_writer_pretty(f, &s)?))?;
-    println!("lake: {}\nrun manifest: {}", lake.display(), manifest.display());
+    weaksignal_pipeline::lake::write_atomic(&manifest, |f| {
+        Ok(serde_json::to_writer_pretty(f, &s)?)
+    })?;
+    println!(
+        "lake: {}\nrun manifest: {}",
+        lake.display(),
+        manifest.display()
+    );
     println!("(scoring and the HTML report are not built yet: see the open issues)");
-    Ok(if s.has_errors() { crate::exit::PARTIAL } else { 0 })
+    Ok(if s.has_errors() {
+        crate::exit::PARTIAL
+    } else {
+        0
+    })
 }

@@ -27,11 +27,15 @@ fn opt(v: Option<f64>) -> String {
 pub(crate) fn run(a: Args) -> anyhow::Result<u8> {
     let det = by_name(&a.method)?;
     let freq = Frequency::from_periods(a.freq)?;
-    let mut rdr = csv::Reader::from_path(&a.input).with_context(|| format!("reading {}", a.input.display()))?;
+    let mut rdr = csv::Reader::from_path(&a.input)
+        .with_context(|| format!("reading {}", a.input.display()))?;
     let headers = rdr.headers()?.clone();
     let pos = |n: &str| headers.iter().position(|h| h.trim() == n);
     let (Some(si), Some(di), Some(ci)) = (pos("series_id"), pos("date"), pos("count")) else {
-        bail!("{}: the header must have series_id, date and count", a.input.display());
+        bail!(
+            "{}: the header must have series_id, date and count",
+            a.input.display()
+        );
     };
     let mut series: BTreeMap<String, Vec<(chrono::NaiveDate, f64, usize)>> = BTreeMap::new();
     for (i, r) in rdr.records().enumerate() {
@@ -39,11 +43,28 @@ pub(crate) fn run(a: Args) -> anyhow::Result<u8> {
         let r = r.with_context(|| format!("{} row {row}", a.input.display()))?;
         let date = chrono::NaiveDate::parse_from_str(r.get(di).unwrap_or("").trim(), "%Y-%m-%d")
             .with_context(|| format!("{} row {row}, field date", a.input.display()))?;
-        let count: f64 = r.get(ci).unwrap_or("").trim().parse().with_context(|| format!("{} row {row}, field count", a.input.display()))?;
-        series.entry(r.get(si).unwrap_or("").to_owned()).or_default().push((date, count, i));
+        let count: f64 = r
+            .get(ci)
+            .unwrap_or("")
+            .trim()
+            .parse()
+            .with_context(|| format!("{} row {row}, field count", a.input.display()))?;
+        series
+            .entry(r.get(si).unwrap_or("").to_owned())
+            .or_default()
+            .push((date, count, i));
     }
     let mut out = csv::Writer::from_path(&a.out)?;
-    out.write_record(["series_id", "date", "count", "expected", "upper_bound", "statistic", "p_value", "alarm"])?;
+    out.write_record([
+        "series_id",
+        "date",
+        "count",
+        "expected",
+        "upper_bound",
+        "statistic",
+        "p_value",
+        "alarm",
+    ])?;
     for (id, mut pts) in series {
         pts.sort_by_key(|p| p.0);
         let dates: Vec<_> = pts.iter().map(|p| p.0).collect();
@@ -53,15 +74,32 @@ pub(crate) fn run(a: Args) -> anyhow::Result<u8> {
             Ok(points) => {
                 for (p, r) in pts.iter().zip(points) {
                     out.write_record([
-                        id.clone(), p.0.to_string(), p.1.to_string(), opt(r.expected), opt(r.upper_bound), opt(r.statistic), opt(r.p_value),
-                        r.alarm.map(|a| if a { "1" } else { "0" }.to_owned()).unwrap_or_default(),
+                        id.clone(),
+                        p.0.to_string(),
+                        p.1.to_string(),
+                        opt(r.expected),
+                        opt(r.upper_bound),
+                        opt(r.statistic),
+                        opt(r.p_value),
+                        r.alarm
+                            .map(|a| if a { "1" } else { "0" }.to_owned())
+                            .unwrap_or_default(),
                     ])?;
                 }
             }
             Err(e) => {
                 tracing::warn!("series {id} not scored: {e}");
                 for p in &pts {
-                    out.write_record([id.clone(), p.0.to_string(), p.1.to_string(), String::new(), String::new(), String::new(), String::new(), String::new()])?;
+                    out.write_record([
+                        id.clone(),
+                        p.0.to_string(),
+                        p.1.to_string(),
+                        String::new(),
+                        String::new(),
+                        String::new(),
+                        String::new(),
+                        String::new(),
+                    ])?;
                 }
             }
         }

@@ -16,9 +16,15 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn print_summary(s: &IngestSummary) {
-    println!("{:<12} {:<28} {:>9} {:>9} {:>8} {:>8} {:>8} {:>7} {:>7}", "source", "file", "rows", "loaded", "updated", "quarant.", "dupl.", "match%", "secs");
+    println!(
+        "{:<12} {:<28} {:>9} {:>9} {:>8} {:>8} {:>8} {:>7} {:>7}",
+        "source", "file", "rows", "loaded", "updated", "quarant.", "dupl.", "match%", "secs"
+    );
     for f in &s.files {
-        let name = std::path::Path::new(&f.file).file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let name = std::path::Path::new(&f.file)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("");
         if let Some(e) = &f.error {
             println!("{:<12} {:<28} ERROR: {e}", f.source, name);
         } else if f.skipped_unchanged {
@@ -26,11 +32,26 @@ pub(crate) fn print_summary(s: &IngestSummary) {
         } else {
             println!(
                 "{:<12} {:<28} {:>9} {:>9} {:>8} {:>8} {:>8} {:>6.1}% {:>7.2}",
-                f.source, name, f.rows, f.loaded, f.updated, f.quarantined, f.duplicates, 100.0 * f.match_rate(), f.seconds
+                f.source,
+                name,
+                f.rows,
+                f.loaded,
+                f.updated,
+                f.quarantined,
+                f.duplicates,
+                100.0 * f.match_rate(),
+                f.seconds
             );
         }
     }
-    let (rows, loaded, q, d): (u64, u64, u64, u64) = s.files.iter().fold((0, 0, 0, 0), |a, f| (a.0 + f.rows, a.1 + f.loaded, a.2 + f.quarantined, a.3 + f.duplicates));
+    let (rows, loaded, q, d): (u64, u64, u64, u64) = s.files.iter().fold((0, 0, 0, 0), |a, f| {
+        (
+            a.0 + f.rows,
+            a.1 + f.loaded,
+            a.2 + f.quarantined,
+            a.3 + f.duplicates,
+        )
+    });
     println!("total: {rows} rows read = {loaded} loaded + {q} quarantined + {d} duplicates");
     let mut methods = std::collections::BTreeMap::new();
     for f in &s.files {
@@ -46,13 +67,29 @@ pub(crate) fn print_summary(s: &IngestSummary) {
 
 pub(crate) fn run(a: Args, quiet: bool) -> anyhow::Result<u8> {
     let cfg = Config::load(&a.config)?;
-    let keys = Pseudonymizer::load(cfg.privacy.key_file.as_ref().map(|p| cfg.resolve(p)).as_deref())?;
+    let keys = Pseudonymizer::load(
+        cfg.privacy
+            .key_file
+            .as_ref()
+            .map(|p| cfg.resolve(p))
+            .as_deref(),
+    )?;
     let as_of = a.as_of.unwrap_or_else(super::today);
-    let s = ingest(&cfg, &keys, as_of, !quiet).with_context(|| format!("ingesting with {}", a.config.display()))?;
+    let s = ingest(&cfg, &keys, as_of, !quiet)
+        .with_context(|| format!("ingesting with {}", a.config.display()))?;
     if !quiet {
         print_summary(&s);
     }
-    let manifest = cfg.resolve(&cfg.lake).join("_runs").join(format!("{}.json", s.run));
-    weaksignal_pipeline::lake::write_atomic(&manifest, |f| Ok(serde_json::to_writer_pretty(f, &s)?))?;
-    Ok(if s.has_errors() { crate::exit::PARTIAL } else { 0 })
+    let manifest = cfg
+        .resolve(&cfg.lake)
+        .join("_runs")
+        .join(format!("{}.json", s.run));
+    weaksignal_pipeline::lake::write_atomic(&manifest, |f| {
+        Ok(serde_json::to_writer_pretty(f, &s)?)
+    })?;
+    Ok(if s.has_errors() {
+        crate::exit::PARTIAL
+    } else {
+        0
+    })
 }

@@ -24,7 +24,8 @@ pub(crate) struct Args {
 
 pub(crate) fn run(a: Args) -> anyhow::Result<u8> {
     let t = std::time::Instant::now();
-    let s = simulate(a.scale, a.seed, &a.out, a.start, a.days).with_context(|| format!("simulating into {}", a.out.display()))?;
+    let s = simulate(a.scale, a.seed, &a.out, a.start, a.days)
+        .with_context(|| format!("simulating into {}", a.out.display()))?;
     println!(
         "demo city: {} compounds, rows {:?}, {} episodes, {} escalations, in {:.1}s\nconfig: {}",
         s.compounds,

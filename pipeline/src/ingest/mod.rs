@@ -122,7 +122,11 @@ struct Reject {
 }
 
 fn reject(reason: &'static str, field: Option<&'static str>, detail: impl Into<String>) -> Reject {
-    Reject { reason, field, detail: detail.into() }
+    Reject {
+        reason,
+        field,
+        detail: detail.into(),
+    }
 }
 
 /// Everything the mapping of one row needs.
@@ -149,14 +153,21 @@ pub fn parse_datetime(s: &str, formats: &[String]) -> Option<i64> {
     }
     for f in formats {
         let naive = if f == "excel" {
-            s.parse::<f64>().ok().filter(|v| (1.0..200_000.0).contains(v)).and_then(|v| {
-                let base = NaiveDate::from_ymd_opt(1899, 12, 30)?.and_hms_opt(0, 0, 0)?;
-                base.checked_add_signed(Duration::milliseconds((v * 86_400_000.0).round() as i64))
-            })
-        } else {
-            NaiveDateTime::parse_from_str(&s, f)
+            s.parse::<f64>()
                 .ok()
-                .or_else(|| NaiveDate::parse_from_str(&s, f).ok().and_then(|d| d.and_hms_opt(0, 0, 0)))
+                .filter(|v| (1.0..200_000.0).contains(v))
+                .and_then(|v| {
+                    let base = NaiveDate::from_ymd_opt(1899, 12, 30)?.and_hms_opt(0, 0, 0)?;
+                    base.checked_add_signed(Duration::milliseconds(
+                        (v * 86_400_000.0).round() as i64
+                    ))
+                })
+        } else {
+            NaiveDateTime::parse_from_str(&s, f).ok().or_else(|| {
+                NaiveDate::parse_from_str(&s, f)
+                    .ok()
+                    .and_then(|d| d.and_hms_opt(0, 0, 0))
+            })
         };
         if let Some(n) = naive {
             if let Some(t) = Shanghai.from_local_datetime(&n).earliest() {
@@ -178,7 +189,10 @@ impl Mapping {
         let mut idx = HashMap::new();
         for &f in crate::config::MAPPABLE_FIELDS {
             if let Some(names) = src.columns.get(f) {
-                if let Some(i) = names.iter().find_map(|n| header.iter().position(|h| h == n)) {
+                if let Some(i) = names
+                    .iter()
+                    .find_map(|n| header.iter().position(|h| h == n))
+                {
                     idx.insert(f, i);
                 }
             }
@@ -187,11 +201,19 @@ impl Mapping {
         Mapping { idx, reporter }
     }
     fn get<'c>(&self, cells: &'c [String], f: &str) -> &'c str {
-        self.idx.get(f).and_then(|&i| cells.get(i)).map(|s| s.trim()).unwrap_or("")
+        self.idx
+            .get(f)
+            .and_then(|&i| cells.get(i))
+            .map(|s| s.trim())
+            .unwrap_or("")
     }
 }
 
-fn mapped<'m>(src: &'m Source, field: &'static str, raw: &str) -> std::result::Result<Option<&'m str>, Reject> {
+fn mapped<'m>(
+    src: &'m Source,
+    field: &'static str,
+    raw: &str,
+) -> std::result::Result<Option<&'m str>, Reject> {
     let raw = normalize_text(raw);
     if raw.is_empty() {
         return Ok(None);
@@ -199,9 +221,17 @@ fn mapped<'m>(src: &'m Source, field: &'static str, raw: &str) -> std::result::R
     match src.values.get(field) {
         Some(map) => match map.get(&raw) {
             Some(v) => Ok(Some(v.as_str())),
-            None => Err(reject("unknown_value", Some(field), format!("value `{raw}` is not in values.{field}"))),
+            None => Err(reject(
+                "unknown_value",
+                Some(field),
+                format!("value `{raw}` is not in values.{field}"),
+            )),
         },
-        None => Err(reject("unknown_value", Some(field), format!("no value map for `{field}` (value `{raw}`)"))),
+        None => Err(reject(
+            "unknown_value",
+            Some(field),
+            format!("no value map for `{field}` (value `{raw}`)"),
+        )),
     }
 }
 
@@ -215,23 +245,48 @@ fn flag(src: &Source, field: &'static str, raw: &str) -> std::result::Result<Opt
     }
 }
 
-fn optional_time(src: &Source, field: &'static str, raw: &str) -> std::result::Result<Option<i64>, Reject> {
+fn optional_time(
+    src: &Source,
+    field: &'static str,
+    raw: &str,
+) -> std::result::Result<Option<i64>, Reject> {
     if raw.trim().is_empty() {
         return Ok(None);
     }
     parse_datetime(raw, &src.datetime_formats)
         .map(Some)
-        .ok_or_else(|| reject("bad_date", Some(field), format!("cannot parse `{}` with the configured formats", normalize_text(raw))))
+        .ok_or_else(|| {
+            reject(
+                "bad_date",
+                Some(field),
+                format!(
+                    "cannot parse `{}` with the configured formats",
+                    normalize_text(raw)
+                ),
+            )
+        })
 }
 
-fn map_row(ctx: &Context<'_>, src: &Source, m: &Mapping, cells: &[String], file: &str, row: usize) -> std::result::Result<Record, Reject> {
+fn map_row(
+    ctx: &Context<'_>,
+    src: &Source,
+    m: &Mapping,
+    cells: &[String],
+    file: &str,
+    row: usize,
+) -> std::result::Result<Record, Reject> {
     let sid = normalize_text(m.get(cells, "source_id"));
     if sid.is_empty() {
         return Err(reject("missing_id", Some("source_id"), "no source id"));
     }
     let raw_time = m.get(cells, "received_at");
-    let received_at = parse_datetime(raw_time, &src.datetime_formats)
-        .ok_or_else(|| reject("bad_date", Some("received_at"), format!("cannot parse `{}`", normalize_text(raw_time))))?;
+    let received_at = parse_datetime(raw_time, &src.datetime_formats).ok_or_else(|| {
+        reject(
+            "bad_date",
+            Some("received_at"),
+            format!("cannot parse `{}`", normalize_text(raw_time)),
+        )
+    })?;
     let limit = ctx.as_of + Duration::days(ctx.config.ingest.future_tolerance_days + 1);
     let limit_ms = limit
         .and_hms_opt(0, 0, 0)
@@ -239,15 +294,36 @@ fn map_row(ctx: &Context<'_>, src: &Source, m: &Mapping, cells: &[String], file:
         .map(|t| t.timestamp_millis())
         .unwrap_or(i64::MAX);
     if received_at >= limit_ms {
-        return Err(reject("future_date", Some("received_at"), format!("received after {limit} (run date {} + tolerance)", ctx.as_of)));
+        return Err(reject(
+            "future_date",
+            Some("received_at"),
+            format!(
+                "received after {limit} (run date {} + tolerance)",
+                ctx.as_of
+            ),
+        ));
     }
     let content = mask_pii(&normalize_text(m.get(cells, "content")));
     let label = normalize_text(m.get(cells, "category"));
     if content.is_empty() && label.is_empty() {
-        return Err(reject("empty_record", Some("content"), "no content and no category"));
+        return Err(reject(
+            "empty_record",
+            Some("content"),
+            "no content and no category",
+        ));
     }
-    if ctx.config.ingest.test_markers.iter().any(|t| content.contains(t.as_str())) {
-        return Err(reject("test_ticket", Some("content"), "test ticket marker in content"));
+    if ctx
+        .config
+        .ingest
+        .test_markers
+        .iter()
+        .any(|t| content.contains(t.as_str()))
+    {
+        return Err(reject(
+            "test_ticket",
+            Some("content"),
+            "test ticket marker in content",
+        ));
     }
     let address = mask_pii(&normalize_text(m.get(cells, "address")));
     let typed = normalize_text(m.get(cells, "compound"));
@@ -262,16 +338,38 @@ fn map_row(ctx: &Context<'_>, src: &Source, m: &Mapping, cells: &[String], file:
     }
     let comp = res.compound.map(|i| &ctx.registry.compounds[i]);
     let cat = ctx.taxonomy.lookup(&label);
-    let status = mapped(src, "status", m.get(cells, "status"))?.unwrap_or("open").to_owned();
-    let mut satisfaction = mapped(src, "satisfaction", m.get(cells, "satisfaction"))?.map(str::to_owned);
+    let status = mapped(src, "status", m.get(cells, "status"))?
+        .unwrap_or("open")
+        .to_owned();
+    let mut satisfaction =
+        mapped(src, "satisfaction", m.get(cells, "satisfaction"))?.map(str::to_owned);
     if satisfaction.is_none() {
         let r = normalize_text(m.get(cells, "rating"));
         if !r.is_empty() {
-            let v: f64 = r.parse().map_err(|_| reject("unknown_value", Some("rating"), format!("rating `{r}` is not a number")))?;
+            let v: f64 = r.parse().map_err(|_| {
+                reject(
+                    "unknown_value",
+                    Some("rating"),
+                    format!("rating `{r}` is not a number"),
+                )
+            })?;
             if !(1.0..=5.0).contains(&v) {
-                return Err(reject("unknown_value", Some("rating"), format!("rating {v} outside 1–5")));
+                return Err(reject(
+                    "unknown_value",
+                    Some("rating"),
+                    format!("rating {v} outside 1–5"),
+                ));
             }
-            satisfaction = Some(if v >= 4.0 { "satisfied" } else if v >= 3.0 { "basic" } else { "dissatisfied" }.to_owned());
+            satisfaction = Some(
+                if v >= 4.0 {
+                    "satisfied"
+                } else if v >= 3.0 {
+                    "basic"
+                } else {
+                    "dissatisfied"
+                }
+                .to_owned(),
+            );
         }
     }
     let participants = {
@@ -279,12 +377,19 @@ fn map_row(ctx: &Context<'_>, src: &Source, m: &Mapping, cells: &[String], file:
         if p.is_empty() {
             None
         } else {
-            Some(p.trim_end_matches('人').parse::<i64>().map_err(|_| reject("unknown_value", Some("participants"), format!("`{p}` is not a number")))?)
+            Some(p.trim_end_matches('人').parse::<i64>().map_err(|_| {
+                reject(
+                    "unknown_value",
+                    Some("participants"),
+                    format!("`{p}` is not a number"),
+                )
+            })?)
         }
     };
     let is_collective = flag(src, "is_collective", m.get(cells, "is_collective"))?
         .unwrap_or(participants.is_some_and(|p| p >= ctx.config.ingest.collective_threshold));
-    let petition_level = mapped(src, "petition_level", m.get(cells, "petition_level"))?.map(str::to_owned);
+    let petition_level =
+        mapped(src, "petition_level", m.get(cells, "petition_level"))?.map(str::to_owned);
     let skip_level = flag(src, "skip_level", m.get(cells, "skip_level"))?.unwrap_or(false);
     let repeat_flag = flag(src, "repeat_flag", m.get(cells, "repeat_flag"))?.unwrap_or(false);
     Ok(Record {
@@ -301,7 +406,10 @@ fn map_row(ctx: &Context<'_>, src: &Source, m: &Mapping, cells: &[String], file:
         category_l1: cat.map(|c| c.l1.clone()),
         category_l2: cat.map(|c| c.l2.clone()),
         category_source: if cat.is_some() { "given" } else { "none" }.to_owned(),
-        reporter_key: m.reporter.and_then(|i| cells.get(i)).and_then(|v| ctx.keys.key(v)),
+        reporter_key: m
+            .reporter
+            .and_then(|i| cells.get(i))
+            .and_then(|v| ctx.keys.key(v)),
         participants,
         is_collective,
         petition_level,
@@ -318,20 +426,31 @@ fn map_row(ctx: &Context<'_>, src: &Source, m: &Mapping, cells: &[String], file:
     })
 }
 
-fn redacted(header: &[String], cells: &[String], reporter: Option<usize>) -> BTreeMap<String, String> {
+fn redacted(
+    header: &[String],
+    cells: &[String],
+    reporter: Option<usize>,
+) -> BTreeMap<String, String> {
     header
         .iter()
         .enumerate()
         .map(|(i, h)| {
             let v = cells.get(i).map(String::as_str).unwrap_or("");
-            let v = if Some(i) == reporter && !v.trim().is_empty() { "[已脱敏]".to_owned() } else { mask_pii(&normalize_text(v)) };
+            let v = if Some(i) == reporter && !v.trim().is_empty() {
+                "[已脱敏]".to_owned()
+            } else {
+                mask_pii(&normalize_text(v))
+            };
             (h.clone(), v)
         })
         .collect()
 }
 
 fn sha256_file(path: &Path) -> Result<String> {
-    let mut f = std::fs::File::open(path).map_err(|e| Error::Source { path: path.into(), reason: e.to_string() })?;
+    let mut f = std::fs::File::open(path).map_err(|e| Error::Source {
+        path: path.into(),
+        reason: e.to_string(),
+    })?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
@@ -346,7 +465,11 @@ fn sha256_file(path: &Path) -> Result<String> {
 
 /// Month partition (`YYYY-MM`, Asia/Shanghai) of a timestamp.
 pub fn month_of(ms: i64) -> String {
-    Shanghai.timestamp_millis_opt(ms).earliest().map(|t| t.format("%Y-%m").to_string()).unwrap_or_else(|| "unknown".into())
+    Shanghai
+        .timestamp_millis_opt(ms)
+        .earliest()
+        .map(|t| t.format("%Y-%m").to_string())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// Files already ingested: path → SHA-256.
@@ -367,14 +490,20 @@ pub fn source_files(cfg: &Config) -> Vec<(usize, std::result::Result<PathBuf, St
         let pattern = cfg.resolve(Path::new(&s.path));
         match glob::glob(&pattern.to_string_lossy()) {
             Ok(paths) => {
-                let mut v: Vec<PathBuf> = paths.filter_map(|p| p.ok()).filter(|p| p.is_file()).collect();
+                let mut v: Vec<PathBuf> = paths
+                    .filter_map(|p| p.ok())
+                    .filter(|p| p.is_file())
+                    .collect();
                 v.sort();
                 if v.is_empty() {
                     out.push((si, Err(format!("no file matches {}", pattern.display()))));
                 }
                 out.extend(v.into_iter().map(|p| (si, Ok(p))));
             }
-            Err(e) => out.push((si, Err(format!("bad path pattern {}: {e}", pattern.display())))),
+            Err(e) => out.push((
+                si,
+                Err(format!("bad path pattern {}: {e}", pattern.display())),
+            )),
         }
     }
     out
@@ -386,9 +515,17 @@ pub fn source_files(cfg: &Config) -> Vec<(usize, std::result::Result<PathBuf, St
 /// Lake I/O errors. An unreadable source file is not an error: it is reported in its
 /// [`FileStats::error`] and the other files still load.
 #[instrument(skip_all, fields(as_of = %as_of))]
-pub fn ingest(cfg: &Config, keys: &Pseudonymizer, as_of: NaiveDate, progress: bool) -> Result<IngestSummary> {
+pub fn ingest(
+    cfg: &Config,
+    keys: &Pseudonymizer,
+    as_of: NaiveDate,
+    progress: bool,
+) -> Result<IngestSummary> {
     let lake_dir = cfg.resolve(&cfg.lake);
-    let registry = Registry::load(&cfg.resolve(&cfg.reference.compounds), cfg.ingest.fuzzy_threshold)?;
+    let registry = Registry::load(
+        &cfg.resolve(&cfg.reference.compounds),
+        cfg.ingest.fuzzy_threshold,
+    )?;
     let taxonomy = Taxonomy::load(&cfg.resolve(&cfg.reference.taxonomy))?;
     let mut state: State = match std::fs::read(state_path(&lake_dir)) {
         Ok(b) => serde_json::from_slice(&b)?,
@@ -409,10 +546,24 @@ pub fn ingest(cfg: &Config, keys: &Pseudonymizer, as_of: NaiveDate, progress: bo
         }
         hashes.push(h);
     }
-    let run = format!("{}-{}", as_of.format("%Y%m%d"), &hex::encode(run_hasher.finalize())[..8]);
-    let ctx = Context { registry: &registry, taxonomy: &taxonomy, keys, as_of, config: cfg, run: run.clone() };
+    let run = format!(
+        "{}-{}",
+        as_of.format("%Y%m%d"),
+        &hex::encode(run_hasher.finalize())[..8]
+    );
+    let ctx = Context {
+        registry: &registry,
+        taxonomy: &taxonomy,
+        keys,
+        as_of,
+        config: cfg,
+        run: run.clone(),
+    };
 
-    let mut summary = IngestSummary { run: run.clone(), ..Default::default() };
+    let mut summary = IngestSummary {
+        run: run.clone(),
+        ..Default::default()
+    };
     // record_id → (record, content hash, index of the file that loaded it)
     let mut pending: HashMap<String, (Record, u64, usize)> = HashMap::new();
     let mut quarantine: Vec<QuarantineRow> = vec![];
@@ -424,7 +575,10 @@ pub fn ingest(cfg: &Config, keys: &Pseudonymizer, as_of: NaiveDate, progress: bo
     for ((si, file), hash) in files.iter().zip(&hashes) {
         let src = &cfg.sources[*si];
         let started = Instant::now();
-        let mut st = FileStats { source: src.name.clone(), ..Default::default() };
+        let mut st = FileStats {
+            source: src.name.clone(),
+            ..Default::default()
+        };
         let path = match file {
             Ok(p) => p,
             Err(e) => {
@@ -456,10 +610,18 @@ pub fn ingest(cfg: &Config, keys: &Pseudonymizer, as_of: NaiveDate, progress: bo
             }
         };
         let pb = mp.add(indicatif::ProgressBar::new_spinner());
-        pb.set_message(format!("{} {}", src.name, path.file_name().and_then(|n| n.to_str()).unwrap_or("")));
+        pb.set_message(format!(
+            "{} {}",
+            src.name,
+            path.file_name().and_then(|n| n.to_str()).unwrap_or("")
+        ));
         let mapping = Mapping::new(src, &opened.header);
         let file_idx = summary.files.len();
-        let fname = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_owned();
+        let fname = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+            .to_owned();
         for raw in opened.rows {
             st.rows += 1;
             if st.rows % 10_000 == 0 {
@@ -467,7 +629,8 @@ pub fn ingest(cfg: &Config, keys: &Pseudonymizer, as_of: NaiveDate, progress: bo
             }
             let outcome = match &raw.cells {
                 Err(detail) => Err((reject("column_count", None, detail.clone()), None)),
-                Ok(cells) => map_row(&ctx, src, &mapping, cells, &fname, raw.row).map_err(|r| (r, Some(cells))),
+                Ok(cells) => map_row(&ctx, src, &mapping, cells, &fname, raw.row)
+                    .map_err(|r| (r, Some(cells))),
             };
             match outcome {
                 Ok(rec) => {
@@ -477,19 +640,25 @@ pub fn ingest(cfg: &Config, keys: &Pseudonymizer, as_of: NaiveDate, progress: bo
                         Some(_) => {
                             st.loaded += 1;
                             st.updated += 1;
-                            *st.match_methods.entry(rec.match_method.clone()).or_default() += 1;
+                            *st.match_methods
+                                .entry(rec.match_method.clone())
+                                .or_default() += 1;
                             pending.insert(rec.record_id.clone(), (rec, h, file_idx));
                         }
                         None => {
                             st.loaded += 1;
-                            *st.match_methods.entry(rec.match_method.clone()).or_default() += 1;
+                            *st.match_methods
+                                .entry(rec.match_method.clone())
+                                .or_default() += 1;
                             pending.insert(rec.record_id.clone(), (rec, h, file_idx));
                         }
                     }
                 }
                 Err((r, cells)) => {
                     st.quarantined += 1;
-                    *st.quarantine_reasons.entry(r.reason.to_owned()).or_default() += 1;
+                    *st.quarantine_reasons
+                        .entry(r.reason.to_owned())
+                        .or_default() += 1;
                     quarantine.push(QuarantineRow {
                         source: src.name.clone(),
                         file: st.file.clone(),
@@ -497,7 +666,9 @@ pub fn ingest(cfg: &Config, keys: &Pseudonymizer, as_of: NaiveDate, progress: bo
                         reason: r.reason.to_owned(),
                         field: r.field.map(str::to_owned),
                         detail: r.detail,
-                        fields: cells.map(|c| redacted(&opened.header, c, mapping.reporter)).unwrap_or_default(),
+                        fields: cells
+                            .map(|c| redacted(&opened.header, c, mapping.reporter))
+                            .unwrap_or_default(),
                     });
                 }
             }
@@ -512,11 +683,17 @@ pub fn ingest(cfg: &Config, keys: &Pseudonymizer, as_of: NaiveDate, progress: bo
     let mut by_part: BTreeMap<(Channel, String), Vec<(Record, u64, usize)>> = BTreeMap::new();
     for (_, (rec, h, fi)) in pending {
         let ch = cfg.sources[files_source(&files, &summary, fi)].channel;
-        by_part.entry((ch, month_of(rec.received_at))).or_default().push((rec, h, fi));
+        by_part
+            .entry((ch, month_of(rec.received_at)))
+            .or_default()
+            .push((rec, h, fi));
     }
     for ((ch, month), news) in by_part {
         let existing = lake::read_partition(&lake_dir, ch, &month)?;
-        let mut merged: HashMap<String, Record> = existing.into_iter().map(|r| (r.record_id.clone(), r)).collect();
+        let mut merged: HashMap<String, Record> = existing
+            .into_iter()
+            .map(|r| (r.record_id.clone(), r))
+            .collect();
         let mut changed = false;
         for (rec, h, fi) in news {
             match merged.get(&rec.record_id) {
@@ -543,7 +720,9 @@ pub fn ingest(cfg: &Config, keys: &Pseudonymizer, as_of: NaiveDate, progress: bo
         if changed {
             let mut v: Vec<Record> = merged.into_values().collect();
             let p = lake::write_partition(&lake_dir, ch, &month, &mut v)?;
-            summary.partitions_written.push(p.to_string_lossy().into_owned());
+            summary
+                .partitions_written
+                .push(p.to_string_lossy().into_owned());
         }
     }
     if !quarantine.is_empty() {
@@ -571,7 +750,11 @@ pub fn ingest(cfg: &Config, keys: &Pseudonymizer, as_of: NaiveDate, progress: bo
     Ok(summary)
 }
 
-fn files_source(files: &[(usize, std::result::Result<PathBuf, String>)], summary: &IngestSummary, fi: usize) -> usize {
+fn files_source(
+    files: &[(usize, std::result::Result<PathBuf, String>)],
+    summary: &IngestSummary,
+    fi: usize,
+) -> usize {
     // summary.files is in the same order as `files`.
     let _ = summary;
     files[fi].0

@@ -31,7 +31,10 @@ pub struct OpenFile {
 }
 
 fn source_err(path: &Path, reason: impl Into<String>) -> Error {
-    Error::Source { path: path.into(), reason: reason.into() }
+    Error::Source {
+        path: path.into(),
+        reason: reason.into(),
+    }
 }
 
 /// Detects the encoding of the first bytes: a BOM, valid UTF-8, else GB18030.
@@ -59,7 +62,10 @@ fn text_reader(path: &Path, enc: Encoding) -> Result<Box<dyn Read>> {
         Encoding::Auto => detect_encoding(&head),
     };
     if encoding == UTF_8 && std::str::from_utf8(&head).is_err() && detect_encoding(&head) != UTF_8 {
-        return Err(source_err(path, "not valid UTF-8 (set encoding = \"gbk\" or \"auto\")"));
+        return Err(source_err(
+            path,
+            "not valid UTF-8 (set encoding = \"gbk\" or \"auto\")",
+        ));
     }
     let chained = std::io::Cursor::new(head).chain(f);
     Ok(Box::new(
@@ -95,7 +101,10 @@ pub fn open(path: &Path, format: Format, enc: Encoding) -> Result<OpenFile> {
 
 fn open_csv(path: &Path, enc: Encoding) -> Result<OpenFile> {
     let rdr = text_reader(path, enc)?;
-    let mut csv = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(rdr);
+    let mut csv = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(true)
+        .from_reader(rdr);
     let header: Vec<String> = csv
         .headers()
         .map_err(|e| source_err(path, format!("cannot read the header: {e}")))?
@@ -126,11 +135,17 @@ fn open_csv(path: &Path, enc: Encoding) -> Result<OpenFile> {
             Err(e) => {
                 row += 1;
                 let line = e.position().map(|p| p.line() as usize).unwrap_or(row);
-                return Some(RawRow { row: line, cells: Err(format!("unreadable row: {e}")) });
+                return Some(RawRow {
+                    row: line,
+                    cells: Err(format!("unreadable row: {e}")),
+                });
             }
         }
     });
-    Ok(OpenFile { header, rows: Box::new(rows) })
+    Ok(OpenFile {
+        header,
+        rows: Box::new(rows),
+    })
 }
 
 fn open_jsonl(path: &Path, enc: Encoding) -> Result<OpenFile> {
@@ -139,7 +154,9 @@ fn open_jsonl(path: &Path, enc: Encoding) -> Result<OpenFile> {
     // The header is the union of keys of the first object; later rows map by key.
     let mut header: Vec<String> = vec![];
     if let Some((_, Ok(first))) = lines.peek() {
-        if let Ok(serde_json::Value::Object(m)) = serde_json::from_str::<serde_json::Value>(first.trim_start_matches('\u{feff}')) {
+        if let Ok(serde_json::Value::Object(m)) =
+            serde_json::from_str::<serde_json::Value>(first.trim_start_matches('\u{feff}'))
+        {
             header = m.keys().cloned().collect();
         }
     }
@@ -151,7 +168,12 @@ fn open_jsonl(path: &Path, enc: Encoding) -> Result<OpenFile> {
         let row = i + 1;
         let line = match line {
             Ok(l) => l,
-            Err(e) => return Some(RawRow { row, cells: Err(format!("unreadable line: {e}")) }),
+            Err(e) => {
+                return Some(RawRow {
+                    row,
+                    cells: Err(format!("unreadable line: {e}")),
+                })
+            }
         };
         let line = line.trim().trim_start_matches('\u{feff}');
         if line.is_empty() {
@@ -171,7 +193,10 @@ fn open_jsonl(path: &Path, enc: Encoding) -> Result<OpenFile> {
         };
         Some(RawRow { row, cells })
     });
-    Ok(OpenFile { header, rows: Box::new(rows) })
+    Ok(OpenFile {
+        header,
+        rows: Box::new(rows),
+    })
 }
 
 fn cell_string(d: &Data) -> String {
@@ -195,7 +220,8 @@ fn cell_string(d: &Data) -> String {
 }
 
 fn open_xlsx(path: &Path) -> Result<OpenFile> {
-    let mut wb = open_workbook_auto(path).map_err(|e| source_err(path, format!("not a readable workbook: {e}")))?;
+    let mut wb = open_workbook_auto(path)
+        .map_err(|e| source_err(path, format!("not a readable workbook: {e}")))?;
     let sheet = wb
         .sheet_names()
         .first()
@@ -215,7 +241,13 @@ fn open_xlsx(path: &Path) -> Result<OpenFile> {
     let rows: Vec<RawRow> = it
         .enumerate()
         .filter(|(_, r)| r.iter().any(|c| !matches!(c, Data::Empty)))
-        .map(|(i, r)| RawRow { row: start + i + 2, cells: Ok(r.iter().map(cell_string).collect()) })
+        .map(|(i, r)| RawRow {
+            row: start + i + 2,
+            cells: Ok(r.iter().map(cell_string).collect()),
+        })
         .collect();
-    Ok(OpenFile { header, rows: Box::new(rows.into_iter()) })
+    Ok(OpenFile {
+        header,
+        rows: Box::new(rows.into_iter()),
+    })
 }

@@ -97,7 +97,7 @@ pub fn qpois(p: f64, lambda: f64) -> f64 {
 
 /// Negative binomial quantile, R's `qnbinom(p, size, prob)`.
 pub fn qnbinom(p: f64, size: f64, prob: f64) -> f64 {
-    if !(size > 0.0) || !(prob > 0.0 && prob <= 1.0) {
+    if !(size > 0.0 && prob > 0.0 && prob <= 1.0) {
         return f64::NAN;
     }
     let mean = size * (1.0 - prob) / prob;

@@ -68,10 +68,7 @@ pub fn mask_pii(s: &str) -> String {
     let mut text = s.to_owned();
     for (re, label) in pii_patterns() {
         // Replace the captured group only, repeatedly (adjacent matches share delimiters).
-        loop {
-            let Some(m) = re.captures(&text).and_then(|c| c.get(1)) else {
-                break;
-            };
+        while let Some(m) = re.captures(&text).and_then(|c| c.get(1)) {
             text.replace_range(m.range(), label);
         }
     }

@@ -243,7 +243,7 @@ impl Registry {
         r
     }
 
-    fn street_context<'a>(&self, key: &str, candidates: &'a [usize]) -> Option<usize> {
+    fn street_context(&self, key: &str, candidates: &[usize]) -> Option<usize> {
         let named: Vec<&String> = self
             .streets
             .iter()

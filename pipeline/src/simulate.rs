@@ -271,26 +271,18 @@ fn build_registry(rng: &mut StdRng, n: usize) -> Vec<Compound> {
             &street[..street.len() - "街道".len()],
             1 + (i / STREETS.len()) % communities_per_street
         );
-        let mut name;
-        loop {
-            name = format!("{}{}", pick(rng, NAME_A), pick(rng, NAME_B));
-            if n > 150 || rng.random_bool(0.9) {
-                // many compounds: numbered phases keep names unique
-                if !used.insert(name.clone()) {
-                    name = format!(
-                        "{name}{}期",
-                        ["一", "二", "三", "四", "五", "六", "七", "八", "九"]
-                            [rng.random_range(0..9)]
-                    );
-                    if !used.insert(name.clone()) {
-                        name = format!("{name}{}区", i);
-                        used.insert(name.clone());
-                    }
-                }
-                break;
+        let mut name = format!("{}{}", pick(rng, NAME_A), pick(rng, NAME_B));
+        // In a small city about one name in ten may repeat in another street (ambiguity that
+        // the street resolves); otherwise numbered phases keep names unique.
+        if (n > 150 || rng.random_bool(0.9)) && !used.insert(name.clone()) {
+            name = format!(
+                "{name}{}期",
+                ["一", "二", "三", "四", "五", "六", "七", "八", "九"][rng.random_range(0..9)]
+            );
+            if !used.insert(name.clone()) {
+                name = format!("{name}{}区", i);
+                used.insert(name.clone());
             }
-            // a few names repeat in another street (ambiguity resolved by street)
-            break;
         }
         let r: f64 = rng.random();
         let mut acc = 0.0;
@@ -679,7 +671,7 @@ pub fn simulate(
             level: "district",
         });
     }
-    events.sort_by(|a, b| a.time.cmp(&b.time));
+    events.sort_by_key(|e| e.time);
     std::fs::create_dir_all(out).at(out)?;
     write_outputs(
         &mut rng,
@@ -737,12 +729,14 @@ fn text(rng: &mut StdRng, cat: &Category, esc: bool) -> String {
     let mut t = format!("{}{}", pick(rng, OPENINGS), pick(rng, phrases(&cat.l2)));
     if esc {
         t.push('，');
-        t.push_str(*pick(rng, ESCALATION));
+        let phrase = *pick::<&str>(rng, ESCALATION);
+        t.push_str(phrase);
     }
     if rng.random_bool(0.05) {
         t.push_str(&format!("，联系电话{}", phone(rng.random())));
     }
-    t.push_str(*pick(rng, ENDINGS));
+    let ending = *pick::<&str>(rng, ENDINGS);
+    t.push_str(ending);
     t
 }
 

@@ -472,6 +472,9 @@ pub fn month_of(ms: i64) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// A record waiting to be merged: the record, its content hash, the index of its file.
+type Pending = (Record, u64, usize);
+
 /// Files already ingested: path → SHA-256.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct State {
@@ -565,7 +568,7 @@ pub fn ingest(
         ..Default::default()
     };
     // record_id → (record, content hash, index of the file that loaded it)
-    let mut pending: HashMap<String, (Record, u64, usize)> = HashMap::new();
+    let mut pending: HashMap<String, Pending> = HashMap::new();
     let mut quarantine: Vec<QuarantineRow> = vec![];
     let mp = indicatif::MultiProgress::with_draw_target(if progress {
         indicatif::ProgressDrawTarget::stderr()
@@ -624,7 +627,7 @@ pub fn ingest(
             .to_owned();
         for raw in opened.rows {
             st.rows += 1;
-            if st.rows % 10_000 == 0 {
+            if st.rows.is_multiple_of(10_000) {
                 pb.set_position(st.rows);
             }
             let outcome = match &raw.cells {
@@ -680,9 +683,10 @@ pub fn ingest(
     }
 
     // Merge with the lake, partition by partition.
-    let mut by_part: BTreeMap<(Channel, String), Vec<(Record, u64, usize)>> = BTreeMap::new();
+    let mut by_part: BTreeMap<(Channel, String), Vec<Pending>> = BTreeMap::new();
     for (_, (rec, h, fi)) in pending {
-        let ch = cfg.sources[files_source(&files, &summary, fi)].channel;
+        // summary.files has one entry per entry of `files`, in the same order.
+        let ch = cfg.sources[files[fi].0].channel;
         by_part
             .entry((ch, month_of(rec.received_at)))
             .or_default()
@@ -748,14 +752,4 @@ pub fn ingest(
     let sp = state_path(&lake_dir);
     lake::write_atomic(&sp, |f| Ok(serde_json::to_writer_pretty(f, &state)?))?;
     Ok(summary)
-}
-
-fn files_source(
-    files: &[(usize, std::result::Result<PathBuf, String>)],
-    summary: &IngestSummary,
-    fi: usize,
-) -> usize {
-    // summary.files is in the same order as `files`.
-    let _ = summary;
-    files[fi].0
 }

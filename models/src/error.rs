@@ -19,6 +19,35 @@ pub enum Error {
         /// Why, with the offending index or value.
         reason: String,
     },
+    /// A model was asked to train or score on too little data.
+    #[error("{model}: too little data to {what}: {reason}")]
+    TooLittleData {
+        /// The model.
+        model: &'static str,
+        /// Train or score.
+        what: &'static str,
+        /// What was missing, with the counts.
+        reason: String,
+    },
+    /// A model or rule artefact is inconsistent with the data it is given.
+    #[error("{0}")]
+    Mismatch(String),
+    /// A rule file is invalid.
+    #[error("rules line {line}: {reason}")]
+    Rule {
+        /// 1-based line in the rule file.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The learning library failed.
+    #[error("{model}: {reason}")]
+    Fit {
+        /// The model.
+        model: &'static str,
+        /// The library's message.
+        reason: String,
+    },
 }
 
 /// `Result` with the crate's [`Error`].

@@ -3,8 +3,11 @@
 // reference implementations line by line.
 #![allow(clippy::neg_cmp_op_on_partial_ord, clippy::needless_range_loop)]
 
+pub mod classify;
 pub mod error;
+pub mod fusion;
 mod linalg;
+pub mod rules;
 pub mod stats;
 pub mod trend;
 

@@ -24,12 +24,56 @@ pub struct Config {
     /// Ingest settings.
     #[serde(default)]
     pub ingest: IngestSettings,
+    /// Scoring and report settings.
+    #[serde(default)]
+    pub scoring: Scoring,
     /// The export sources.
     #[serde(rename = "source", default)]
     pub sources: Vec<Source>,
     /// The directory relative paths are resolved against (the config file's folder).
     #[serde(skip)]
     pub base: PathBuf,
+}
+
+/// Scoring, report and retention settings (`[scoring]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Scoring {
+    /// The rule file (rules and the `[fusion]` cut-offs).
+    pub rules: PathBuf,
+    /// Escalation phrases, one per line.
+    pub lexicon: PathBuf,
+    /// Where alerts, models, reports and run manifests go.
+    pub output: PathBuf,
+    /// Weeks of history the escalation model trains on.
+    pub history_weeks: usize,
+    /// Weeks of weekly history the trend detectors see.
+    pub detector_weeks: usize,
+    /// Days of reports and run manifests kept (0 = keep all).
+    pub keep_days: i64,
+    /// Grid grading: 12345 tickets per 1,000 residents per half-year at or above which a grid
+    /// is yellow, and red.
+    pub grid_yellow_rate: f64,
+    /// See `grid_yellow_rate`.
+    pub grid_red_rate: f64,
+    /// Grid grading: petitions per half-year at or above which a grid is red.
+    pub grid_red_petitions: u32,
+}
+
+impl Default for Scoring {
+    fn default() -> Self {
+        Scoring {
+            rules: "rules.toml".into(),
+            lexicon: "lexicon.txt".into(),
+            output: "output".into(),
+            history_weeks: 104,
+            detector_weeks: 104,
+            keep_days: 90,
+            grid_yellow_rate: 60.0,
+            grid_red_rate: 120.0,
+            grid_red_petitions: 3,
+        }
+    }
 }
 
 /// Reference data files.

@@ -52,6 +52,23 @@ pub enum Error {
     /// JSON (manifest, state) error.
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),
+    /// DataFusion (feature queries) error.
+    #[error("datafusion: {0}")]
+    DataFusion(#[from] datafusion::error::DataFusionError),
+    /// A model, rule or fusion error.
+    #[error("{0}")]
+    Model(#[from] weaksignal_models::Error),
+    /// A broken invariant inside the pipeline (a bug, reported rather than a panic).
+    #[error("internal: {0}")]
+    Internal(String),
+    /// Another run holds the lock.
+    #[error("another run is in progress (lock {path}, held by pid {pid}); if it is not, delete the lock")]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+        /// The holder.
+        pid: u32,
+    },
     /// XLSX writing (simulation) error.
     #[error("xlsx: {0}")]
     Xlsx(#[from] rust_xlsxwriter::XlsxError),

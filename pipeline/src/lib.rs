@@ -3,14 +3,17 @@
 // reference implementations line by line.
 #![allow(clippy::neg_cmp_op_on_partial_ord, clippy::needless_range_loop)]
 
+pub mod backtest;
 pub mod config;
 pub mod error;
+pub mod features;
 pub mod ingest;
 pub mod lake;
 pub mod normalize;
 pub mod privacy;
 pub mod record;
 pub mod registry;
+pub mod score;
 pub mod simulate;
 
 pub use error::{Error, Result};

@@ -29,6 +29,10 @@ enum Command {
     Ingest(cmd::ingest::Args),
     /// Score an outside series file with one aberration detector.
     Detect(cmd::detect::Args),
+    /// Score compounds on a date: features, model, rules, alerts.
+    Score(cmd::score::Args),
+    /// Score every week between two dates as if live, and measure against the truth.
+    Backtest(cmd::backtest::Args),
     /// Create the small demo city (if absent) and ingest it.
     Demo(cmd::demo::Args),
 }
@@ -64,6 +68,8 @@ fn main() -> ExitCode {
         Command::Simulate(a) => cmd::simulate::run(a),
         Command::Ingest(a) => cmd::ingest::run(a, cli.quiet),
         Command::Detect(a) => cmd::detect::run(a),
+        Command::Score(a) => cmd::score::run(a),
+        Command::Backtest(a) => cmd::backtest::run(a),
         Command::Demo(a) => cmd::demo::run(a, cli.quiet),
     };
     match result {

@@ -115,7 +115,7 @@ impl std::fmt::Debug for Registry {
 }
 
 /// Reads a CSV of serde records, naming file and row on error.
-pub(crate) fn read_reference_csv<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
+pub fn read_reference_csv<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
     let mut rdr = csv::Reader::from_path(path).map_err(|e| Error::Reference {
         path: path.into(),
         row: 0,

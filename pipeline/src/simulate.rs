@@ -21,6 +21,10 @@ use crate::Result;
 
 /// The bundled taxonomy (also in `notebooks-data/taxonomy.csv`).
 pub const TAXONOMY_CSV: &str = include_str!("../../notebooks-data/taxonomy.csv");
+/// The bundled rule file (also in `notebooks-data/rules.toml`).
+pub const RULES_TOML: &str = include_str!("../../notebooks-data/rules.toml");
+/// The bundled escalation lexicon (also in `notebooks-data/lexicon.txt`).
+pub const LEXICON_TXT: &str = include_str!("../../notebooks-data/lexicon.txt");
 
 /// City size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -778,6 +782,8 @@ fn write_outputs(
     }
     w.flush().at(out)?;
     std::fs::write(out.join("taxonomy.csv"), TAXONOMY_CSV).at(out)?;
+    std::fs::write(out.join("rules.toml"), RULES_TOML).at(out)?;
+    std::fs::write(out.join("lexicon.txt"), LEXICON_TXT).at(out)?;
     // Hotline: monthly GBK CSV, each file also holding the first 3 days of the next month.
     let hot_dir = out.join("exports/hotline");
     std::fs::create_dir_all(&hot_dir).at(&hot_dir)?;

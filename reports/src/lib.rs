@@ -1,1 +1,212 @@
-//! Charts and HTML report (issue 6, not yet built).
+//! weaksignal's reports: PNG charts with Chinese labels (plotters, a CJK font found on the
+//! system) and one self-contained zh-CN HTML file per date (minijinja, images inline, no
+//! network), plus a one-page PNG summary (日报) for a chat group.
+//!
+//! The crate takes plain data ([`ReportData`]) and writes files; it knows nothing of the lake.
+
+pub mod charts;
+pub mod font;
+pub mod html;
+
+use serde::{Deserialize, Serialize};
+
+/// Errors of the report stage.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No CJK font could be found or loaded.
+    #[error("no CJK font: {0}")]
+    Font(String),
+    /// A chart could not be drawn.
+    #[error("chart {chart}: {reason}")]
+    Chart {
+        /// Which chart.
+        chart: &'static str,
+        /// The drawing error.
+        reason: String,
+    },
+    /// The HTML template failed.
+    #[error("html template: {0}")]
+    Template(#[from] minijinja::Error),
+    /// PNG encoding failed.
+    #[error("png: {0}")]
+    Png(#[from] png::EncodingError),
+    /// I/O on a path.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: std::path::PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+/// `Result` with the crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Headline figures.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Headline {
+    /// Records received on the date: hotline, grid, petition.
+    pub day: [u64; 3],
+    /// Records received in the 7 days up to the date.
+    pub week: [u64; 3],
+    /// Satisfied or basically satisfied among rated tickets of the last 28 days.
+    pub satisfaction: Option<f64>,
+    /// Share of the last 28 days' records that did not become a petition.
+    pub local_share: Option<f64>,
+    /// Red compounds.
+    pub red: usize,
+    /// Yellow compounds.
+    pub yellow: usize,
+    /// Red or yellow alerts that are new since the previous run.
+    pub new_alerts: usize,
+}
+
+/// One row of the alert table.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AlertRow {
+    /// Compound id.
+    pub compound_id: String,
+    /// Compound name.
+    pub name: String,
+    /// 街道.
+    pub street: String,
+    /// 社区.
+    pub community: String,
+    /// red / yellow / green.
+    pub level: String,
+    /// 0–100.
+    pub score: f64,
+    /// 新增 / 上升 / 下降 / 持平.
+    pub trend: String,
+    /// Top category.
+    pub top_category: String,
+    /// Reasons, most serious first.
+    pub reasons: Vec<String>,
+    /// First date of the current alert.
+    pub first_raised: String,
+    /// Rule names that fired.
+    pub rules: Vec<String>,
+}
+
+/// A compound's weekly series for the trend chart.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TrendSeries {
+    /// Week end dates (YYYY-MM-DD).
+    pub weeks: Vec<String>,
+    /// Records per week.
+    pub counts: Vec<f64>,
+    /// Detector upper bound (None where not scored).
+    pub upper: Vec<Option<f64>>,
+    /// Detector alarm per week.
+    pub alarms: Vec<bool>,
+    /// A petition that week.
+    pub petitions: Vec<bool>,
+    /// Index of the week the alert was first raised.
+    pub first_raised: Option<usize>,
+}
+
+/// The detail of one red compound.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Detail {
+    /// Its row in the alert table.
+    pub alert: AlertRow,
+    /// Weekly series.
+    pub trend: TrendSeries,
+    /// Records per category over the last 8 weeks.
+    pub categories: Vec<(String, u64)>,
+    /// Recent representative texts (redacted at ingest): date, channel, text.
+    pub texts: Vec<(String, String, String)>,
+}
+
+/// One street's bar.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StreetBar {
+    /// 街道.
+    pub street: String,
+    /// Red compounds.
+    pub red: usize,
+    /// Yellow compounds.
+    pub yellow: usize,
+    /// Records per 1,000 residents in the last 28 days.
+    pub rate: f64,
+}
+
+/// One compound on the map.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MapPoint {
+    /// Longitude.
+    pub lon: f64,
+    /// Latitude.
+    pub lat: f64,
+    /// red / yellow / green.
+    pub level: String,
+}
+
+/// One grid's grade.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GridRow {
+    /// 街道.
+    pub street: String,
+    /// 社区.
+    pub community: String,
+    /// 网格.
+    pub grid: String,
+    /// Residents.
+    pub population: u64,
+    /// 12345 tickets in the half-year.
+    pub tickets: u64,
+    /// Per 1,000 residents.
+    pub rate: f64,
+    /// Petitions in the half-year.
+    pub petitions: u64,
+    /// red / yellow / green.
+    pub level: String,
+}
+
+/// A heatmap: rows × columns of counts.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Heatmap {
+    /// Row labels (compound and category).
+    pub rows: Vec<String>,
+    /// Column labels (week end dates).
+    pub cols: Vec<String>,
+    /// values[row][col].
+    pub values: Vec<Vec<f64>>,
+}
+
+/// Everything one report shows.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ReportData {
+    /// Report date.
+    pub as_of: String,
+    /// Title (district name).
+    pub title: String,
+    /// Headline figures.
+    pub headline: Headline,
+    /// Red and yellow alerts, ranked.
+    pub alerts: Vec<AlertRow>,
+    /// Red compounds in detail.
+    pub details: Vec<Detail>,
+    /// Category heatmap of the top-risk compounds.
+    pub heatmap: Heatmap,
+    /// Street comparison.
+    pub streets: Vec<StreetBar>,
+    /// Compounds on the map.
+    pub map: Vec<MapPoint>,
+    /// Half-year label of the grid grading.
+    pub grid_period: String,
+    /// Grid grading.
+    pub grids: Vec<GridRow>,
+    /// Model and cut-off notes for analysts.
+    pub notes: Vec<String>,
+}
+
+/// The level's Chinese word.
+pub fn level_zh(level: &str) -> &'static str {
+    match level {
+        "red" => "红",
+        "yellow" => "黄",
+        _ => "绿",
+    }
+}

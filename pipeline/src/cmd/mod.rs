@@ -1,8 +1,10 @@
 //! One module per subcommand.
 
+pub(crate) mod backtest;
 pub(crate) mod demo;
 pub(crate) mod detect;
 pub(crate) mod ingest;
+pub(crate) mod score;
 pub(crate) mod simulate;
 
 /// Today in Asia/Shanghai (only the binary reads the clock).
@@ -15,4 +17,12 @@ pub(crate) fn today() -> chrono::NaiveDate {
 pub(crate) fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
     chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .map_err(|e| format!("expected YYYY-MM-DD: {e}"))
+}
+
+/// A small tokio runtime for DataFusion (two workers: the machine has two cores).
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
 }

@@ -577,19 +577,41 @@ impl Detector for Farrington {
     }
 
     fn detect_into(&self, series: &Series<'_>, out: &mut Vec<Point>) -> Result<()> {
-        series.validate(self.name())?;
-        if self.p.reference == ReferenceMode::Dates && series.dates.is_none() {
-            return Err(Error::series(
-                self.name(),
-                "reference mode `Dates` needs dates",
-            ));
-        }
+        self.validate(series)?;
         let y = series.counts;
         out.clear();
         out.resize(y.len(), Point::default());
         let mut wk = Work::default();
         for k in self.first_scored(series.freq.periods_per_year())..y.len() {
             out[k] = self.score_point(series, k, &mut wk);
+        }
+        Ok(())
+    }
+}
+
+impl Farrington {
+    /// Scores only the last point of `series` (a nightly run needs today's value, not the
+    /// history's): the same result as the last element of [`Detector::detect`], one GLM fit
+    /// instead of one per point.
+    ///
+    /// # Errors
+    /// As [`Detector::detect_into`].
+    pub fn score_last(&self, series: &Series<'_>) -> Result<Point> {
+        self.validate(series)?;
+        let n = series.counts.len();
+        if n == 0 || n - 1 < self.first_scored(series.freq.periods_per_year()) {
+            return Ok(Point::default());
+        }
+        Ok(self.score_point(series, n - 1, &mut Work::default()))
+    }
+
+    fn validate(&self, series: &Series<'_>) -> Result<()> {
+        series.validate(self.name())?;
+        if self.p.reference == ReferenceMode::Dates && series.dates.is_none() {
+            return Err(Error::series(
+                self.name(),
+                "reference mode `Dates` needs dates",
+            ));
         }
         Ok(())
     }
@@ -610,6 +632,18 @@ mod tests {
         );
         assert!(Farrington::params().no_periods(0).check().is_err());
         assert!(Farrington::params().limit54(5.0, 0).check().is_err());
+    }
+
+    #[test]
+    fn score_last_equals_last_of_detect() {
+        let y: Vec<f64> = (0..120).map(|t| (3 + (t * 7) % 5) as f64).collect();
+        let f = Farrington::params().b(1).check().unwrap();
+        let s = Series::new(&y, Frequency::Weekly);
+        let all = f.detect(&s).unwrap();
+        assert!(all[119].scored());
+        assert_eq!(f.score_last(&s).unwrap(), all[119]);
+        let short = Series::new(&y[..50], Frequency::Weekly);
+        assert!(!f.score_last(&short).unwrap().scored());
     }
 
     #[test]

@@ -1,0 +1,458 @@
+//! The escalation model: the probability that a compound sees an escalation (a collective
+//! petition, or a petition at city level or above) in the next 8 weeks, from its features.
+//!
+//! A regularised logistic regression (linfa) on `sign(x)·ln(1 + |x|)`-transformed,
+//! standardised features. Training is time-based: the last quarter of the training dates
+//! validates the regularisation strength and fits a Platt calibration of the scores; the final
+//! model is refitted on every date with the chosen strength. The artefact (serde) keeps its
+//! training window, feature list and validation metrics, and refuses to train on too few rows
+//! or escalations.
+
+use chrono::NaiveDate;
+use linfa::prelude::*;
+use linfa_logistic::LogisticRegression;
+use ndarray::{Array1, Array2, ArrayView1, Axis};
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+const MODEL: &str = "escalation model";
+
+/// Training settings.
+#[derive(Debug, Clone)]
+pub struct TrainParams {
+    /// Fewest training rows.
+    pub min_rows: usize,
+    /// Fewest positive rows (escalations ahead).
+    pub min_positive: usize,
+    /// Share of the latest training dates used for validation and calibration.
+    pub valid_share: f64,
+    /// L2 strengths tried; the best validation AUC wins.
+    pub alphas: Vec<f64>,
+    /// Optimiser iterations.
+    pub max_iterations: u64,
+}
+
+impl Default for TrainParams {
+    fn default() -> Self {
+        TrainParams {
+            min_rows: 200,
+            min_positive: 8,
+            valid_share: 0.25,
+            alphas: vec![0.1, 1.0, 10.0],
+            max_iterations: 200,
+        }
+    }
+}
+
+/// Validation figures kept with the model.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Metrics {
+    /// Rows and positives used for the final fit.
+    pub n_train: usize,
+    /// Positive rows for the final fit.
+    pub n_positive: usize,
+    /// Rows and positives in the validation dates.
+    pub n_valid: usize,
+    /// Positive rows in the validation dates.
+    pub n_valid_positive: usize,
+    /// Area under the ROC curve on validation, per L2 strength tried.
+    pub auc_by_alpha: Vec<(f64, f64)>,
+    /// Validation AUC of the chosen strength.
+    pub auc_valid: f64,
+    /// Brier score of the calibrated validation probabilities.
+    pub brier_valid: f64,
+    /// Brier score of always predicting the base rate (what the model must beat).
+    pub brier_base_rate: f64,
+}
+
+/// A trained, calibrated escalation model.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EscalationModel {
+    /// Artefact version: method and training window.
+    pub version: String,
+    /// Feature names, in column order.
+    pub features: Vec<String>,
+    /// Mean of each transformed feature.
+    pub mean: Vec<f64>,
+    /// Standard deviation of each transformed feature (1 where constant).
+    pub sd: Vec<f64>,
+    /// Logistic coefficients on standardised features.
+    pub coef: Vec<f64>,
+    /// Logistic intercept.
+    pub intercept: f64,
+    /// Platt calibration: p = σ(a·score + b).
+    pub platt: (f64, f64),
+    /// Chosen L2 strength.
+    pub alpha: f64,
+    /// First and last feature date trained on.
+    pub train_window: (NaiveDate, NaiveDate),
+    /// Validation figures.
+    pub metrics: Metrics,
+}
+
+fn transform(x: f64) -> f64 {
+    if x.is_finite() {
+        x.signum() * x.abs().ln_1p()
+    } else {
+        0.0
+    }
+}
+
+fn sigmoid(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+struct Scaler {
+    mean: Vec<f64>,
+    sd: Vec<f64>,
+}
+
+impl Scaler {
+    fn fit(x: &Array2<f64>) -> Scaler {
+        let t = x.mapv(transform);
+        let n = t.nrows().max(1) as f64;
+        let mean: Vec<f64> = t.mean_axis(Axis(0)).map_or(vec![], |m| m.to_vec());
+        let sd = t
+            .axis_iter(Axis(1))
+            .zip(&mean)
+            .map(|(c, m)| {
+                let v = c.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n;
+                if v > 1e-12 {
+                    v.sqrt()
+                } else {
+                    1.0
+                }
+            })
+            .collect();
+        Scaler { mean, sd }
+    }
+    fn apply(&self, x: &Array2<f64>) -> Array2<f64> {
+        let mut t = x.mapv(transform);
+        for (j, mut c) in t.axis_iter_mut(Axis(1)).enumerate() {
+            c.mapv_inplace(|v| (v - self.mean[j]) / self.sd[j]);
+        }
+        t
+    }
+}
+
+/// Area under the ROC curve (Mann–Whitney, ties count one half); NaN without both classes.
+pub fn auc(score: &[f64], y: &[bool]) -> f64 {
+    let mut idx: Vec<usize> = (0..score.len()).collect();
+    idx.sort_by(|&a, &b| score[a].total_cmp(&score[b]));
+    let (mut rank_sum, mut n_pos) = (0.0, 0.0);
+    let mut i = 0;
+    while i < idx.len() {
+        let mut j = i;
+        while j + 1 < idx.len() && score[idx[j + 1]] == score[idx[i]] {
+            j += 1;
+        }
+        let mid = (i + j) as f64 / 2.0 + 1.0;
+        for &k in &idx[i..=j] {
+            if y[k] {
+                rank_sum += mid;
+                n_pos += 1.0;
+            }
+        }
+        i = j + 1;
+    }
+    let n_neg = score.len() as f64 - n_pos;
+    if n_pos == 0.0 || n_neg == 0.0 {
+        return f64::NAN;
+    }
+    (rank_sum - n_pos * (n_pos + 1.0) / 2.0) / (n_pos * n_neg)
+}
+
+/// Platt scaling: fits p = σ(a·s + b) by Newton's method with Platt's smoothed targets.
+pub fn platt(score: &[f64], y: &[bool]) -> (f64, f64) {
+    let n_pos = y.iter().filter(|&&v| v).count() as f64;
+    let n_neg = y.len() as f64 - n_pos;
+    let hi = (n_pos + 1.0) / (n_pos + 2.0);
+    let lo = 1.0 / (n_neg + 2.0);
+    let (mut a, mut b) = (1.0, 0.0);
+    for _ in 0..50 {
+        let (mut g0, mut g1, mut h00, mut h01, mut h11) = (0.0, 0.0, 1e-9, 0.0, 1e-9);
+        for (&s, &t) in score.iter().zip(y) {
+            let p = sigmoid(a * s + b);
+            let t = if t { hi } else { lo };
+            let d = p - t;
+            let w = p * (1.0 - p);
+            g0 += d * s;
+            g1 += d;
+            h00 += w * s * s;
+            h01 += w * s;
+            h11 += w;
+        }
+        let det = h00 * h11 - h01 * h01;
+        if det.abs() < 1e-15 {
+            break;
+        }
+        let da = (h11 * g0 - h01 * g1) / det;
+        let db = (h00 * g1 - h01 * g0) / det;
+        a -= da;
+        b -= db;
+        if da.abs() + db.abs() < 1e-10 {
+            break;
+        }
+    }
+    (a, b)
+}
+
+fn fit_lr(x: &Array2<f64>, y: &[bool], alpha: f64, iters: u64) -> Result<(Vec<f64>, f64)> {
+    let targets: Array1<usize> = y.iter().map(|&v| usize::from(v)).collect();
+    let ds = Dataset::new(x.clone(), targets);
+    let m = LogisticRegression::default()
+        .alpha(alpha)
+        .max_iterations(iters)
+        .fit(&ds)
+        .map_err(|e| Error::Fit {
+            model: MODEL,
+            reason: e.to_string(),
+        })?;
+    // linfa models the probability of the more frequent label: flip to model label 1.
+    if m.labels().pos.class == 1 {
+        Ok((m.params().to_vec(), m.intercept()))
+    } else {
+        Ok((m.params().iter().map(|c| -c).collect(), -m.intercept()))
+    }
+}
+
+fn linear(coef: &[f64], intercept: f64, row: ArrayView1<'_, f64>) -> f64 {
+    intercept + row.iter().zip(coef).map(|(x, c)| x * c).sum::<f64>()
+}
+
+fn check_size(y: &[bool], p: &TrainParams, what: &str) -> Result<()> {
+    let pos = y.iter().filter(|&&v| v).count();
+    if y.len() < p.min_rows || pos < p.min_positive || pos == y.len() {
+        return Err(Error::TooLittleData {
+            model: MODEL,
+            what: "train",
+            reason: format!(
+                "{what} has {} rows with {pos} escalations; needs at least {} rows and {} \
+                 escalations (and some rows without)",
+                y.len(),
+                p.min_rows,
+                p.min_positive
+            ),
+        });
+    }
+    Ok(())
+}
+
+impl EscalationModel {
+    /// Trains on rows `x` (one per compound and feature date `dates`), labels `y` (escalation
+    /// in the following 8 weeks).
+    ///
+    /// # Errors
+    /// [`Error::TooLittleData`] below the minimum rows or escalations (overall, or in the
+    /// training or validation dates), [`Error::Mismatch`] for inconsistent shapes,
+    /// [`Error::Fit`] when the optimiser fails.
+    pub fn train(
+        features: &[String],
+        x: &Array2<f64>,
+        y: &[bool],
+        dates: &[NaiveDate],
+        p: &TrainParams,
+    ) -> Result<EscalationModel> {
+        if x.nrows() != y.len() || y.len() != dates.len() || x.ncols() != features.len() {
+            return Err(Error::Mismatch(format!(
+                "{MODEL}: {} rows × {} columns, {} labels, {} dates, {} feature names",
+                x.nrows(),
+                x.ncols(),
+                y.len(),
+                dates.len(),
+                features.len()
+            )));
+        }
+        check_size(y, p, "the training data")?;
+        let mut uniq: Vec<NaiveDate> = dates.to_vec();
+        uniq.sort();
+        uniq.dedup();
+        let cut_i = ((uniq.len() as f64) * (1.0 - p.valid_share)).floor() as usize;
+        let cut = uniq[cut_i.min(uniq.len() - 1)];
+        let tr: Vec<usize> = (0..y.len()).filter(|&i| dates[i] < cut).collect();
+        let va: Vec<usize> = (0..y.len()).filter(|&i| dates[i] >= cut).collect();
+        let ytr: Vec<bool> = tr.iter().map(|&i| y[i]).collect();
+        let yva: Vec<bool> = va.iter().map(|&i| y[i]).collect();
+        let half = TrainParams {
+            min_rows: p.min_rows / 4,
+            min_positive: (p.min_positive / 4).max(2),
+            ..p.clone()
+        };
+        check_size(&ytr, &half, "the training part of the time split")?;
+        check_size(&yva, &half, "the validation part of the time split")?;
+        let xtr = x.select(Axis(0), &tr);
+        let xva = x.select(Axis(0), &va);
+        let scaler = Scaler::fit(&xtr);
+        let (ztr, zva) = (scaler.apply(&xtr), scaler.apply(&xva));
+        let mut best: Option<(f64, f64, Vec<f64>)> = None;
+        let mut auc_by_alpha = vec![];
+        for &alpha in &p.alphas {
+            let (coef, b) = fit_lr(&ztr, &ytr, alpha, p.max_iterations)?;
+            let s: Vec<f64> = zva.rows().into_iter().map(|r| linear(&coef, b, r)).collect();
+            let a = auc(&s, &yva);
+            auc_by_alpha.push((alpha, a));
+            if best.as_ref().is_none_or(|(_, ba, _)| a > *ba || ba.is_nan()) {
+                best = Some((alpha, a, s));
+            }
+        }
+        let Some((alpha, auc_valid, s_valid)) = best else {
+            return Err(Error::param("alphas", "no L2 strength given"));
+        };
+        let (pa, pb) = platt(&s_valid, &yva);
+        let base = yva.iter().filter(|&&v| v).count() as f64 / yva.len() as f64;
+        let brier = |prob: &dyn Fn(usize) -> f64| {
+            yva.iter()
+                .enumerate()
+                .map(|(i, &t)| (prob(i) - f64::from(u8::from(t))).powi(2))
+                .sum::<f64>()
+                / yva.len() as f64
+        };
+        let brier_valid = brier(&|i| sigmoid(pa * s_valid[i] + pb));
+        let brier_base_rate = brier(&|_| base);
+        // Final fit on every date, the chosen strength.
+        let scaler = Scaler::fit(x);
+        let (coef, intercept) = fit_lr(&scaler.apply(x), y, alpha, p.max_iterations)?;
+        let (from, to) = (uniq[0], uniq[uniq.len() - 1]);
+        Ok(EscalationModel {
+            version: format!("escalation-lr-{from}-{to}"),
+            features: features.to_vec(),
+            mean: scaler.mean,
+            sd: scaler.sd,
+            coef,
+            intercept,
+            platt: (pa, pb),
+            alpha,
+            train_window: (from, to),
+            metrics: Metrics {
+                n_train: y.len(),
+                n_positive: y.iter().filter(|&&v| v).count(),
+                n_valid: yva.len(),
+                n_valid_positive: yva.iter().filter(|&&v| v).count(),
+                auc_by_alpha,
+                auc_valid,
+                brier_valid,
+                brier_base_rate,
+            },
+        })
+    }
+
+    /// Calibrated probabilities for rows of `x` whose columns are `features`.
+    ///
+    /// # Errors
+    /// [`Error::Mismatch`] when the columns differ from the model's.
+    pub fn predict(&self, features: &[String], x: &Array2<f64>) -> Result<Vec<f64>> {
+        if features != self.features.as_slice() || x.ncols() != self.features.len() {
+            return Err(Error::Mismatch(format!(
+                "{MODEL} {} was trained on features [{}] but is given [{}]",
+                self.version,
+                self.features.join(", "),
+                features.join(", ")
+            )));
+        }
+        let scaler = Scaler {
+            mean: self.mean.clone(),
+            sd: self.sd.clone(),
+        };
+        let z = scaler.apply(x);
+        Ok(z.rows()
+            .into_iter()
+            .map(|r| sigmoid(self.platt.0 * linear(&self.coef, self.intercept, r) + self.platt.1))
+            .collect())
+    }
+
+    /// Each feature's contribution to the score (coefficient × standardised value), for
+    /// explaining one row.
+    pub fn contributions(&self, row: &[f64]) -> Vec<f64> {
+        row.iter()
+            .enumerate()
+            .map(|(j, &v)| {
+                self.coef.get(j).copied().unwrap_or(0.0) * (transform(v) - self.mean[j])
+                    / self.sd[j]
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auc_reference_values() {
+        assert_eq!(auc(&[0.1, 0.4, 0.35, 0.8], &[false, false, true, true]), 0.75);
+        assert_eq!(auc(&[1.0, 1.0], &[false, true]), 0.5);
+        assert!(auc(&[1.0, 2.0], &[true, true]).is_nan());
+    }
+
+    #[test]
+    fn platt_recovers_a_logistic_link() {
+        // Scores whose true probability is σ(2s − 1): Platt should find a≈2, b≈−1.
+        let mut s = vec![];
+        let mut y = vec![];
+        for i in 0..4000 {
+            let v = (i as f64 / 4000.0) * 6.0 - 3.0;
+            let p = sigmoid(2.0 * v - 1.0);
+            // Deterministic "sampling": the fractional part of a low-discrepancy sequence.
+            let u = (i as f64 * 0.618_033_988_75).fract();
+            s.push(v);
+            y.push(u < p);
+        }
+        let (a, b) = platt(&s, &y);
+        assert!((a - 2.0).abs() < 0.2, "a = {a}");
+        assert!((b + 1.0).abs() < 0.2, "b = {b}");
+    }
+
+    fn synthetic(n_dates: usize) -> (Array2<f64>, Vec<bool>, Vec<NaiveDate>) {
+        let d0 = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap_or_default();
+        let mut rows = vec![];
+        let mut y = vec![];
+        let mut dates = vec![];
+        for d in 0..n_dates {
+            for c in 0..60 {
+                let signal = ((c * 7 + d * 3) % 11) as f64; // informative
+                let noise = ((c * 13 + d * 5) % 7) as f64; // not
+                let u = ((c * 31 + d * 17) as f64 * 0.618_033_988_75).fract();
+                y.push(u < sigmoid(signal - 8.0));
+                rows.extend([signal, noise]);
+                dates.push(d0 + chrono::Duration::days(7 * d as i64));
+            }
+        }
+        (
+            Array2::from_shape_vec((y.len(), 2), rows).unwrap(),
+            y,
+            dates,
+        )
+    }
+
+    #[test]
+    fn learns_the_informative_feature_and_keeps_its_window() {
+        let (x, y, dates) = synthetic(40);
+        let names = vec!["signal".to_string(), "noise".to_string()];
+        let m = EscalationModel::train(&names, &x, &y, &dates, &TrainParams::default()).unwrap();
+        assert!(m.metrics.auc_valid > 0.8, "{:?}", m.metrics);
+        assert!(m.coef[0] > 0.0 && m.coef[0].abs() > 3.0 * m.coef[1].abs(), "{:?}", m.coef);
+        assert!(m.metrics.brier_valid < m.metrics.brier_base_rate);
+        assert_eq!(m.train_window.0, dates[0]);
+        let p = m.predict(&names, &x).unwrap();
+        let hi: f64 = p.iter().zip(&y).filter(|(_, &t)| t).map(|(p, _)| p).sum::<f64>();
+        let lo: f64 = p.iter().zip(&y).filter(|(_, &t)| !t).map(|(p, _)| p).sum::<f64>();
+        let npos = y.iter().filter(|&&t| t).count() as f64;
+        assert!(hi / npos > lo / (y.len() as f64 - npos));
+        // Round trip through JSON.
+        let back: EscalationModel =
+            serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
+        assert_eq!(back, m);
+        // Columns in another order are refused.
+        let swapped = vec!["noise".to_string(), "signal".to_string()];
+        assert!(matches!(m.predict(&swapped, &x), Err(Error::Mismatch(_))));
+    }
+
+    #[test]
+    fn refuses_too_little_data() {
+        let (x, y, dates) = synthetic(2);
+        let names = vec!["signal".to_string(), "noise".to_string()];
+        let e = EscalationModel::train(&names, &x, &y, &dates, &TrainParams::default());
+        assert!(matches!(e, Err(Error::TooLittleData { .. })), "{e:?}");
+    }
+}

@@ -1,0 +1,4 @@
+//! Classifiers trained on the district's own history (linfa): the escalation model and the
+//! text category classifier.
+
+pub mod escalation;

@@ -1,0 +1,221 @@
+//! Fusion of the escalation probability and the fired rules into one 0–100 score, a
+//! 红/黄/绿 level, a trend against the previous run, and the red cut-off fitted on history.
+//!
+//! `score = 100 · (1 − (1 − p) · Π (1 − w_r))`: the model's probability `p` of an
+//! escalation in the next 8 weeks, raised by each fired rule `r` by its severity's weight.
+//! Without rules the score is the probability in percent, so the cut-offs read as risks.
+
+use serde::{Deserialize, Serialize};
+
+use crate::rules::{Fired, Severity};
+
+/// Fusion settings (the `[fusion]` table of the rule file).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FusionParams {
+    /// Weight of a low-severity rule.
+    pub weight_low: f64,
+    /// Weight of a medium-severity rule.
+    pub weight_medium: f64,
+    /// Weight of a high-severity rule.
+    pub weight_high: f64,
+    /// Score at or above which a compound is red, unless fitted on history.
+    pub red: f64,
+    /// Score at or above which a compound is yellow.
+    pub yellow: f64,
+    /// When set, the red cut-off is fitted on history as the lowest score whose red alerts
+    /// were followed by an escalation at least this often (precision).
+    pub red_precision: Option<f64>,
+    /// Change in score that counts as rising or falling.
+    pub trend_step: f64,
+}
+
+impl Default for FusionParams {
+    fn default() -> Self {
+        FusionParams {
+            weight_low: 0.03,
+            weight_medium: 0.08,
+            weight_high: 0.15,
+            red: 50.0,
+            yellow: 20.0,
+            red_precision: Some(0.5),
+            trend_step: 5.0,
+        }
+    }
+}
+
+/// 红/黄/绿.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum RiskLevel {
+    /// 绿
+    Green,
+    /// 黄
+    Yellow,
+    /// 红
+    Red,
+}
+
+impl RiskLevel {
+    /// The Chinese word.
+    pub fn zh(self) -> &'static str {
+        match self {
+            RiskLevel::Green => "绿",
+            RiskLevel::Yellow => "黄",
+            RiskLevel::Red => "红",
+        }
+    }
+    /// The English word used in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RiskLevel::Green => "green",
+            RiskLevel::Yellow => "yellow",
+            RiskLevel::Red => "red",
+        }
+    }
+}
+
+/// Direction against the previous run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Trend {
+    /// Not alerted (red or yellow) in the previous run.
+    New,
+    /// Score up by at least the step.
+    Rising,
+    /// Score down by at least the step.
+    Falling,
+    /// Within the step.
+    Steady,
+}
+
+impl Trend {
+    /// The Chinese word.
+    pub fn zh(self) -> &'static str {
+        match self {
+            Trend::New => "新增",
+            Trend::Rising => "上升",
+            Trend::Falling => "下降",
+            Trend::Steady => "持平",
+        }
+    }
+    /// The English word used in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trend::New => "new",
+            Trend::Rising => "rising",
+            Trend::Falling => "falling",
+            Trend::Steady => "steady",
+        }
+    }
+}
+
+impl FusionParams {
+    fn weight(&self, s: Severity) -> f64 {
+        match s {
+            Severity::Low => self.weight_low,
+            Severity::Medium => self.weight_medium,
+            Severity::High => self.weight_high,
+        }
+    }
+
+    /// The fused 0–100 score.
+    pub fn score(&self, probability: f64, fired: &[Fired]) -> f64 {
+        let p = if probability.is_finite() {
+            probability.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let keep = fired
+            .iter()
+            .fold(1.0 - p, |acc, f| acc * (1.0 - self.weight(f.severity).clamp(0.0, 1.0)));
+        100.0 * (1.0 - keep)
+    }
+
+    /// The level of a score, with `red` the cut-off in force (configured or fitted).
+    pub fn level(&self, score: f64, red: f64) -> RiskLevel {
+        if score >= red {
+            RiskLevel::Red
+        } else if score >= self.yellow.min(red) {
+            RiskLevel::Yellow
+        } else {
+            RiskLevel::Green
+        }
+    }
+
+    /// Trend against the previous run's level and score (`None`: not scored then).
+    pub fn trend(&self, score: f64, previous: Option<(RiskLevel, f64)>) -> Trend {
+        match previous {
+            None | Some((RiskLevel::Green, _)) => Trend::New,
+            Some((_, prev)) if score >= prev + self.trend_step => Trend::Rising,
+            Some((_, prev)) if score <= prev - self.trend_step => Trend::Falling,
+            Some(_) => Trend::Steady,
+        }
+    }
+}
+
+/// The lowest cut-off whose alerts (`score ≥ cut`) had at least `precision` positives,
+/// among cut-offs that alert at least `min_alerts` rows; `None` if none does.
+pub fn fit_cutoff(scores: &[f64], outcome: &[bool], precision: f64, min_alerts: usize) -> Option<f64> {
+    let mut idx: Vec<usize> = (0..scores.len()).filter(|&i| scores[i].is_finite()).collect();
+    idx.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let (mut tp, mut n) = (0usize, 0usize);
+    let mut best = None;
+    let mut i = 0;
+    while i < idx.len() {
+        let s = scores[idx[i]];
+        while i < idx.len() && scores[idx[i]] == s {
+            tp += usize::from(outcome[idx[i]]);
+            n += 1;
+            i += 1;
+        }
+        if n >= min_alerts && tp as f64 >= precision * n as f64 {
+            best = Some(s);
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fired(s: Severity) -> Fired {
+        Fired {
+            id: "r".into(),
+            name: "n".into(),
+            severity: s,
+            reason: String::new(),
+        }
+    }
+
+    #[test]
+    fn score_is_the_probability_raised_by_rules() {
+        let f = FusionParams::default();
+        assert!((f.score(0.3, &[]) - 30.0).abs() < 1e-12);
+        // 1 − 0.7·0.85 = 0.405
+        assert!((f.score(0.3, &[fired(Severity::High)]) - 40.5).abs() < 1e-9);
+        assert!(f.score(1.0, &[fired(Severity::Low)]) <= 100.0);
+        assert_eq!(f.score(f64::NAN, &[]), 0.0);
+        assert_eq!(f.level(55.0, 50.0), RiskLevel::Red);
+        assert_eq!(f.level(25.0, 50.0), RiskLevel::Yellow);
+        assert_eq!(f.level(5.0, 50.0), RiskLevel::Green);
+        // A fitted red cut-off below the yellow one leaves no yellow band.
+        assert_eq!(f.level(15.0, 10.0), RiskLevel::Red);
+        assert_eq!(f.trend(40.0, None), Trend::New);
+        assert_eq!(f.trend(40.0, Some((RiskLevel::Yellow, 30.0))), Trend::Rising);
+        assert_eq!(f.trend(40.0, Some((RiskLevel::Red, 50.0))), Trend::Falling);
+        assert_eq!(f.trend(40.0, Some((RiskLevel::Red, 42.0))), Trend::Steady);
+    }
+
+    #[test]
+    fn cutoff_meets_the_precision_with_most_alerts() {
+        let s = [90.0, 80.0, 70.0, 60.0, 50.0, 40.0];
+        let y = [true, true, false, true, false, false];
+        // ≥60: 3 of 4 = 75%; ≥50: 3/5 = 60%; ≥40: 50%.
+        assert_eq!(fit_cutoff(&s, &y, 0.6, 1), Some(50.0));
+        assert_eq!(fit_cutoff(&s, &y, 0.75, 1), Some(60.0));
+        assert_eq!(fit_cutoff(&s, &y, 0.75, 5), None);
+        assert_eq!(fit_cutoff(&s, &[false; 6], 0.5, 1), None);
+    }
+}

@@ -1,0 +1,672 @@
+//! Compound features with DataFusion SQL over the lake: rolling windows (7, 14, 28, 30, 56
+//! days) ending on any set of `as_of` dates, computed in one pass, plus the detectors of the
+//! trend rules on the compound × category weekly series.
+//!
+//! Every window is "days back" from the end of its `as_of` day (Asia/Shanghai). The query joins
+//! the records to a small table of (as_of, day) pairs on the record's day, an equi-join, so
+//! scoring a hundred historical dates costs about as much as copying the records a few times.
+//!
+//! No leakage: only records received on or before `as_of` enter, and what was learned later
+//! about an old ticket is hidden too: a closure, its rating, an overdue or returned state
+//! count only once they had happened by `as_of`.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray, Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema};
+use chrono::{NaiveDate, TimeZone};
+use chrono_tz::Asia::Shanghai;
+use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
+use weaksignal_models::trend::ears::{Ears, EarsMethod};
+use weaksignal_models::trend::farrington::Farrington;
+use weaksignal_models::trend::{Detector, Frequency, Series};
+
+use crate::registry::Compound;
+use crate::{Error, Result};
+
+const DAY: i64 = 86_400_000;
+
+/// Feature names, in column order. Counts are over the window in the suffix (days).
+pub const FEATURES: &[&str] = &[
+    "n7",
+    "n28",
+    "n56",
+    "growth28",
+    "hotline28",
+    "grid28",
+    "petition28",
+    "rate28",
+    "peer_ratio28",
+    "reporters28",
+    "repeat30",
+    "repeat_top30",
+    "rated56",
+    "dissat56",
+    "returned56",
+    "overdue56",
+    "open56",
+    "close_hours56",
+    "reopened56",
+    "collective56",
+    "participants56",
+    "petitions56",
+    "max_level56",
+    "phrases28",
+    "spread14",
+    "top_n28",
+    "trend_week",
+    "trend_ub",
+    "trend_ratio",
+    "trend_alarm",
+    "c2_ratio_total",
+    "c2_alarm_total",
+];
+
+/// Text values a rule's reason can use.
+pub const TEXTS: &[&str] = &["top_category", "trend_category", "compound_name"];
+
+/// One compound on one date.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// The feature date.
+    pub as_of: NaiveDate,
+    /// The compound.
+    pub compound_id: String,
+    /// Values in [`FEATURES`] order.
+    pub values: Vec<f64>,
+    /// The most reported category in the last 28 days.
+    pub top_category: Option<String>,
+    /// The category whose weekly count stands out most against its Farrington bound.
+    pub trend_category: Option<String>,
+}
+
+impl Row {
+    /// A feature's value by name (NaN if unknown).
+    pub fn get(&self, name: &str) -> f64 {
+        FEATURES
+            .iter()
+            .position(|f| *f == name)
+            .map_or(f64::NAN, |i| self.values[i])
+    }
+}
+
+/// Settings of the feature stage.
+#[derive(Debug, Clone)]
+pub struct FeatureSettings {
+    /// Escalation phrases (the lexicon).
+    pub phrases: Vec<String>,
+    /// Weeks of history the detectors see.
+    pub detector_weeks: usize,
+}
+
+/// The end of a date in Asia/Shanghai, in epoch milliseconds.
+pub fn end_of_day_ms(d: NaiveDate) -> i64 {
+    let next = d.succ_opt().unwrap_or(d).and_hms_opt(0, 0, 0).unwrap_or_default();
+    Shanghai
+        .from_local_datetime(&next)
+        .earliest()
+        .map_or(0, |t| t.timestamp_millis())
+        - 1
+}
+
+fn sql_str(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A DataFusion session over the lake's records (Hive partitions `channel`, `month`).
+///
+/// # Errors
+/// The lake has no records or cannot be read.
+pub async fn session(lake: &Path) -> Result<SessionContext> {
+    let cfg = SessionConfig::new()
+        .with_target_partitions(2)
+        .with_information_schema(false);
+    let ctx = SessionContext::new_with_config(cfg);
+    let root = lake.join("records");
+    if !root.exists() {
+        return Err(Error::Config {
+            path: lake.into(),
+            reason: "the lake has no records yet: run `weaksignal ingest` first".into(),
+        });
+    }
+    let url = format!("{}/", root.display());
+    ctx.register_parquet(
+        "records",
+        &url,
+        ParquetReadOptions::default()
+            .table_partition_cols(vec![
+                ("channel".to_string(), DataType::Utf8),
+                ("month".to_string(), DataType::Utf8),
+            ])
+            .file_extension(".parquet"),
+    )
+    .await?;
+    Ok(ctx)
+}
+
+fn grid_batch(dates: &[NaiveDate], last: NaiveDate, span: i64) -> Result<RecordBatch> {
+    let mut asof = vec![];
+    let mut o = vec![];
+    let mut d = vec![];
+    for &date in dates {
+        let off = (last - date).num_days();
+        for k in 0..span {
+            asof.push(date.to_string());
+            o.push(off);
+            d.push(off + k);
+        }
+    }
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("asof", DataType::Utf8, false),
+        Field::new("o", DataType::Int64, false),
+        Field::new("d", DataType::Int64, false),
+    ]));
+    Ok(RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(StringArray::from(asof)),
+            Arc::new(Int64Array::from(o)),
+            Arc::new(Int64Array::from(d)),
+        ],
+    )?)
+}
+
+async fn collect(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>> {
+    Ok(ctx.sql(sql).await?.collect().await?)
+}
+
+fn str_col<'a>(b: &'a RecordBatch, name: &str) -> Result<&'a StringArray> {
+    b.column_by_name(name)
+        .and_then(|c| c.as_any().downcast_ref::<StringArray>())
+        .ok_or_else(|| Error::Internal(format!("feature query lost its `{name}` column")))
+}
+
+fn num(b: &RecordBatch, name: &str, i: usize) -> f64 {
+    let Some(c) = b.column_by_name(name) else {
+        return f64::NAN;
+    };
+    if c.is_null(i) {
+        return 0.0;
+    }
+    match c.data_type() {
+        DataType::Int64 => c.as_primitive::<Int64Type>().value(i) as f64,
+        DataType::Float64 => c.as_primitive::<Float64Type>().value(i),
+        _ => arrow::compute::cast(&c.slice(i, 1), &DataType::Float64)
+            .ok()
+            .map_or(f64::NAN, |a| a.as_primitive::<Float64Type>().value(0)),
+    }
+}
+
+/// Computes the features of every registry compound on each of `dates`.
+///
+/// # Errors
+/// DataFusion errors.
+pub async fn compute(
+    ctx: &SessionContext,
+    compounds: &[Compound],
+    dates: &[NaiveDate],
+    settings: &FeatureSettings,
+) -> Result<Vec<Row>> {
+    let Some(&last) = dates.iter().max() else {
+        return Ok(vec![]);
+    };
+    let tl = end_of_day_ms(last);
+    let phrase = if settings.phrases.is_empty() {
+        "FALSE".to_string()
+    } else {
+        settings
+            .phrases
+            .iter()
+            .map(|p| format!("strpos(content, {}) > 0", sql_str(p)))
+            .collect::<Vec<_>>()
+            .join(" OR ")
+    };
+    let _ = ctx.deregister_table("base");
+    let _ = ctx.deregister_table("grid56");
+    let _ = ctx.deregister_table("grid86");
+    ctx.sql(&format!(
+        "CREATE OR REPLACE VIEW base AS SELECT record_id, channel, compound_id, category_l2,
+            reporter_key, COALESCE(participants, 1) AS participants, is_collective,
+            petition_level, status, satisfaction,
+            CAST(received_at AS BIGINT) AS t_ms,
+            CAST(closed_at AS BIGINT) AS closed_ms,
+            CAST(due_at AS BIGINT) AS due_ms,
+            ({tl} - CAST(received_at AS BIGINT)) / {DAY} AS d,
+            CASE WHEN closed_at IS NULL THEN NULL
+                 WHEN CAST(closed_at AS BIGINT) > {tl} THEN -1
+                 ELSE ({tl} - CAST(closed_at AS BIGINT)) / {DAY} END AS dc,
+            CASE WHEN due_at IS NULL THEN NULL
+                 WHEN CAST(due_at AS BIGINT) > {tl} THEN -1
+                 ELSE ({tl} - CAST(due_at AS BIGINT)) / {DAY} END AS dd,
+            (CAST(closed_at AS BIGINT) - CAST(received_at AS BIGINT)) / 3600000.0 AS close_hours,
+            ({phrase}) AS phrase
+         FROM records
+         WHERE compound_id IS NOT NULL AND CAST(received_at AS BIGINT) <= {tl}"
+    ))
+    .await?;
+    ctx.register_batch("grid56", grid_batch(dates, last, 56)?)?;
+    ctx.register_batch("grid86", grid_batch(dates, last, 86)?)?;
+    let w = "(SELECT g.asof, g.o, b.*, b.d - g.o AS rel FROM grid56 g JOIN base b ON b.d = g.d)";
+    let main = collect(
+        ctx,
+        &format!(
+            "SELECT asof, compound_id,
+                SUM(CASE WHEN rel < 7 THEN 1 ELSE 0 END) AS n7,
+                SUM(CASE WHEN rel < 28 THEN 1 ELSE 0 END) AS n28,
+                COUNT(*) AS n56,
+                SUM(CASE WHEN rel < 28 AND channel = 'hotline' THEN 1 ELSE 0 END) AS hotline28,
+                SUM(CASE WHEN rel < 28 AND channel = 'grid' THEN 1 ELSE 0 END) AS grid28,
+                SUM(CASE WHEN rel < 28 AND channel = 'petition' THEN 1 ELSE 0 END) AS petition28,
+                COUNT(DISTINCT CASE WHEN rel < 28 THEN reporter_key END) AS reporters28,
+                SUM(CASE WHEN satisfaction <> 'none' AND (dc >= o OR (dc IS NULL AND rel >= 3))
+                    THEN 1 ELSE 0 END) AS rated,
+                SUM(CASE WHEN satisfaction = 'dissatisfied' AND (dc >= o OR (dc IS NULL AND rel >= 3))
+                    THEN 1 ELSE 0 END) AS dissatisfied,
+                SUM(CASE WHEN channel <> 'petition' THEN 1 ELSE 0 END) AS tickets,
+                SUM(CASE WHEN channel <> 'petition' AND status = 'returned'
+                    AND (dd >= o OR (dd IS NULL AND rel >= 3)) THEN 1 ELSE 0 END) AS returned,
+                SUM(CASE WHEN dd >= o AND (closed_ms IS NULL OR closed_ms > due_ms OR dc < o)
+                    THEN 1 ELSE 0 END) AS overdue,
+                SUM(CASE WHEN channel <> 'petition' AND status <> 'returned'
+                    AND (dc IS NULL OR dc < o) THEN 1 ELSE 0 END) AS open,
+                median(CASE WHEN dc >= o THEN close_hours END) AS close_hours56,
+                SUM(CASE WHEN is_collective THEN 1 ELSE 0 END) AS collective56,
+                SUM(CASE WHEN is_collective THEN participants ELSE 0 END) AS participants56,
+                SUM(CASE WHEN channel = 'petition' THEN 1 ELSE 0 END) AS petitions56,
+                MAX(CASE WHEN channel <> 'petition' THEN 0
+                    WHEN petition_level = 'national' THEN 4 WHEN petition_level = 'province' THEN 3
+                    WHEN petition_level = 'city' THEN 2 ELSE 1 END) AS max_level56,
+                SUM(CASE WHEN rel < 28 AND phrase THEN 1 ELSE 0 END) AS phrases28
+             FROM {w} x GROUP BY asof, compound_id"
+        ),
+    )
+    .await?;
+    let repeat = collect(
+        ctx,
+        &format!(
+            "SELECT asof, compound_id, SUM(k) AS repeat30, MAX(k) AS repeat_top30 FROM (
+                SELECT asof, compound_id, category_l2, COUNT(*) AS k FROM (
+                    SELECT asof, compound_id, category_l2, reporter_key FROM {w} x
+                    WHERE rel < 30 AND reporter_key IS NOT NULL AND category_l2 IS NOT NULL
+                    GROUP BY asof, compound_id, category_l2, reporter_key HAVING COUNT(*) >= 2) r
+                GROUP BY asof, compound_id, category_l2) c
+             GROUP BY asof, compound_id"
+        ),
+    )
+    .await?;
+    let spread = collect(
+        ctx,
+        &format!(
+            "SELECT asof, compound_id, COUNT(*) AS spread14 FROM (
+                SELECT asof, compound_id, category_l2 FROM {w} x
+                WHERE rel < 14 AND category_l2 IS NOT NULL
+                GROUP BY asof, compound_id, category_l2 HAVING COUNT(DISTINCT channel) >= 2) s
+             GROUP BY asof, compound_id"
+        ),
+    )
+    .await?;
+    let top = collect(
+        ctx,
+        &format!(
+            "SELECT asof, compound_id, category_l2, n AS top_n28 FROM (
+                SELECT asof, compound_id, category_l2, COUNT(*) AS n,
+                    ROW_NUMBER() OVER (PARTITION BY asof, compound_id
+                                       ORDER BY COUNT(*) DESC, category_l2) AS rn
+                FROM {w} x WHERE rel < 28 AND category_l2 IS NOT NULL
+                GROUP BY asof, compound_id, category_l2) t
+             WHERE rn = 1"
+        ),
+    )
+    .await?;
+    let reopened = collect(
+        ctx,
+        &format!(
+            "SELECT x.asof, x.compound_id, COUNT(DISTINCT x.record_id) AS reopened56
+             FROM {w} x
+             JOIN (SELECT g.asof, b.compound_id, b.category_l2, b.closed_ms, b.record_id
+                   FROM grid86 g JOIN base b ON b.dc = g.d WHERE b.status = 'closed') y
+               ON x.asof = y.asof AND x.compound_id = y.compound_id
+              AND x.category_l2 = y.category_l2
+             WHERE y.closed_ms <= x.t_ms AND x.t_ms - y.closed_ms <= {} AND x.record_id <> y.record_id
+             GROUP BY x.asof, x.compound_id",
+            30 * DAY
+        ),
+    )
+    .await?;
+    let daily = collect(
+        ctx,
+        "SELECT compound_id, COALESCE(category_l2, '') AS cat, d, COUNT(*) AS n
+         FROM base GROUP BY compound_id, COALESCE(category_l2, ''), d",
+    )
+    .await?;
+
+    // Assemble.
+    let idx = |name: &str| FEATURES.iter().position(|f| *f == name).unwrap_or(0);
+    let by_id: HashMap<&str, usize> = compounds
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.compound_id.as_str(), i))
+        .collect();
+    let date_pos: HashMap<String, usize> = dates
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.to_string(), i))
+        .collect();
+    let mut rows: Vec<Row> = dates
+        .iter()
+        .flat_map(|&d| {
+            compounds.iter().map(move |c| Row {
+                as_of: d,
+                compound_id: c.compound_id.clone(),
+                values: vec![0.0; FEATURES.len()],
+                top_category: None,
+                trend_category: None,
+            })
+        })
+        .collect();
+    let nc = compounds.len();
+    let mut each = |batches: &[RecordBatch],
+                    f: &mut dyn FnMut(&mut Row, &RecordBatch, usize)|
+     -> Result<()> {
+        for b in batches {
+            let a = str_col(b, "asof")?;
+            let c = str_col(b, "compound_id")?;
+            for i in 0..b.num_rows() {
+                let (Some(&di), Some(&ci)) = (date_pos.get(a.value(i)), by_id.get(c.value(i)))
+                else {
+                    continue; // a compound no longer in the registry
+                };
+                f(&mut rows[di * nc + ci], b, i);
+            }
+        }
+        Ok(())
+    };
+    each(&main, &mut |r, b, i| {
+        for name in [
+            "n7",
+            "n28",
+            "n56",
+            "hotline28",
+            "grid28",
+            "petition28",
+            "reporters28",
+            "close_hours56",
+            "collective56",
+            "participants56",
+            "petitions56",
+            "max_level56",
+            "phrases28",
+        ] {
+            r.values[idx(name)] = num(b, name, i);
+        }
+        let rated = num(b, "rated", i);
+        let tickets = num(b, "tickets", i);
+        let share = |x: f64, of: f64| if of > 0.0 { x / of } else { 0.0 };
+        r.values[idx("rated56")] = rated;
+        r.values[idx("dissat56")] = share(num(b, "dissatisfied", i), rated);
+        r.values[idx("returned56")] = share(num(b, "returned", i), tickets);
+        r.values[idx("overdue56")] = share(num(b, "overdue", i), tickets);
+        r.values[idx("open56")] = share(num(b, "open", i), tickets);
+        let n28 = num(b, "n28", i);
+        let prev = num(b, "n56", i) - n28;
+        r.values[idx("growth28")] = (n28 + 1.0) / (prev + 1.0);
+    })?;
+    each(&repeat, &mut |r, b, i| {
+        r.values[idx("repeat30")] = num(b, "repeat30", i);
+        r.values[idx("repeat_top30")] = num(b, "repeat_top30", i);
+    })?;
+    each(&spread, &mut |r, b, i| {
+        r.values[idx("spread14")] = num(b, "spread14", i);
+    })?;
+    each(&reopened, &mut |r, b, i| {
+        r.values[idx("reopened56")] = num(b, "reopened56", i);
+    })?;
+    for b in &top {
+        let a = str_col(b, "asof")?;
+        let c = str_col(b, "compound_id")?;
+        let cat = str_col(b, "category_l2")?;
+        for i in 0..b.num_rows() {
+            if let (Some(&di), Some(&ci)) = (date_pos.get(a.value(i)), by_id.get(c.value(i))) {
+                let r = &mut rows[di * nc + ci];
+                r.top_category = Some(cat.value(i).to_string());
+                r.values[idx("top_n28")] = num(b, "top_n28", i);
+            }
+        }
+    }
+    // Rates per 1,000 residents, and against peers of the same type on the same date.
+    for (di, _) in dates.iter().enumerate() {
+        let mut by_kind: HashMap<&str, Vec<f64>> = HashMap::new();
+        for (ci, c) in compounds.iter().enumerate() {
+            let r = &mut rows[di * nc + ci];
+            let rate = 1000.0 * r.values[idx("n28")] / f64::from(c.population.max(1));
+            r.values[idx("rate28")] = rate;
+            by_kind.entry(c.kind.as_str()).or_default().push(rate);
+        }
+        let medians: HashMap<&str, f64> = by_kind
+            .into_iter()
+            .map(|(k, mut v)| {
+                v.sort_by(f64::total_cmp);
+                (k, v[v.len() / 2])
+            })
+            .collect();
+        for (ci, c) in compounds.iter().enumerate() {
+            let r = &mut rows[di * nc + ci];
+            let m = medians.get(c.kind.as_str()).copied().unwrap_or(0.0);
+            r.values[idx("peer_ratio28")] = (r.values[idx("rate28")] + 0.1) / (m + 0.1);
+        }
+    }
+    detectors(&daily, &by_id, dates, last, nc, settings, &mut rows)?;
+    Ok(rows)
+}
+
+/// Farrington (b = 1: the lake may hold only two years) on each compound × category weekly
+/// series with a record in the last 28 days, and EARS C2 on the compound's weekly totals,
+/// scored on the week ending at each date.
+fn detectors(
+    daily: &[RecordBatch],
+    by_id: &HashMap<&str, usize>,
+    dates: &[NaiveDate],
+    last: NaiveDate,
+    nc: usize,
+    settings: &FeatureSettings,
+    rows: &mut [Row],
+) -> Result<()> {
+    // Daily counts per (compound, category), days back from `last`.
+    let mut max_d = 0i64;
+    let mut cells: HashMap<(usize, String), Vec<(i64, f64)>> = HashMap::new();
+    for b in daily {
+        let c = str_col(b, "compound_id")?;
+        let cat = str_col(b, "cat")?;
+        for i in 0..b.num_rows() {
+            let Some(&ci) = by_id.get(c.value(i)) else {
+                continue;
+            };
+            let d = num(b, "d", i) as i64;
+            max_d = max_d.max(d);
+            cells
+                .entry((ci, cat.value(i).to_string()))
+                .or_default()
+                .push((d, num(b, "n", i)));
+        }
+    }
+    let len = (max_d + 1) as usize;
+    // Prefix sums: p[d] = records at days back < d.
+    let mut prefix: HashMap<(usize, String), Vec<f64>> = HashMap::new();
+    let mut totals: Vec<Vec<f64>> = vec![vec![0.0; len]; nc];
+    for ((ci, cat), v) in cells {
+        let mut day = vec![0.0; len];
+        for (d, n) in v {
+            day[d as usize] += n;
+            totals[ci][d as usize] += n;
+        }
+        let mut p = vec![0.0; len + 1];
+        for d in 0..len {
+            p[d + 1] = p[d] + day[d];
+        }
+        if !cat.is_empty() {
+            prefix.insert((ci, cat), p);
+        }
+    }
+    let total_prefix: Vec<Vec<f64>> = totals
+        .iter()
+        .map(|day| {
+            let mut p = vec![0.0; len + 1];
+            for d in 0..len {
+                p[d + 1] = p[d] + day[d];
+            }
+            p
+        })
+        .collect();
+    let weekly = |p: &[f64], off: usize, out: &mut Vec<f64>| {
+        out.clear();
+        let mut j = 0;
+        while off + 7 * (j + 1) <= len && j < settings.detector_weeks {
+            out.push(p[off + 7 * (j + 1)] - p[off + 7 * j]);
+            j += 1;
+        }
+        out.reverse();
+    };
+    let farrington = Farrington::params()
+        .b(1)
+        .check()
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    let c2 = Ears::params(EarsMethod::C2)
+        .check()
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    let mut cats_of: HashMap<usize, Vec<&String>> = HashMap::new();
+    for (ci, cat) in prefix.keys() {
+        cats_of.entry(*ci).or_default().push(cat);
+    }
+    for v in cats_of.values_mut() {
+        v.sort();
+    }
+    let idx = |name: &str| FEATURES.iter().position(|f| *f == name).unwrap_or(0);
+    let mut y = vec![];
+    let mut buf = vec![];
+    for (di, &date) in dates.iter().enumerate() {
+        let off = (last - date).num_days().max(0) as usize;
+        for ci in 0..nc {
+            let r = &mut rows[di * nc + ci];
+            weekly(&total_prefix[ci], off, &mut y);
+            if y.len() > c2.first_scored() {
+                if c2
+                    .detect_into(&Series::new(&y, Frequency::Weekly), &mut buf)
+                    .is_ok()
+                {
+                    if let Some(p) = buf.last().filter(|p| p.scored()) {
+                        let ub = p.upper_bound.unwrap_or(f64::NAN);
+                        let obs = y[y.len() - 1];
+                        r.values[idx("c2_ratio_total")] =
+                            if ub > 0.0 { obs / ub } else { obs.min(1.0) * 2.0 };
+                        r.values[idx("c2_alarm_total")] = f64::from(u8::from(p.alarm == Some(true)));
+                    }
+                }
+            }
+            let mut best: Option<(f64, &String, f64, f64, bool)> = None;
+            for cat in cats_of.get(&ci).map(Vec::as_slice).unwrap_or(&[]) {
+                let Some(p) = prefix.get(&(ci, (*cat).clone())) else {
+                    continue;
+                };
+                if off + 28 > len || p[off + 28] - p[off] < 1.0 {
+                    continue;
+                }
+                weekly(p, off, &mut y);
+                let Ok(pt) = farrington.score_last(&Series::new(&y, Frequency::Weekly)) else {
+                    continue;
+                };
+                let (Some(ub), Some(alarm)) = (pt.upper_bound, pt.alarm) else {
+                    continue;
+                };
+                let obs = y[y.len() - 1];
+                let ratio = (obs + 0.5) / (ub + 0.5);
+                if best.as_ref().is_none_or(|b| ratio > b.0) {
+                    best = Some((ratio, *cat, obs, ub, alarm));
+                }
+            }
+            if let Some((ratio, cat, obs, ub, alarm)) = best {
+                r.values[idx("trend_week")] = obs;
+                r.values[idx("trend_ub")] = ub;
+                r.values[idx("trend_ratio")] = ratio;
+                r.values[idx("trend_alarm")] = f64::from(u8::from(alarm));
+                r.trend_category = Some(cat.clone());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Escalations in the lake: per compound, the days (as dates) on which a collective petition
+/// or a petition at city level or above was received.
+///
+/// # Errors
+/// DataFusion errors.
+pub async fn escalations(ctx: &SessionContext) -> Result<HashMap<String, Vec<NaiveDate>>> {
+    let batches = collect(
+        ctx,
+        "SELECT compound_id, CAST(received_at AS BIGINT) AS t FROM records
+         WHERE channel = 'petition' AND compound_id IS NOT NULL
+           AND (is_collective OR petition_level IN ('city', 'province', 'national'))",
+    )
+    .await?;
+    let mut out: HashMap<String, Vec<NaiveDate>> = HashMap::new();
+    for b in &batches {
+        let c = str_col(b, "compound_id")?;
+        for i in 0..b.num_rows() {
+            let t = num(b, "t", i) as i64;
+            if let Some(dt) = chrono::DateTime::from_timestamp_millis(t) {
+                out.entry(c.value(i).to_string())
+                    .or_default()
+                    .push(dt.with_timezone(&Shanghai).date_naive());
+            }
+        }
+    }
+    for v in out.values_mut() {
+        v.sort();
+    }
+    Ok(out)
+}
+
+/// Record ids behind an alert: the compound's records of `category` (or all) in the 28 days
+/// up to `as_of`, newest first, at most `limit`; with their received time and redacted text.
+///
+/// # Errors
+/// DataFusion errors.
+pub async fn evidence(
+    ctx: &SessionContext,
+    compound_id: &str,
+    category: Option<&str>,
+    as_of: NaiveDate,
+    limit: usize,
+) -> Result<Vec<(String, String, i64, String)>> {
+    let tl = end_of_day_ms(as_of);
+    let cat = category.map_or(String::new(), |c| format!("AND category_l2 = {}", sql_str(c)));
+    let batches = collect(
+        ctx,
+        &format!(
+            "SELECT record_id, channel, CAST(received_at AS BIGINT) AS t, content FROM records
+             WHERE compound_id = {} {cat} AND CAST(received_at AS BIGINT) <= {tl}
+               AND CAST(received_at AS BIGINT) > {}
+             ORDER BY t DESC, record_id LIMIT {limit}",
+            sql_str(compound_id),
+            tl - 28 * DAY
+        ),
+    )
+    .await?;
+    let mut out = vec![];
+    for b in &batches {
+        let id = str_col(b, "record_id")?;
+        let ch = str_col(b, "channel")?;
+        let content = str_col(b, "content")?;
+        for i in 0..b.num_rows() {
+            out.push((
+                id.value(i).to_string(),
+                ch.value(i).to_string(),
+                num(b, "t", i) as i64,
+                content.value(i).to_string(),
+            ));
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,575 @@
+//! Scoring: features → escalation model (trained on the lake's own history) → rules →
+//! fused score, level, trend and reasons; the alert table; the backtest; the grid grading.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use chrono::{Datelike, NaiveDate};
+use datafusion::prelude::SessionContext;
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+use weaksignal_models::classify::escalation::{EscalationModel, TrainParams};
+use weaksignal_models::fusion::{fit_cutoff, FusionParams, RiskLevel, Trend};
+use weaksignal_models::rules::RuleSet;
+
+use crate::config::Config;
+use crate::error::IoContext;
+use crate::features::{self, FeatureSettings, Row, FEATURES, TEXTS};
+use crate::registry::{read_reference_csv, Compound};
+use crate::{Error, Result};
+
+/// Days ahead an escalation is predicted.
+pub const HORIZON_DAYS: i64 = 56;
+
+/// One scored compound on one date.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// Scoring date.
+    pub as_of: NaiveDate,
+    /// Compound.
+    pub compound_id: String,
+    /// Official name.
+    pub name: String,
+    /// 街道.
+    pub street: String,
+    /// 社区.
+    pub community: String,
+    /// 网格.
+    pub grid: String,
+    /// 0–100.
+    pub score: f64,
+    /// red, yellow, green.
+    pub level: RiskLevel,
+    /// The escalation model's probability (None when the model refused to train).
+    pub probability: Option<f64>,
+    /// Ids of the rules that fired.
+    pub rules: Vec<String>,
+    /// Plain-Chinese reasons, most serious first.
+    pub reasons: Vec<String>,
+    /// Most reported category in the last 28 days.
+    pub top_category: Option<String>,
+    /// First date of the current run of red/yellow levels.
+    pub first_raised: Option<NaiveDate>,
+    /// Against the previous scoring.
+    pub trend: Trend,
+    /// Records behind the alert (red and yellow only).
+    pub record_ids: Vec<String>,
+    /// Key figures for the report.
+    pub figures: HashMap<String, f64>,
+}
+
+/// What a scoring date produced besides the alerts.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScoreInfo {
+    /// The model, if it trained.
+    pub model: Option<EscalationModel>,
+    /// Why it did not.
+    pub model_error: Option<String>,
+    /// The red cut-off in force.
+    pub red_cutoff: f64,
+    /// Whether it was fitted on history (else configured).
+    pub red_cutoff_fitted: bool,
+}
+
+/// Everything scoring needs that is read once.
+pub struct Scorer {
+    /// DataFusion session over the lake.
+    pub ctx: SessionContext,
+    /// The registry.
+    pub compounds: Vec<Compound>,
+    /// Rules and fusion settings.
+    pub rules: RuleSet,
+    /// Feature settings.
+    pub features: FeatureSettings,
+    /// Weeks of training history.
+    pub history_weeks: usize,
+    /// Model training settings.
+    pub train: TrainParams,
+}
+
+fn read_text(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).at(path)
+}
+
+impl Scorer {
+    /// Opens the lake and reads the registry, rules and lexicon named by the config.
+    ///
+    /// # Errors
+    /// Missing or invalid files; an empty lake.
+    pub async fn open(cfg: &Config) -> Result<Scorer> {
+        let lake = cfg.resolve(&cfg.lake);
+        let ctx = features::session(&lake).await?;
+        let compounds: Vec<Compound> = read_reference_csv(&cfg.resolve(&cfg.reference.compounds))?;
+        let rules_path = cfg.resolve(&cfg.scoring.rules);
+        let rules = RuleSet::parse(&read_text(&rules_path)?, FEATURES, TEXTS).map_err(|e| {
+            Error::Config {
+                path: rules_path.clone(),
+                reason: e.to_string(),
+            }
+        })?;
+        let lex_path = cfg.resolve(&cfg.scoring.lexicon);
+        let phrases = read_text(&lex_path)?
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(String::from)
+            .collect();
+        Ok(Scorer {
+            ctx,
+            compounds,
+            rules,
+            features: FeatureSettings {
+                phrases,
+                detector_weeks: cfg.scoring.detector_weeks,
+            },
+            history_weeks: cfg.scoring.history_weeks,
+            train: TrainParams::default(),
+        })
+    }
+
+    /// The first day with records in the lake.
+    ///
+    /// # Errors
+    /// DataFusion errors; an empty lake.
+    pub async fn first_day(&self) -> Result<NaiveDate> {
+        let b = self
+            .ctx
+            .sql("SELECT MIN(CAST(received_at AS BIGINT)) AS t FROM records")
+            .await?
+            .collect()
+            .await?;
+        let t = b
+            .first()
+            .and_then(|b| b.column(0).as_any().downcast_ref::<arrow::array::Int64Array>())
+            .filter(|a| !a.is_empty() && !arrow::array::Array::is_null(*a, 0))
+            .map(|a| a.value(0))
+            .ok_or_else(|| Error::Internal("the lake has no records".into()))?;
+        Ok(chrono::DateTime::from_timestamp_millis(t)
+            .map(|d| d.with_timezone(&chrono_tz::Asia::Shanghai).date_naive())
+            .unwrap_or_default())
+    }
+
+    /// Feature dates: every 7 days back from `last`, from 8 weeks after the first record (so
+    /// windows are full) and at most `history_weeks` (plus `extra`) weeks back.
+    pub fn weekly_dates(&self, first: NaiveDate, last: NaiveDate, extra: usize) -> Vec<NaiveDate> {
+        let start = first + chrono::Duration::days(HORIZON_DAYS);
+        let mut out = vec![];
+        let mut d = last;
+        while d >= start && out.len() <= self.history_weeks + extra {
+            out.push(d);
+            d -= chrono::Duration::days(7);
+        }
+        out.reverse();
+        out
+    }
+}
+
+/// Label of a feature row: an escalation in (as_of, as_of + 56 days].
+pub fn label(row: &Row, esc: &HashMap<String, Vec<NaiveDate>>) -> bool {
+    let end = row.as_of + chrono::Duration::days(HORIZON_DAYS);
+    esc.get(&row.compound_id)
+        .is_some_and(|v| v.iter().any(|&d| d > row.as_of && d <= end))
+}
+
+fn matrix(rows: &[&Row]) -> Array2<f64> {
+    let mut data = Vec::with_capacity(rows.len() * FEATURES.len());
+    for r in rows {
+        data.extend_from_slice(&r.values);
+    }
+    Array2::from_shape_vec((rows.len(), FEATURES.len()), data).unwrap_or_default()
+}
+
+fn names() -> Vec<String> {
+    FEATURES.iter().map(|s| s.to_string()).collect()
+}
+
+fn fired_for(rules: &RuleSet, row: &Row, name: &str) -> Vec<weaksignal_models::rules::Fired> {
+    rules.evaluate(
+        |f| row.get(f),
+        |t| match t {
+            "top_category" => Some(row.top_category.clone().unwrap_or_else(|| "各".into())),
+            "trend_category" => Some(row.trend_category.clone().unwrap_or_else(|| "各".into())),
+            "compound_name" => Some(name.to_string()),
+            _ => None,
+        },
+    )
+}
+
+/// Trains on the labelled history and scores `now`: the model's probabilities (None when it
+/// refuses), and the red cut-off (fitted on a time split of the history when configured).
+pub fn model_and_cutoff(
+    history: &[&Row],
+    labels: &[bool],
+    now: &[&Row],
+    rules: &RuleSet,
+    train: &TrainParams,
+) -> (Option<Vec<f64>>, ScoreInfo) {
+    let fusion = &rules.fusion;
+    let dates: Vec<NaiveDate> = history.iter().map(|r| r.as_of).collect();
+    let x = matrix(history);
+    let model = EscalationModel::train(&names(), &x, labels, &dates, train);
+    let mut info = ScoreInfo {
+        model: None,
+        model_error: None,
+        red_cutoff: fusion.red,
+        red_cutoff_fitted: false,
+    };
+    let model = match model {
+        Ok(m) => m,
+        Err(e) => {
+            info.model_error = Some(e.to_string());
+            return (None, info);
+        }
+    };
+    let probs = model.predict(&names(), &matrix(now)).ok();
+    if let Some(precision) = fusion.red_precision {
+        // Out-of-sample scores for the last quarter of the history's dates.
+        let mut uniq = dates.clone();
+        uniq.sort();
+        uniq.dedup();
+        let cut = uniq[(uniq.len() * 3 / 4).min(uniq.len().saturating_sub(1))];
+        let tr: Vec<usize> = (0..history.len()).filter(|&i| dates[i] < cut).collect();
+        let va: Vec<usize> = (0..history.len()).filter(|&i| dates[i] >= cut).collect();
+        let sub = |ix: &[usize]| ix.iter().map(|&i| history[i]).collect::<Vec<&Row>>();
+        let ytr: Vec<bool> = tr.iter().map(|&i| labels[i]).collect();
+        let dtr: Vec<NaiveDate> = tr.iter().map(|&i| dates[i]).collect();
+        if let Ok(m) = EscalationModel::train(&names(), &matrix(&sub(&tr)), &ytr, &dtr, train) {
+            if let Ok(p) = m.predict(&names(), &matrix(&sub(&va))) {
+                let scores: Vec<f64> = va
+                    .iter()
+                    .zip(&p)
+                    .map(|(&i, &p)| fusion.score(p, &fired_for(rules, history[i], "")))
+                    .collect();
+                let yva: Vec<bool> = va.iter().map(|&i| labels[i]).collect();
+                if let Some(c) = fit_cutoff(&scores, &yva, precision, 5) {
+                    info.red_cutoff = c.max(fusion.yellow);
+                    info.red_cutoff_fitted = true;
+                }
+            }
+        }
+    }
+    info.model = Some(model);
+    (probs, info)
+}
+
+/// The previous scoring's level, score and first-raised date per compound.
+pub type Previous = HashMap<String, (RiskLevel, f64, Option<NaiveDate>)>;
+
+/// Builds the alert rows of one date.
+pub fn alerts_for(
+    now: &[&Row],
+    probs: Option<&[f64]>,
+    info: &ScoreInfo,
+    rules: &RuleSet,
+    compounds: &HashMap<&str, &Compound>,
+    previous: &Previous,
+) -> Vec<Alert> {
+    let fusion: &FusionParams = &rules.fusion;
+    let mut out = vec![];
+    for (i, r) in now.iter().enumerate() {
+        let Some(c) = compounds.get(r.compound_id.as_str()) else {
+            continue;
+        };
+        let p = probs.and_then(|p| p.get(i).copied());
+        let fired = fired_for(rules, r, &c.name);
+        let score = fusion.score(p.unwrap_or(0.0), &fired);
+        let level = fusion.level(score, info.red_cutoff);
+        let prev = previous.get(&r.compound_id);
+        let trend = fusion.trend(score, prev.map(|p| (p.0, p.1)));
+        let first_raised = match (level, prev) {
+            (RiskLevel::Green, _) => None,
+            (_, Some((l, _, Some(f)))) if *l != RiskLevel::Green => Some(*f),
+            _ => Some(r.as_of),
+        };
+        let mut reasons: Vec<String> = fired.iter().take(4).map(|f| f.reason.clone()).collect();
+        if let Some(p) = p {
+            reasons.push(format!("模型估计8周内发生集体或越级信访的概率{:.0}%", 100.0 * p));
+        }
+        let figures = [
+            "n28", "rate28", "dissat56", "rated56", "repeat_top30", "collective56", "petitions56",
+            "trend_week", "trend_ub",
+        ]
+        .iter()
+        .map(|f| (f.to_string(), r.get(f)))
+        .collect();
+        out.push(Alert {
+            as_of: r.as_of,
+            compound_id: r.compound_id.clone(),
+            name: c.name.clone(),
+            street: c.street.clone(),
+            community: c.community.clone(),
+            grid: c.grid.clone(),
+            score: (score * 10.0).round() / 10.0,
+            level,
+            probability: p,
+            rules: fired.iter().map(|f| f.id.clone()).collect(),
+            reasons,
+            top_category: r.top_category.clone(),
+            first_raised,
+            trend,
+            record_ids: vec![],
+            figures,
+        });
+    }
+    out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.compound_id.cmp(&b.compound_id)));
+    out
+}
+
+/// Scores one date: features for the weekly history up to `as_of`, the model trained on the
+/// labelled part, alerts for `as_of` with the records behind red and yellow ones.
+///
+/// # Errors
+/// DataFusion errors.
+pub async fn score(
+    s: &Scorer,
+    as_of: NaiveDate,
+    previous: &Previous,
+) -> Result<(Vec<Alert>, ScoreInfo)> {
+    let first = s.first_day().await?;
+    let dates = s.weekly_dates(first, as_of, 0);
+    let rows = features::compute(&s.ctx, &s.compounds, &dates, &s.features).await?;
+    let esc = features::escalations(&s.ctx).await?;
+    let horizon_end = as_of - chrono::Duration::days(HORIZON_DAYS);
+    let history: Vec<&Row> = rows.iter().filter(|r| r.as_of <= horizon_end).collect();
+    let labels: Vec<bool> = history.iter().map(|r| label(r, &esc)).collect();
+    let now: Vec<&Row> = rows.iter().filter(|r| r.as_of == as_of).collect();
+    let (probs, info) = model_and_cutoff(&history, &labels, &now, &s.rules, &s.train);
+    let by_id: HashMap<&str, &Compound> =
+        s.compounds.iter().map(|c| (c.compound_id.as_str(), c)).collect();
+    let mut alerts = alerts_for(&now, probs.as_deref(), &info, &s.rules, &by_id, previous);
+    for a in alerts.iter_mut().filter(|a| a.level != RiskLevel::Green) {
+        a.record_ids = features::evidence(
+            &s.ctx,
+            &a.compound_id,
+            a.top_category.as_deref(),
+            as_of,
+            20,
+        )
+        .await?
+        .into_iter()
+        .map(|e| e.0)
+        .collect();
+    }
+    Ok((alerts, info))
+}
+
+/// The output folder of a date's alerts.
+pub fn alerts_dir(output: &Path, as_of: NaiveDate) -> PathBuf {
+    output.join("alerts").join(format!("as_of={as_of}"))
+}
+
+/// The latest alerts written before `as_of`, as the previous state.
+///
+/// # Errors
+/// An unreadable alerts file.
+pub fn previous_alerts(output: &Path, as_of: NaiveDate) -> Result<Previous> {
+    let dir = output.join("alerts");
+    let mut best: Option<NaiveDate> = None;
+    if let Ok(rd) = std::fs::read_dir(&dir) {
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if let Some(d) = name
+                .strip_prefix("as_of=")
+                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            {
+                if d < as_of && best.is_none_or(|b| d > b) {
+                    best = Some(d);
+                }
+            }
+        }
+    }
+    let Some(d) = best else {
+        return Ok(Previous::new());
+    };
+    let path = alerts_dir(output, d).join("alerts.json");
+    let alerts: Vec<Alert> = serde_json::from_str(&read_text(&path)?)?;
+    Ok(alerts
+        .into_iter()
+        .map(|a| (a.compound_id, (a.level, a.score, a.first_raised)))
+        .collect())
+}
+
+/// A cell safe to open in Excel: text starting with `=`, `+`, `-`, `@`, tab or CR is
+/// prefixed with `'` so it is not run as a formula.
+pub fn excel_safe(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
+fn opt_date(d: Option<NaiveDate>) -> String {
+    d.map(|d| d.to_string()).unwrap_or_default()
+}
+
+/// Writes alerts as Parquet, a UTF-8 (BOM) CSV safe for Excel, and JSON (for the report),
+/// each atomically.
+///
+/// # Errors
+/// I/O, Arrow or Parquet errors.
+pub fn write_alerts(dir: &Path, stem: &str, alerts: &[Alert]) -> Result<()> {
+    let cols: Vec<(&str, Vec<String>)> = vec![
+        ("as_of", alerts.iter().map(|a| a.as_of.to_string()).collect()),
+        ("compound_id", alerts.iter().map(|a| a.compound_id.clone()).collect()),
+        ("name", alerts.iter().map(|a| a.name.clone()).collect()),
+        ("street", alerts.iter().map(|a| a.street.clone()).collect()),
+        ("community", alerts.iter().map(|a| a.community.clone()).collect()),
+        ("grid", alerts.iter().map(|a| a.grid.clone()).collect()),
+        ("level", alerts.iter().map(|a| a.level.as_str().to_string()).collect()),
+        ("rules_fired", alerts.iter().map(|a| a.rules.join(";")).collect()),
+        ("reasons", alerts.iter().map(|a| a.reasons.join(";")).collect()),
+        ("top_category", alerts.iter().map(|a| a.top_category.clone().unwrap_or_default()).collect()),
+        ("first_raised", alerts.iter().map(|a| opt_date(a.first_raised)).collect()),
+        ("trend", alerts.iter().map(|a| a.trend.as_str().to_string()).collect()),
+        ("record_ids", alerts.iter().map(|a| a.record_ids.join(";")).collect()),
+    ];
+    let score: Vec<f64> = alerts.iter().map(|a| a.score).collect();
+    let prob: Vec<Option<f64>> = alerts.iter().map(|a| a.probability).collect();
+    let mut fields = vec![];
+    let mut arrays: Vec<ArrayRef> = vec![];
+    for (i, (name, v)) in cols.iter().enumerate() {
+        fields.push(Field::new(*name, DataType::Utf8, false));
+        arrays.push(Arc::new(StringArray::from(v.clone())));
+        if i == 5 {
+            fields.push(Field::new("score", DataType::Float64, false));
+            arrays.push(Arc::new(Float64Array::from(score.clone())));
+            fields.push(Field::new("escalation_probability", DataType::Float64, true));
+            arrays.push(Arc::new(Float64Array::from(prob.clone())));
+        }
+    }
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)?;
+    crate::lake::write_atomic(&dir.join(format!("{stem}.parquet")), |f| {
+        let mut w = parquet::arrow::ArrowWriter::try_new(f, batch.schema(), None)?;
+        w.write(&batch)?;
+        w.close()?;
+        Ok(())
+    })?;
+    crate::lake::write_atomic(&dir.join(format!("{stem}.csv")), |f| {
+        use std::io::Write;
+        f.write_all(b"\xEF\xBB\xBF").at(dir)?;
+        let mut w = csv::Writer::from_writer(f);
+        let mut header: Vec<&str> = cols[..6].iter().map(|c| c.0).collect();
+        header.extend(["score", "escalation_probability"]);
+        header.extend(cols[6..].iter().map(|c| c.0));
+        w.write_record(&header).map_err(|e| Error::Internal(e.to_string()))?;
+        for (i, _) in alerts.iter().enumerate() {
+            let mut rec: Vec<String> = cols[..6].iter().map(|c| excel_safe(&c.1[i])).collect();
+            rec.push(format!("{:.1}", score[i]));
+            rec.push(prob[i].map_or(String::new(), |p| format!("{p:.4}")));
+            rec.extend(cols[6..].iter().map(|c| excel_safe(&c.1[i])));
+            w.write_record(&rec).map_err(|e| Error::Internal(e.to_string()))?;
+        }
+        w.flush().at(dir)?;
+        Ok(())
+    })?;
+    crate::lake::write_atomic(&dir.join(format!("{stem}.json")), |f| {
+        Ok(serde_json::to_writer(std::io::BufWriter::new(f), alerts)?)
+    })?;
+    Ok(())
+}
+
+/// Grid grading of a half-year: 12345 tickets per 1,000 residents and petitions per grid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GridGrade {
+    /// 街道.
+    pub street: String,
+    /// 社区.
+    pub community: String,
+    /// 网格.
+    pub grid: String,
+    /// Residents.
+    pub population: u64,
+    /// Hotline tickets in the half-year up to the date.
+    pub tickets: u64,
+    /// Per 1,000 residents.
+    pub rate: f64,
+    /// Petitions.
+    pub petitions: u64,
+    /// 红/黄/绿.
+    pub level: RiskLevel,
+}
+
+/// Grades every grid on the half-year containing `as_of` (up to it).
+///
+/// # Errors
+/// DataFusion errors.
+pub async fn grid_grades(
+    ctx: &SessionContext,
+    compounds: &[Compound],
+    as_of: NaiveDate,
+    cfg: &crate::config::Scoring,
+) -> Result<(String, Vec<GridGrade>)> {
+    let h1 = as_of.month() <= 6;
+    let start = NaiveDate::from_ymd_opt(as_of.year(), if h1 { 1 } else { 7 }, 1).unwrap_or(as_of);
+    let label = format!("{}年{}半年", as_of.year(), if h1 { "上" } else { "下" });
+    let lo = features::end_of_day_ms(start - chrono::Duration::days(1));
+    let hi = features::end_of_day_ms(as_of);
+    let batches = ctx
+        .sql(&format!(
+            "SELECT compound_id,
+                SUM(CASE WHEN channel = 'hotline' THEN 1 ELSE 0 END) AS tickets,
+                SUM(CASE WHEN channel = 'petition' THEN 1 ELSE 0 END) AS petitions
+             FROM records WHERE compound_id IS NOT NULL
+               AND CAST(received_at AS BIGINT) > {lo} AND CAST(received_at AS BIGINT) <= {hi}
+             GROUP BY compound_id"
+        ))
+        .await?
+        .collect()
+        .await?;
+    let mut per: HashMap<String, (u64, u64)> = HashMap::new();
+    for b in &batches {
+        let id = b
+            .column(0)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or_else(|| Error::Internal("grid query".into()))?;
+        let t = arrow::compute::cast(b.column(1), &DataType::Int64)?;
+        let p = arrow::compute::cast(b.column(2), &DataType::Int64)?;
+        let t = t.as_any().downcast_ref::<arrow::array::Int64Array>();
+        let p = p.as_any().downcast_ref::<arrow::array::Int64Array>();
+        if let (Some(t), Some(p)) = (t, p) {
+            for i in 0..b.num_rows() {
+                per.insert(id.value(i).to_string(), (t.value(i) as u64, p.value(i) as u64));
+            }
+        }
+    }
+    let mut grids: std::collections::BTreeMap<(String, String, String), (u64, u64, u64)> =
+        Default::default();
+    for c in compounds {
+        let e = grids
+            .entry((c.street.clone(), c.community.clone(), c.grid.clone()))
+            .or_default();
+        let (t, p) = per.get(&c.compound_id).copied().unwrap_or((0, 0));
+        e.0 += u64::from(c.population);
+        e.1 += t;
+        e.2 += p;
+    }
+    let out = grids
+        .into_iter()
+        .map(|((street, community, grid), (pop, tickets, petitions))| {
+            let rate = 1000.0 * tickets as f64 / pop.max(1) as f64;
+            let level = if rate >= cfg.grid_red_rate || petitions >= u64::from(cfg.grid_red_petitions) {
+                RiskLevel::Red
+            } else if rate >= cfg.grid_yellow_rate {
+                RiskLevel::Yellow
+            } else {
+                RiskLevel::Green
+            };
+            GridGrade {
+                street,
+                community,
+                grid,
+                population: pop,
+                tickets,
+                rate,
+                petitions,
+                level,
+            }
+        })
+        .collect();
+    Ok((label, out))
+}

@@ -1,0 +1,410 @@
+//! PNG charts (plotters on an RGB buffer, encoded with `png`). Every label is Chinese, drawn
+//! with the CJK font registered by [`crate::font::register`].
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::font::FAMILY;
+use crate::{level_zh, Error, Heatmap, MapPoint, ReportData, Result, StreetBar, TrendSeries};
+
+type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+
+const LEVEL_RED: RGBColor = RGBColor(214, 39, 40);
+const LEVEL_YELLOW: RGBColor = RGBColor(240, 173, 0);
+const LEVEL_GREEN: RGBColor = RGBColor(44, 160, 44);
+const INK: RGBColor = RGBColor(40, 40, 40);
+const BAND: RGBColor = RGBColor(158, 202, 225);
+const LINE: RGBColor = RGBColor(31, 119, 180);
+
+fn level_color(level: &str) -> RGBColor {
+    match level {
+        "red" => LEVEL_RED,
+        "yellow" => LEVEL_YELLOW,
+        _ => LEVEL_GREEN,
+    }
+}
+
+fn font(size: u32) -> TextStyle<'static> {
+    (FAMILY, size).into_font().color(&INK)
+}
+
+/// Draws on a white `w`×`h` canvas and returns the PNG bytes.
+///
+/// # Errors
+/// [`Error::Chart`] when drawing fails, [`Error::Png`] when encoding does.
+pub fn render_png(
+    chart: &'static str,
+    w: u32,
+    h: u32,
+    draw: impl FnOnce(&Area<'_>) -> std::result::Result<(), String>,
+) -> Result<Vec<u8>> {
+    let mut buf = vec![255u8; (w * h * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| Error::Chart {
+            chart,
+            reason: e.to_string(),
+        })?;
+        draw(&root).map_err(|reason| Error::Chart { chart, reason })?;
+        root.present().map_err(|e| Error::Chart {
+            chart,
+            reason: e.to_string(),
+        })?;
+    }
+    encode(&buf, w, h)
+}
+
+/// Encodes an RGB buffer as PNG.
+///
+/// # Errors
+/// [`Error::Png`].
+pub fn encode(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>> {
+    let mut out = vec![];
+    {
+        let mut enc = png::Encoder::new(&mut out, w, h);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut wr = enc.write_header()?;
+        wr.write_image_data(rgb)?;
+    }
+    Ok(out)
+}
+
+fn e<E: std::fmt::Display>(x: E) -> String {
+    x.to_string()
+}
+
+fn short(date: &str) -> String {
+    date.get(5..).unwrap_or(date).to_string()
+}
+
+/// Weekly counts with the detector's upper bound as a band, alarms (red dots), petitions
+/// (black triangles) and the alert's first-raised week (a dashed line).
+///
+/// # Errors
+/// As [`render_png`].
+pub fn trend(title: &str, s: &TrendSeries, w: u32, h: u32) -> Result<Vec<u8>> {
+    render_png("trend", w, h, |root| {
+        let n = s.counts.len().max(1);
+        let ymax = s
+            .counts
+            .iter()
+            .copied()
+            .chain(s.upper.iter().flatten().copied())
+            .fold(1.0f64, f64::max)
+            * 1.2;
+        let mut c = ChartBuilder::on(root)
+            .caption(title, font(22))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(44)
+            .build_cartesian_2d(0f64..n as f64, 0f64..ymax)
+            .map_err(e)?;
+        let weeks = s.weeks.clone();
+        c.configure_mesh()
+            .disable_x_mesh()
+            .x_labels(8)
+            .x_label_formatter(&|x| {
+                weeks
+                    .get(x.round() as usize)
+                    .map(|d| short(d))
+                    .unwrap_or_default()
+            })
+            .y_desc("件/周")
+            .label_style(font(13))
+            .axis_desc_style(font(14))
+            .draw()
+            .map_err(e)?;
+        let band: Vec<(f64, f64)> = s
+            .upper
+            .iter()
+            .enumerate()
+            .filter_map(|(i, u)| u.map(|u| (i as f64 + 0.5, u)))
+            .collect();
+        if !band.is_empty() {
+            c.draw_series(AreaSeries::new(band, 0.0, BAND.mix(0.5)).border_style(BAND))
+                .map_err(e)?
+                .label("基线上限(Farrington)")
+                .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 18, y + 5)], BAND.filled()));
+        }
+        c.draw_series(LineSeries::new(
+            s.counts.iter().enumerate().map(|(i, &v)| (i as f64 + 0.5, v)),
+            LINE.stroke_width(2),
+        ))
+        .map_err(e)?
+        .label("每周件数")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], LINE.stroke_width(2)));
+        c.draw_series(
+            s.counts
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| s.alarms.get(*i).copied().unwrap_or(false))
+                .map(|(i, &v)| Circle::new((i as f64 + 0.5, v), 5, LEVEL_RED.filled())),
+        )
+        .map_err(e)?
+        .label("异常报警")
+        .legend(|(x, y)| Circle::new((x + 9, y), 5, LEVEL_RED.filled()));
+        c.draw_series(
+            s.petitions
+                .iter()
+                .enumerate()
+                .filter(|(_, &p)| p)
+                .map(|(i, _)| TriangleMarker::new((i as f64 + 0.5, ymax * 0.04), 7, INK.filled())),
+        )
+        .map_err(e)?
+        .label("信访")
+        .legend(|(x, y)| TriangleMarker::new((x + 9, y), 6, INK.filled()));
+        if let Some(f) = s.first_raised {
+            let x = f as f64 + 0.5;
+            c.draw_series(DashedLineSeries::new(
+                vec![(x, 0.0), (x, ymax)],
+                6,
+                4,
+                LEVEL_RED.stroke_width(2),
+            ))
+            .map_err(e)?
+            .label("首次预警")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], LEVEL_RED));
+        }
+        c.configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .label_font(font(13))
+            .background_style(WHITE.mix(0.85))
+            .border_style(INK.mix(0.3))
+            .draw()
+            .map_err(e)?;
+        Ok(())
+    })
+}
+
+/// Compounds × weeks, colour by count.
+///
+/// # Errors
+/// As [`render_png`].
+pub fn heatmap(hm: &Heatmap, w: u32, h: u32) -> Result<Vec<u8>> {
+    render_png("heatmap", w, h, |root| {
+        let rows = hm.rows.len().max(1);
+        let cols = hm.cols.len().max(1);
+        let vmax = hm.values.iter().flatten().copied().fold(1.0f64, f64::max);
+        let mut c = ChartBuilder::on(root)
+            .caption("高风险小区主要问题类别·逐周件数", font(22))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(230)
+            .build_cartesian_2d(0f64..cols as f64, 0f64..rows as f64)
+            .map_err(e)?;
+        let (labels, weeks) = (hm.rows.clone(), hm.cols.clone());
+        c.configure_mesh()
+            .disable_mesh()
+            .x_labels(8)
+            .y_labels(rows)
+            .x_label_formatter(&|x| weeks.get(x.floor() as usize).map(|d| short(d)).unwrap_or_default())
+            .y_label_formatter(&|y| {
+                let i = y.floor() as usize;
+                if (y - y.floor() - 0.5).abs() < 0.26 || rows <= 1 {
+                    labels.get(rows - 1 - i.min(rows - 1)).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .label_style(font(12))
+            .draw()
+            .map_err(e)?;
+        for (r, row) in hm.values.iter().enumerate() {
+            for (k, &v) in row.iter().enumerate() {
+                let t = (v / vmax).clamp(0.0, 1.0);
+                let color = RGBColor(
+                    (255.0 - t * (255.0 - 200.0)) as u8,
+                    (255.0 - t * 220.0) as u8,
+                    (255.0 - t * 220.0) as u8,
+                );
+                let y = (rows - 1 - r) as f64;
+                c.draw_series(std::iter::once(Rectangle::new(
+                    [(k as f64, y), (k as f64 + 1.0, y + 1.0)],
+                    color.filled(),
+                )))
+                .map_err(e)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Red and yellow compounds per street (bars) with records per 1,000 residents (labels).
+///
+/// # Errors
+/// As [`render_png`].
+pub fn streets(bars: &[StreetBar], w: u32, h: u32) -> Result<Vec<u8>> {
+    render_png("streets", w, h, |root| {
+        let n = bars.len().max(1);
+        let ymax = bars.iter().map(|b| (b.red + b.yellow) as f64).fold(1.0f64, f64::max) * 1.3;
+        let mut c = ChartBuilder::on(root)
+            .caption("各街道红黄预警小区数(括号内:近4周每千人诉求件数)", font(20))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(40)
+            .build_cartesian_2d(0f64..n as f64, 0f64..ymax)
+            .map_err(e)?;
+        let names: Vec<String> = bars.iter().map(|b| b.street.clone()).collect();
+        c.configure_mesh()
+            .disable_x_mesh()
+            .x_labels(n * 2 + 1)
+            .x_label_formatter(&|x| {
+                if (x.fract() - 0.5).abs() < 0.01 {
+                    names.get(x.floor() as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .y_desc("小区数")
+            .label_style(font(13))
+            .axis_desc_style(font(14))
+            .draw()
+            .map_err(e)?;
+        for (i, b) in bars.iter().enumerate() {
+            let x0 = i as f64 + 0.2;
+            let x1 = i as f64 + 0.8;
+            let red = b.red as f64;
+            let yellow = b.yellow as f64;
+            c.draw_series([
+                Rectangle::new([(x0, 0.0), (x1, red)], LEVEL_RED.filled()),
+                Rectangle::new([(x0, red), (x1, red + yellow)], LEVEL_YELLOW.filled()),
+            ])
+            .map_err(e)?;
+            c.draw_series(std::iter::once(Text::new(
+                format!("{}红 {}黄 ({:.1})", b.red, b.yellow, b.rate),
+                (x0, red + yellow + ymax * 0.03),
+                font(13),
+            )))
+            .map_err(e)?;
+        }
+        Ok(())
+    })
+}
+
+/// Compounds at their coordinates, coloured by level (green small, alerts large).
+///
+/// # Errors
+/// As [`render_png`].
+pub fn map(points: &[MapPoint], w: u32, h: u32) -> Result<Vec<u8>> {
+    render_png("map", w, h, |root| {
+        let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+        for p in points {
+            x0 = x0.min(p.lon);
+            x1 = x1.max(p.lon);
+            y0 = y0.min(p.lat);
+            y1 = y1.max(p.lat);
+        }
+        if !(x0 < x1 && y0 < y1) {
+            (x0, x1, y0, y1) = (0.0, 1.0, 0.0, 1.0);
+        }
+        let (dx, dy) = ((x1 - x0) * 0.05, (y1 - y0) * 0.05);
+        let mut c = ChartBuilder::on(root)
+            .caption("小区分布与预警等级", font(22))
+            .margin(12)
+            .x_label_area_size(30)
+            .y_label_area_size(50)
+            .build_cartesian_2d(x0 - dx..x1 + dx, y0 - dy..y1 + dy)
+            .map_err(e)?;
+        c.configure_mesh()
+            .x_desc("经度")
+            .y_desc("纬度")
+            .label_style(font(12))
+            .axis_desc_style(font(13))
+            .draw()
+            .map_err(e)?;
+        for level in ["green", "yellow", "red"] {
+            let color = level_color(level);
+            let size = if level == "green" { 3 } else { 7 };
+            c.draw_series(
+                points
+                    .iter()
+                    .filter(|p| p.level == level)
+                    .map(|p| Circle::new((p.lon, p.lat), size, color.filled())),
+            )
+            .map_err(e)?
+            .label(format!("{}色", level_zh(level)))
+            .legend(move |(x, y)| Circle::new((x + 8, y), 5, color.filled()));
+        }
+        c.configure_series_labels()
+            .label_font(font(13))
+            .background_style(WHITE.mix(0.85))
+            .border_style(INK.mix(0.3))
+            .draw()
+            .map_err(e)?;
+        Ok(())
+    })
+}
+
+/// The one-page daily summary (日报) for a chat group: headline figures and the red list.
+///
+/// # Errors
+/// As [`render_png`].
+pub fn daily(d: &ReportData, w: u32, h: u32) -> Result<Vec<u8>> {
+    render_png("daily", w, h, |root| {
+        let hl = &d.headline;
+        let pct = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{:.1}%", 100.0 * v));
+        let mut y = 24;
+        let line = |text: String, size: u32, color: RGBColor, y: &mut i32| {
+            let r = root.draw(&Text::new(text, (28, *y), font(size).color(&color)));
+            *y += size as i32 + 12;
+            r.map_err(e)
+        };
+        line(format!("{} 弱信号风险日报 {}", d.title, d.as_of), 30, INK, &mut y)?;
+        line(
+            format!("红色预警小区 {} 个 · 黄色 {} 个 · 新增 {} 个", hl.red, hl.yellow, hl.new_alerts),
+            24,
+            LEVEL_RED,
+            &mut y,
+        )?;
+        line(
+            format!(
+                "当日诉求:热线 {} · 网格 {} · 信访 {}    近7天:{} · {} · {}",
+                hl.day[0], hl.day[1], hl.day[2], hl.week[0], hl.week[1], hl.week[2]
+            ),
+            20,
+            INK,
+            &mut y,
+        )?;
+        line(
+            format!(
+                "满意率 {}(目标92%) · 就地化解率 {}(目标95%)",
+                pct(hl.satisfaction),
+                pct(hl.local_share)
+            ),
+            20,
+            INK,
+            &mut y,
+        )?;
+        y += 8;
+        line("重点关注小区".to_string(), 22, INK, &mut y)?;
+        for (i, a) in d.alerts.iter().take(8).enumerate() {
+            let color = level_color(&a.level);
+            root.draw(&Circle::new((40, y + 10), 8, color.filled())).map_err(e)?;
+            let reason = a.reasons.first().cloned().unwrap_or_default();
+            let reason: String = reason.chars().take(34).collect();
+            let r = root.draw(&Text::new(
+                format!(
+                    "{}. {}({}) {:.0}分 {} {}",
+                    i + 1,
+                    a.name,
+                    a.street,
+                    a.score,
+                    a.trend,
+                    a.top_category
+                ),
+                (58, y),
+                font(19),
+            ));
+            r.map_err(e)?;
+            y += 26;
+            root.draw(&Text::new(format!("   {reason}"), (58, y), font(16).color(&RGBColor(90, 90, 90))))
+                .map_err(e)?;
+            y += 28;
+        }
+        if d.alerts.is_empty() {
+            line("今日无红黄预警小区".to_string(), 20, LEVEL_GREEN, &mut y)?;
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,142 @@
+//! Charts decode as PNGs of the expected size and are not blank; Chinese renders as glyphs;
+//! record text is escaped in the HTML.
+
+use weaksignal_reports::{charts, font, html, AlertRow, Detail, Heatmap, MapPoint, ReportData, StreetBar, TrendSeries};
+
+fn decode(png: &[u8]) -> (u32, u32, Vec<u8>) {
+    let dec = png::Decoder::new(std::io::Cursor::new(png));
+    let mut r = dec.read_info().expect("a PNG");
+    let mut buf = vec![0; r.output_buffer_size()];
+    let info = r.next_frame(&mut buf).expect("a frame");
+    buf.truncate(info.buffer_size());
+    (info.width, info.height, buf)
+}
+
+fn ink(rgb: &[u8]) -> usize {
+    rgb.chunks(3).filter(|p| p.iter().any(|&c| c < 200)).count()
+}
+
+fn sample() -> ReportData {
+    let alert = AlertRow {
+        compound_id: "C001".into(),
+        name: "幸福家园".into(),
+        street: "东湖街道".into(),
+        community: "东湖社区".into(),
+        level: "red".into(),
+        score: 71.0,
+        trend: "上升".into(),
+        top_category: "物业服务".into(),
+        reasons: vec![
+            "30天内5户居民就同一问题重复反映".into(),
+            "<script>alert('x')</script><img src=http://evil.example/a.png>".into(),
+        ],
+        first_raised: "2025-11-02".into(),
+        rules: vec!["重复来电".into()],
+    };
+    let weeks: Vec<String> = (0..30).map(|i| format!("2025-{:02}-{:02}", 6 + i / 4, 1 + (i % 4) * 7)).collect();
+    ReportData {
+        as_of: "2025-12-30".into(),
+        title: "示范区".into(),
+        alerts: vec![alert.clone()],
+        details: vec![Detail {
+            alert,
+            trend: TrendSeries {
+                counts: (0..30).map(|i| (i % 5 + i / 6) as f64).collect(),
+                upper: (0..30).map(|i| (i > 5).then_some(6.0)).collect(),
+                alarms: (0..30).map(|i| i == 28).collect(),
+                petitions: (0..30).map(|i| i == 29).collect(),
+                first_raised: Some(25),
+                weeks: weeks.clone(),
+            },
+            categories: vec![("物业服务".into(), 12)],
+            texts: vec![("2025-12-29".into(), "hotline".into(), "电梯坏了<b>没人修</b>".into())],
+        }],
+        heatmap: Heatmap {
+            rows: vec!["幸福家园·物业服务".into(), "阳光小区·噪音扰民".into()],
+            cols: weeks[..10].to_vec(),
+            values: vec![(0..10).map(|i| i as f64).collect(), vec![1.0; 10]],
+        },
+        streets: vec![
+            StreetBar { street: "东湖街道".into(), red: 2, yellow: 3, rate: 12.5 },
+            StreetBar { street: "西山街道".into(), red: 0, yellow: 1, rate: 8.0 },
+        ],
+        map: vec![
+            MapPoint { lon: 114.30, lat: 30.55, level: "red".into() },
+            MapPoint { lon: 114.32, lat: 30.58, level: "green".into() },
+        ],
+        ..Default::default()
+    }
+}
+
+#[test]
+fn charts_are_pngs_of_the_expected_size_and_not_blank() {
+    font::register(None).expect("a CJK font (.ci/run installs fonts-wqy-microhei)");
+    let d = sample();
+    let cases: Vec<(&str, Vec<u8>, (u32, u32))> = vec![
+        ("trend", charts::trend("幸福家园", &d.details[0].trend, 960, 420).unwrap(), (960, 420)),
+        ("heatmap", charts::heatmap(&d.heatmap, 1000, 520).unwrap(), (1000, 520)),
+        ("streets", charts::streets(&d.streets, 960, 420).unwrap(), (960, 420)),
+        ("map", charts::map(&d.map, 720, 600).unwrap(), (720, 600)),
+        ("daily", charts::daily(&d, 900, 760).unwrap(), (900, 760)),
+    ];
+    for (name, png, (w, h)) in cases {
+        let (pw, ph, rgb) = decode(&png);
+        assert_eq!((pw, ph), (w, h), "{name}");
+        let share = ink(&rgb) as f64 / (w * h) as f64;
+        assert!(share > 0.01, "{name} is nearly blank ({share:.4} inked)");
+    }
+}
+
+#[test]
+fn chinese_labels_render_as_glyphs_not_boxes() {
+    font::register(None).expect("a CJK font");
+    let draw = |text: &'static str| {
+        charts::render_png("label", 300, 80, move |root| {
+            use plotters::prelude::*;
+            root.draw(&Text::new(text, (10, 20), (font::FAMILY, 32).into_font()))
+                .map_err(|e| e.to_string())
+        })
+        .unwrap()
+    };
+    let blank = decode(&charts::render_png("blank", 300, 80, |_| Ok(())).unwrap()).2;
+    let a = decode(&draw("预警小区")).2;
+    let b = decode(&draw("物业服务")).2;
+    assert_eq!(ink(&blank), 0);
+    assert!(ink(&a) > 200, "Chinese text drew {} pixels", ink(&a));
+    // Boxes (a missing glyph) look the same for any text; real glyphs differ.
+    let differing = a.chunks(3).zip(b.chunks(3)).filter(|(x, y)| x != y).count();
+    assert!(differing > 200, "two different labels look alike ({differing} pixels differ)");
+}
+
+#[test]
+fn record_text_is_escaped_and_nothing_external_is_referenced() {
+    font::register(None).expect("a CJK font");
+    let (text, _) = html::html(&sample()).unwrap();
+    assert!(!text.contains("<script>"));
+    assert!(text.contains("&lt;script&gt;"));
+    assert!(!text.contains("<b>没人修</b>"));
+    assert!(!text.contains("<img src=http://evil"));
+    assert!(!text.contains("src=\"http"), "an external image");
+    assert!(text.contains("Content-Security-Policy"));
+    assert_eq!(text.matches("class=\"alert-row").count(), 1);
+}
+
+#[test]
+fn render_writes_the_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = html::render(&sample(), dir.path(), None).unwrap();
+    assert!(w.index.exists() && w.daily.exists());
+    assert_eq!(w.charts.len(), 3);
+    let (pw, _, _) = decode(&std::fs::read(&w.daily).unwrap());
+    assert_eq!(pw, html::DAILY_SIZE.0);
+}
+
+#[test]
+fn a_missing_font_is_a_clear_error() {
+    let e = font::find(Some(std::path::Path::new("/nonexistent/font.ttf")));
+    // Either a system font exists (found) or the error names what to install.
+    match e {
+        Ok(p) => assert!(p.exists()),
+        Err(e) => assert!(e.to_string().contains("fonts-wqy-microhei")),
+    }
+}

@@ -49,6 +49,10 @@ pub struct Scoring {
     pub history_weeks: usize,
     /// Weeks of weekly history the trend detectors see.
     pub detector_weeks: usize,
+    /// The report's title (the district's name).
+    pub title: String,
+    /// A CJK font for the charts (default: found on the system).
+    pub font: Option<PathBuf>,
     /// Days of reports and run manifests kept (0 = keep all).
     pub keep_days: i64,
     /// Grid grading: 12345 tickets per 1,000 residents per half-year at or above which a grid
@@ -68,6 +72,8 @@ impl Default for Scoring {
             output: "output".into(),
             history_weeks: 104,
             detector_weeks: 104,
+            title: "示范区".into(),
+            font: None,
             keep_days: 90,
             grid_yellow_rate: 60.0,
             grid_red_rate: 120.0,
@@ -273,6 +279,11 @@ impl Config {
             });
         }
         Ok(cfg)
+    }
+
+    /// The report title.
+    pub fn scoring_title(&self) -> String {
+        self.scoring.title.clone()
     }
 
     /// Every problem with the configuration (empty when valid).

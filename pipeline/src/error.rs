@@ -58,6 +58,9 @@ pub enum Error {
     /// A model, rule or fusion error.
     #[error("{0}")]
     Model(#[from] weaksignal_models::Error),
+    /// The report could not be rendered.
+    #[error("report: {0}")]
+    Report(String),
     /// A broken invariant inside the pipeline (a bug, reported rather than a panic).
     #[error("internal: {0}")]
     Internal(String),

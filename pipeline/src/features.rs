@@ -177,10 +177,16 @@ async fn collect(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>> {
     Ok(ctx.sql(sql).await?.collect().await?)
 }
 
-fn str_col<'a>(b: &'a RecordBatch, name: &str) -> Result<&'a StringArray> {
-    b.column_by_name(name)
-        .and_then(|c| c.as_any().downcast_ref::<StringArray>())
-        .ok_or_else(|| Error::Internal(format!("feature query lost its `{name}` column")))
+/// A text column as `Utf8` (DataFusion reads Parquet strings as `Utf8View`).
+fn str_col(b: &RecordBatch, name: &str) -> Result<StringArray> {
+    let c = b
+        .column_by_name(name)
+        .ok_or_else(|| Error::Internal(format!("feature query lost its `{name}` column")))?;
+    let c = arrow::compute::cast(c, &DataType::Utf8)?;
+    c.as_any()
+        .downcast_ref::<StringArray>()
+        .cloned()
+        .ok_or_else(|| Error::Internal(format!("column `{name}` is not text")))
 }
 
 fn num(b: &RecordBatch, name: &str, i: usize) -> f64 {

@@ -9,10 +9,12 @@ pub mod error;
 pub mod features;
 pub mod ingest;
 pub mod lake;
+pub mod nightly;
 pub mod normalize;
 pub mod privacy;
 pub mod record;
 pub mod registry;
+pub mod report;
 pub mod score;
 pub mod simulate;
 

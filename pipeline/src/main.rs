@@ -33,7 +33,17 @@ enum Command {
     Score(cmd::score::Args),
     /// Score every week between two dates as if live, and measure against the truth.
     Backtest(cmd::backtest::Args),
-    /// Create the small demo city (if absent) and ingest it.
+    /// Write compound features of a date to CSV (for notebooks and audits).
+    Features(cmd::features::Args),
+    /// Render the HTML report and charts of a date from its alerts.
+    Report(cmd::report::Args),
+    /// The nightly batch: ingest new exports, score, report, write the run manifest.
+    Nightly(cmd::nightly::Args),
+    /// List past runs.
+    Runs(cmd::runs::Args),
+    /// Check the config, registry, rules, lexicon, key and font; report every problem.
+    Validate(cmd::validate::Args),
+    /// Create the small demo city (if absent), run the nightly batch on it, print the report path.
     Demo(cmd::demo::Args),
 }
 
@@ -45,6 +55,8 @@ pub(crate) mod exit {
     pub(crate) const BAD_CONFIG: u8 = 2;
     /// A source could not be read; the others were loaded.
     pub(crate) const PARTIAL: u8 = 3;
+    /// Another run holds the lock.
+    pub(crate) const LOCKED: u8 = 4;
 }
 
 fn main() -> ExitCode {
@@ -70,6 +82,11 @@ fn main() -> ExitCode {
         Command::Detect(a) => cmd::detect::run(a),
         Command::Score(a) => cmd::score::run(a),
         Command::Backtest(a) => cmd::backtest::run(a),
+        Command::Features(a) => cmd::features::run(a),
+        Command::Report(a) => cmd::report::run(a),
+        Command::Nightly(a) => cmd::nightly::run(a, cli.quiet),
+        Command::Runs(a) => cmd::runs::run(a),
+        Command::Validate(a) => cmd::validate::run(a),
         Command::Demo(a) => cmd::demo::run(a, cli.quiet),
     };
     match result {
@@ -79,6 +96,7 @@ fn main() -> ExitCode {
             let code = match e.downcast_ref::<weaksignal_pipeline::Error>() {
                 Some(weaksignal_pipeline::Error::Config { .. })
                 | Some(weaksignal_pipeline::Error::NoKey) => exit::BAD_CONFIG,
+                Some(weaksignal_pipeline::Error::Locked { .. }) => exit::LOCKED,
                 _ => exit::FAILURE,
             };
             ExitCode::from(code)

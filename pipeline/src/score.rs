@@ -210,45 +210,40 @@ pub fn model_and_cutoff(
     let fusion = &rules.fusion;
     let dates: Vec<NaiveDate> = history.iter().map(|r| r.as_of).collect();
     let x = matrix(history);
-    let model = EscalationModel::train(&names(), &x, labels, &dates, train);
+    let trained = EscalationModel::train_with_validation(&names(), &x, labels, &dates, train);
     let mut info = ScoreInfo {
         model: None,
         model_error: None,
         red_cutoff: fusion.red,
         red_cutoff_fitted: false,
     };
-    let model = match model {
+    let (model, valid) = match trained {
         Ok(m) => m,
         Err(e) => {
             info.model_error = Some(e.to_string());
             return (None, info);
         }
     };
+    let m = &model.metrics;
+    if !(m.brier_valid < m.brier_base_rate) || !(m.auc_valid > 0.6) {
+        info.model_error = Some(format!(
+            "escalation model {} did not validate (AUC {:.3}, Brier {:.4} against {:.4} for the \
+             base rate)",
+            model.version, m.auc_valid, m.brier_valid, m.brier_base_rate
+        ));
+        return (None, info);
+    }
     let probs = model.predict(&names(), &matrix(now)).ok();
     if let Some(precision) = fusion.red_precision {
-        // Out-of-sample scores for the last quarter of the history's dates.
-        let mut uniq = dates.clone();
-        uniq.sort();
-        uniq.dedup();
-        let cut = uniq[(uniq.len() * 3 / 4).min(uniq.len().saturating_sub(1))];
-        let tr: Vec<usize> = (0..history.len()).filter(|&i| dates[i] < cut).collect();
-        let va: Vec<usize> = (0..history.len()).filter(|&i| dates[i] >= cut).collect();
-        let sub = |ix: &[usize]| ix.iter().map(|&i| history[i]).collect::<Vec<&Row>>();
-        let ytr: Vec<bool> = tr.iter().map(|&i| labels[i]).collect();
-        let dtr: Vec<NaiveDate> = tr.iter().map(|&i| dates[i]).collect();
-        if let Ok(m) = EscalationModel::train(&names(), &matrix(&sub(&tr)), &ytr, &dtr, train) {
-            if let Ok(p) = m.predict(&names(), &matrix(&sub(&va))) {
-                let scores: Vec<f64> = va
-                    .iter()
-                    .zip(&p)
-                    .map(|(&i, &p)| fusion.score(p, &fired_for(rules, history[i], "")))
-                    .collect();
-                let yva: Vec<bool> = va.iter().map(|&i| labels[i]).collect();
-                if let Some(c) = fit_cutoff(&scores, &yva, precision, 5) {
-                    info.red_cutoff = c.max(fusion.yellow);
-                    info.red_cutoff_fitted = true;
-                }
-            }
+        // Fit the red cut-off on the out-of-sample (validation) part of the history.
+        let scores: Vec<f64> = valid
+            .iter()
+            .map(|&(i, p)| fusion.score(p, &fired_for(rules, history[i], "")))
+            .collect();
+        let outcome: Vec<bool> = valid.iter().map(|&(i, _)| labels[i]).collect();
+        if let Some(c) = fit_cutoff(&scores, &outcome, precision, 5) {
+            info.red_cutoff = c.max(fusion.yellow);
+            info.red_cutoff_fitted = true;
         }
     }
     info.model = Some(model);
@@ -522,8 +517,8 @@ pub async fn grid_grades(
         .await?;
     let mut per: HashMap<String, (u64, u64)> = HashMap::new();
     for b in &batches {
-        let id = b
-            .column(0)
+        let id = arrow::compute::cast(b.column(0), &DataType::Utf8)?;
+        let id = id
             .as_any()
             .downcast_ref::<StringArray>()
             .ok_or_else(|| Error::Internal("grid query".into()))?;

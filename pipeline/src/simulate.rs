@@ -476,7 +476,13 @@ pub fn simulate(
         }
     }
     // Episodes.
-    let n_ep = (compounds.len() / 5).max(8);
+    // A small district gets proportionally more episodes so that its two years hold enough
+    // escalations to train on (about 20); larger ones one episode per five compounds.
+    let n_ep = if compounds.len() <= 100 {
+        compounds.len() * 3 / 5
+    } else {
+        compounds.len() / 5
+    };
     let mut episodes = vec![];
     let mut escalations = vec![];
     for e in 0..n_ep {

@@ -31,6 +31,10 @@ pub struct TrainParams {
     pub alphas: Vec<f64>,
     /// Optimiser iterations.
     pub max_iterations: u64,
+    /// At most this many negative rows per positive row in a fit (every k-th negative is
+    /// kept, deterministically): escalations are rare, and the fit's cost grows with the rows.
+    /// Validation and calibration use every row, so the probabilities stay calibrated.
+    pub max_negative_ratio: Option<usize>,
 }
 
 impl Default for TrainParams {
@@ -40,7 +44,8 @@ impl Default for TrainParams {
             min_positive: 8,
             valid_share: 0.25,
             alphas: vec![0.1, 1.0, 10.0],
-            max_iterations: 200,
+            max_iterations: 100,
+            max_negative_ratio: Some(10),
         }
     }
 }
@@ -163,20 +168,34 @@ pub fn auc(score: &[f64], y: &[bool]) -> f64 {
     (rank_sum - n_pos * (n_pos + 1.0) / 2.0) / (n_pos * n_neg)
 }
 
-/// Platt scaling: fits p = σ(a·s + b) by Newton's method with Platt's smoothed targets.
+/// Platt scaling: fits p = σ(a·s + b) by damped Newton steps (a small ridge keeps a nearly
+/// separable validation set from sending `a` to infinity) with Platt's smoothed targets.
 pub fn platt(score: &[f64], y: &[bool]) -> (f64, f64) {
     let n_pos = y.iter().filter(|&&v| v).count() as f64;
     let n_neg = y.len() as f64 - n_pos;
     let hi = (n_pos + 1.0) / (n_pos + 2.0);
     let lo = 1.0 / (n_neg + 2.0);
+    const RIDGE: f64 = 1e-3;
+    let loss = |a: f64, b: f64| {
+        let mut l = 0.5 * RIDGE * (a * a + b * b);
+        for (&s, &t) in score.iter().zip(y) {
+            let t = if t { hi } else { lo };
+            let z = a * s + b;
+            // log(1 + e^z) − t·z, computed stably.
+            l += z.max(0.0) + (-z.abs()).exp().ln_1p() - t * z;
+        }
+        l
+    };
     let (mut a, mut b) = (1.0, 0.0);
-    for _ in 0..50 {
-        let (mut g0, mut g1, mut h00, mut h01, mut h11) = (0.0, 0.0, 1e-9, 0.0, 1e-9);
+    let mut current = loss(a, b);
+    for _ in 0..100 {
+        let (mut g0, mut g1) = (RIDGE * a, RIDGE * b);
+        let (mut h00, mut h01, mut h11) = (RIDGE, 0.0, RIDGE);
         for (&s, &t) in score.iter().zip(y) {
             let p = sigmoid(a * s + b);
             let t = if t { hi } else { lo };
             let d = p - t;
-            let w = p * (1.0 - p);
+            let w = (p * (1.0 - p)).max(1e-12);
             g0 += d * s;
             g1 += d;
             h00 += w * s * s;
@@ -184,14 +203,24 @@ pub fn platt(score: &[f64], y: &[bool]) -> (f64, f64) {
             h11 += w;
         }
         let det = h00 * h11 - h01 * h01;
-        if det.abs() < 1e-15 {
+        if !(det.abs() > 1e-300) {
             break;
         }
         let da = (h11 * g0 - h01 * g1) / det;
         let db = (h00 * g1 - h01 * g0) / det;
-        a -= da;
-        b -= db;
-        if da.abs() + db.abs() < 1e-10 {
+        let mut step = 1.0;
+        let mut improved = false;
+        while step > 1e-6 {
+            let (na, nb) = (a - step * da, b - step * db);
+            let l = loss(na, nb);
+            if l.is_finite() && l <= current {
+                (a, b, current) = (na, nb, l);
+                improved = true;
+                break;
+            }
+            step /= 2.0;
+        }
+        if !improved || (step * (da.abs() + db.abs())) < 1e-10 {
             break;
         }
     }
@@ -215,6 +244,27 @@ fn fit_lr(x: &Array2<f64>, y: &[bool], alpha: f64, iters: u64) -> Result<(Vec<f6
     } else {
         Ok((m.params().iter().map(|c| -c).collect(), -m.intercept()))
     }
+}
+
+/// Rows kept for a fit: every positive, and every k-th negative so that negatives are at
+/// most `ratio` times the positives.
+fn thin(y: &[bool], ratio: Option<usize>) -> Vec<usize> {
+    let pos = y.iter().filter(|&&v| v).count();
+    let neg = y.len() - pos;
+    let step = match ratio {
+        Some(r) if pos > 0 && neg > r * pos => neg.div_ceil(r * pos),
+        _ => 1,
+    };
+    let mut k = 0usize;
+    (0..y.len())
+        .filter(|&i| {
+            if y[i] {
+                return true;
+            }
+            k += 1;
+            (k - 1) % step == 0
+        })
+        .collect()
 }
 
 fn linear(coef: &[f64], intercept: f64, row: ArrayView1<'_, f64>) -> f64 {
@@ -254,6 +304,22 @@ impl EscalationModel {
         dates: &[NaiveDate],
         p: &TrainParams,
     ) -> Result<EscalationModel> {
+        Self::train_with_validation(features, x, y, dates, p).map(|(m, _)| m)
+    }
+
+    /// As [`EscalationModel::train`], also returning the out-of-sample calibrated
+    /// probabilities of the validation rows (row index, probability): what a cut-off fitted
+    /// on history should be fitted on.
+    ///
+    /// # Errors
+    /// As [`EscalationModel::train`].
+    pub fn train_with_validation(
+        features: &[String],
+        x: &Array2<f64>,
+        y: &[bool],
+        dates: &[NaiveDate],
+        p: &TrainParams,
+    ) -> Result<(EscalationModel, Vec<(usize, f64)>)> {
         if x.nrows() != y.len() || y.len() != dates.len() || x.ncols() != features.len() {
             return Err(Error::Mismatch(format!(
                 "{MODEL}: {} rows × {} columns, {} labels, {} dates, {} feature names",
@@ -281,7 +347,9 @@ impl EscalationModel {
         };
         check_size(&ytr, &half, "the training part of the time split")?;
         check_size(&yva, &half, "the validation part of the time split")?;
-        let xtr = x.select(Axis(0), &tr);
+        let keep = thin(&ytr, p.max_negative_ratio);
+        let xtr = x.select(Axis(0), &keep.iter().map(|&k| tr[k]).collect::<Vec<_>>());
+        let ytr: Vec<bool> = keep.iter().map(|&k| ytr[k]).collect();
         let xva = x.select(Axis(0), &va);
         let scaler = Scaler::fit(&xtr);
         let (ztr, zva) = (scaler.apply(&xtr), scaler.apply(&xva));
@@ -310,11 +378,30 @@ impl EscalationModel {
         };
         let brier_valid = brier(&|i| sigmoid(pa * s_valid[i] + pb));
         let brier_base_rate = brier(&|_| base);
+        let valid: Vec<(usize, f64)> = va
+            .iter()
+            .zip(&s_valid)
+            .map(|(&i, &s)| (i, sigmoid(pa * s + pb)))
+            .collect();
         // Final fit on every date, the chosen strength.
-        let scaler = Scaler::fit(x);
-        let (coef, intercept) = fit_lr(&scaler.apply(x), y, alpha, p.max_iterations)?;
+        let keep = thin(y, p.max_negative_ratio);
+        let xf = x.select(Axis(0), &keep);
+        let yf: Vec<bool> = keep.iter().map(|&i| y[i]).collect();
+        let scaler = Scaler::fit(&xf);
+        let (coef, intercept) = fit_lr(&scaler.apply(&xf), &yf, alpha, p.max_iterations)?;
+        // The final fit saw fewer negatives than the validation model did; shift its intercept
+        // by the log of the thinning so Platt's calibration (fitted on all rows) still applies.
+        let thinning = |all: &[bool], kept: &[bool]| {
+            let neg_all = all.iter().filter(|&&v| !v).count() as f64;
+            let neg_kept = kept.iter().filter(|&&v| !v).count() as f64;
+            (neg_all / neg_kept.max(1.0)).ln()
+        };
+        let ytr_all: Vec<bool> = tr.iter().map(|&i| y[i]).collect();
+        let shift_tr = thinning(&ytr_all, &ytr);
+        let shift_f = thinning(y, &yf);
+        let intercept = intercept - shift_f + shift_tr;
         let (from, to) = (uniq[0], uniq[uniq.len() - 1]);
-        Ok(EscalationModel {
+        let model = EscalationModel {
             version: format!("escalation-lr-{from}-{to}"),
             features: features.to_vec(),
             mean: scaler.mean,
@@ -334,7 +421,8 @@ impl EscalationModel {
                 brier_valid,
                 brier_base_rate,
             },
-        })
+        };
+        Ok((model, valid))
     }
 
     /// Calibrated probabilities for rows of `x` whose columns are `features`.

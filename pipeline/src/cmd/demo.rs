@@ -1,15 +1,17 @@
 use std::path::PathBuf;
 
 use weaksignal_pipeline::config::Config;
-use weaksignal_pipeline::ingest::ingest;
-use weaksignal_pipeline::privacy::{create_key_file, Pseudonymizer};
+use weaksignal_pipeline::privacy::create_key_file;
 use weaksignal_pipeline::simulate::{simulate, Scale};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// Folder for the demo city and its lake.
+    /// Folder for the demo city, its lake and outputs.
     #[arg(long, default_value = "weaksignal-demo")]
     dir: PathBuf,
+    /// Run date (the demo data covers 2024-01-01 to 2025-12-31).
+    #[arg(long, value_parser = super::parse_date, default_value = "2025-12-30")]
+    as_of: chrono::NaiveDate,
 }
 
 pub(crate) fn run(a: Args, quiet: bool) -> anyhow::Result<u8> {
@@ -31,28 +33,11 @@ pub(crate) fn run(a: Args, quiet: bool) -> anyhow::Result<u8> {
             .as_deref()
             .unwrap_or(std::path::Path::new("secret.key")),
     );
-    if !key.exists() {
+    if !key.exists() && std::env::var_os("WEAKSIGNAL_KEY").is_none() {
         create_key_file(&key)?;
     }
-    let keys = Pseudonymizer::load(Some(&key))?;
-    // The demo data covers 2024-2025; run as of its last day.
-    let as_of = chrono::NaiveDate::from_ymd_opt(2025, 12, 30).unwrap_or_default();
-    let s = ingest(&cfg, &keys, as_of, !quiet)?;
-    super::ingest::print_summary(&s);
-    let lake = cfg.resolve(&cfg.lake);
-    let manifest = lake.join("_runs").join(format!("{}.json", s.run));
-    weaksignal_pipeline::lake::write_atomic(&manifest, |f| {
-        Ok(serde_json::to_writer_pretty(f, &s)?)
-    })?;
-    println!(
-        "lake: {}\nrun manifest: {}",
-        lake.display(),
-        manifest.display()
-    );
-    println!("(scoring and the HTML report are not built yet: see the open issues)");
-    Ok(if s.has_errors() {
-        crate::exit::PARTIAL
-    } else {
-        0
-    })
+    let o = super::nightly::run_nightly(&config, a.as_of, quiet)?;
+    println!("run manifest: {}", o.manifest.display());
+    println!("report: {}", o.report.display());
+    Ok(if o.partial { crate::exit::PARTIAL } else { 0 })
 }

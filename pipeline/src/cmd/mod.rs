@@ -3,9 +3,14 @@
 pub(crate) mod backtest;
 pub(crate) mod demo;
 pub(crate) mod detect;
+pub(crate) mod features;
 pub(crate) mod ingest;
+pub(crate) mod nightly;
+pub(crate) mod report;
+pub(crate) mod runs;
 pub(crate) mod score;
 pub(crate) mod simulate;
+pub(crate) mod validate;
 
 /// Today in Asia/Shanghai (only the binary reads the clock).
 pub(crate) fn today() -> chrono::NaiveDate {

@@ -1,0 +1,201 @@
+//! The nightly batch: lock → ingest → score → report → manifest → retention. Every stage
+//! writes atomically and is idempotent, so a killed run followed by a new one yields the same
+//! lake, alerts and report as an uninterrupted run.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use sha2::Digest;
+
+use crate::config::Config;
+use crate::error::IoContext;
+use crate::ingest::IngestSummary;
+use crate::{Error, Result};
+
+/// A run's manifest (`<output>/runs/<run>.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Run id (the ingest run id).
+    pub run: String,
+    /// Scoring date.
+    pub as_of: NaiveDate,
+    /// Wall-clock start (UTC, RFC 3339).
+    pub started: String,
+    /// SHA-256 of the config file's text.
+    pub config_sha256: String,
+    /// Inputs with content hashes and row accounting.
+    pub ingest: IngestSummary,
+    /// Escalation model version used (None when it refused to train).
+    pub model: Option<String>,
+    /// Why the model was not used.
+    pub model_error: Option<String>,
+    /// Red and yellow compounds.
+    pub red: usize,
+    /// See `red`.
+    pub yellow: usize,
+    /// Seconds per stage.
+    pub stages: BTreeMap<String, f64>,
+    /// Files written.
+    pub outputs: Vec<String>,
+    /// ok, partial (a source failed), failed.
+    pub status: String,
+    /// Error message of a failed run.
+    pub error: Option<String>,
+}
+
+/// An exclusive run lock: a file holding the owner's pid. A lock whose process is gone (a
+/// crashed or killed run) is taken over.
+#[derive(Debug)]
+pub struct Lock {
+    path: PathBuf,
+}
+
+fn alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    let proc = Path::new("/proc");
+    if proc.exists() {
+        // A zombie (killed, not yet reaped) counts as gone.
+        return std::fs::read_to_string(proc.join(pid.to_string()).join("stat"))
+            .map(|s| !s.split(") ").nth(1).is_some_and(|r| r.starts_with('Z')))
+            .unwrap_or(false);
+    }
+    true // elsewhere: be safe, the message tells how to clear it
+}
+
+impl Lock {
+    /// Takes the lock at `path`.
+    ///
+    /// # Errors
+    /// [`Error::Locked`] when a live process holds it; I/O errors.
+    pub fn acquire(path: &Path) -> Result<Lock> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).at(dir)?;
+        }
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+            {
+                Ok(mut f) => {
+                    write!(f, "{}", std::process::id()).at(path)?;
+                    f.sync_all().at(path)?;
+                    return Ok(Lock { path: path.into() });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let pid: u32 = std::fs::read_to_string(path)
+                        .ok()
+                        .and_then(|s| s.trim().parse().ok())
+                        .unwrap_or(0);
+                    if pid != 0 && alive(pid) {
+                        return Err(Error::Locked {
+                            path: path.into(),
+                            pid,
+                        });
+                    }
+                    tracing::warn!(pid, lock = %path.display(), "taking over a stale lock (its run is gone)");
+                    std::fs::remove_file(path).at(path)?;
+                }
+                Err(e) => return Err(Error::Io { path: path.into(), source: e }),
+            }
+        }
+        Err(Error::Locked {
+            path: path.into(),
+            pid: 0,
+        })
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// SHA-256 of a file's bytes, hex.
+///
+/// # Errors
+/// I/O.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).at(path)?;
+    Ok(hex::encode(sha2::Sha256::digest(&bytes)))
+}
+
+/// Writes a manifest atomically.
+///
+/// # Errors
+/// I/O or JSON errors.
+pub fn write_manifest(output: &Path, m: &Manifest) -> Result<PathBuf> {
+    let p = output.join("runs").join(format!("{}.json", m.run));
+    crate::lake::write_atomic(&p, |f| Ok(serde_json::to_writer_pretty(f, m)?))?;
+    Ok(p)
+}
+
+/// Past manifests, oldest first.
+///
+/// # Errors
+/// An unreadable runs folder.
+pub fn list_runs(output: &Path) -> Result<Vec<Manifest>> {
+    let dir = output.join("runs");
+    let mut out = vec![];
+    if !dir.exists() {
+        return Ok(out);
+    }
+    for e in std::fs::read_dir(&dir).at(&dir)?.flatten() {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "json") {
+            match std::fs::read_to_string(&p)
+                .ok()
+                .and_then(|t| serde_json::from_str::<Manifest>(&t).ok())
+            {
+                Some(m) => out.push(m),
+                None => tracing::warn!(file = %p.display(), "unreadable run manifest skipped"),
+            }
+        }
+    }
+    out.sort_by(|a, b| a.started.cmp(&b.started).then(a.run.cmp(&b.run)));
+    Ok(out)
+}
+
+/// Deletes reports, alerts and manifests older than `keep_days` before `as_of` (the lake is
+/// never pruned). Returns what was removed.
+///
+/// # Errors
+/// I/O errors.
+pub fn retention(cfg: &Config, as_of: NaiveDate) -> Result<Vec<PathBuf>> {
+    let mut removed = vec![];
+    if cfg.scoring.keep_days <= 0 {
+        return Ok(removed);
+    }
+    let oldest = as_of - chrono::Duration::days(cfg.scoring.keep_days);
+    let output = cfg.resolve(&cfg.scoring.output);
+    for (dir, prefix) in [("reports", ""), ("alerts", "as_of=")] {
+        let d = output.join(dir);
+        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if let Some(date) = name
+                .strip_prefix(prefix)
+                .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+            {
+                if date < oldest {
+                    std::fs::remove_dir_all(e.path()).at(e.path())?;
+                    removed.push(e.path());
+                }
+            }
+        }
+    }
+    for m in list_runs(&output)? {
+        if m.as_of < oldest {
+            let p = output.join("runs").join(format!("{}.json", m.run));
+            std::fs::remove_file(&p).at(&p)?;
+            removed.push(p);
+        }
+    }
+    Ok(removed)
+}

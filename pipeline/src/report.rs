@@ -1,0 +1,395 @@
+//! Assembles the report's data from a date's alerts and the lake, and renders it with the
+//! reports crate.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use chrono::{Duration, NaiveDate};
+use datafusion::prelude::SessionContext;
+use weaksignal_models::fusion::RiskLevel;
+use weaksignal_models::trend::farrington::Farrington;
+use weaksignal_models::trend::{Detector, Frequency, Series};
+use weaksignal_reports::{
+    AlertRow, Detail, GridRow, Headline, Heatmap, MapPoint, ReportData, StreetBar, TrendSeries,
+};
+
+use crate::config::Config;
+use crate::error::IoContext;
+use crate::features::end_of_day_ms;
+use crate::registry::{read_reference_csv, Compound};
+use crate::score::{alerts_dir, Alert, GridGrade};
+use crate::{Error, Result};
+
+const DAY: i64 = 86_400_000;
+const WEEKS_SHOWN: usize = 52;
+
+fn channel_zh(c: &str) -> &'static str {
+    match c {
+        "hotline" => "12345热线",
+        "grid" => "网格",
+        "petition" => "信访",
+        _ => "其他",
+    }
+}
+
+async fn strings(ctx: &SessionContext, sql: &str) -> Result<Vec<Vec<String>>> {
+    use arrow::array::{Array, AsArray};
+    let batches = ctx.sql(sql).await?.collect().await?;
+    let mut out = vec![];
+    for b in &batches {
+        let cols: Vec<_> = b
+            .columns()
+            .iter()
+            .map(|c| arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8))
+            .collect::<std::result::Result<_, _>>()?;
+        for i in 0..b.num_rows() {
+            out.push(
+                cols.iter()
+                    .map(|c| {
+                        let s = c.as_string::<i32>();
+                        if s.is_null(i) {
+                            String::new()
+                        } else {
+                            s.value(i).to_string()
+                        }
+                    })
+                    .collect(),
+            );
+        }
+    }
+    Ok(out)
+}
+
+fn q(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+async fn headline(ctx: &SessionContext, as_of: NaiveDate, alerts: &[Alert]) -> Result<Headline> {
+    let tl = end_of_day_ms(as_of);
+    let rows = strings(
+        ctx,
+        &format!(
+            "SELECT channel,
+                SUM(CASE WHEN CAST(received_at AS BIGINT) > {d1} THEN 1 ELSE 0 END) AS day,
+                SUM(CASE WHEN CAST(received_at AS BIGINT) > {d7} THEN 1 ELSE 0 END) AS week,
+                SUM(CASE WHEN satisfaction IN ('satisfied', 'basic') THEN 1 ELSE 0 END) AS good,
+                SUM(CASE WHEN satisfaction <> 'none' THEN 1 ELSE 0 END) AS rated,
+                COUNT(*) AS n
+             FROM records WHERE CAST(received_at AS BIGINT) <= {tl}
+               AND CAST(received_at AS BIGINT) > {d28}
+             GROUP BY channel",
+            d1 = tl - DAY,
+            d7 = tl - 7 * DAY,
+            d28 = tl - 28 * DAY
+        ),
+    )
+    .await?;
+    let mut h = Headline::default();
+    let (mut good, mut rated, mut all, mut petitions) = (0i64, 0i64, 0i64, 0i64);
+    for r in rows {
+        let v = |i: usize| r.get(i).and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
+        let k = match r[0].as_str() {
+            "hotline" => 0,
+            "grid" => 1,
+            _ => 2,
+        };
+        h.day[k] += v(1) as u64;
+        h.week[k] += v(2) as u64;
+        good += v(3);
+        rated += v(4);
+        all += v(5);
+        if k == 2 {
+            petitions += v(5);
+        }
+    }
+    h.satisfaction = (rated > 0).then(|| good as f64 / rated as f64);
+    h.local_share = (all > 0).then(|| 1.0 - petitions as f64 / all as f64);
+    h.red = alerts.iter().filter(|a| a.level == RiskLevel::Red).count();
+    h.yellow = alerts.iter().filter(|a| a.level == RiskLevel::Yellow).count();
+    h.new_alerts = alerts
+        .iter()
+        .filter(|a| a.level != RiskLevel::Green && a.trend == weaksignal_models::fusion::Trend::New)
+        .count();
+    Ok(h)
+}
+
+fn row(a: &Alert, rule_names: &HashMap<String, String>) -> AlertRow {
+    AlertRow {
+        compound_id: a.compound_id.clone(),
+        name: a.name.clone(),
+        street: a.street.clone(),
+        community: a.community.clone(),
+        level: a.level.as_str().into(),
+        score: a.score,
+        trend: a.trend.zh().into(),
+        top_category: a.top_category.clone().unwrap_or_else(|| "—".into()),
+        reasons: a.reasons.clone(),
+        first_raised: a.first_raised.map(|d| d.to_string()).unwrap_or_default(),
+        rules: a
+            .rules
+            .iter()
+            .map(|r| rule_names.get(r).cloned().unwrap_or_else(|| r.clone()))
+            .collect(),
+    }
+}
+
+/// Weekly counts (oldest first) of the compounds in `ids`, per (compound, category), over
+/// `weeks` weeks up to `as_of`; and the weeks with a petition.
+async fn weekly(
+    ctx: &SessionContext,
+    ids: &[&str],
+    as_of: NaiveDate,
+    weeks: usize,
+) -> Result<HashMap<(String, String), Vec<f64>>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let tl = end_of_day_ms(as_of);
+    let list = ids.iter().map(|i| q(i)).collect::<Vec<_>>().join(", ");
+    let rows = strings(
+        ctx,
+        &format!(
+            "SELECT compound_id, COALESCE(category_l2, '') AS cat, channel,
+                ({tl} - CAST(received_at AS BIGINT)) / {w} AS wk, COUNT(*) AS n
+             FROM records WHERE compound_id IN ({list})
+               AND CAST(received_at AS BIGINT) <= {tl}
+               AND CAST(received_at AS BIGINT) > {lo}
+             GROUP BY 1, 2, 3, 4",
+            w = 7 * DAY,
+            lo = tl - weeks as i64 * 7 * DAY
+        ),
+    )
+    .await?;
+    let mut out: HashMap<(String, String), Vec<f64>> = HashMap::new();
+    for r in rows {
+        let wk: usize = r[3].parse().unwrap_or(usize::MAX);
+        if wk >= weeks {
+            continue;
+        }
+        let n: f64 = r[4].parse().unwrap_or(0.0);
+        let i = weeks - 1 - wk;
+        for key in [
+            (r[0].clone(), r[1].clone()),
+            (r[0].clone(), "*".to_string()),
+            (r[0].clone(), format!("@{}", r[2])),
+        ] {
+            out.entry(key).or_insert_with(|| vec![0.0; weeks])[i] += n;
+        }
+    }
+    Ok(out)
+}
+
+/// Builds the report data of `as_of` from its alerts (already written by `score`).
+///
+/// # Errors
+/// Missing alerts, lake or registry errors.
+pub async fn build(
+    cfg: &Config,
+    ctx: &SessionContext,
+    as_of: NaiveDate,
+    rule_names: &HashMap<String, String>,
+) -> Result<ReportData> {
+    let output = cfg.resolve(&cfg.scoring.output);
+    let dir = alerts_dir(&output, as_of);
+    let read = |name: &str| -> Result<String> {
+        let p = dir.join(name);
+        std::fs::read_to_string(&p).map_err(|e| Error::Config {
+            path: p.clone(),
+            reason: format!("{e}: run `weaksignal score --as-of {as_of}` first"),
+        })
+    };
+    let alerts: Vec<Alert> = serde_json::from_str(&read("alerts.json")?)?;
+    let (grid_period, grades): (String, Vec<GridGrade>) =
+        serde_json::from_str(&read("grid_grades.json")?)?;
+    let compounds: Vec<Compound> = read_reference_csv(&cfg.resolve(&cfg.reference.compounds))?;
+    let by_id: HashMap<&str, &Compound> =
+        compounds.iter().map(|c| (c.compound_id.as_str(), c)).collect();
+    let hl = headline(ctx, as_of, &alerts).await?;
+    let flagged: Vec<&Alert> = alerts.iter().filter(|a| a.level != RiskLevel::Green).collect();
+    let red: Vec<&Alert> = flagged
+        .iter()
+        .copied()
+        .filter(|a| a.level == RiskLevel::Red)
+        .take(12)
+        .collect();
+    let heat: Vec<&Alert> = flagged.iter().copied().take(15).collect();
+    let ids: Vec<&str> = heat
+        .iter()
+        .chain(red.iter())
+        .map(|a| a.compound_id.as_str())
+        .collect();
+    let series = weekly(ctx, &ids, as_of, 104).await?;
+    let week_end = |i: usize, n: usize| (as_of - Duration::days(7 * (n - 1 - i) as i64)).to_string();
+    let farrington = Farrington::params().b(1).check()?;
+    let mut details = vec![];
+    for a in &red {
+        let total = series
+            .get(&(a.compound_id.clone(), "*".into()))
+            .cloned()
+            .unwrap_or_else(|| vec![0.0; 104]);
+        let pts = farrington.detect(&Series::new(&total, Frequency::Weekly))?;
+        let pet = series
+            .get(&(a.compound_id.clone(), "@petition".into()))
+            .cloned()
+            .unwrap_or_else(|| vec![0.0; 104]);
+        let skip = total.len() - WEEKS_SHOWN;
+        let first_raised = a.first_raised.and_then(|f| {
+            let back = (as_of - f).num_days() / 7;
+            (back < WEEKS_SHOWN as i64).then(|| WEEKS_SHOWN - 1 - back as usize)
+        });
+        let trend = TrendSeries {
+            weeks: (0..WEEKS_SHOWN).map(|i| week_end(i, WEEKS_SHOWN)).collect(),
+            counts: total[skip..].to_vec(),
+            upper: pts[skip..].iter().map(|p| p.upper_bound).collect(),
+            alarms: pts[skip..].iter().map(|p| p.alarm == Some(true)).collect(),
+            petitions: pet[skip..].iter().map(|&n| n > 0.0).collect(),
+            first_raised,
+        };
+        let mut cats: Vec<(String, u64)> = series
+            .iter()
+            .filter(|((c, k), _)| c == &a.compound_id && !k.starts_with(['*', '@']) && !k.is_empty())
+            .map(|((_, k), v)| (k.clone(), v[104 - 8..].iter().sum::<f64>() as u64))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        cats.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+        let texts = crate::features::evidence(ctx, &a.compound_id, a.top_category.as_deref(), as_of, 5)
+            .await?
+            .into_iter()
+            .map(|(_, ch, t, content)| {
+                let date = chrono::DateTime::from_timestamp_millis(t)
+                    .map(|d| d.with_timezone(&chrono_tz::Asia::Shanghai).format("%m-%d").to_string())
+                    .unwrap_or_default();
+                let text: String = content.chars().take(120).collect();
+                (date, channel_zh(&ch).to_string(), text)
+            })
+            .collect();
+        details.push(Detail {
+            alert: row(a, rule_names),
+            trend,
+            categories: cats,
+            texts,
+        });
+    }
+    let hm_weeks = 26;
+    let mut heatmap = Heatmap {
+        cols: (0..hm_weeks).map(|i| week_end(i, hm_weeks)).collect(),
+        ..Default::default()
+    };
+    for a in &heat {
+        let cat = a.top_category.clone().unwrap_or_default();
+        let v = series
+            .get(&(a.compound_id.clone(), cat.clone()))
+            .map(|v| v[104 - hm_weeks..].to_vec())
+            .unwrap_or_else(|| vec![0.0; hm_weeks]);
+        heatmap.rows.push(format!("{}·{}", a.name, if cat.is_empty() { "全部" } else { &cat }));
+        heatmap.values.push(v);
+    }
+    let mut streets: BTreeMap<String, (usize, usize, f64, f64)> = BTreeMap::new();
+    for a in &alerts {
+        let e = streets.entry(a.street.clone()).or_default();
+        match a.level {
+            RiskLevel::Red => e.0 += 1,
+            RiskLevel::Yellow => e.1 += 1,
+            RiskLevel::Green => {}
+        }
+        e.2 += a.figures.get("n28").copied().unwrap_or(0.0);
+        e.3 += by_id
+            .get(a.compound_id.as_str())
+            .map_or(0.0, |c| f64::from(c.population));
+    }
+    let map = alerts
+        .iter()
+        .filter_map(|a| {
+            by_id.get(a.compound_id.as_str()).map(|c| MapPoint {
+                lon: c.lon,
+                lat: c.lat,
+                level: a.level.as_str().into(),
+            })
+        })
+        .collect();
+    let score_info: Option<serde_json::Value> = read("score_info.json")
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    let mut notes = vec![
+        "得分0–100:模型估计的8周内集体访或市级以上信访概率,叠加规则触发;红色门槛由历史数据拟合,使红色预警中至少一半此后确实升级。".to_string(),
+        "满意率=近28天回访中满意与基本满意之比;就地化解率=近28天诉求中未形成信访的比例。".to_string(),
+    ];
+    if let Some(v) = score_info {
+        if let Some(m) = v.get("model").filter(|m| !m.is_null()) {
+            notes.push(format!(
+                "升级模型 {}:验证集AUC {:.3};红色门槛 {:.1}{}。",
+                m.get("version").and_then(|x| x.as_str()).unwrap_or(""),
+                m.pointer("/metrics/auc_valid").and_then(serde_json::Value::as_f64).unwrap_or(f64::NAN),
+                v.get("red_cutoff").and_then(serde_json::Value::as_f64).unwrap_or(f64::NAN),
+                if v.get("red_cutoff_fitted").and_then(serde_json::Value::as_bool) == Some(true) {
+                    "(按历史拟合)"
+                } else {
+                    "(配置值)"
+                }
+            ));
+        } else if let Some(e) = v.get("model_error").and_then(|x| x.as_str()) {
+            notes.push(format!("升级模型未启用(历史数据不足):{e};得分仅来自规则。"));
+        }
+    }
+    Ok(ReportData {
+        as_of: as_of.to_string(),
+        title: cfg.scoring_title(),
+        headline: hl,
+        alerts: flagged.iter().map(|a| row(a, rule_names)).collect(),
+        details,
+        heatmap,
+        streets: streets
+            .into_iter()
+            .map(|(street, (red, yellow, n, pop))| StreetBar {
+                street,
+                red,
+                yellow,
+                rate: 1000.0 * n / pop.max(1.0),
+            })
+            .collect(),
+        map,
+        grid_period,
+        grids: grades
+            .into_iter()
+            .map(|g| GridRow {
+                street: g.street,
+                community: g.community,
+                grid: g.grid,
+                population: g.population,
+                tickets: g.tickets,
+                rate: g.rate,
+                petitions: g.petitions,
+                level: g.level.as_str().into(),
+            })
+            .collect(),
+        notes,
+    })
+}
+
+/// The report folder of a date.
+pub fn report_dir(cfg: &Config, as_of: NaiveDate) -> PathBuf {
+    cfg.resolve(&cfg.scoring.output)
+        .join("reports")
+        .join(as_of.to_string())
+}
+
+/// Builds and renders the report of `as_of`; returns the path of `index.html`.
+///
+/// # Errors
+/// As [`build`], and font, chart or I/O errors.
+pub async fn render(
+    cfg: &Config,
+    ctx: &SessionContext,
+    as_of: NaiveDate,
+    rule_names: &HashMap<String, String>,
+) -> Result<PathBuf> {
+    let data = build(cfg, ctx, as_of, rule_names).await?;
+    let dir = report_dir(cfg, as_of);
+    let w = weaksignal_reports::html::render(&data, &dir, cfg.scoring.font.as_deref().map(|p| cfg.resolve(p)).as_deref())
+        .map_err(|e| Error::Report(e.to_string()))?;
+    let data_path = dir.join("report.json");
+    crate::lake::write_atomic(&data_path, |f| Ok(serde_json::to_writer(f, &data)?))?;
+    let _ = Path::new(&w.daily);
+    std::fs::metadata(&w.index).at(&w.index)?;
+    Ok(w.index)
+}

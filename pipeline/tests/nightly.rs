@@ -1,0 +1,327 @@
+//! End to end through the binary: `demo` from an empty folder, the manifest's row accounting,
+//! a re-run with no new data, a new day of data, runs killed mid-way and re-run to the same
+//! outputs, and the report in headless Chromium.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+const KEY: &str = "0123456789abcdef0123456789abcdef-test-key";
+const AS_OF: &str = "2025-12-30";
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_weaksignal"));
+    c.env("WEAKSIGNAL_KEY", KEY).env("RUST_LOG", "warn");
+    c
+}
+
+fn run_ok(args: &[&str]) -> String {
+    let out = bin().args(args).output().expect("run weaksignal");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "weaksignal {args:?} failed: {text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+/// One demo shared by the tests of this file (it takes a while in a debug build).
+fn demo() -> &'static (tempfile::TempDir, String) {
+    static DEMO: OnceLock<(tempfile::TempDir, String)> = OnceLock::new();
+    DEMO.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path().join("demo");
+        let out = run_ok(&["--quiet", "demo", "--dir", d.to_str().expect("utf-8 path")]);
+        (dir, out)
+    })
+}
+
+fn demo_dir() -> PathBuf {
+    demo().0.path().join("demo")
+}
+
+/// Every file under `dir` (relative path → bytes), skipping run manifests and locks.
+fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, d: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        let Ok(rd) = std::fs::read_dir(d) else { return };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                let rel = p.strip_prefix(root).unwrap().to_string_lossy().to_string();
+                if rel.contains("runs/") || rel.ends_with(".lock") || rel.contains("/_runs/") {
+                    continue;
+                }
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+fn manifests(dir: &Path) -> Vec<serde_json::Value> {
+    let mut v: Vec<(String, serde_json::Value)> = std::fs::read_dir(dir.join("output/runs"))
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| {
+                    let t = std::fs::read_to_string(e.path()).unwrap();
+                    (
+                        e.file_name().to_string_lossy().to_string(),
+                        serde_json::from_str(&t).unwrap(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort_by(|a, b| a.1["started"].as_str().cmp(&b.1["started"].as_str()));
+    v.into_iter().map(|x| x.1).collect()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let p = e.path();
+        let q = to.join(e.file_name());
+        if p.is_dir() {
+            copy_dir(&p, &q);
+        } else {
+            std::fs::copy(&p, &q).unwrap();
+        }
+    }
+}
+
+/// A fresh copy of the demo's inputs (exports, registry, config; no lake, no outputs).
+fn fresh_inputs(into: &Path) {
+    let src = demo_dir();
+    for e in std::fs::read_dir(&src).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if matches!(name.as_str(), "lake" | "output") {
+            continue;
+        }
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &into.join(&name));
+        } else {
+            std::fs::create_dir_all(into).unwrap();
+            std::fs::copy(e.path(), into.join(&name)).unwrap();
+        }
+    }
+}
+
+#[test]
+fn demo_accounts_for_every_row_and_reruns_change_nothing() {
+    let (_, out) = demo();
+    let dir = demo_dir();
+    assert!(out.contains("report: "), "{out}");
+    let index = dir.join("output/reports").join(AS_OF).join("index.html");
+    assert!(index.exists());
+    let m = manifests(&dir);
+    assert_eq!(m.len(), 1);
+    let files = m[0]["ingest"]["files"].as_array().unwrap();
+    assert!(files.len() >= 49, "{} files", files.len());
+    let mut rows = 0;
+    for f in files {
+        let n = |k: &str| f[k].as_u64().unwrap();
+        assert_eq!(n("rows"), n("loaded") + n("quarantined") + n("duplicates"), "{f}");
+        rows += n("rows");
+    }
+    assert!(rows > 20_000, "{rows} rows");
+    assert_eq!(m[0]["status"], "ok");
+    for stage in ["ingest", "score", "report"] {
+        assert!(m[0]["stages"][stage].as_f64().is_some(), "stage {stage} timed");
+    }
+
+    // Re-run with no new data: nothing is ingested, outputs are identical.
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path().join("city");
+    copy_dir(&dir, &w);
+    let before = snapshot(&w);
+    run_ok(&["--quiet", "nightly", "--config", w.join("weaksignal.toml").to_str().unwrap(), "--as-of", AS_OF]);
+    let after = snapshot(&w);
+    assert_eq!(before.keys().collect::<Vec<_>>(), after.keys().collect::<Vec<_>>());
+    for (k, v) in &before {
+        assert!(after[k] == *v, "{k} changed on a re-run with no new data");
+    }
+    let m = manifests(&w);
+    let last = m.last().unwrap();
+    for f in last["ingest"]["files"].as_array().unwrap() {
+        assert_eq!(f["skipped_unchanged"], true, "{f}");
+    }
+
+    // A new day of data: only its file is read.
+    let dec = std::fs::read_dir(w.join("exports/hotline"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .max()
+        .unwrap();
+    let raw = std::fs::read(&dec).unwrap();
+    let (text, _, _) = encoding_rs::GBK.decode(&raw);
+    let mut lines = text.lines();
+    let header = lines.next().unwrap().to_string();
+    let re_slash = regex::Regex::new(r"2025/12/\d+").unwrap();
+    let re_dash = regex::Regex::new(r"2025-12-\d\d").unwrap();
+    let mut day = vec![header];
+    for l in lines.take(30) {
+        let l = l.replacen("H0", "H9", 1);
+        let l = re_slash.replace_all(&l, "2026/1/1");
+        let l = re_dash.replace_all(&l, "2026-01-01");
+        day.push(l.to_string());
+    }
+    let body = day.join("\r\n") + "\r\n";
+    let (gbk, _, _) = encoding_rs::GBK.encode(&body);
+    std::fs::write(w.join("exports/hotline/12345_2026-01-01.csv"), gbk).unwrap();
+    run_ok(&["--quiet", "nightly", "--config", w.join("weaksignal.toml").to_str().unwrap(), "--as-of", "2026-01-01"]);
+    let m = manifests(&w);
+    let last = m.last().unwrap();
+    let read: Vec<&serde_json::Value> = last["ingest"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["skipped_unchanged"] == false)
+        .collect();
+    assert_eq!(read.len(), 1, "only the new file is read: {read:?}");
+    assert!(read[0]["file"].as_str().unwrap().ends_with("12345_2026-01-01.csv"));
+    assert_eq!(read[0]["rows"], 30);
+    assert_eq!(
+        read[0]["loaded"].as_u64().unwrap() + read[0]["quarantined"].as_u64().unwrap(),
+        30
+    );
+    assert!(w.join("output/reports/2026-01-01/index.html").exists());
+    let runs = run_ok(&["runs", "--config", w.join("weaksignal.toml").to_str().unwrap()]);
+    assert_eq!(runs.lines().count(), 1 + m.len(), "{runs}");
+}
+
+#[test]
+fn a_killed_run_followed_by_a_new_one_gives_the_same_outputs() {
+    let reference = snapshot(&demo_dir());
+    // Time an uninterrupted run to choose kill points across it.
+    let t0 = Instant::now();
+    let probe = tempfile::tempdir().unwrap();
+    fresh_inputs(probe.path());
+    run_ok(&["--quiet", "nightly", "--config", probe.path().join("weaksignal.toml").to_str().unwrap(), "--as-of", AS_OF]);
+    let full = t0.elapsed();
+    for frac in [0.05, 0.3, 0.7] {
+        let work = tempfile::tempdir().unwrap();
+        fresh_inputs(work.path());
+        let cfg = work.path().join("weaksignal.toml");
+        let mut child = bin()
+            .args(["--quiet", "nightly", "--config", cfg.to_str().unwrap(), "--as-of", AS_OF])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_secs_f64(full.as_secs_f64() * frac));
+        let _ = child.kill();
+        let _ = child.wait();
+        run_ok(&["--quiet", "nightly", "--config", cfg.to_str().unwrap(), "--as-of", AS_OF]);
+        let got = snapshot(work.path());
+        let want: BTreeMap<&String, &Vec<u8>> =
+            reference.iter().filter(|(k, _)| !k.starts_with("secret")).collect();
+        for (k, v) in want {
+            let g = got.get(k).unwrap_or_else(|| panic!("killed at {frac}: {k} missing"));
+            assert!(g == v, "killed at {:.0}% of the run: {k} differs", 100.0 * frac);
+        }
+        let temp_left: Vec<&String> = got.keys().filter(|k| k.contains(".tmp")).collect();
+        assert!(temp_left.is_empty() || temp_left.iter().all(|k| !k.ends_with(".parquet")), "{temp_left:?}");
+    }
+}
+
+#[test]
+fn a_live_lock_stops_a_second_run() {
+    let work = tempfile::tempdir().unwrap();
+    fresh_inputs(work.path());
+    let out = work.path().join("output");
+    std::fs::create_dir_all(&out).unwrap();
+    // This test process is alive: its pid holds the lock.
+    std::fs::write(out.join(".lock"), std::process::id().to_string()).unwrap();
+    let o = bin()
+        .args(["--quiet", "nightly", "--config", work.path().join("weaksignal.toml").to_str().unwrap(), "--as-of", AS_OF])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(4), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("another run is in progress"));
+    // A lock left by a process that is gone is taken over.
+    std::fs::write(out.join(".lock"), "999999999").unwrap();
+    let o = bin()
+        .args(["--quiet", "validate", "--config", work.path().join("weaksignal.toml").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+}
+
+fn chromium() -> Option<PathBuf> {
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+}
+
+#[test]
+fn the_report_loads_in_headless_chromium_without_errors_or_requests() {
+    let Some(chrome) = chromium() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have Chromium (.ci/run installs Debian's chromium)"
+        );
+        eprintln!("SKIPPED: no Chromium on this machine (CI installs it)");
+        return;
+    };
+    let dir = demo_dir();
+    let index = dir.join("output/reports").join(AS_OF).join("index.html");
+    let url = format!("file://{}", index.display());
+    let profile = tempfile::tempdir().unwrap();
+    let base = |c: &mut Command| {
+        c.args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()));
+    };
+    let mut c = Command::new(&chrome);
+    base(&mut c);
+    let o = c.args(["--virtual-time-budget=3000", "--dump-dom", &url]).output().unwrap();
+    let dom = String::from_utf8_lossy(&o.stdout).to_string();
+    let log = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(dom.contains("弱信号风险报告"), "the page did not load:\n{log}");
+    let console: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("CONSOLE") || l.contains("Refused to") || l.contains("Uncaught"))
+        .collect();
+    assert!(console.is_empty(), "console errors: {console:?}");
+    for pat in ["src=\"http", "href=\"http", "url(http", "src=\"//"] {
+        assert!(!dom.contains(pat), "an external reference ({pat})");
+    }
+    let alerts: Vec<serde_json::Value> = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("output/alerts").join(format!("as_of={AS_OF}")).join("alerts.json")).unwrap(),
+    )
+    .unwrap();
+    let flagged = alerts.iter().filter(|a| a["level"] != "green").count();
+    assert_eq!(dom.matches("class=\"alert-row").count(), flagged);
+    // A phone-width screenshot.
+    let shot = profile.path().join("phone.png");
+    let mut c = Command::new(&chrome);
+    base(&mut c);
+    let o = c
+        .args(["--hide-scrollbars", "--window-size=390,1600"])
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(shot.exists(), "{}", String::from_utf8_lossy(&o.stderr));
+    let png = std::fs::read(&shot).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert_eq!(u32::from_be_bytes([png[16], png[17], png[18], png[19]]), 390);
+    let keep = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-phone.png");
+    std::fs::copy(&shot, &keep).unwrap();
+    eprintln!("phone-width screenshot: {}", keep.display());
+}

@@ -43,7 +43,9 @@ fn scored_points(d: &dyn Detector, data: &[Vec<f64>]) -> u64 {
     let mut buf: Vec<Point> = Vec::new();
     let mut n = 0u64;
     for c in data {
-        if d.detect_into(&Series::new(c, Frequency::Weekly), &mut buf).is_ok() {
+        if d.detect_into(&Series::new(c, Frequency::Weekly), &mut buf)
+            .is_ok()
+        {
             n += buf.iter().filter(|p| p.scored()).count() as u64;
         }
     }
@@ -54,14 +56,35 @@ fn bench(c: &mut Criterion) {
     let many = make_series(env("WEAKSIGNAL_BENCH_SERIES", 100_000), 1);
     let glm = env("WEAKSIGNAL_BENCH_GLM_SERIES", 2_000).min(many.len());
     let detectors: Vec<(Box<dyn Detector>, &[Vec<f64>])> = vec![
-        (Box::new(ears::Ears::params(ears::EarsMethod::C1).check().unwrap()), &many),
-        (Box::new(ears::Ears::params(ears::EarsMethod::C2).check().unwrap()), &many),
-        (Box::new(ears::Ears::params(ears::EarsMethod::C3).check().unwrap()), &many),
-        (Box::new(cusum::PoissonCusum::params().check().unwrap()), &many),
+        (
+            Box::new(ears::Ears::params(ears::EarsMethod::C1).check().unwrap()),
+            &many,
+        ),
+        (
+            Box::new(ears::Ears::params(ears::EarsMethod::C2).check().unwrap()),
+            &many,
+        ),
+        (
+            Box::new(ears::Ears::params(ears::EarsMethod::C3).check().unwrap()),
+            &many,
+        ),
+        (
+            Box::new(cusum::PoissonCusum::params().check().unwrap()),
+            &many,
+        ),
         (Box::new(essence::Ewma::params().check().unwrap()), &many),
-        (Box::new(essence::Regression::params().check().unwrap()), &many),
-        (Box::new(farrington::Farrington::params().b(4).check().unwrap()), &many[..glm]),
-        (Box::new(farrington::Farrington::noufaily().b(4).check().unwrap()), &many[..glm]),
+        (
+            Box::new(essence::Regression::params().check().unwrap()),
+            &many,
+        ),
+        (
+            Box::new(farrington::Farrington::params().b(4).check().unwrap()),
+            &many[..glm],
+        ),
+        (
+            Box::new(farrington::Farrington::noufaily().b(4).check().unwrap()),
+            &many[..glm],
+        ),
     ];
     let mut g = c.benchmark_group("weekly_260");
     g.sample_size(10);

@@ -126,9 +126,9 @@ impl FusionParams {
         } else {
             0.0
         };
-        let keep = fired
-            .iter()
-            .fold(1.0 - p, |acc, f| acc * (1.0 - self.weight(f.severity).clamp(0.0, 1.0)));
+        let keep = fired.iter().fold(1.0 - p, |acc, f| {
+            acc * (1.0 - self.weight(f.severity).clamp(0.0, 1.0))
+        });
         100.0 * (1.0 - keep)
     }
 
@@ -156,8 +156,15 @@ impl FusionParams {
 
 /// The lowest cut-off whose alerts (`score ≥ cut`) had at least `precision` positives,
 /// among cut-offs that alert at least `min_alerts` rows; `None` if none does.
-pub fn fit_cutoff(scores: &[f64], outcome: &[bool], precision: f64, min_alerts: usize) -> Option<f64> {
-    let mut idx: Vec<usize> = (0..scores.len()).filter(|&i| scores[i].is_finite()).collect();
+pub fn fit_cutoff(
+    scores: &[f64],
+    outcome: &[bool],
+    precision: f64,
+    min_alerts: usize,
+) -> Option<f64> {
+    let mut idx: Vec<usize> = (0..scores.len())
+        .filter(|&i| scores[i].is_finite())
+        .collect();
     idx.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
     let (mut tp, mut n) = (0usize, 0usize);
     let mut best = None;
@@ -203,7 +210,10 @@ mod tests {
         // A fitted red cut-off below the yellow one leaves no yellow band.
         assert_eq!(f.level(15.0, 10.0), RiskLevel::Red);
         assert_eq!(f.trend(40.0, None), Trend::New);
-        assert_eq!(f.trend(40.0, Some((RiskLevel::Yellow, 30.0))), Trend::Rising);
+        assert_eq!(
+            f.trend(40.0, Some((RiskLevel::Yellow, 30.0))),
+            Trend::Rising
+        );
         assert_eq!(f.trend(40.0, Some((RiskLevel::Red, 50.0))), Trend::Falling);
         assert_eq!(f.trend(40.0, Some((RiskLevel::Red, 42.0))), Trend::Steady);
     }

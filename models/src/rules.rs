@@ -170,7 +170,12 @@ impl RuleSet {
             let line = line_of(text, r.span().start);
             let rule = r.into_inner();
             let bad = |reason: String| Error::Rule { line, reason };
-            if rule.id.is_empty() || !rule.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            if rule.id.is_empty()
+                || !rule
+                    .id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
                 return Err(bad(format!(
                     "rule id `{}` must be non-empty ASCII letters, digits or _",
                     rule.id
@@ -183,7 +188,10 @@ impl RuleSet {
                 )));
             }
             if rule.when.is_empty() {
-                return Err(bad(format!("rule `{}` has no condition in `when`", rule.id)));
+                return Err(bad(format!(
+                    "rule `{}` has no condition in `when`",
+                    rule.id
+                )));
             }
             for c in &rule.when {
                 if !features.contains(&c.feature.as_str()) {
@@ -302,8 +310,12 @@ reason = "{repeat_top30}户重复反映"
             &["top_category"],
         )
         .unwrap();
-        let vals: HashMap<&str, f64> =
-            [("repeat_top30", 3.0), ("dissat56", 0.4615), ("rated56", 13.0)].into();
+        let vals: HashMap<&str, f64> = [
+            ("repeat_top30", 3.0),
+            ("dissat56", 0.4615),
+            ("rated56", 13.0),
+        ]
+        .into();
         let fired = rs.evaluate(
             |n| vals.get(n).copied().unwrap_or(f64::NAN),
             |n| (n == "top_category").then(|| "物业服务".to_string()),
@@ -313,10 +325,7 @@ reason = "{repeat_top30}户重复反映"
         assert_eq!(fired[0].reason, "3户重复反映");
         assert_eq!(fired[1].reason, "物业服务不满意率46%(13条评价)");
         // Too few ratings: the AND fails.
-        let fired = rs.evaluate(
-            |n| if n == "rated56" { 4.0 } else { vals[n] },
-            |_| None,
-        );
+        let fired = rs.evaluate(|n| if n == "rated56" { 4.0 } else { vals[n] }, |_| None);
         assert_eq!(fired.len(), 1);
         // Missing values never fire.
         assert!(rs.evaluate(|_| f64::NAN, |_| None).is_empty());
@@ -325,20 +334,39 @@ reason = "{repeat_top30}户重复反映"
     #[test]
     fn rejects_invalid_rules_with_line_and_reason() {
         let unknown = "\n\n[[rule]]\nid = \"x\"\nname = \"n\"\nseverity = \"high\"\nwhen = [{ feature = \"nope\", op = \">=\", value = 1 }]\nreason = \"r\"\n";
-        let e = RuleSet::parse(unknown, FEATURES, &[]).unwrap_err().to_string();
-        assert!(e.contains("line 3") && e.contains("unknown feature `nope`"), "{e}");
+        let e = RuleSet::parse(unknown, FEATURES, &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 3") && e.contains("unknown feature `nope`"),
+            "{e}"
+        );
         let bad_op = "[[rule]]\nid = \"x\"\nname = \"n\"\nseverity = \"high\"\nwhen = [{ feature = \"rated56\", op = \"=>\", value = 1 }]\nreason = \"r\"\n";
-        let e = RuleSet::parse(bad_op, FEATURES, &[]).unwrap_err().to_string();
+        let e = RuleSet::parse(bad_op, FEATURES, &[])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("line 5") && e.contains("=>"), "{e}");
         let bad_sev = "[[rule]]\nid = \"x\"\nname = \"n\"\nseverity = \"urgent\"\nwhen = []\nreason = \"r\"\n";
-        assert!(RuleSet::parse(bad_sev, FEATURES, &[]).unwrap_err().to_string().contains("urgent"));
-        let empty = "[[rule]]\nid = \"x\"\nname = \"n\"\nseverity = \"low\"\nwhen = []\nreason = \"r\"\n";
-        assert!(RuleSet::parse(empty, FEATURES, &[]).unwrap_err().to_string().contains("no condition"));
+        assert!(RuleSet::parse(bad_sev, FEATURES, &[])
+            .unwrap_err()
+            .to_string()
+            .contains("urgent"));
+        let empty =
+            "[[rule]]\nid = \"x\"\nname = \"n\"\nseverity = \"low\"\nwhen = []\nreason = \"r\"\n";
+        assert!(RuleSet::parse(empty, FEATURES, &[])
+            .unwrap_err()
+            .to_string()
+            .contains("no condition"));
         let placeholder = "[[rule]]\nid = \"x\"\nname = \"n\"\nseverity = \"low\"\nwhen = [{ feature = \"rated56\", op = \">\", value = 1 }]\nreason = \"{who}\"\n";
-        let e = RuleSet::parse(placeholder, FEATURES, &[]).unwrap_err().to_string();
+        let e = RuleSet::parse(placeholder, FEATURES, &[])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("line 1") && e.contains("{who}"), "{e}");
         let dup = "[[rule]]\nid = \"x\"\nname = \"n\"\nseverity = \"low\"\nwhen = [{ feature = \"rated56\", op = \">\", value = 1 }]\nreason = \"r\"\n[[rule]]\nid = \"x\"\nname = \"n\"\nseverity = \"low\"\nwhen = [{ feature = \"rated56\", op = \">\", value = 1 }]\nreason = \"r\"\n";
         let e = RuleSet::parse(dup, FEATURES, &[]).unwrap_err().to_string();
-        assert!(e.contains("line 7") && e.contains("already used on line 1"), "{e}");
+        assert!(
+            e.contains("line 7") && e.contains("already used on line 1"),
+            "{e}"
+        );
     }
 }

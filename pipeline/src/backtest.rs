@@ -88,8 +88,11 @@ pub async fn run(s: &Scorer, from: NaiveDate, to: NaiveDate, every: i64) -> Resu
     let all_dates = s.weekly_dates(first, to, span_weeks);
     let rows = features::compute(&s.ctx, &s.compounds, &all_dates, &s.features).await?;
     let esc = features::escalations(&s.ctx).await?;
-    let by_id: HashMap<&str, &Compound> =
-        s.compounds.iter().map(|c| (c.compound_id.as_str(), c)).collect();
+    let by_id: HashMap<&str, &Compound> = s
+        .compounds
+        .iter()
+        .map(|c| (c.compound_id.as_str(), c))
+        .collect();
     let mut by_date: HashMap<NaiveDate, Vec<&Row>> = HashMap::new();
     for r in &rows {
         by_date.entry(r.as_of).or_default().push(r);
@@ -124,7 +127,8 @@ pub async fn run(s: &Scorer, from: NaiveDate, to: NaiveDate, every: i64) -> Resu
         if let Some(e) = &info.model_error {
             out.model_refused.push((as_of, e.clone()));
         }
-        out.cutoffs.push((as_of, info.red_cutoff, info.red_cutoff_fitted));
+        out.cutoffs
+            .push((as_of, info.red_cutoff, info.red_cutoff_fitted));
         let alerts = alerts_for(now, probs.as_deref(), &info, &s.rules, &by_id, &previous);
         previous = alerts
             .iter()
@@ -188,8 +192,13 @@ pub fn evaluate(
     }
     let mut a = Accuracy::default();
     let mut leads = vec![];
-    for e in episodes.iter().filter(|e| e.escalates && e.kind != "no_precursor") {
-        let Some(ed) = e.escalation_date else { continue };
+    for e in episodes
+        .iter()
+        .filter(|e| e.escalates && e.kind != "no_precursor")
+    {
+        let Some(ed) = e.escalation_date else {
+            continue;
+        };
         if ed < from + Duration::days(3) || ed > to {
             continue;
         }
@@ -308,6 +317,9 @@ mod tests {
         assert_eq!(a.quiet_red_share, 1.0);
         // Alerted only 2 days ahead: too late to count.
         let late = vec![(d("2025-05-23"), "A".to_string())];
-        assert_eq!(evaluate(&late, &episodes, d("2025-04-01"), d("2025-12-31")).caught, 0);
+        assert_eq!(
+            evaluate(&late, &episodes, d("2025-04-01"), d("2025-12-31")).caught,
+            0
+        );
     }
 }

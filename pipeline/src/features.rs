@@ -103,7 +103,11 @@ pub struct FeatureSettings {
 
 /// The end of a date in Asia/Shanghai, in epoch milliseconds.
 pub fn end_of_day_ms(d: NaiveDate) -> i64 {
-    let next = d.succ_opt().unwrap_or(d).and_hms_opt(0, 0, 0).unwrap_or_default();
+    let next = d
+        .succ_opt()
+        .unwrap_or(d)
+        .and_hms_opt(0, 0, 0)
+        .unwrap_or_default();
     Shanghai
         .from_local_datetime(&next)
         .earliest()
@@ -373,22 +377,21 @@ pub async fn compute(
         })
         .collect();
     let nc = compounds.len();
-    let mut each = |batches: &[RecordBatch],
-                    f: &mut dyn FnMut(&mut Row, &RecordBatch, usize)|
-     -> Result<()> {
-        for b in batches {
-            let a = str_col(b, "asof")?;
-            let c = str_col(b, "compound_id")?;
-            for i in 0..b.num_rows() {
-                let (Some(&di), Some(&ci)) = (date_pos.get(a.value(i)), by_id.get(c.value(i)))
-                else {
-                    continue; // a compound no longer in the registry
-                };
-                f(&mut rows[di * nc + ci], b, i);
+    let mut each =
+        |batches: &[RecordBatch], f: &mut dyn FnMut(&mut Row, &RecordBatch, usize)| -> Result<()> {
+            for b in batches {
+                let a = str_col(b, "asof")?;
+                let c = str_col(b, "compound_id")?;
+                for i in 0..b.num_rows() {
+                    let (Some(&di), Some(&ci)) = (date_pos.get(a.value(i)), by_id.get(c.value(i)))
+                    else {
+                        continue; // a compound no longer in the registry
+                    };
+                    f(&mut rows[di * nc + ci], b, i);
+                }
             }
-        }
-        Ok(())
-    };
+            Ok(())
+        };
     each(&main, &mut |r, b, i| {
         for name in [
             "n7",
@@ -564,9 +567,13 @@ fn detectors(
                     if let Some(p) = buf.last().filter(|p| p.scored()) {
                         let ub = p.upper_bound.unwrap_or(f64::NAN);
                         let obs = y[y.len() - 1];
-                        r.values[idx("c2_ratio_total")] =
-                            if ub > 0.0 { obs / ub } else { obs.min(1.0) * 2.0 };
-                        r.values[idx("c2_alarm_total")] = f64::from(u8::from(p.alarm == Some(true)));
+                        r.values[idx("c2_ratio_total")] = if ub > 0.0 {
+                            obs / ub
+                        } else {
+                            obs.min(1.0) * 2.0
+                        };
+                        r.values[idx("c2_alarm_total")] =
+                            f64::from(u8::from(p.alarm == Some(true)));
                     }
                 }
             }
@@ -647,7 +654,9 @@ pub async fn evidence(
     limit: usize,
 ) -> Result<Vec<(String, String, i64, String)>> {
     let tl = end_of_day_ms(as_of);
-    let cat = category.map_or(String::new(), |c| format!("AND category_l2 = {}", sql_str(c)));
+    let cat = category.map_or(String::new(), |c| {
+        format!("AND category_l2 = {}", sql_str(c))
+    });
     let batches = collect(
         ctx,
         &format!(

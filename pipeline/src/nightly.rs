@@ -101,7 +101,12 @@ impl Lock {
                     tracing::warn!(pid, lock = %path.display(), "taking over a stale lock (its run is gone)");
                     std::fs::remove_file(path).at(path)?;
                 }
-                Err(e) => return Err(Error::Io { path: path.into(), source: e }),
+                Err(e) => {
+                    return Err(Error::Io {
+                        path: path.into(),
+                        source: e,
+                    })
+                }
             }
         }
         Err(Error::Locked {
@@ -176,7 +181,9 @@ pub fn retention(cfg: &Config, as_of: NaiveDate) -> Result<Vec<PathBuf>> {
     let output = cfg.resolve(&cfg.scoring.output);
     for (dir, prefix) in [("reports", ""), ("alerts", "as_of=")] {
         let d = output.join(dir);
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd.flatten() {
             let name = e.file_name().to_string_lossy().to_string();
             if let Some(date) = name

@@ -105,7 +105,10 @@ async fn headline(ctx: &SessionContext, as_of: NaiveDate, alerts: &[Alert]) -> R
     h.satisfaction = (rated > 0).then(|| good as f64 / rated as f64);
     h.local_share = (all > 0).then(|| 1.0 - petitions as f64 / all as f64);
     h.red = alerts.iter().filter(|a| a.level == RiskLevel::Red).count();
-    h.yellow = alerts.iter().filter(|a| a.level == RiskLevel::Yellow).count();
+    h.yellow = alerts
+        .iter()
+        .filter(|a| a.level == RiskLevel::Yellow)
+        .count();
     h.new_alerts = alerts
         .iter()
         .filter(|a| a.level != RiskLevel::Green && a.trend == weaksignal_models::fusion::Trend::New)
@@ -202,10 +205,15 @@ pub async fn build(
     let (grid_period, grades): (String, Vec<GridGrade>) =
         serde_json::from_str(&read("grid_grades.json")?)?;
     let compounds: Vec<Compound> = read_reference_csv(&cfg.resolve(&cfg.reference.compounds))?;
-    let by_id: HashMap<&str, &Compound> =
-        compounds.iter().map(|c| (c.compound_id.as_str(), c)).collect();
+    let by_id: HashMap<&str, &Compound> = compounds
+        .iter()
+        .map(|c| (c.compound_id.as_str(), c))
+        .collect();
     let hl = headline(ctx, as_of, &alerts).await?;
-    let flagged: Vec<&Alert> = alerts.iter().filter(|a| a.level != RiskLevel::Green).collect();
+    let flagged: Vec<&Alert> = alerts
+        .iter()
+        .filter(|a| a.level != RiskLevel::Green)
+        .collect();
     let red: Vec<&Alert> = flagged
         .iter()
         .copied()
@@ -219,7 +227,8 @@ pub async fn build(
         .map(|a| a.compound_id.as_str())
         .collect();
     let series = weekly(ctx, &ids, as_of, 104).await?;
-    let week_end = |i: usize, n: usize| (as_of - Duration::days(7 * (n - 1 - i) as i64)).to_string();
+    let week_end =
+        |i: usize, n: usize| (as_of - Duration::days(7 * (n - 1 - i) as i64)).to_string();
     let farrington = Farrington::params().b(1).check()?;
     let mut details = vec![];
     for a in &red {
@@ -247,22 +256,29 @@ pub async fn build(
         };
         let mut cats: Vec<(String, u64)> = series
             .iter()
-            .filter(|((c, k), _)| c == &a.compound_id && !k.starts_with(['*', '@']) && !k.is_empty())
+            .filter(|((c, k), _)| {
+                c == &a.compound_id && !k.starts_with(['*', '@']) && !k.is_empty()
+            })
             .map(|((_, k), v)| (k.clone(), v[104 - 8..].iter().sum::<f64>() as u64))
             .filter(|(_, n)| *n > 0)
             .collect();
         cats.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
-        let texts = crate::features::evidence(ctx, &a.compound_id, a.top_category.as_deref(), as_of, 5)
-            .await?
-            .into_iter()
-            .map(|(_, ch, t, content)| {
-                let date = chrono::DateTime::from_timestamp_millis(t)
-                    .map(|d| d.with_timezone(&chrono_tz::Asia::Shanghai).format("%m-%d").to_string())
-                    .unwrap_or_default();
-                let text: String = content.chars().take(120).collect();
-                (date, channel_zh(&ch).to_string(), text)
-            })
-            .collect();
+        let texts =
+            crate::features::evidence(ctx, &a.compound_id, a.top_category.as_deref(), as_of, 5)
+                .await?
+                .into_iter()
+                .map(|(_, ch, t, content)| {
+                    let date = chrono::DateTime::from_timestamp_millis(t)
+                        .map(|d| {
+                            d.with_timezone(&chrono_tz::Asia::Shanghai)
+                                .format("%m-%d")
+                                .to_string()
+                        })
+                        .unwrap_or_default();
+                    let text: String = content.chars().take(120).collect();
+                    (date, channel_zh(&ch).to_string(), text)
+                })
+                .collect();
         details.push(Detail {
             alert: row(a, rule_names),
             trend,
@@ -281,7 +297,11 @@ pub async fn build(
             .get(&(a.compound_id.clone(), cat.clone()))
             .map(|v| v[104 - hm_weeks..].to_vec())
             .unwrap_or_else(|| vec![0.0; hm_weeks]);
-        heatmap.rows.push(format!("{}·{}", a.name, if cat.is_empty() { "全部" } else { &cat }));
+        heatmap.rows.push(format!(
+            "{}·{}",
+            a.name,
+            if cat.is_empty() { "全部" } else { &cat }
+        ));
         heatmap.values.push(v);
     }
     let mut streets: BTreeMap<String, (usize, usize, f64, f64)> = BTreeMap::new();
@@ -319,9 +339,16 @@ pub async fn build(
             notes.push(format!(
                 "升级模型 {}:验证集AUC {:.3};红色门槛 {:.1}{}。",
                 m.get("version").and_then(|x| x.as_str()).unwrap_or(""),
-                m.pointer("/metrics/auc_valid").and_then(serde_json::Value::as_f64).unwrap_or(f64::NAN),
-                v.get("red_cutoff").and_then(serde_json::Value::as_f64).unwrap_or(f64::NAN),
-                if v.get("red_cutoff_fitted").and_then(serde_json::Value::as_bool) == Some(true) {
+                m.pointer("/metrics/auc_valid")
+                    .and_then(serde_json::Value::as_f64)
+                    .unwrap_or(f64::NAN),
+                v.get("red_cutoff")
+                    .and_then(serde_json::Value::as_f64)
+                    .unwrap_or(f64::NAN),
+                if v.get("red_cutoff_fitted")
+                    .and_then(serde_json::Value::as_bool)
+                    == Some(true)
+                {
                     "(按历史拟合)"
                 } else {
                     "(配置值)"
@@ -385,8 +412,16 @@ pub async fn render(
 ) -> Result<PathBuf> {
     let data = build(cfg, ctx, as_of, rule_names).await?;
     let dir = report_dir(cfg, as_of);
-    let w = weaksignal_reports::html::render(&data, &dir, cfg.scoring.font.as_deref().map(|p| cfg.resolve(p)).as_deref())
-        .map_err(|e| Error::Report(e.to_string()))?;
+    let w = weaksignal_reports::html::render(
+        &data,
+        &dir,
+        cfg.scoring
+            .font
+            .as_deref()
+            .map(|p| cfg.resolve(p))
+            .as_deref(),
+    )
+    .map_err(|e| Error::Report(e.to_string()))?;
     let data_path = dir.join("report.json");
     crate::lake::write_atomic(&data_path, |f| Ok(serde_json::to_writer(f, &data)?))?;
     let _ = Path::new(&w.daily);

@@ -58,7 +58,7 @@ pub struct Alert {
     /// Records behind the alert (red and yellow only).
     pub record_ids: Vec<String>,
     /// Key figures for the report.
-    pub figures: HashMap<String, f64>,
+    pub figures: std::collections::BTreeMap<String, f64>,
 }
 
 /// What a scoring date produced besides the alerts.
@@ -143,7 +143,11 @@ impl Scorer {
             .await?;
         let t = b
             .first()
-            .and_then(|b| b.column(0).as_any().downcast_ref::<arrow::array::Int64Array>())
+            .and_then(|b| {
+                b.column(0)
+                    .as_any()
+                    .downcast_ref::<arrow::array::Int64Array>()
+            })
             .filter(|a| !a.is_empty() && !arrow::array::Array::is_null(*a, 0))
             .map(|a| a.value(0))
             .ok_or_else(|| Error::Internal("the lake has no records".into()))?;
@@ -281,11 +285,21 @@ pub fn alerts_for(
         };
         let mut reasons: Vec<String> = fired.iter().take(4).map(|f| f.reason.clone()).collect();
         if let Some(p) = p {
-            reasons.push(format!("模型估计8周内发生集体或越级信访的概率{:.0}%", 100.0 * p));
+            reasons.push(format!(
+                "模型估计8周内发生集体或越级信访的概率{:.0}%",
+                100.0 * p
+            ));
         }
         let figures = [
-            "n28", "rate28", "dissat56", "rated56", "repeat_top30", "collective56", "petitions56",
-            "trend_week", "trend_ub",
+            "n28",
+            "rate28",
+            "dissat56",
+            "rated56",
+            "repeat_top30",
+            "collective56",
+            "petitions56",
+            "trend_week",
+            "trend_ub",
         ]
         .iter()
         .map(|f| (f.to_string(), r.get(f)))
@@ -309,7 +323,11 @@ pub fn alerts_for(
             figures,
         });
     }
-    out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.compound_id.cmp(&b.compound_id)));
+    out.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(a.compound_id.cmp(&b.compound_id))
+    });
     out
 }
 
@@ -332,21 +350,19 @@ pub async fn score(
     let labels: Vec<bool> = history.iter().map(|r| label(r, &esc)).collect();
     let now: Vec<&Row> = rows.iter().filter(|r| r.as_of == as_of).collect();
     let (probs, info) = model_and_cutoff(&history, &labels, &now, &s.rules, &s.train);
-    let by_id: HashMap<&str, &Compound> =
-        s.compounds.iter().map(|c| (c.compound_id.as_str(), c)).collect();
+    let by_id: HashMap<&str, &Compound> = s
+        .compounds
+        .iter()
+        .map(|c| (c.compound_id.as_str(), c))
+        .collect();
     let mut alerts = alerts_for(&now, probs.as_deref(), &info, &s.rules, &by_id, previous);
     for a in alerts.iter_mut().filter(|a| a.level != RiskLevel::Green) {
-        a.record_ids = features::evidence(
-            &s.ctx,
-            &a.compound_id,
-            a.top_category.as_deref(),
-            as_of,
-            20,
-        )
-        .await?
-        .into_iter()
-        .map(|e| e.0)
-        .collect();
+        a.record_ids =
+            features::evidence(&s.ctx, &a.compound_id, a.top_category.as_deref(), as_of, 20)
+                .await?
+                .into_iter()
+                .map(|e| e.0)
+                .collect();
     }
     Ok((alerts, info))
 }
@@ -408,19 +424,58 @@ fn opt_date(d: Option<NaiveDate>) -> String {
 /// I/O, Arrow or Parquet errors.
 pub fn write_alerts(dir: &Path, stem: &str, alerts: &[Alert]) -> Result<()> {
     let cols: Vec<(&str, Vec<String>)> = vec![
-        ("as_of", alerts.iter().map(|a| a.as_of.to_string()).collect()),
-        ("compound_id", alerts.iter().map(|a| a.compound_id.clone()).collect()),
+        (
+            "as_of",
+            alerts.iter().map(|a| a.as_of.to_string()).collect(),
+        ),
+        (
+            "compound_id",
+            alerts.iter().map(|a| a.compound_id.clone()).collect(),
+        ),
         ("name", alerts.iter().map(|a| a.name.clone()).collect()),
         ("street", alerts.iter().map(|a| a.street.clone()).collect()),
-        ("community", alerts.iter().map(|a| a.community.clone()).collect()),
+        (
+            "community",
+            alerts.iter().map(|a| a.community.clone()).collect(),
+        ),
         ("grid", alerts.iter().map(|a| a.grid.clone()).collect()),
-        ("level", alerts.iter().map(|a| a.level.as_str().to_string()).collect()),
-        ("rules_fired", alerts.iter().map(|a| a.rules.join(";")).collect()),
-        ("reasons", alerts.iter().map(|a| a.reasons.join(";")).collect()),
-        ("top_category", alerts.iter().map(|a| a.top_category.clone().unwrap_or_default()).collect()),
-        ("first_raised", alerts.iter().map(|a| opt_date(a.first_raised)).collect()),
-        ("trend", alerts.iter().map(|a| a.trend.as_str().to_string()).collect()),
-        ("record_ids", alerts.iter().map(|a| a.record_ids.join(";")).collect()),
+        (
+            "level",
+            alerts
+                .iter()
+                .map(|a| a.level.as_str().to_string())
+                .collect(),
+        ),
+        (
+            "rules_fired",
+            alerts.iter().map(|a| a.rules.join(";")).collect(),
+        ),
+        (
+            "reasons",
+            alerts.iter().map(|a| a.reasons.join(";")).collect(),
+        ),
+        (
+            "top_category",
+            alerts
+                .iter()
+                .map(|a| a.top_category.clone().unwrap_or_default())
+                .collect(),
+        ),
+        (
+            "first_raised",
+            alerts.iter().map(|a| opt_date(a.first_raised)).collect(),
+        ),
+        (
+            "trend",
+            alerts
+                .iter()
+                .map(|a| a.trend.as_str().to_string())
+                .collect(),
+        ),
+        (
+            "record_ids",
+            alerts.iter().map(|a| a.record_ids.join(";")).collect(),
+        ),
     ];
     let score: Vec<f64> = alerts.iter().map(|a| a.score).collect();
     let prob: Vec<Option<f64>> = alerts.iter().map(|a| a.probability).collect();
@@ -432,7 +487,11 @@ pub fn write_alerts(dir: &Path, stem: &str, alerts: &[Alert]) -> Result<()> {
         if i == 5 {
             fields.push(Field::new("score", DataType::Float64, false));
             arrays.push(Arc::new(Float64Array::from(score.clone())));
-            fields.push(Field::new("escalation_probability", DataType::Float64, true));
+            fields.push(Field::new(
+                "escalation_probability",
+                DataType::Float64,
+                true,
+            ));
             arrays.push(Arc::new(Float64Array::from(prob.clone())));
         }
     }
@@ -450,13 +509,15 @@ pub fn write_alerts(dir: &Path, stem: &str, alerts: &[Alert]) -> Result<()> {
         let mut header: Vec<&str> = cols[..6].iter().map(|c| c.0).collect();
         header.extend(["score", "escalation_probability"]);
         header.extend(cols[6..].iter().map(|c| c.0));
-        w.write_record(&header).map_err(|e| Error::Internal(e.to_string()))?;
+        w.write_record(&header)
+            .map_err(|e| Error::Internal(e.to_string()))?;
         for (i, _) in alerts.iter().enumerate() {
             let mut rec: Vec<String> = cols[..6].iter().map(|c| excel_safe(&c.1[i])).collect();
             rec.push(format!("{:.1}", score[i]));
             rec.push(prob[i].map_or(String::new(), |p| format!("{p:.4}")));
             rec.extend(cols[6..].iter().map(|c| excel_safe(&c.1[i])));
-            w.write_record(&rec).map_err(|e| Error::Internal(e.to_string()))?;
+            w.write_record(&rec)
+                .map_err(|e| Error::Internal(e.to_string()))?;
         }
         w.flush().at(dir)?;
         Ok(())
@@ -528,7 +589,10 @@ pub async fn grid_grades(
         let p = p.as_any().downcast_ref::<arrow::array::Int64Array>();
         if let (Some(t), Some(p)) = (t, p) {
             for i in 0..b.num_rows() {
-                per.insert(id.value(i).to_string(), (t.value(i) as u64, p.value(i) as u64));
+                per.insert(
+                    id.value(i).to_string(),
+                    (t.value(i) as u64, p.value(i) as u64),
+                );
             }
         }
     }
@@ -547,13 +611,14 @@ pub async fn grid_grades(
         .into_iter()
         .map(|((street, community, grid), (pop, tickets, petitions))| {
             let rate = 1000.0 * tickets as f64 / pop.max(1) as f64;
-            let level = if rate >= cfg.grid_red_rate || petitions >= u64::from(cfg.grid_red_petitions) {
-                RiskLevel::Red
-            } else if rate >= cfg.grid_yellow_rate {
-                RiskLevel::Yellow
-            } else {
-                RiskLevel::Green
-            };
+            let level =
+                if rate >= cfg.grid_red_rate || petitions >= u64::from(cfg.grid_red_petitions) {
+                    RiskLevel::Red
+                } else if rate >= cfg.grid_yellow_rate {
+                    RiskLevel::Yellow
+                } else {
+                    RiskLevel::Green
+                };
             GridGrade {
                 street,
                 community,

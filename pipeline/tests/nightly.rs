@@ -127,13 +127,20 @@ fn demo_accounts_for_every_row_and_reruns_change_nothing() {
     let mut rows = 0;
     for f in files {
         let n = |k: &str| f[k].as_u64().unwrap();
-        assert_eq!(n("rows"), n("loaded") + n("quarantined") + n("duplicates"), "{f}");
+        assert_eq!(
+            n("rows"),
+            n("loaded") + n("quarantined") + n("duplicates"),
+            "{f}"
+        );
         rows += n("rows");
     }
     assert!(rows > 20_000, "{rows} rows");
     assert_eq!(m[0]["status"], "ok");
     for stage in ["ingest", "score", "report"] {
-        assert!(m[0]["stages"][stage].as_f64().is_some(), "stage {stage} timed");
+        assert!(
+            m[0]["stages"][stage].as_f64().is_some(),
+            "stage {stage} timed"
+        );
     }
 
     // Re-run with no new data: nothing is ingested, outputs are identical.
@@ -141,9 +148,19 @@ fn demo_accounts_for_every_row_and_reruns_change_nothing() {
     let w = work.path().join("city");
     copy_dir(&dir, &w);
     let before = snapshot(&w);
-    run_ok(&["--quiet", "nightly", "--config", w.join("weaksignal.toml").to_str().unwrap(), "--as-of", AS_OF]);
+    run_ok(&[
+        "--quiet",
+        "nightly",
+        "--config",
+        w.join("weaksignal.toml").to_str().unwrap(),
+        "--as-of",
+        AS_OF,
+    ]);
     let after = snapshot(&w);
-    assert_eq!(before.keys().collect::<Vec<_>>(), after.keys().collect::<Vec<_>>());
+    assert_eq!(
+        before.keys().collect::<Vec<_>>(),
+        after.keys().collect::<Vec<_>>()
+    );
     for (k, v) in &before {
         assert!(after[k] == *v, "{k} changed on a re-run with no new data");
     }
@@ -176,7 +193,14 @@ fn demo_accounts_for_every_row_and_reruns_change_nothing() {
     let body = day.join("\r\n") + "\r\n";
     let (gbk, _, _) = encoding_rs::GBK.encode(&body);
     std::fs::write(w.join("exports/hotline/12345_2026-01-01.csv"), gbk).unwrap();
-    run_ok(&["--quiet", "nightly", "--config", w.join("weaksignal.toml").to_str().unwrap(), "--as-of", "2026-01-01"]);
+    run_ok(&[
+        "--quiet",
+        "nightly",
+        "--config",
+        w.join("weaksignal.toml").to_str().unwrap(),
+        "--as-of",
+        "2026-01-01",
+    ]);
     let m = manifests(&w);
     let last = m.last().unwrap();
     let read: Vec<&serde_json::Value> = last["ingest"]["files"]
@@ -186,14 +210,21 @@ fn demo_accounts_for_every_row_and_reruns_change_nothing() {
         .filter(|f| f["skipped_unchanged"] == false)
         .collect();
     assert_eq!(read.len(), 1, "only the new file is read: {read:?}");
-    assert!(read[0]["file"].as_str().unwrap().ends_with("12345_2026-01-01.csv"));
+    assert!(read[0]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("12345_2026-01-01.csv"));
     assert_eq!(read[0]["rows"], 30);
     assert_eq!(
         read[0]["loaded"].as_u64().unwrap() + read[0]["quarantined"].as_u64().unwrap(),
         30
     );
     assert!(w.join("output/reports/2026-01-01/index.html").exists());
-    let runs = run_ok(&["runs", "--config", w.join("weaksignal.toml").to_str().unwrap()]);
+    let runs = run_ok(&[
+        "runs",
+        "--config",
+        w.join("weaksignal.toml").to_str().unwrap(),
+    ]);
     assert_eq!(runs.lines().count(), 1 + m.len(), "{runs}");
 }
 
@@ -204,32 +235,72 @@ fn a_killed_run_followed_by_a_new_one_gives_the_same_outputs() {
     let t0 = Instant::now();
     let probe = tempfile::tempdir().unwrap();
     fresh_inputs(probe.path());
-    run_ok(&["--quiet", "nightly", "--config", probe.path().join("weaksignal.toml").to_str().unwrap(), "--as-of", AS_OF]);
+    run_ok(&[
+        "--quiet",
+        "nightly",
+        "--config",
+        probe.path().join("weaksignal.toml").to_str().unwrap(),
+        "--as-of",
+        AS_OF,
+    ]);
     let full = t0.elapsed();
+    let mut killed_running = 0;
     for frac in [0.05, 0.3, 0.7] {
         let work = tempfile::tempdir().unwrap();
         fresh_inputs(work.path());
         let cfg = work.path().join("weaksignal.toml");
         let mut child = bin()
-            .args(["--quiet", "nightly", "--config", cfg.to_str().unwrap(), "--as-of", AS_OF])
+            .args([
+                "--quiet",
+                "nightly",
+                "--config",
+                cfg.to_str().unwrap(),
+                "--as-of",
+                AS_OF,
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
         std::thread::sleep(Duration::from_secs_f64(full.as_secs_f64() * frac));
+        if child.try_wait().unwrap().is_none() {
+            killed_running += 1;
+        }
         let _ = child.kill();
         let _ = child.wait();
-        run_ok(&["--quiet", "nightly", "--config", cfg.to_str().unwrap(), "--as-of", AS_OF]);
+        run_ok(&[
+            "--quiet",
+            "nightly",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--as-of",
+            AS_OF,
+        ]);
         let got = snapshot(work.path());
-        let want: BTreeMap<&String, &Vec<u8>> =
-            reference.iter().filter(|(k, _)| !k.starts_with("secret")).collect();
+        let want: BTreeMap<&String, &Vec<u8>> = reference
+            .iter()
+            .filter(|(k, _)| !k.starts_with("secret"))
+            .collect();
         for (k, v) in want {
-            let g = got.get(k).unwrap_or_else(|| panic!("killed at {frac}: {k} missing"));
-            assert!(g == v, "killed at {:.0}% of the run: {k} differs", 100.0 * frac);
+            let g = got
+                .get(k)
+                .unwrap_or_else(|| panic!("killed at {frac}: {k} missing"));
+            assert!(
+                g == v,
+                "killed at {:.0}% of the run: {k} differs",
+                100.0 * frac
+            );
         }
         let temp_left: Vec<&String> = got.keys().filter(|k| k.contains(".tmp")).collect();
-        assert!(temp_left.is_empty() || temp_left.iter().all(|k| !k.ends_with(".parquet")), "{temp_left:?}");
+        assert!(
+            temp_left.is_empty() || temp_left.iter().all(|k| !k.ends_with(".parquet")),
+            "{temp_left:?}"
+        );
     }
+    assert!(
+        killed_running >= 2,
+        "only {killed_running} of 3 runs were killed mid-way"
+    );
 }
 
 #[test]
@@ -241,25 +312,46 @@ fn a_live_lock_stops_a_second_run() {
     // This test process is alive: its pid holds the lock.
     std::fs::write(out.join(".lock"), std::process::id().to_string()).unwrap();
     let o = bin()
-        .args(["--quiet", "nightly", "--config", work.path().join("weaksignal.toml").to_str().unwrap(), "--as-of", AS_OF])
+        .args([
+            "--quiet",
+            "nightly",
+            "--config",
+            work.path().join("weaksignal.toml").to_str().unwrap(),
+            "--as-of",
+            AS_OF,
+        ])
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(4), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(String::from_utf8_lossy(&o.stderr).contains("another run is in progress"));
     // A lock left by a process that is gone is taken over.
     std::fs::write(out.join(".lock"), "999999999").unwrap();
     let o = bin()
-        .args(["--quiet", "validate", "--config", work.path().join("weaksignal.toml").to_str().unwrap()])
+        .args([
+            "--quiet",
+            "validate",
+            "--config",
+            work.path().join("weaksignal.toml").to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
 }
 
 fn chromium() -> Option<PathBuf> {
-    ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
+    [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists())
 }
 
 #[test]
@@ -289,10 +381,16 @@ fn the_report_loads_in_headless_chromium_without_errors_or_requests() {
     };
     let mut c = Command::new(&chrome);
     base(&mut c);
-    let o = c.args(["--virtual-time-budget=3000", "--dump-dom", &url]).output().unwrap();
+    let o = c
+        .args(["--virtual-time-budget=3000", "--dump-dom", &url])
+        .output()
+        .unwrap();
     let dom = String::from_utf8_lossy(&o.stdout).to_string();
     let log = String::from_utf8_lossy(&o.stderr).to_string();
-    assert!(dom.contains("弱信号风险报告"), "the page did not load:\n{log}");
+    assert!(
+        dom.contains("弱信号风险报告"),
+        "the page did not load:\n{log}"
+    );
     let console: Vec<&str> = log
         .lines()
         .filter(|l| l.contains("CONSOLE") || l.contains("Refused to") || l.contains("Uncaught"))
@@ -302,7 +400,12 @@ fn the_report_loads_in_headless_chromium_without_errors_or_requests() {
         assert!(!dom.contains(pat), "an external reference ({pat})");
     }
     let alerts: Vec<serde_json::Value> = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("output/alerts").join(format!("as_of={AS_OF}")).join("alerts.json")).unwrap(),
+        &std::fs::read_to_string(
+            dir.join("output/alerts")
+                .join(format!("as_of={AS_OF}"))
+                .join("alerts.json"),
+        )
+        .unwrap(),
     )
     .unwrap();
     let flagged = alerts.iter().filter(|a| a["level"] != "green").count();
@@ -320,7 +423,10 @@ fn the_report_loads_in_headless_chromium_without_errors_or_requests() {
     assert!(shot.exists(), "{}", String::from_utf8_lossy(&o.stderr));
     let png = std::fs::read(&shot).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
-    assert_eq!(u32::from_be_bytes([png[16], png[17], png[18], png[19]]), 390);
+    assert_eq!(
+        u32::from_be_bytes([png[16], png[17], png[18], png[19]]),
+        390
+    );
     let keep = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-phone.png");
     std::fs::copy(&shot, &keep).unwrap();
     eprintln!("phone-width screenshot: {}", keep.display());

@@ -128,7 +128,10 @@ pub fn trend(title: &str, s: &TrendSeries, w: u32, h: u32) -> Result<Vec<u8>> {
                 .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 18, y + 5)], BAND.filled()));
         }
         c.draw_series(LineSeries::new(
-            s.counts.iter().enumerate().map(|(i, &v)| (i as f64 + 0.5, v)),
+            s.counts
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| (i as f64 + 0.5, v)),
             LINE.stroke_width(2),
         ))
         .map_err(e)?
@@ -198,11 +201,19 @@ pub fn heatmap(hm: &Heatmap, w: u32, h: u32) -> Result<Vec<u8>> {
             .disable_mesh()
             .x_labels(8)
             .y_labels(rows)
-            .x_label_formatter(&|x| weeks.get(x.floor() as usize).map(|d| short(d)).unwrap_or_default())
+            .x_label_formatter(&|x| {
+                weeks
+                    .get(x.floor() as usize)
+                    .map(|d| short(d))
+                    .unwrap_or_default()
+            })
             .y_label_formatter(&|y| {
                 let i = y.floor() as usize;
                 if (y - y.floor() - 0.5).abs() < 0.26 || rows <= 1 {
-                    labels.get(rows - 1 - i.min(rows - 1)).cloned().unwrap_or_default()
+                    labels
+                        .get(rows - 1 - i.min(rows - 1))
+                        .cloned()
+                        .unwrap_or_default()
                 } else {
                     String::new()
                 }
@@ -237,7 +248,11 @@ pub fn heatmap(hm: &Heatmap, w: u32, h: u32) -> Result<Vec<u8>> {
 pub fn streets(bars: &[StreetBar], w: u32, h: u32) -> Result<Vec<u8>> {
     render_png("streets", w, h, |root| {
         let n = bars.len().max(1);
-        let ymax = bars.iter().map(|b| (b.red + b.yellow) as f64).fold(1.0f64, f64::max) * 1.3;
+        let ymax = bars
+            .iter()
+            .map(|b| (b.red + b.yellow) as f64)
+            .fold(1.0f64, f64::max)
+            * 1.3;
         let mut c = ChartBuilder::on(root)
             .caption("各街道红黄预警小区数(括号内:近4周每千人诉求件数)", font(20))
             .margin(12)
@@ -350,9 +365,17 @@ pub fn daily(d: &ReportData, w: u32, h: u32) -> Result<Vec<u8>> {
             *y += size as i32 + 12;
             r.map_err(e)
         };
-        line(format!("{} 弱信号风险日报 {}", d.title, d.as_of), 30, INK, &mut y)?;
         line(
-            format!("红色预警小区 {} 个 · 黄色 {} 个 · 新增 {} 个", hl.red, hl.yellow, hl.new_alerts),
+            format!("{} 弱信号风险日报 {}", d.title, d.as_of),
+            30,
+            INK,
+            &mut y,
+        )?;
+        line(
+            format!(
+                "红色预警小区 {} 个 · 黄色 {} 个 · 新增 {} 个",
+                hl.red, hl.yellow, hl.new_alerts
+            ),
             24,
             LEVEL_RED,
             &mut y,
@@ -380,7 +403,8 @@ pub fn daily(d: &ReportData, w: u32, h: u32) -> Result<Vec<u8>> {
         line("重点关注小区".to_string(), 22, INK, &mut y)?;
         for (i, a) in d.alerts.iter().take(8).enumerate() {
             let color = level_color(&a.level);
-            root.draw(&Circle::new((40, y + 10), 8, color.filled())).map_err(e)?;
+            root.draw(&Circle::new((40, y + 10), 8, color.filled()))
+                .map_err(e)?;
             let reason = a.reasons.first().cloned().unwrap_or_default();
             let reason: String = reason.chars().take(34).collect();
             let r = root.draw(&Text::new(
@@ -398,8 +422,12 @@ pub fn daily(d: &ReportData, w: u32, h: u32) -> Result<Vec<u8>> {
             ));
             r.map_err(e)?;
             y += 26;
-            root.draw(&Text::new(format!("   {reason}"), (58, y), font(16).color(&RGBColor(90, 90, 90))))
-                .map_err(e)?;
+            root.draw(&Text::new(
+                format!("   {reason}"),
+                (58, y),
+                font(16).color(&RGBColor(90, 90, 90)),
+            ))
+            .map_err(e)?;
             y += 28;
         }
         if d.alerts.is_empty() {

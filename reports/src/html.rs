@@ -73,10 +73,16 @@ struct DetailView<'a> {
 /// Chart or template errors.
 pub fn html(d: &ReportData) -> Result<(String, HashMap<&'static str, Vec<u8>>)> {
     let mut pngs: HashMap<&'static str, Vec<u8>> = HashMap::new();
-    pngs.insert("streets", charts::streets(&d.streets, STREETS_SIZE.0, STREETS_SIZE.1)?);
+    pngs.insert(
+        "streets",
+        charts::streets(&d.streets, STREETS_SIZE.0, STREETS_SIZE.1)?,
+    );
     pngs.insert("map", charts::map(&d.map, MAP_SIZE.0, MAP_SIZE.1)?);
     if !d.heatmap.rows.is_empty() {
-        pngs.insert("heatmap", charts::heatmap(&d.heatmap, HEATMAP_SIZE.0, HEATMAP_SIZE.1)?);
+        pngs.insert(
+            "heatmap",
+            charts::heatmap(&d.heatmap, HEATMAP_SIZE.0, HEATMAP_SIZE.1)?,
+        );
     }
     let mut details = vec![];
     for det in &d.details {
@@ -97,22 +103,24 @@ pub fn html(d: &ReportData) -> Result<(String, HashMap<&'static str, Vec<u8>>)> 
     let mut env = minijinja::Environment::new();
     env.add_template("index.html", TEMPLATE)?;
     let level_zh: HashMap<&str, &str> = [("red", "红"), ("yellow", "黄"), ("green", "绿")].into();
-    let text = env.get_template("index.html")?.render(minijinja::context! {
-        title => d.title.clone(),
-        as_of => d.as_of.clone(),
-        h => V::from(minijinja::value::Serde(&d.headline)),
-        satisfaction => pct(d.headline.satisfaction),
-        sat_ok => d.headline.satisfaction.is_some_and(|v| v >= 0.92),
-        local_share => pct(d.headline.local_share),
-        local_ok => d.headline.local_share.is_some_and(|v| v >= 0.95),
-        alerts => V::from(minijinja::value::Serde(&d.alerts)),
-        details => V::from(minijinja::value::Serde(&details)),
-        grids => V::from(minijinja::value::Serde(&d.grids)),
-        grid_period => d.grid_period.clone(),
-        img => V::from(minijinja::value::Serde(&img)),
-        level_zh => V::from(minijinja::value::Serde(&level_zh)),
-        notes => V::from(minijinja::value::Serde(&d.notes)),
-    })?;
+    let text = env
+        .get_template("index.html")?
+        .render(minijinja::context! {
+            title => d.title.clone(),
+            as_of => d.as_of.clone(),
+            h => V::from(minijinja::value::Serde(&d.headline)),
+            satisfaction => pct(d.headline.satisfaction),
+            sat_ok => d.headline.satisfaction.is_some_and(|v| v >= 0.92),
+            local_share => pct(d.headline.local_share),
+            local_ok => d.headline.local_share.is_some_and(|v| v >= 0.95),
+            alerts => V::from(minijinja::value::Serde(&d.alerts)),
+            details => V::from(minijinja::value::Serde(&details)),
+            grids => V::from(minijinja::value::Serde(&d.grids)),
+            grid_period => d.grid_period.clone(),
+            img => V::from(minijinja::value::Serde(&img)),
+            level_zh => V::from(minijinja::value::Serde(&level_zh)),
+            notes => V::from(minijinja::value::Serde(&d.notes)),
+        })?;
     Ok((text, pngs))
 }
 

@@ -1,7 +1,9 @@
 //! Charts decode as PNGs of the expected size and are not blank; Chinese renders as glyphs;
 //! record text is escaped in the HTML.
 
-use weaksignal_reports::{charts, font, html, AlertRow, Detail, Heatmap, MapPoint, ReportData, StreetBar, TrendSeries};
+use weaksignal_reports::{
+    charts, font, html, AlertRow, Detail, Heatmap, MapPoint, ReportData, StreetBar, TrendSeries,
+};
 
 fn decode(png: &[u8]) -> (u32, u32, Vec<u8>) {
     let dec = png::Decoder::new(std::io::Cursor::new(png));
@@ -33,7 +35,9 @@ fn sample() -> ReportData {
         first_raised: "2025-11-02".into(),
         rules: vec!["重复来电".into()],
     };
-    let weeks: Vec<String> = (0..30).map(|i| format!("2025-{:02}-{:02}", 6 + i / 4, 1 + (i % 4) * 7)).collect();
+    let weeks: Vec<String> = (0..30)
+        .map(|i| format!("2025-{:02}-{:02}", 6 + i / 4, 1 + (i % 4) * 7))
+        .collect();
     ReportData {
         as_of: "2025-12-30".into(),
         title: "示范区".into(),
@@ -49,7 +53,11 @@ fn sample() -> ReportData {
                 weeks: weeks.clone(),
             },
             categories: vec![("物业服务".into(), 12)],
-            texts: vec![("2025-12-29".into(), "hotline".into(), "电梯坏了<b>没人修</b>".into())],
+            texts: vec![(
+                "2025-12-29".into(),
+                "hotline".into(),
+                "电梯坏了<b>没人修</b>".into(),
+            )],
         }],
         heatmap: Heatmap {
             rows: vec!["幸福家园·物业服务".into(), "阳光小区·噪音扰民".into()],
@@ -57,12 +65,30 @@ fn sample() -> ReportData {
             values: vec![(0..10).map(|i| i as f64).collect(), vec![1.0; 10]],
         },
         streets: vec![
-            StreetBar { street: "东湖街道".into(), red: 2, yellow: 3, rate: 12.5 },
-            StreetBar { street: "西山街道".into(), red: 0, yellow: 1, rate: 8.0 },
+            StreetBar {
+                street: "东湖街道".into(),
+                red: 2,
+                yellow: 3,
+                rate: 12.5,
+            },
+            StreetBar {
+                street: "西山街道".into(),
+                red: 0,
+                yellow: 1,
+                rate: 8.0,
+            },
         ],
         map: vec![
-            MapPoint { lon: 114.30, lat: 30.55, level: "red".into() },
-            MapPoint { lon: 114.32, lat: 30.58, level: "green".into() },
+            MapPoint {
+                lon: 114.30,
+                lat: 30.55,
+                level: "red".into(),
+            },
+            MapPoint {
+                lon: 114.32,
+                lat: 30.58,
+                level: "green".into(),
+            },
         ],
         ..Default::default()
     }
@@ -73,9 +99,21 @@ fn charts_are_pngs_of_the_expected_size_and_not_blank() {
     font::register(None).expect("a CJK font (.ci/run installs fonts-wqy-microhei)");
     let d = sample();
     let cases: Vec<(&str, Vec<u8>, (u32, u32))> = vec![
-        ("trend", charts::trend("幸福家园", &d.details[0].trend, 960, 420).unwrap(), (960, 420)),
-        ("heatmap", charts::heatmap(&d.heatmap, 1000, 520).unwrap(), (1000, 520)),
-        ("streets", charts::streets(&d.streets, 960, 420).unwrap(), (960, 420)),
+        (
+            "trend",
+            charts::trend("幸福家园", &d.details[0].trend, 960, 420).unwrap(),
+            (960, 420),
+        ),
+        (
+            "heatmap",
+            charts::heatmap(&d.heatmap, 1000, 520).unwrap(),
+            (1000, 520),
+        ),
+        (
+            "streets",
+            charts::streets(&d.streets, 960, 420).unwrap(),
+            (960, 420),
+        ),
         ("map", charts::map(&d.map, 720, 600).unwrap(), (720, 600)),
         ("daily", charts::daily(&d, 900, 760).unwrap(), (900, 760)),
     ];
@@ -105,7 +143,10 @@ fn chinese_labels_render_as_glyphs_not_boxes() {
     assert!(ink(&a) > 200, "Chinese text drew {} pixels", ink(&a));
     // Boxes (a missing glyph) look the same for any text; real glyphs differ.
     let differing = a.chunks(3).zip(b.chunks(3)).filter(|(x, y)| x != y).count();
-    assert!(differing > 200, "two different labels look alike ({differing} pixels differ)");
+    assert!(
+        differing > 200,
+        "two different labels look alike ({differing} pixels differ)"
+    );
 }
 
 #[test]

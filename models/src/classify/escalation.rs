@@ -357,10 +357,17 @@ impl EscalationModel {
         let mut auc_by_alpha = vec![];
         for &alpha in &p.alphas {
             let (coef, b) = fit_lr(&ztr, &ytr, alpha, p.max_iterations)?;
-            let s: Vec<f64> = zva.rows().into_iter().map(|r| linear(&coef, b, r)).collect();
+            let s: Vec<f64> = zva
+                .rows()
+                .into_iter()
+                .map(|r| linear(&coef, b, r))
+                .collect();
             let a = auc(&s, &yva);
             auc_by_alpha.push((alpha, a));
-            if best.as_ref().is_none_or(|(_, ba, _)| a > *ba || ba.is_nan()) {
+            if best
+                .as_ref()
+                .is_none_or(|(_, ba, _)| a > *ba || ba.is_nan())
+            {
                 best = Some((alpha, a, s));
             }
         }
@@ -468,7 +475,10 @@ mod tests {
 
     #[test]
     fn auc_reference_values() {
-        assert_eq!(auc(&[0.1, 0.4, 0.35, 0.8], &[false, false, true, true]), 0.75);
+        assert_eq!(
+            auc(&[0.1, 0.4, 0.35, 0.8], &[false, false, true, true]),
+            0.75
+        );
         assert_eq!(auc(&[1.0, 1.0], &[false, true]), 0.5);
         assert!(auc(&[1.0, 2.0], &[true, true]).is_nan());
     }
@@ -519,12 +529,26 @@ mod tests {
         let names = vec!["signal".to_string(), "noise".to_string()];
         let m = EscalationModel::train(&names, &x, &y, &dates, &TrainParams::default()).unwrap();
         assert!(m.metrics.auc_valid > 0.8, "{:?}", m.metrics);
-        assert!(m.coef[0] > 0.0 && m.coef[0].abs() > 3.0 * m.coef[1].abs(), "{:?}", m.coef);
+        assert!(
+            m.coef[0] > 0.0 && m.coef[0].abs() > 3.0 * m.coef[1].abs(),
+            "{:?}",
+            m.coef
+        );
         assert!(m.metrics.brier_valid < m.metrics.brier_base_rate);
         assert_eq!(m.train_window.0, dates[0]);
         let p = m.predict(&names, &x).unwrap();
-        let hi: f64 = p.iter().zip(&y).filter(|(_, &t)| t).map(|(p, _)| p).sum::<f64>();
-        let lo: f64 = p.iter().zip(&y).filter(|(_, &t)| !t).map(|(p, _)| p).sum::<f64>();
+        let hi: f64 = p
+            .iter()
+            .zip(&y)
+            .filter(|(_, &t)| t)
+            .map(|(p, _)| p)
+            .sum::<f64>();
+        let lo: f64 = p
+            .iter()
+            .zip(&y)
+            .filter(|(_, &t)| !t)
+            .map(|(p, _)| p)
+            .sum::<f64>();
         let npos = y.iter().filter(|&&t| t).count() as f64;
         assert!(hi / npos > lo / (y.len() as f64 - npos));
         // Round trip through JSON.

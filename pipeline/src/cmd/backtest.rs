@@ -71,14 +71,25 @@ pub(crate) fn run(a: Args) -> anyhow::Result<u8> {
     let mut cuts: Vec<f64> = bt.cutoffs.iter().map(|c| c.1).collect();
     cuts.sort_by(f64::total_cmp);
     if let Some(m) = cuts.get(cuts.len() / 2) {
-        println!("red cut-off: fitted on {fitted} of {} dates, median {m:.1}", bt.cutoffs.len());
+        println!(
+            "red cut-off: fitted on {fitted} of {} dates, median {m:.1}",
+            bt.cutoffs.len()
+        );
     }
     if let Some(episodes) = backtest::read_truth(&cfg.base)? {
         let model = backtest::evaluate(&backtest::model_red(&bt.history), &episodes, a.from, a.to);
         let base = backtest::evaluate(&bt.baseline_red, &episodes, a.from, a.to);
         println!(
             "\n{:<22} {:>10} {:>8} {:>9} {:>9} {:>9} {:>8} {:>9} {:>9}",
-            "", "caught", "recall", "lead(d)", "red rows", "precision", "new red", "prec.new", "quiet red"
+            "",
+            "caught",
+            "recall",
+            "lead(d)",
+            "red rows",
+            "precision",
+            "new red",
+            "prec.new",
+            "quiet red"
         );
         row("weaksignal (fused)", &model);
         row("EARS C2 weekly totals", &base);

@@ -48,6 +48,11 @@ pub(crate) fn run(a: Args) -> anyhow::Result<u8> {
         w.write_record(&rec)?;
     }
     w.flush()?;
-    println!("{} rows × {} features: {}", rows.len(), FEATURES.len(), a.out.display());
+    println!(
+        "{} rows × {} features: {}",
+        rows.len(),
+        FEATURES.len(),
+        a.out.display()
+    );
     Ok(0)
 }

@@ -51,7 +51,13 @@ pub(crate) fn run_nightly(
     let _lock = Lock::acquire(&output.join(".lock"))?;
     let started = chrono::Utc::now().to_rfc3339();
     let mut stages = BTreeMap::new();
-    let keys = Pseudonymizer::load(cfg.privacy.key_file.as_deref().map(|p| cfg.resolve(p)).as_deref())?;
+    let keys = Pseudonymizer::load(
+        cfg.privacy
+            .key_file
+            .as_deref()
+            .map(|p| cfg.resolve(p))
+            .as_deref(),
+    )?;
 
     let t = Instant::now();
     let summary = ingest(&cfg, &keys, as_of, !quiet).context("ingest")?;
@@ -84,7 +90,10 @@ pub(crate) fn run_nightly(
     let removed = nightly::retention(&cfg, as_of)?;
     stages.insert("retention".to_string(), t.elapsed().as_secs_f64());
     if !removed.is_empty() {
-        tracing::info!(removed = removed.len(), "retention removed old reports and runs");
+        tracing::info!(
+            removed = removed.len(),
+            "retention removed old reports and runs"
+        );
     }
     let partial = summary.has_errors();
     let level = |l: &str| alerts.iter().filter(|a| a.level.as_str() == l).count();

@@ -22,6 +22,10 @@ pub(crate) fn run(a: Args) -> anyhow::Result<u8> {
         let ctx = weaksignal_pipeline::features::session(&cfg.resolve(&cfg.lake)).await?;
         weaksignal_pipeline::report::render(&cfg, &ctx, as_of, &names).await
     })?;
-    println!("report: {} ({:.2} s)", index.display(), t.elapsed().as_secs_f64());
+    println!(
+        "report: {} ({:.2} s)",
+        index.display(),
+        t.elapsed().as_secs_f64()
+    );
     Ok(0)
 }

@@ -42,7 +42,8 @@ pub(crate) async fn score_date(
 
 pub(crate) fn print_alerts(alerts: &[score::Alert], info: &score::ScoreInfo) {
     match (&info.model, &info.model_error) {
-        (Some(m), _) => println!(
+        (Some(m), _) => {
+            println!(
             "model {}: validation AUC {:.3}, Brier {:.4} (base rate {:.4}); red cut-off {:.1}{}",
             m.version,
             m.metrics.auc_valid,
@@ -50,14 +51,27 @@ pub(crate) fn print_alerts(alerts: &[score::Alert], info: &score::ScoreInfo) {
             m.metrics.brier_base_rate,
             info.red_cutoff,
             if info.red_cutoff_fitted { " (fitted on history)" } else { " (configured)" }
-        ),
-        (None, Some(e)) => println!("escalation model not used: {e}; scores come from the rules alone"),
+        )
+        }
+        (None, Some(e)) => {
+            println!("escalation model not used: {e}; scores come from the rules alone")
+        }
         _ => {}
     }
     let red = alerts.iter().filter(|a| a.level.as_str() == "red").count();
-    let yellow = alerts.iter().filter(|a| a.level.as_str() == "yellow").count();
-    println!("{} compounds scored: {red} red, {yellow} yellow", alerts.len());
-    for a in alerts.iter().filter(|a| a.level.as_str() != "green").take(15) {
+    let yellow = alerts
+        .iter()
+        .filter(|a| a.level.as_str() == "yellow")
+        .count();
+    println!(
+        "{} compounds scored: {red} red, {yellow} yellow",
+        alerts.len()
+    );
+    for a in alerts
+        .iter()
+        .filter(|a| a.level.as_str() != "green")
+        .take(15)
+    {
         println!(
             "  {} {:>5.1} {} {} [{}] {}",
             a.level.zh(),

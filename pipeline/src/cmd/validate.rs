@@ -26,7 +26,9 @@ pub(crate) fn run(a: Args) -> anyhow::Result<u8> {
     ) {
         problems.push(e.to_string());
     }
-    if let Err(e) = weaksignal_pipeline::registry::Taxonomy::load(&cfg.resolve(&cfg.reference.taxonomy)) {
+    if let Err(e) =
+        weaksignal_pipeline::registry::Taxonomy::load(&cfg.resolve(&cfg.reference.taxonomy))
+    {
         problems.push(e.to_string());
     }
     let rules = cfg.resolve(&cfg.scoring.rules);
@@ -47,7 +49,11 @@ pub(crate) fn run(a: Args) -> anyhow::Result<u8> {
         problems.push(format!("{}: {e}", lex.display()));
     }
     if let Err(e) = weaksignal_pipeline::privacy::Pseudonymizer::load(
-        cfg.privacy.key_file.as_deref().map(|p| cfg.resolve(p)).as_deref(),
+        cfg.privacy
+            .key_file
+            .as_deref()
+            .map(|p| cfg.resolve(p))
+            .as_deref(),
     ) {
         problems.push(e.to_string());
     }
@@ -56,7 +62,13 @@ pub(crate) fn run(a: Args) -> anyhow::Result<u8> {
             problems.push(format!("source `{}`: {e}", cfg.sources[i].name));
         }
     }
-    if let Err(e) = weaksignal_reports::font::find(cfg.scoring.font.as_deref().map(|p| cfg.resolve(p)).as_deref()) {
+    if let Err(e) = weaksignal_reports::font::find(
+        cfg.scoring
+            .font
+            .as_deref()
+            .map(|p| cfg.resolve(p))
+            .as_deref(),
+    ) {
         problems.push(e.to_string());
     }
     if problems.is_empty() {

@@ -485,6 +485,16 @@ fn state_path(lake: &Path) -> PathBuf {
     lake.join("_state").join("files.json")
 }
 
+/// The key of a file in the ingest state: its path relative to the config's folder, so a
+/// moved or copied installation keeps recognising files it has already loaded.
+fn state_key(cfg: &Config, file: &str) -> String {
+    let p = Path::new(file);
+    p.strip_prefix(&cfg.base)
+        .unwrap_or(p)
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
 /// Lists the files of every source (sorted by name within a source). A glob matching nothing
 /// is reported as an error entry, not silently ignored.
 pub fn source_files(cfg: &Config) -> Vec<(usize, std::result::Result<PathBuf, String>)> {
@@ -598,7 +608,7 @@ pub fn ingest(
             continue;
         };
         st.sha256 = hash.clone();
-        if state.files.get(&st.file) == Some(hash) {
+        if state.files.get(&state_key(cfg, &st.file)) == Some(hash) {
             st.skipped_unchanged = true;
             summary.files.push(st);
             continue;
@@ -664,7 +674,7 @@ pub fn ingest(
                         .or_default() += 1;
                     quarantine.push(QuarantineRow {
                         source: src.name.clone(),
-                        file: st.file.clone(),
+                        file: state_key(cfg, &st.file),
                         row: raw.row,
                         reason: r.reason.to_owned(),
                         field: r.field.map(str::to_owned),
@@ -746,7 +756,9 @@ pub fn ingest(
     // Record the files only after the lake is written: a crash before this re-ingests them.
     for f in &summary.files {
         if f.error.is_none() && !f.file.is_empty() {
-            state.files.insert(f.file.clone(), f.sha256.clone());
+            state
+                .files
+                .insert(state_key(cfg, &f.file), f.sha256.clone());
         }
     }
     let sp = state_path(&lake_dir);

@@ -55,7 +55,8 @@ fn scored_points(d: &dyn Detector, data: &[Vec<f64>]) -> u64 {
 fn bench(c: &mut Criterion) {
     let many = make_series(env("WEAKSIGNAL_BENCH_SERIES", 100_000), 1);
     let glm = env("WEAKSIGNAL_BENCH_GLM_SERIES", 2_000).min(many.len());
-    let detectors: Vec<(Box<dyn Detector>, &[Vec<f64>])> = vec![
+    type Case<'a> = (Box<dyn Detector>, &'a [Vec<f64>]);
+    let detectors: Vec<Case<'_>> = vec![
         (
             Box::new(ears::Ears::params(ears::EarsMethod::C1).check().unwrap()),
             &many,

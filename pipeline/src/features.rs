@@ -559,23 +559,19 @@ fn detectors(
         for ci in 0..nc {
             let r = &mut rows[di * nc + ci];
             weekly(&total_prefix[ci], off, &mut y);
-            if y.len() > c2.first_scored() {
-                if c2
+            let scored = y.len() > c2.first_scored()
+                && c2
                     .detect_into(&Series::new(&y, Frequency::Weekly), &mut buf)
-                    .is_ok()
-                {
-                    if let Some(p) = buf.last().filter(|p| p.scored()) {
-                        let ub = p.upper_bound.unwrap_or(f64::NAN);
-                        let obs = y[y.len() - 1];
-                        r.values[idx("c2_ratio_total")] = if ub > 0.0 {
-                            obs / ub
-                        } else {
-                            obs.min(1.0) * 2.0
-                        };
-                        r.values[idx("c2_alarm_total")] =
-                            f64::from(u8::from(p.alarm == Some(true)));
-                    }
-                }
+                    .is_ok();
+            if let Some(p) = buf.last().filter(|p| scored && p.scored()) {
+                let ub = p.upper_bound.unwrap_or(f64::NAN);
+                let obs = y[y.len() - 1];
+                r.values[idx("c2_ratio_total")] = if ub > 0.0 {
+                    obs / ub
+                } else {
+                    obs.min(1.0) * 2.0
+                };
+                r.values[idx("c2_alarm_total")] = f64::from(u8::from(p.alarm == Some(true)));
             }
             let mut best: Option<(f64, &String, f64, f64, bool)> = None;
             for cat in cats_of.get(&ci).map(Vec::as_slice).unwrap_or(&[]) {

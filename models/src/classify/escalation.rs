@@ -262,7 +262,7 @@ fn thin(y: &[bool], ratio: Option<usize>) -> Vec<usize> {
                 return true;
             }
             k += 1;
-            (k - 1) % step == 0
+            (k - 1).is_multiple_of(step)
         })
         .collect()
 }

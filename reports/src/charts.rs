@@ -194,9 +194,9 @@ pub fn heatmap(hm: &Heatmap, w: u32, h: u32) -> Result<Vec<u8>> {
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(230)
-            .build_cartesian_2d(0f64..cols as f64, 0f64..rows as f64)
+            .build_cartesian_2d(0f64..cols as f64, -0.5f64..rows as f64 - 0.5)
             .map_err(e)?;
-        let (labels, weeks) = (hm.rows.clone(), hm.cols.clone());
+        let weeks = hm.cols.clone();
         c.configure_mesh()
             .disable_mesh()
             .x_labels(8)
@@ -207,17 +207,7 @@ pub fn heatmap(hm: &Heatmap, w: u32, h: u32) -> Result<Vec<u8>> {
                     .map(|d| short(d))
                     .unwrap_or_default()
             })
-            .y_label_formatter(&|y| {
-                let i = y.floor() as usize;
-                if (y - y.floor() - 0.5).abs() < 0.26 || rows <= 1 {
-                    labels
-                        .get(rows - 1 - i.min(rows - 1))
-                        .cloned()
-                        .unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            })
+            .y_label_formatter(&|_| String::new())
             .label_style(font(12))
             .draw()
             .map_err(e)?;
@@ -231,11 +221,18 @@ pub fn heatmap(hm: &Heatmap, w: u32, h: u32) -> Result<Vec<u8>> {
                 );
                 let y = (rows - 1 - r) as f64;
                 c.draw_series(std::iter::once(Rectangle::new(
-                    [(k as f64, y), (k as f64 + 1.0, y + 1.0)],
+                    [(k as f64, y - 0.5), (k as f64 + 1.0, y + 0.5)],
                     color.filled(),
                 )))
                 .map_err(e)?;
             }
+        }
+        // Row labels beside the cells (the top row is the riskiest compound).
+        for (r, label) in hm.rows.iter().enumerate() {
+            let (_, py) = c.backend_coord(&(0.0, (rows - 1 - r) as f64));
+            let text: String = label.chars().take(16).collect();
+            root.draw(&Text::new(text, (12, py - 7), font(13)))
+                .map_err(e)?;
         }
         Ok(())
     })

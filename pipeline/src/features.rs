@@ -209,11 +209,32 @@ fn num(b: &RecordBatch, name: &str, i: usize) -> f64 {
     }
 }
 
-/// Computes the features of every registry compound on each of `dates`.
+/// Dates per query: each record joins every date whose window holds it, so memory grows
+/// with the dates of one query; chunks keep it bounded.
+const DATES_PER_QUERY: usize = 16;
+
+/// Computes the features of every registry compound on each of `dates` (rows ordered by
+/// date, then registry order).
 ///
 /// # Errors
 /// DataFusion errors.
 pub async fn compute(
+    ctx: &SessionContext,
+    compounds: &[Compound],
+    dates: &[NaiveDate],
+    settings: &FeatureSettings,
+) -> Result<Vec<Row>> {
+    let mut sorted = dates.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    let mut out = Vec::with_capacity(sorted.len() * compounds.len());
+    for chunk in sorted.chunks(DATES_PER_QUERY) {
+        out.extend(compute_chunk(ctx, compounds, chunk, settings).await?);
+    }
+    Ok(out)
+}
+
+async fn compute_chunk(
     ctx: &SessionContext,
     compounds: &[Compound],
     dates: &[NaiveDate],

@@ -147,6 +147,16 @@ pub async fn session(lake: &Path) -> Result<SessionContext> {
             .file_extension(".parquet"),
     )
     .await?;
+    // Categories filled by the text classifier (`weaksignal classify`), when present.
+    let classified = lake.join("classified").join("part-0.parquet");
+    if classified.exists() {
+        ctx.register_parquet(
+            "classified",
+            classified.to_string_lossy().as_ref(),
+            ParquetReadOptions::default(),
+        )
+        .await?;
+    }
     Ok(ctx)
 }
 
@@ -257,8 +267,17 @@ async fn compute_chunk(
     let _ = ctx.deregister_table("base");
     let _ = ctx.deregister_table("grid56");
     let _ = ctx.deregister_table("grid86");
+    let (cat, from) = if ctx.table_exist("classified")? {
+        (
+            "COALESCE(records.category_l2, classified.predicted) AS category_l2",
+            "records LEFT JOIN classified ON records.record_id = classified.record_id",
+        )
+    } else {
+        ("category_l2", "records")
+    };
     ctx.sql(&format!(
-        "CREATE OR REPLACE VIEW base AS SELECT record_id, channel, compound_id, category_l2,
+        "CREATE OR REPLACE VIEW base AS SELECT records.record_id AS record_id, channel,
+            compound_id, {cat},
             reporter_key, COALESCE(participants, 1) AS participants, is_collective,
             petition_level, status, satisfaction,
             CAST(received_at AS BIGINT) AS t_ms,
@@ -273,7 +292,7 @@ async fn compute_chunk(
                  ELSE ({tl} - CAST(due_at AS BIGINT)) / {DAY} END AS dd,
             (CAST(closed_at AS BIGINT) - CAST(received_at AS BIGINT)) / 3600000.0 AS close_hours,
             ({phrase}) AS phrase
-         FROM records
+         FROM {from}
          WHERE compound_id IS NOT NULL AND CAST(received_at AS BIGINT) <= {tl}"
     ))
     .await?;

@@ -33,6 +33,8 @@ enum Command {
     Score(cmd::score::Args),
     /// Score every week between two dates as if live, and measure against the truth.
     Backtest(cmd::backtest::Args),
+    /// Train the text category classifier, fill blank categories, flag likely mislabels.
+    Classify(cmd::classify::Args),
     /// Write compound features of a date to CSV (for notebooks and audits).
     Features(cmd::features::Args),
     /// Render the HTML report and charts of a date from its alerts.
@@ -82,6 +84,7 @@ fn main() -> ExitCode {
         Command::Detect(a) => cmd::detect::run(a),
         Command::Score(a) => cmd::score::run(a),
         Command::Backtest(a) => cmd::backtest::run(a),
+        Command::Classify(a) => cmd::classify::run(a),
         Command::Features(a) => cmd::features::run(a),
         Command::Report(a) => cmd::report::run(a),
         Command::Nightly(a) => cmd::nightly::run(a, cli.quiet),

@@ -2,3 +2,4 @@
 //! text category classifier.
 
 pub mod escalation;
+pub mod textcat;

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub(crate) mod backtest;
+pub(crate) mod classify;
 pub(crate) mod demo;
 pub(crate) mod detect;
 pub(crate) mod features;

@@ -30,6 +30,9 @@ pub struct Manifest {
     pub ingest: IngestSummary,
     /// Escalation model version used (None when it refused to train).
     pub model: Option<String>,
+    /// Text classifier used to fill blank categories (None when it refused to train).
+    #[serde(default)]
+    pub text_model: Option<String>,
     /// Why the model was not used.
     pub model_error: Option<String>,
     /// Red and yellow compounds.

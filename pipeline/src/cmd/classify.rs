@@ -18,6 +18,16 @@ pub(crate) struct Args {
 /// ones (`lake/classified/part-0.parquet`, used by the feature queries).
 pub(crate) fn run(a: Args) -> anyhow::Result<u8> {
     let cfg = Config::load(&a.config)?;
+    classify_lake(&cfg, true)?;
+    Ok(0)
+}
+
+/// Trains the classifier on the lake and writes the filled categories; returns the model's
+/// validation figures.
+pub(crate) fn classify_lake(
+    cfg: &Config,
+    verbose: bool,
+) -> anyhow::Result<weaksignal_models::classify::textcat::TextMetrics> {
     let lake = cfg.resolve(&cfg.lake);
     let rt = super::runtime()?;
     let batches = rt.block_on(async {
@@ -58,7 +68,8 @@ pub(crate) fn run(a: Args) -> anyhow::Result<u8> {
     let t0 = std::time::Instant::now();
     let model = TextModel::train(&t, &l, &TextParams::default())?;
     let m = &model.metrics;
-    println!(
+    if verbose {
+        println!(
         "text classifier: {} training / {} held-out texts, macro-F1 naive Bayes {:.3}, logistic \
          regression {:.3}; kept {} (accuracy {:.3}) in {:.1} s",
         m.n_train,
@@ -69,6 +80,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<u8> {
         m.accuracy,
         t0.elapsed().as_secs_f64()
     );
+    }
     let all: Vec<&str> = texts.iter().map(String::as_str).collect();
     let pred = model.predict(&all);
     let blank = cats.iter().filter(|c| c.is_none()).count();
@@ -101,16 +113,28 @@ pub(crate) fn run(a: Args) -> anyhow::Result<u8> {
         w.close()?;
         Ok(())
     })?;
-    let out = cfg
-        .resolve(&cfg.scoring.output)
-        .join("models")
-        .join("textcat.json");
-    weaksignal_pipeline::lake::write_atomic(&out, |f| Ok(serde_json::to_writer(f, &model)?))?;
-    println!(
-        "{blank} blank categories filled, {flagged} given categories flagged as likely \
-         mislabelled (of {}); {}",
-        ids.len() - blank,
-        path.display()
+    if verbose {
+        // The artefact is written on request only: linfa's naive Bayes keeps its classes in a
+        // HashMap, so the JSON key order varies between runs, while a nightly run with no new
+        // data must leave every output byte-identical.
+        let out = cfg
+            .resolve(&cfg.scoring.output)
+            .join("models")
+            .join("textcat.json");
+        weaksignal_pipeline::lake::write_atomic(&out, |f| Ok(serde_json::to_writer(f, &model)?))?;
+    }
+    tracing::info!(
+        blank,
+        flagged,
+        "text classifier filled blank categories and flagged likely mislabels"
     );
-    Ok(0)
+    if verbose {
+        println!(
+            "{blank} blank categories filled, {flagged} given categories flagged as likely \
+         mislabelled (of {}); {}",
+            ids.len() - blank,
+            path.display()
+        );
+    }
+    Ok(model.metrics)
 }

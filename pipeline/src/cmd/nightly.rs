@@ -66,6 +66,22 @@ pub(crate) fn run_nightly(
         super::ingest::print_summary(&summary);
     }
 
+    // Text classifier: fills blank categories for the features (skipped, with a warning,
+    // when the lake holds too few labelled texts).
+    let t = Instant::now();
+    let text_model = match super::classify::classify_lake(&cfg, false) {
+        Ok(m) => Some(format!(
+            "textcat-{} (macro-F1 {:.3})",
+            m.chosen,
+            m.macro_f1_naive_bayes.max(m.macro_f1_logistic)
+        )),
+        Err(e) => {
+            tracing::warn!("text classifier not used: {e:#}");
+            None
+        }
+    };
+    stages.insert("classify".to_string(), t.elapsed().as_secs_f64());
+
     let rt = super::runtime()?;
     let t = Instant::now();
     let (alerts_dir, alerts, info) = rt
@@ -103,6 +119,7 @@ pub(crate) fn run_nightly(
         started,
         config_sha256,
         model: info.model.as_ref().map(|m| m.version.clone()),
+        text_model,
         model_error: info.model_error.clone(),
         red: level("red"),
         yellow: level("yellow"),

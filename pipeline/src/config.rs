@@ -281,11 +281,6 @@ impl Config {
         Ok(cfg)
     }
 
-    /// The report title.
-    pub fn scoring_title(&self) -> String {
-        self.scoring.title.clone()
-    }
-
     /// Every problem with the configuration (empty when valid).
     pub fn problems(&self) -> Vec<String> {
         let mut p = vec![];

@@ -115,8 +115,40 @@ pub fn end_of_day_ms(d: NaiveDate) -> i64 {
         - 1
 }
 
-fn sql_str(s: &str) -> String {
+/// A SQL string literal.
+pub(crate) fn sql_str(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Runs a query and returns every row as text (NULL as an empty string).
+///
+/// # Errors
+/// DataFusion or Arrow errors.
+pub async fn text_rows(ctx: &SessionContext, sql: &str) -> Result<Vec<Vec<String>>> {
+    let batches = ctx.sql(sql).await?.collect().await?;
+    let mut out = vec![];
+    for b in &batches {
+        let cols: Vec<_> = b
+            .columns()
+            .iter()
+            .map(|c| arrow::compute::cast(c, &DataType::Utf8))
+            .collect::<std::result::Result<_, _>>()?;
+        for i in 0..b.num_rows() {
+            out.push(
+                cols.iter()
+                    .map(|c| {
+                        let s = c.as_string::<i32>();
+                        if s.is_null(i) {
+                            String::new()
+                        } else {
+                            s.value(i).to_string()
+                        }
+                    })
+                    .collect(),
+            );
+        }
+    }
+    Ok(out)
 }
 
 /// A DataFusion session over the lake's records (Hive partitions `channel`, `month`).

@@ -2,7 +2,7 @@
 //! reports crate.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::{Duration, NaiveDate};
 use datafusion::prelude::SessionContext;
@@ -14,8 +14,7 @@ use weaksignal_reports::{
 };
 
 use crate::config::Config;
-use crate::error::IoContext;
-use crate::features::end_of_day_ms;
+use crate::features::{end_of_day_ms, sql_str, text_rows};
 use crate::registry::{read_reference_csv, Compound};
 use crate::score::{alerts_dir, Alert, GridGrade};
 use crate::{Error, Result};
@@ -32,41 +31,9 @@ fn channel_zh(c: &str) -> &'static str {
     }
 }
 
-async fn strings(ctx: &SessionContext, sql: &str) -> Result<Vec<Vec<String>>> {
-    use arrow::array::{Array, AsArray};
-    let batches = ctx.sql(sql).await?.collect().await?;
-    let mut out = vec![];
-    for b in &batches {
-        let cols: Vec<_> = b
-            .columns()
-            .iter()
-            .map(|c| arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8))
-            .collect::<std::result::Result<_, _>>()?;
-        for i in 0..b.num_rows() {
-            out.push(
-                cols.iter()
-                    .map(|c| {
-                        let s = c.as_string::<i32>();
-                        if s.is_null(i) {
-                            String::new()
-                        } else {
-                            s.value(i).to_string()
-                        }
-                    })
-                    .collect(),
-            );
-        }
-    }
-    Ok(out)
-}
-
-fn q(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
 async fn headline(ctx: &SessionContext, as_of: NaiveDate, alerts: &[Alert]) -> Result<Headline> {
     let tl = end_of_day_ms(as_of);
-    let rows = strings(
+    let rows = text_rows(
         ctx,
         &format!(
             "SELECT channel,
@@ -148,8 +115,12 @@ async fn weekly(
         return Ok(HashMap::new());
     }
     let tl = end_of_day_ms(as_of);
-    let list = ids.iter().map(|i| q(i)).collect::<Vec<_>>().join(", ");
-    let rows = strings(
+    let list = ids
+        .iter()
+        .map(|i| sql_str(i))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows = text_rows(
         ctx,
         &format!(
             "SELECT compound_id, COALESCE(category_l2, '') AS cat, channel,
@@ -360,7 +331,7 @@ pub async fn build(
     }
     Ok(ReportData {
         as_of: as_of.to_string(),
-        title: cfg.scoring_title(),
+        title: cfg.scoring.title.clone(),
         headline: hl,
         alerts: flagged.iter().map(|a| row(a, rule_names)).collect(),
         details,
@@ -424,7 +395,5 @@ pub async fn render(
     .map_err(|e| Error::Report(e.to_string()))?;
     let data_path = dir.join("report.json");
     crate::lake::write_atomic(&data_path, |f| Ok(serde_json::to_writer(f, &data)?))?;
-    let _ = Path::new(&w.daily);
-    std::fs::metadata(&w.index).at(&w.index)?;
     Ok(w.index)
 }

@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, BooleanArray, RecordBatch, StringArray};
+use arrow::array::{BooleanArray, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use weaksignal_models::classify::textcat::{TextModel, TextParams};
 use weaksignal_pipeline::config::Config;
@@ -30,34 +30,22 @@ pub(crate) fn classify_lake(
 ) -> anyhow::Result<weaksignal_models::classify::textcat::TextMetrics> {
     let lake = cfg.resolve(&cfg.lake);
     let rt = super::runtime()?;
-    let batches = rt.block_on(async {
+    let rows = rt.block_on(async {
         let ctx = weaksignal_pipeline::features::session(&lake).await?;
-        Ok::<_, weaksignal_pipeline::Error>(
-            ctx.sql(
-                "SELECT record_id, content, category_l2 FROM records ORDER BY received_at, record_id",
-            )
-            .await?
-            .collect()
-            .await?,
+        weaksignal_pipeline::features::text_rows(
+            &ctx,
+            "SELECT record_id, content, COALESCE(category_l2, '') FROM records
+             ORDER BY received_at, record_id",
         )
+        .await
     })?;
     let (mut ids, mut texts, mut cats) = (vec![], vec![], vec![]);
-    for b in &batches {
-        let cols: Vec<_> = b
-            .columns()
-            .iter()
-            .map(|c| arrow::compute::cast(c, &DataType::Utf8))
-            .collect::<Result<_, _>>()?;
-        let (i, t, c) = (
-            cols[0].as_string::<i32>(),
-            cols[1].as_string::<i32>(),
-            cols[2].as_string::<i32>(),
-        );
-        for r in 0..b.num_rows() {
-            ids.push(i.value(r).to_string());
-            texts.push(t.value(r).to_string());
-            cats.push((!c.is_null(r)).then(|| c.value(r).to_string()));
-        }
+    for mut r in rows {
+        let cat = r.pop().filter(|c| !c.is_empty());
+        let text = r.pop().unwrap_or_default();
+        ids.push(r.pop().unwrap_or_default());
+        texts.push(text);
+        cats.push(cat);
     }
     let labelled: Vec<usize> = (0..ids.len()).filter(|&i| cats[i].is_some()).collect();
     let t: Vec<&str> = labelled.iter().map(|&i| texts[i].as_str()).collect();

@@ -85,8 +85,10 @@ pub async fn run(s: &Scorer, from: NaiveDate, to: NaiveDate, every: i64) -> Resu
     }
     let first = s.first_day().await?;
     let span_weeks = ((to - from).num_days() / 7) as usize + 1;
+    // The nightly run's grid: weeks ending on Sunday.
+    let to = crate::score::week_anchor(to);
     let all_dates = s.weekly_dates(first, to, span_weeks);
-    let rows = features::compute(&s.ctx, &s.compounds, &all_dates, &s.features).await?;
+    let rows = s.features(&all_dates).await?;
     let esc = features::escalations(&s.ctx).await?;
     let by_id: HashMap<&str, &Compound> = s
         .compounds

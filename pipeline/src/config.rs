@@ -55,6 +55,8 @@ pub struct Scoring {
     pub font: Option<PathBuf>,
     /// Days of reports and run manifests kept (0 = keep all).
     pub keep_days: i64,
+    /// Days after which the nightly run retrains the text classifier.
+    pub text_retrain_days: i64,
     /// Grid grading: 12345 tickets per 1,000 residents per half-year at or above which a grid
     /// is yellow, and red.
     pub grid_yellow_rate: f64,
@@ -75,6 +77,7 @@ impl Default for Scoring {
             title: "示范区".into(),
             font: None,
             keep_days: 90,
+            text_retrain_days: 28,
             grid_yellow_rate: 60.0,
             grid_red_rate: 120.0,
             grid_red_petitions: 3,

@@ -18,7 +18,9 @@ use arrow::array::{Array, AsArray, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema};
 use chrono::{NaiveDate, TimeZone};
 use chrono_tz::Asia::Shanghai;
+use datafusion::datasource::MemTable;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
+use tracing::debug;
 use weaksignal_models::trend::ears::{Ears, EarsMethod};
 use weaksignal_models::trend::farrington::Farrington;
 use weaksignal_models::trend::{Detector, Frequency, Series};
@@ -180,12 +182,18 @@ pub async fn session(lake: &Path) -> Result<SessionContext> {
     )
     .await?;
     // Categories filled by the text classifier (`weaksignal classify`), when present.
-    let classified = lake.join("classified").join("part-0.parquet");
-    if classified.exists() {
+    let classified = lake.join("classified");
+    let has_months = std::fs::read_dir(&classified).is_ok_and(|rd| {
+        rd.flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("month="))
+    });
+    if has_months {
         ctx.register_parquet(
             "classified",
-            classified.to_string_lossy().as_ref(),
-            ParquetReadOptions::default(),
+            &format!("{}/", classified.display()),
+            ParquetReadOptions::default()
+                .table_partition_cols(vec![("month".to_string(), DataType::Utf8)])
+                .file_extension(".parquet"),
         )
         .await?;
     }
@@ -253,7 +261,50 @@ fn num(b: &RecordBatch, name: &str, i: usize) -> f64 {
 
 /// Dates per query: each record joins every date whose window holds it, so memory grows
 /// with the dates of one query; chunks keep it bounded.
-const DATES_PER_QUERY: usize = 16;
+const DATES_PER_QUERY: usize = 8;
+
+/// Days of history before an `as_of` that the window queries need: the 56-day windows, and
+/// 30 more days for the closures that make a later record a "reopened" one.
+const WINDOW_DAYS: i64 = 56 + 30;
+
+/// The `records` query of the features, with the classifier's categories when present:
+/// records with a compound received in `(from_ms, to_ms]`, or received up to a quarter
+/// earlier and closed after `from_ms` (only the month partitions that can hold them are read).
+fn base_sql(ctx: &SessionContext, from_ms: i64, to_ms: i64, phrase: &str) -> Result<String> {
+    let (cat, from) = if ctx.table_exist("classified")? {
+        (
+            "COALESCE(records.category_l2, classified.predicted) AS category_l2",
+            "records LEFT JOIN classified ON records.record_id = classified.record_id
+             AND records.month = classified.month",
+        )
+    } else {
+        ("category_l2", "records")
+    };
+    // Tickets closed in the window were received at most a quarter earlier, as a rule.
+    let first_month = crate::ingest::month_of(from_ms - 92 * DAY);
+    let last_month = crate::ingest::month_of(to_ms);
+    Ok(format!(
+        "SELECT records.record_id AS record_id, channel, compound_id, {cat},
+            reporter_key, COALESCE(participants, 1) AS participants, is_collective,
+            petition_level, status, satisfaction,
+            CAST(received_at AS BIGINT) AS t_ms,
+            CAST(closed_at AS BIGINT) AS closed_ms,
+            CAST(due_at AS BIGINT) AS due_ms,
+            ({to_ms} - CAST(received_at AS BIGINT)) / {DAY} AS d,
+            CASE WHEN closed_at IS NULL THEN NULL
+                 WHEN CAST(closed_at AS BIGINT) > {to_ms} THEN -1
+                 ELSE ({to_ms} - CAST(closed_at AS BIGINT)) / {DAY} END AS dc,
+            CASE WHEN due_at IS NULL THEN NULL
+                 WHEN CAST(due_at AS BIGINT) > {to_ms} THEN -1
+                 ELSE ({to_ms} - CAST(due_at AS BIGINT)) / {DAY} END AS dd,
+            (CAST(closed_at AS BIGINT) - CAST(received_at AS BIGINT)) / 3600000.0 AS close_hours,
+            ({phrase}) AS phrase
+         FROM {from}
+         WHERE compound_id IS NOT NULL AND CAST(received_at AS BIGINT) <= {to_ms}
+           AND (CAST(received_at AS BIGINT) > {from_ms} OR CAST(closed_at AS BIGINT) > {from_ms})
+           AND records.month >= '{first_month}' AND records.month <= '{last_month}'"
+    ))
+}
 
 /// Computes the features of every registry compound on each of `dates` (rows ordered by
 /// date, then registry order).
@@ -269,23 +320,47 @@ pub async fn compute(
     let mut sorted = dates.to_vec();
     sorted.sort();
     sorted.dedup();
+    let (Some(&first), Some(&last)) = (sorted.first(), sorted.last()) else {
+        return Ok(vec![]);
+    };
+    let by_id: HashMap<&str, usize> = compounds
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.compound_id.as_str(), i))
+        .collect();
     let mut out = Vec::with_capacity(sorted.len() * compounds.len());
     for chunk in sorted.chunks(DATES_PER_QUERY) {
-        out.extend(compute_chunk(ctx, compounds, chunk, settings).await?);
+        let t = std::time::Instant::now();
+        out.extend(window_features(ctx, compounds, &by_id, chunk, settings).await?);
+        debug!(
+            dates = chunk.len(),
+            seconds = t.elapsed().as_secs_f64(),
+            "window features"
+        );
     }
+    let t = std::time::Instant::now();
+    let daily = Daily::load(ctx, &by_id, first, last, settings.detector_weeks).await?;
+    daily.detect(&sorted, last, settings, &mut out)?;
+    debug!(
+        dates = sorted.len(),
+        seconds = t.elapsed().as_secs_f64(),
+        "detectors"
+    );
     Ok(out)
 }
 
-async fn compute_chunk(
+async fn window_features(
     ctx: &SessionContext,
     compounds: &[Compound],
+    by_id: &HashMap<&str, usize>,
     dates: &[NaiveDate],
     settings: &FeatureSettings,
 ) -> Result<Vec<Row>> {
-    let Some(&last) = dates.iter().max() else {
+    let (Some(&first), Some(&last)) = (dates.first(), dates.last()) else {
         return Ok(vec![]);
     };
     let tl = end_of_day_ms(last);
+    let from_ms = end_of_day_ms(first) - WINDOW_DAYS * DAY;
     let phrase = if settings.phrases.is_empty() {
         "FALSE".to_string()
     } else {
@@ -296,40 +371,27 @@ async fn compute_chunk(
             .collect::<Vec<_>>()
             .join(" OR ")
     };
-    let _ = ctx.deregister_table("base");
-    let _ = ctx.deregister_table("grid56");
-    let _ = ctx.deregister_table("grid86");
-    let (cat, from) = if ctx.table_exist("classified")? {
-        (
-            "COALESCE(records.category_l2, classified.predicted) AS category_l2",
-            "records LEFT JOIN classified ON records.record_id = classified.record_id",
-        )
-    } else {
-        ("category_l2", "records")
-    };
-    ctx.sql(&format!(
-        "CREATE OR REPLACE VIEW base AS SELECT records.record_id AS record_id, channel,
-            compound_id, {cat},
-            reporter_key, COALESCE(participants, 1) AS participants, is_collective,
-            petition_level, status, satisfaction,
-            CAST(received_at AS BIGINT) AS t_ms,
-            CAST(closed_at AS BIGINT) AS closed_ms,
-            CAST(due_at AS BIGINT) AS due_ms,
-            ({tl} - CAST(received_at AS BIGINT)) / {DAY} AS d,
-            CASE WHEN closed_at IS NULL THEN NULL
-                 WHEN CAST(closed_at AS BIGINT) > {tl} THEN -1
-                 ELSE ({tl} - CAST(closed_at AS BIGINT)) / {DAY} END AS dc,
-            CASE WHEN due_at IS NULL THEN NULL
-                 WHEN CAST(due_at AS BIGINT) > {tl} THEN -1
-                 ELSE ({tl} - CAST(due_at AS BIGINT)) / {DAY} END AS dd,
-            (CAST(closed_at AS BIGINT) - CAST(received_at AS BIGINT)) / 3600000.0 AS close_hours,
-            ({phrase}) AS phrase
-         FROM {from}
-         WHERE compound_id IS NOT NULL AND CAST(received_at AS BIGINT) <= {tl}"
-    ))
+    for t in ["base", "reop", "grid56"] {
+        ctx.deregister_table(t)?;
+    }
+    // The records of the chunk's windows, read once and kept in memory for the queries below.
+    let base = collect(ctx, &base_sql(ctx, from_ms, tl, &phrase)?).await?;
+    ctx.register_table("base", mem_table(base)?)?;
+    // A record is "reopened" when a ticket of the same compound and category was closed in
+    // the 30 days before it was received.
+    let reop = collect(
+        ctx,
+        &format!(
+            "SELECT DISTINCT x.record_id FROM base x JOIN base y
+               ON x.compound_id = y.compound_id AND x.category_l2 = y.category_l2
+             WHERE y.status = 'closed' AND y.closed_ms <= x.t_ms
+               AND x.t_ms - y.closed_ms <= {} AND x.record_id <> y.record_id",
+            30 * DAY
+        ),
+    )
     .await?;
+    ctx.register_table("reop", mem_table(reop)?)?;
     ctx.register_batch("grid56", grid_batch(dates, last, 56)?)?;
-    ctx.register_batch("grid86", grid_batch(dates, last, 86)?)?;
     let w = "(SELECT g.asof, g.o, b.*, b.d - g.o AS rel FROM grid56 g JOIN base b ON b.d = g.d)";
     let main = collect(
         ctx,
@@ -405,32 +467,18 @@ async fn compute_chunk(
     let reopened = collect(
         ctx,
         &format!(
-            "SELECT x.asof, x.compound_id, COUNT(DISTINCT x.record_id) AS reopened56
-             FROM {w} x
-             JOIN (SELECT g.asof, b.compound_id, b.category_l2, b.closed_ms, b.record_id
-                   FROM grid86 g JOIN base b ON b.dc = g.d WHERE b.status = 'closed') y
-               ON x.asof = y.asof AND x.compound_id = y.compound_id
-              AND x.category_l2 = y.category_l2
-             WHERE y.closed_ms <= x.t_ms AND x.t_ms - y.closed_ms <= {} AND x.record_id <> y.record_id
-             GROUP BY x.asof, x.compound_id",
-            30 * DAY
+            "SELECT x.asof, x.compound_id, COUNT(*) AS reopened56
+             FROM {w} x JOIN reop r ON x.record_id = r.record_id
+             GROUP BY x.asof, x.compound_id"
         ),
     )
     .await?;
-    let daily = collect(
-        ctx,
-        "SELECT compound_id, COALESCE(category_l2, '') AS cat, d, COUNT(*) AS n
-         FROM base GROUP BY compound_id, COALESCE(category_l2, ''), d",
-    )
-    .await?;
+    for t in ["base", "reop", "grid56"] {
+        ctx.deregister_table(t)?;
+    }
 
     // Assemble.
     let idx = |name: &str| FEATURES.iter().position(|f| *f == name).unwrap_or(0);
-    let by_id: HashMap<&str, usize> = compounds
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.compound_id.as_str(), i))
-        .collect();
     let date_pos: HashMap<String, usize> = dates
         .iter()
         .enumerate()
@@ -538,144 +586,199 @@ async fn compute_chunk(
             r.values[idx("peer_ratio28")] = (r.values[idx("rate28")] + 0.1) / (m + 0.1);
         }
     }
-    detectors(&daily, &by_id, dates, last, nc, settings, &mut rows)?;
     Ok(rows)
 }
 
-/// Farrington (b = 1: the lake may hold only two years) on each compound × category weekly
-/// series with a record in the last 28 days, and EARS C2 on the compound's weekly totals,
-/// scored on the week ending at each date.
-fn detectors(
-    daily: &[RecordBatch],
-    by_id: &HashMap<&str, usize>,
-    dates: &[NaiveDate],
-    last: NaiveDate,
-    nc: usize,
-    settings: &FeatureSettings,
-    rows: &mut [Row],
-) -> Result<()> {
-    // Daily counts per (compound, category), days back from `last`.
-    let mut max_d = 0i64;
-    let mut cells: HashMap<(usize, String), Vec<(i64, f64)>> = HashMap::new();
-    for b in daily {
-        let c = str_col(b, "compound_id")?;
-        let cat = str_col(b, "cat")?;
-        for i in 0..b.num_rows() {
-            let Some(&ci) = by_id.get(c.value(i)) else {
-                continue;
-            };
-            let d = num(b, "d", i) as i64;
-            max_d = max_d.max(d);
-            cells
-                .entry((ci, cat.value(i).to_string()))
-                .or_default()
-                .push((d, num(b, "n", i)));
-        }
+/// Batches as an in-memory table split in two partitions (one per core).
+fn mem_table(batches: Vec<RecordBatch>) -> Result<Arc<MemTable>> {
+    let schema = batches
+        .first()
+        .map(RecordBatch::schema)
+        .unwrap_or_else(|| Arc::new(Schema::empty()));
+    let half = batches.len().div_ceil(2);
+    let mut parts: Vec<Vec<RecordBatch>> = vec![vec![], vec![]];
+    for (i, b) in batches.into_iter().enumerate() {
+        parts[usize::from(i >= half)].push(b);
     }
-    let len = (max_d + 1) as usize;
-    // Prefix sums: p[d] = records at days back < d.
-    let mut prefix: HashMap<(usize, String), Vec<f64>> = HashMap::new();
-    let mut totals: Vec<Vec<f64>> = vec![vec![0.0; len]; nc];
-    for ((ci, cat), v) in cells {
-        let mut day = vec![0.0; len];
-        for (d, n) in v {
-            day[d as usize] += n;
-            totals[ci][d as usize] += n;
-        }
-        let mut p = vec![0.0; len + 1];
-        for d in 0..len {
-            p[d + 1] = p[d] + day[d];
-        }
-        if !cat.is_empty() {
-            prefix.insert((ci, cat), p);
-        }
-    }
-    let total_prefix: Vec<Vec<f64>> = totals
-        .iter()
-        .map(|day| {
-            let mut p = vec![0.0; len + 1];
-            for d in 0..len {
-                p[d + 1] = p[d] + day[d];
-            }
-            p
-        })
-        .collect();
-    let weekly = |p: &[f64], off: usize, out: &mut Vec<f64>| {
-        out.clear();
-        let mut j = 0;
-        while off + 7 * (j + 1) <= len && j < settings.detector_weeks {
-            out.push(p[off + 7 * (j + 1)] - p[off + 7 * j]);
-            j += 1;
-        }
-        out.reverse();
-    };
-    let farrington = Farrington::params()
-        .b(1)
-        .check()
-        .map_err(|e| Error::Internal(e.to_string()))?;
-    let c2 = Ears::params(EarsMethod::C2)
-        .check()
-        .map_err(|e| Error::Internal(e.to_string()))?;
-    let mut cats_of: HashMap<usize, Vec<&String>> = HashMap::new();
-    for (ci, cat) in prefix.keys() {
-        cats_of.entry(*ci).or_default().push(cat);
-    }
-    for v in cats_of.values_mut() {
-        v.sort();
-    }
-    let idx = |name: &str| FEATURES.iter().position(|f| *f == name).unwrap_or(0);
-    let mut y = vec![];
-    let mut buf = vec![];
-    for (di, &date) in dates.iter().enumerate() {
-        let off = (last - date).num_days().max(0) as usize;
-        for ci in 0..nc {
-            let r = &mut rows[di * nc + ci];
-            weekly(&total_prefix[ci], off, &mut y);
-            let scored = y.len() > c2.first_scored()
-                && c2
-                    .detect_into(&Series::new(&y, Frequency::Weekly), &mut buf)
-                    .is_ok();
-            if let Some(p) = buf.last().filter(|p| scored && p.scored()) {
-                let ub = p.upper_bound.unwrap_or(f64::NAN);
-                let obs = y[y.len() - 1];
-                r.values[idx("c2_ratio_total")] = if ub > 0.0 {
-                    obs / ub
+    Ok(Arc::new(MemTable::try_new(schema, parts)?))
+}
+
+/// Daily record counts per compound and category (days back from the last feature date),
+/// sparse: what the detectors read.
+struct Daily {
+    /// Per compound: (category, days back, count), sorted; category `u32::MAX` = none.
+    cells: Vec<Vec<(u32, u32, u32)>>,
+    categories: Vec<String>,
+    /// Days covered (largest days-back + 1).
+    len: usize,
+}
+
+impl Daily {
+    async fn load(
+        ctx: &SessionContext,
+        by_id: &HashMap<&str, usize>,
+        first: NaiveDate,
+        last: NaiveDate,
+        weeks: usize,
+    ) -> Result<Daily> {
+        let tl = end_of_day_ms(last);
+        let from_ms = end_of_day_ms(first) - 7 * (weeks as i64 + 1) * DAY;
+        let batches = collect(
+            ctx,
+            &format!(
+                "SELECT compound_id, category_l2 AS cat, d, COUNT(*) AS n FROM ({})
+                 WHERE t_ms > {from_ms} GROUP BY compound_id, category_l2, d",
+                base_sql(ctx, from_ms, tl, "FALSE")?
+            ),
+        )
+        .await?;
+        let mut cells = vec![vec![]; by_id.len()];
+        let mut cat_ix: HashMap<String, u32> = HashMap::new();
+        let mut len = 0usize;
+        for b in &batches {
+            let c = str_col(b, "compound_id")?;
+            let cat = str_col(b, "cat")?;
+            for i in 0..b.num_rows() {
+                let Some(&ci) = by_id.get(c.value(i)) else {
+                    continue;
+                };
+                let k = if cat.is_null(i) {
+                    u32::MAX
+                } else if let Some(&k) = cat_ix.get(cat.value(i)) {
+                    k
                 } else {
-                    obs.min(1.0) * 2.0
+                    let k = cat_ix.len() as u32;
+                    cat_ix.insert(cat.value(i).to_string(), k);
+                    k
                 };
-                r.values[idx("c2_alarm_total")] = f64::from(u8::from(p.alarm == Some(true)));
+                let d = num(b, "d", i).max(0.0) as u32;
+                len = len.max(d as usize + 1);
+                cells[ci].push((k, d, num(b, "n", i) as u32));
             }
-            let mut best: Option<(f64, &String, f64, f64, bool)> = None;
-            for cat in cats_of.get(&ci).map(Vec::as_slice).unwrap_or(&[]) {
-                let Some(p) = prefix.get(&(ci, (*cat).clone())) else {
-                    continue;
-                };
-                if off + 28 > len || p[off + 28] - p[off] < 1.0 {
-                    continue;
-                }
-                weekly(p, off, &mut y);
-                let Ok(pt) = farrington.score_last(&Series::new(&y, Frequency::Weekly)) else {
-                    continue;
-                };
-                let (Some(ub), Some(alarm)) = (pt.upper_bound, pt.alarm) else {
-                    continue;
-                };
-                let obs = y[y.len() - 1];
-                let ratio = (obs + 0.5) / (ub + 0.5);
-                if best.as_ref().is_none_or(|b| ratio > b.0) {
-                    best = Some((ratio, *cat, obs, ub, alarm));
+        }
+        let mut categories = vec![String::new(); cat_ix.len()];
+        for (c, k) in cat_ix {
+            categories[k as usize] = c;
+        }
+        // Groups in category name order, so ties between categories break the same way.
+        let mut order: Vec<u32> = (0..categories.len() as u32).collect();
+        order.sort_by(|&a, &b| categories[a as usize].cmp(&categories[b as usize]));
+        let mut rank = vec![0u32; categories.len()];
+        for (r, &k) in order.iter().enumerate() {
+            rank[k as usize] = r as u32;
+        }
+        let categories = order
+            .iter()
+            .map(|&k| categories[k as usize].clone())
+            .collect();
+        for v in &mut cells {
+            for e in v.iter_mut() {
+                if e.0 != u32::MAX {
+                    e.0 = rank[e.0 as usize];
                 }
             }
-            if let Some((ratio, cat, obs, ub, alarm)) = best {
-                r.values[idx("trend_week")] = obs;
-                r.values[idx("trend_ub")] = ub;
-                r.values[idx("trend_ratio")] = ratio;
-                r.values[idx("trend_alarm")] = f64::from(u8::from(alarm));
-                r.trend_category = Some(cat.clone());
+            v.sort_unstable();
+        }
+        Ok(Daily {
+            cells,
+            categories,
+            len,
+        })
+    }
+
+    /// Weekly counts of `entries` for the weeks ending `off` days back, oldest first.
+    fn weekly(&self, entries: &[(u32, u32, u32)], off: usize, weeks: usize, y: &mut Vec<f64>) {
+        let w = if self.len > off {
+            ((self.len - off) / 7).min(weeks)
+        } else {
+            0
+        };
+        y.clear();
+        y.resize(w, 0.0);
+        for &(_, d, n) in entries {
+            let d = d as usize;
+            if d >= off && d < off + 7 * w {
+                y[w - 1 - (d - off) / 7] += f64::from(n);
             }
         }
     }
-    Ok(())
+
+    /// Farrington (b = 1: the lake may hold only two years) on each compound × category
+    /// weekly series with a record in the last 28 days, and EARS C2 on the compound's weekly
+    /// totals, scored on the week ending at each date.
+    fn detect(
+        &self,
+        dates: &[NaiveDate],
+        last: NaiveDate,
+        settings: &FeatureSettings,
+        rows: &mut [Row],
+    ) -> Result<()> {
+        let nc = self.cells.len();
+        let farrington = Farrington::params()
+            .b(1)
+            .check()
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let c2 = Ears::params(EarsMethod::C2)
+            .check()
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let idx = |name: &str| FEATURES.iter().position(|f| *f == name).unwrap_or(0);
+        let mut y = vec![];
+        let mut buf = vec![];
+        for (di, &date) in dates.iter().enumerate() {
+            let off = (last - date).num_days().max(0) as usize;
+            for (ci, cells) in self.cells.iter().enumerate() {
+                let r = &mut rows[di * nc + ci];
+                self.weekly(cells, off, settings.detector_weeks, &mut y);
+                let scored = y.len() > c2.first_scored()
+                    && c2
+                        .detect_into(&Series::new(&y, Frequency::Weekly), &mut buf)
+                        .is_ok();
+                if let Some(p) = buf.last().filter(|p| scored && p.scored()) {
+                    let ub = p.upper_bound.unwrap_or(f64::NAN);
+                    let obs = y[y.len() - 1];
+                    r.values[idx("c2_ratio_total")] = if ub > 0.0 {
+                        obs / ub
+                    } else {
+                        obs.min(1.0) * 2.0
+                    };
+                    r.values[idx("c2_alarm_total")] = f64::from(u8::from(p.alarm == Some(true)));
+                }
+                let mut best: Option<(f64, u32, f64, f64, bool)> = None;
+                for group in cells.chunk_by(|a, b| a.0 == b.0) {
+                    let cat = group[0].0;
+                    if cat == u32::MAX || off + 28 > self.len {
+                        continue;
+                    }
+                    let recent = group
+                        .iter()
+                        .any(|&(_, d, _)| (d as usize) >= off && (d as usize) < off + 28);
+                    if !recent {
+                        continue;
+                    }
+                    self.weekly(group, off, settings.detector_weeks, &mut y);
+                    let Ok(pt) = farrington.score_last(&Series::new(&y, Frequency::Weekly)) else {
+                        continue;
+                    };
+                    let (Some(ub), Some(alarm)) = (pt.upper_bound, pt.alarm) else {
+                        continue;
+                    };
+                    let obs = y[y.len() - 1];
+                    let ratio = (obs + 0.5) / (ub + 0.5);
+                    if best.as_ref().is_none_or(|b| ratio > b.0) {
+                        best = Some((ratio, cat, obs, ub, alarm));
+                    }
+                }
+                if let Some((ratio, cat, obs, ub, alarm)) = best {
+                    r.values[idx("trend_week")] = obs;
+                    r.values[idx("trend_ub")] = ub;
+                    r.values[idx("trend_ratio")] = ratio;
+                    r.values[idx("trend_alarm")] = f64::from(u8::from(alarm));
+                    r.trend_category = Some(self.categories[cat as usize].clone());
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Escalations in the lake: per compound, the days (as dates) on which a collective petition
@@ -731,9 +834,12 @@ pub async fn evidence(
             "SELECT record_id, channel, CAST(received_at AS BIGINT) AS t, content FROM records
              WHERE compound_id = {} {cat} AND CAST(received_at AS BIGINT) <= {tl}
                AND CAST(received_at AS BIGINT) > {}
+               AND month >= '{}' AND month <= '{}'
              ORDER BY t DESC, record_id LIMIT {limit}",
             sql_str(compound_id),
-            tl - 28 * DAY
+            tl - 28 * DAY,
+            crate::ingest::month_of(tl - 28 * DAY),
+            crate::ingest::month_of(tl),
         ),
     )
     .await?;

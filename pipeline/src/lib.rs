@@ -4,8 +4,10 @@
 #![allow(clippy::neg_cmp_op_on_partial_ord, clippy::needless_range_loop)]
 
 pub mod backtest;
+pub mod classify;
 pub mod config;
 pub mod error;
+pub mod feature_cache;
 pub mod features;
 pub mod ingest;
 pub mod lake;

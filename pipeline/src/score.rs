@@ -78,6 +78,8 @@ pub struct ScoreInfo {
 pub struct Scorer {
     /// DataFusion session over the lake.
     pub ctx: SessionContext,
+    /// The lake folder (for the feature cache).
+    pub lake: std::path::PathBuf,
     /// The registry.
     pub compounds: Vec<Compound>,
     /// Rules and fusion settings.
@@ -119,6 +121,7 @@ impl Scorer {
             .collect();
         Ok(Scorer {
             ctx,
+            lake,
             compounds,
             rules,
             features: FeatureSettings {
@@ -156,6 +159,28 @@ impl Scorer {
             .unwrap_or_default())
     }
 
+    /// The features of `dates`, from the cache where their inputs did not change.
+    ///
+    /// # Errors
+    /// DataFusion and lake errors.
+    pub async fn features(&self, dates: &[NaiveDate]) -> Result<Vec<Row>> {
+        let (rows, stats) = crate::feature_cache::compute_cached(
+            &self.ctx,
+            &self.lake,
+            &self.compounds,
+            dates,
+            &self.features,
+        )
+        .await?;
+        tracing::info!(
+            cached = stats.hits,
+            computed = stats.computed,
+            "features of {} dates",
+            stats.hits + stats.computed
+        );
+        Ok(rows)
+    }
+
     /// Feature dates: every 7 days back from `last`, from 8 weeks after the first record (so
     /// windows are full) and at most `history_weeks` (plus `extra`) weeks back.
     pub fn weekly_dates(&self, first: NaiveDate, last: NaiveDate, extra: usize) -> Vec<NaiveDate> {
@@ -169,6 +194,11 @@ impl Scorer {
         out.reverse();
         out
     }
+}
+
+/// The Sunday on or before `d`: training dates are the ends of calendar weeks.
+pub fn week_anchor(d: NaiveDate) -> NaiveDate {
+    d - chrono::Duration::days(i64::from(d.weekday().num_days_from_sunday()))
 }
 
 /// Label of a feature row: an escalation in (as_of, as_of + 56 days].
@@ -342,8 +372,13 @@ pub async fn score(
     previous: &Previous,
 ) -> Result<(Vec<Alert>, ScoreInfo)> {
     let first = s.first_day().await?;
-    let dates = s.weekly_dates(first, as_of, 0);
-    let rows = features::compute(&s.ctx, &s.compounds, &dates, &s.features).await?;
+    // Training dates sit on a fixed weekday, so that the next night finds them cached.
+    let mut dates = s.weekly_dates(first, week_anchor(as_of), 0);
+    if dates.last() != Some(&as_of) {
+        dates.push(as_of);
+    }
+    let rows = s.features(&dates).await?;
+    crate::feature_cache::prune(&s.lake, &dates, as_of - chrono::Duration::days(14))?;
     let esc = features::escalations(&s.ctx).await?;
     let horizon_end = as_of - chrono::Duration::days(HORIZON_DAYS);
     let history: Vec<&Row> = rows.iter().filter(|r| r.as_of <= horizon_end).collect();

@@ -11,7 +11,6 @@ use std::collections::HashMap;
 
 use jieba_rs::Jieba;
 use linfa::prelude::*;
-use linfa_bayes::{MultinomialNb, MultinomialNbParams};
 use linfa_logistic::{MultiFittedLogisticRegression, MultiLogisticRegression};
 use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
@@ -33,6 +32,9 @@ pub struct TextParams {
     pub lr_sample: usize,
     /// Logistic regression iterations.
     pub lr_iterations: u64,
+    /// At most this many labelled texts are used (an even sample across the period): the
+    /// vocabulary and the class frequencies settle long before a city's millions of texts.
+    pub max_texts: usize,
 }
 
 impl Default for TextParams {
@@ -43,6 +45,7 @@ impl Default for TextParams {
             min_per_class: 5,
             lr_sample: 3000,
             lr_iterations: 60,
+            max_texts: 150_000,
         }
     }
 }
@@ -66,7 +69,7 @@ pub struct TextMetrics {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 enum Fitted {
-    NaiveBayes(MultinomialNb<f64, usize>),
+    NaiveBayes(SparseNb),
     Logistic(MultiFittedLogisticRegression<f64, usize>),
 }
 
@@ -103,34 +106,117 @@ pub fn terms(jieba: &Jieba, text: &str) -> Vec<String> {
     out
 }
 
-fn vectorize(
+/// The TF-IDF vector of a text (sublinear term frequency, L2-normalised), sparse.
+fn sparse(
     jieba: &Jieba,
-    texts: &[&str],
+    text: &str,
     index: &HashMap<&str, usize>,
     idf: &[f64],
-) -> Array2<f64> {
-    let mut x = Array2::<f64>::zeros((texts.len(), idf.len()));
-    for (i, t) in texts.iter().enumerate() {
-        let mut tf: HashMap<usize, f64> = HashMap::new();
-        for term in terms(jieba, t) {
-            if let Some(&j) = index.get(term.as_str()) {
-                *tf.entry(j).or_default() += 1.0;
-            }
+) -> Vec<(usize, f64)> {
+    let mut tf: HashMap<usize, f64> = HashMap::new();
+    let mut key = String::new();
+    let mut count = |key: &str| {
+        if let Some(&j) = index.get(key) {
+            *tf.entry(j).or_default() += 1.0;
         }
-        let mut norm = 0.0;
-        for (&j, &c) in &tf {
-            let v = (1.0 + f64::ln(c)) * idf[j];
+    };
+    for w in jieba.cut(text, false) {
+        let w = w.word;
+        if w.chars().nth(1).is_some() && w.chars().all(char::is_alphanumeric) {
+            key.clear();
+            key.push_str("w:");
+            key.push_str(w);
+            count(&key);
+        }
+    }
+    let mut prev: Option<char> = None;
+    for c in text.chars() {
+        let han = ('\u{4e00}'..='\u{9fff}').contains(&c);
+        if let (Some(p), true) = (prev, han) {
+            key.clear();
+            key.push_str("b:");
+            key.push(p);
+            key.push(c);
+            count(&key);
+        }
+        prev = han.then_some(c);
+    }
+    let mut v: Vec<(usize, f64)> = tf
+        .into_iter()
+        .map(|(j, c)| (j, (1.0 + f64::ln(c)) * idf[j]))
+        .collect();
+    v.sort_by_key(|e| e.0);
+    let norm = v.iter().map(|e| e.1 * e.1).sum::<f64>().sqrt();
+    if norm > 0.0 {
+        for e in &mut v {
+            e.1 /= norm;
+        }
+    }
+    v
+}
+
+/// Dense TF-IDF rows (for the logistic regression).
+fn dense(rows: &[Vec<(usize, f64)>], width: usize) -> Array2<f64> {
+    let mut x = Array2::<f64>::zeros((rows.len(), width));
+    for (i, r) in rows.iter().enumerate() {
+        for &(j, v) in r {
             x[[i, j]] = v;
-            norm += v * v;
-        }
-        if norm > 0.0 {
-            let n = norm.sqrt();
-            for &j in tf.keys() {
-                x[[i, j]] /= n;
-            }
         }
     }
     x
+}
+
+/// Multinomial naive Bayes on sparse TF-IDF rows, with additive (Lidstone) smoothing: the
+/// same model as scikit-learn's `MultinomialNB`, in O(non-zeros) for fitting and predicting.
+/// (linfa-bayes 0.8.1 prints every class histogram to stderr on each fit, through a
+/// leftover `dbg!`, so it cannot run in a nightly batch.)
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SparseNb {
+    log_prior: Vec<f64>,
+    /// Per class, the log probability of each term.
+    log_prob: Vec<Vec<f64>>,
+}
+
+impl SparseNb {
+    fn fit(
+        rows: &[Vec<(usize, f64)>],
+        y: &[usize],
+        n_classes: usize,
+        width: usize,
+        alpha: f64,
+    ) -> SparseNb {
+        let mut count = vec![vec![0.0; width]; n_classes];
+        let mut n = vec![0.0; n_classes];
+        for (r, &c) in rows.iter().zip(y) {
+            n[c] += 1.0;
+            for &(j, v) in r {
+                count[c][j] += v;
+            }
+        }
+        let total: f64 = n.iter().sum();
+        let log_prob = count
+            .into_iter()
+            .map(|cnt| {
+                let sum: f64 = cnt.iter().sum::<f64>() + alpha * width as f64;
+                cnt.into_iter().map(|v| ((v + alpha) / sum).ln()).collect()
+            })
+            .collect();
+        SparseNb {
+            log_prior: n.iter().map(|&k| (k.max(1e-12) / total).ln()).collect(),
+            log_prob,
+        }
+    }
+
+    fn predict(&self, row: &[(usize, f64)]) -> usize {
+        let mut best = (f64::NEG_INFINITY, 0);
+        for (c, lp) in self.log_prob.iter().enumerate() {
+            let s = self.log_prior[c] + row.iter().map(|&(j, v)| v * lp[j]).sum::<f64>();
+            if s > best.0 {
+                best = (s, c);
+            }
+        }
+        best.1
+    }
 }
 
 /// Macro-averaged F1 over the classes present in `truth` or `pred`.
@@ -169,21 +255,16 @@ fn fit_err(e: impl std::fmt::Display) -> Error {
     }
 }
 
-fn fit_nb(x: &Array2<f64>, y: &[usize]) -> Result<MultinomialNb<f64, usize>> {
-    let params = MultinomialNbParams::new()
-        .alpha(0.1)
-        .check()
-        .map_err(fit_err)?;
-    let mut model: Option<MultinomialNb<f64, usize>> = None;
-    for start in (0..y.len()).step_by(2000) {
-        let end = (start + 2000).min(y.len());
-        let ds = Dataset::new(
-            x.slice(ndarray::s![start..end, ..]).to_owned(),
-            Array1::from(y[start..end].to_vec()),
-        );
-        model = Some(params.fit_with(model, &ds).map_err(fit_err)?);
-    }
-    model.ok_or_else(|| fit_err("no training rows"))
+/// Texts per block of parallel work.
+const CHUNK: usize = 2000;
+
+/// Applies `f` to blocks of texts on every core, keeping the order.
+fn predict_blocks<F>(texts: &[&str], f: F) -> Vec<usize>
+where
+    F: Fn(&[&str]) -> Vec<usize> + Sync,
+{
+    use rayon::prelude::*;
+    texts.par_chunks(CHUNK).flat_map_iter(&f).collect()
 }
 
 impl TextModel {
@@ -225,7 +306,10 @@ impl TextModel {
                 ),
             });
         }
-        // Every fifth row is held out (rows come in time order, so this spans the period).
+        // An even sample of at most `max_texts`; every fifth row is held out (rows come in
+        // time order, so both parts span the period).
+        let step = rows.len().div_ceil(p.max_texts.max(1)).max(1);
+        let rows: Vec<usize> = rows.into_iter().step_by(step).collect();
         let (valid, train): (Vec<usize>, Vec<usize>) = rows.iter().partition(|&&i| i % 5 == 4);
         let jieba = Jieba::new();
         let mut df: HashMap<String, usize> = HashMap::new();
@@ -254,15 +338,23 @@ impl TextModel {
         let sub = |ix: &[usize]| ix.iter().map(|&i| texts[i]).collect::<Vec<&str>>();
         let ytr: Vec<usize> = train.iter().map(|&i| class_ix[labels[i]]).collect();
         let yva: Vec<usize> = valid.iter().map(|&i| class_ix[labels[i]]).collect();
-        let xtr = vectorize(&jieba, &sub(&train), &index, &idf);
-        let xva = vectorize(&jieba, &sub(&valid), &index, &idf);
-        let nb = fit_nb(&xtr, &ytr)?;
-        let pred_nb: Vec<usize> = nb.predict(&xva).to_vec();
+        let vec_of = |ix: &[usize]| -> Vec<Vec<(usize, f64)>> {
+            use rayon::prelude::*;
+            sub(ix)
+                .par_iter()
+                .map(|t| sparse(&jieba, t, &index, &idf))
+                .collect()
+        };
+        let xtr = vec_of(&train);
+        let xva = vec_of(&valid);
+        let nb = SparseNb::fit(&xtr, &ytr, classes.len(), vocab.len(), 0.1);
+        let pred_nb: Vec<usize> = xva.iter().map(|r| nb.predict(r)).collect();
         let f1_nb = macro_f1(&yva, &pred_nb, classes.len());
         let step = (train.len() / p.lr_sample.max(1)).max(1);
         let lr_rows: Vec<usize> = (0..train.len()).step_by(step).collect();
+        let lr_x: Vec<Vec<(usize, f64)>> = lr_rows.iter().map(|&i| xtr[i].clone()).collect();
         let lr_ds = Dataset::new(
-            xtr.select(ndarray::Axis(0), &lr_rows),
+            dense(&lr_x, vocab.len()),
             Array1::from(lr_rows.iter().map(|&i| ytr[i]).collect::<Vec<_>>()),
         );
         let lr = MultiLogisticRegression::default()
@@ -270,7 +362,10 @@ impl TextModel {
             .max_iterations(p.lr_iterations)
             .fit(&lr_ds)
             .map_err(fit_err)?;
-        let pred_lr: Vec<usize> = lr.predict(&xva).to_vec();
+        let pred_lr: Vec<usize> = xva
+            .chunks(CHUNK)
+            .flat_map(|c| lr.predict(&dense(c, vocab.len())).to_vec())
+            .collect();
         let f1_lr = macro_f1(&yva, &pred_lr, classes.len());
         let (fitted, chosen, pred) = if f1_lr > f1_nb {
             (Fitted::Logistic(lr), "logistic regression", pred_lr)
@@ -304,16 +399,19 @@ impl TextModel {
             .enumerate()
             .map(|(i, t)| (t.as_str(), i))
             .collect();
-        let mut out = Vec::with_capacity(texts.len());
-        for chunk in texts.chunks(2000) {
-            let x = vectorize(&jieba, chunk, &index, &self.idf);
-            let pred: Vec<usize> = match &self.fitted {
-                Fitted::NaiveBayes(m) => m.predict(&x).to_vec(),
-                Fitted::Logistic(m) => m.predict(&x).to_vec(),
-            };
-            out.extend(pred.into_iter().map(|c| self.classes[c].clone()));
-        }
-        out
+        predict_blocks(texts, |chunk| {
+            let rows: Vec<Vec<(usize, f64)>> = chunk
+                .iter()
+                .map(|t| sparse(&jieba, t, &index, &self.idf))
+                .collect();
+            match &self.fitted {
+                Fitted::NaiveBayes(m) => rows.iter().map(|r| m.predict(r)).collect(),
+                Fitted::Logistic(m) => m.predict(&dense(&rows, self.idf.len())).to_vec(),
+            }
+        })
+        .into_iter()
+        .map(|c| self.classes[c].clone())
+        .collect()
     }
 }
 

@@ -69,11 +69,21 @@ pub(crate) fn run_nightly(
     // Text classifier: fills blank categories for the features (skipped, with a warning,
     // when the lake holds too few labelled texts).
     let t = Instant::now();
-    let text_model = match super::classify::classify_lake(&cfg, false) {
-        Ok(m) => Some(format!(
-            "textcat-{} (macro-F1 {:.3})",
-            m.chosen,
-            m.macro_f1_naive_bayes.max(m.macro_f1_logistic)
+    let opts = weaksignal_pipeline::classify::ClassifyOptions {
+        as_of,
+        retrain: false,
+        retrain_days: cfg.scoring.text_retrain_days,
+        audit: false,
+    };
+    let rt = super::runtime()?;
+    let text_model = match rt.block_on(weaksignal_pipeline::classify::classify_lake(&cfg, &opts)) {
+        Ok(s) => Some(format!(
+            "textcat-{}-{} (macro-F1 {:.3})",
+            s.metrics.chosen,
+            s.trained_as_of,
+            s.metrics
+                .macro_f1_naive_bayes
+                .max(s.metrics.macro_f1_logistic)
         )),
         Err(e) => {
             tracing::warn!("text classifier not used: {e:#}");
@@ -82,7 +92,6 @@ pub(crate) fn run_nightly(
     };
     stages.insert("classify".to_string(), t.elapsed().as_secs_f64());
 
-    let rt = super::runtime()?;
     let t = Instant::now();
     let (alerts_dir, alerts, info) = rt
         .block_on(super::score::score_date(&cfg, as_of))

@@ -104,8 +104,8 @@ pub struct QuarantineRow {
     pub file: String,
     /// Row number in the file.
     pub row: usize,
-    /// Reason code: bad_date, column_count, empty_record, future_date, unknown_value,
-    /// missing_id, test_ticket, unreadable.
+    /// Reason code: bad_date, column_count, empty_record, future_date, malformed (a line
+    /// that is not valid CSV or JSON), missing_id, test_ticket, unknown_value.
     pub reason: String,
     /// The field at fault, if one.
     pub field: Option<String>,
@@ -522,6 +522,68 @@ pub fn source_files(cfg: &Config) -> Vec<(usize, std::result::Result<PathBuf, St
     out
 }
 
+/// Records held in memory before they are merged into the lake.
+const FLUSH_RECORDS: usize = 400_000;
+
+/// Merges pending records into their lake partitions: identical to the lake → a duplicate,
+/// different → an update, absent → a new row. Only changed partitions are rewritten.
+fn merge(
+    lake_dir: &Path,
+    cfg: &Config,
+    files: &[(usize, std::result::Result<PathBuf, String>)],
+    pending: HashMap<String, Pending>,
+    summary: &mut IngestSummary,
+) -> Result<()> {
+    // Merge with the lake, partition by partition.
+    let mut by_part: BTreeMap<(Channel, String), Vec<Pending>> = BTreeMap::new();
+    for (_, (rec, h, fi)) in pending {
+        // summary.files has one entry per entry of `files`, in the same order.
+        let ch = cfg.sources[files[fi].0].channel;
+        by_part
+            .entry((ch, month_of(rec.received_at)))
+            .or_default()
+            .push((rec, h, fi));
+    }
+    for ((ch, month), news) in by_part {
+        let existing = lake::read_partition(lake_dir, ch, &month)?;
+        let mut merged: HashMap<String, Record> = existing
+            .into_iter()
+            .map(|r| (r.record_id.clone(), r))
+            .collect();
+        let mut changed = false;
+        for (rec, h, fi) in news {
+            match merged.get(&rec.record_id) {
+                Some(old) if old.content_hash() == h => {
+                    // identical to the lake: a duplicate, not a load
+                    let st = &mut summary.files[fi];
+                    st.loaded -= 1;
+                    st.duplicates += 1;
+                    if let Some(c) = st.match_methods.get_mut(&rec.match_method) {
+                        *c -= 1;
+                    }
+                }
+                Some(_) => {
+                    summary.files[fi].updated += 1;
+                    merged.insert(rec.record_id.clone(), rec);
+                    changed = true;
+                }
+                None => {
+                    merged.insert(rec.record_id.clone(), rec);
+                    changed = true;
+                }
+            }
+        }
+        if changed {
+            let mut v: Vec<Record> = merged.into_values().collect();
+            let p = lake::write_partition(lake_dir, ch, &month, &mut v)?;
+            summary
+                .partitions_written
+                .push(p.to_string_lossy().into_owned());
+        }
+    }
+    Ok(())
+}
+
 /// Ingests every new or changed source file into the lake.
 ///
 /// # Errors
@@ -641,7 +703,7 @@ pub fn ingest(
                 pb.set_position(st.rows);
             }
             let outcome = match &raw.cells {
-                Err(detail) => Err((reject("column_count", None, detail.clone()), None)),
+                Err((reason, detail)) => Err((reject(reason, None, detail.clone()), None)),
                 Ok(cells) => map_row(&ctx, src, &mapping, cells, &fname, raw.row)
                     .map_err(|r| (r, Some(cells))),
             };
@@ -690,55 +752,29 @@ pub fn ingest(
         st.seconds = started.elapsed().as_secs_f64();
         info!(source = %st.source, file = %st.file, rows = st.rows, loaded = st.loaded, quarantined = st.quarantined, duplicates = st.duplicates, "file ingested");
         summary.files.push(st);
+        if pending.len() >= FLUSH_RECORDS {
+            // Bounded memory: merge what is pending into the lake now. The files are recorded
+            // as ingested only at the end, so a crash re-reads them and finds these records
+            // already loaded (counted as duplicates then), leaving the same lake.
+            merge(
+                &lake_dir,
+                cfg,
+                &files,
+                std::mem::take(&mut pending),
+                &mut summary,
+            )?;
+        }
     }
 
-    // Merge with the lake, partition by partition.
-    let mut by_part: BTreeMap<(Channel, String), Vec<Pending>> = BTreeMap::new();
-    for (_, (rec, h, fi)) in pending {
-        // summary.files has one entry per entry of `files`, in the same order.
-        let ch = cfg.sources[files[fi].0].channel;
-        by_part
-            .entry((ch, month_of(rec.received_at)))
-            .or_default()
-            .push((rec, h, fi));
-    }
-    for ((ch, month), news) in by_part {
-        let existing = lake::read_partition(&lake_dir, ch, &month)?;
-        let mut merged: HashMap<String, Record> = existing
-            .into_iter()
-            .map(|r| (r.record_id.clone(), r))
-            .collect();
-        let mut changed = false;
-        for (rec, h, fi) in news {
-            match merged.get(&rec.record_id) {
-                Some(old) if old.content_hash() == h => {
-                    // identical to the lake: a duplicate, not a load
-                    let st = &mut summary.files[fi];
-                    st.loaded -= 1;
-                    st.duplicates += 1;
-                    if let Some(c) = st.match_methods.get_mut(&rec.match_method) {
-                        *c -= 1;
-                    }
-                }
-                Some(_) => {
-                    summary.files[fi].updated += 1;
-                    merged.insert(rec.record_id.clone(), rec);
-                    changed = true;
-                }
-                None => {
-                    merged.insert(rec.record_id.clone(), rec);
-                    changed = true;
-                }
-            }
-        }
-        if changed {
-            let mut v: Vec<Record> = merged.into_values().collect();
-            let p = lake::write_partition(&lake_dir, ch, &month, &mut v)?;
-            summary
-                .partitions_written
-                .push(p.to_string_lossy().into_owned());
-        }
-    }
+    merge(
+        &lake_dir,
+        cfg,
+        &files,
+        std::mem::take(&mut pending),
+        &mut summary,
+    )?;
+    summary.partitions_written.sort();
+    summary.partitions_written.dedup();
     if !quarantine.is_empty() {
         let qp = lake_dir.join("quarantine").join(format!("run={run}.jsonl"));
         lake::write_atomic(&qp, |f| {

@@ -18,8 +18,9 @@ use crate::{Error, Result};
 pub struct RawRow {
     /// 1-based line / row number in the file (the header is row 1 for CSV and XLSX).
     pub row: usize,
-    /// Cells, or the parse problem of the row.
-    pub cells: std::result::Result<Vec<String>, String>,
+    /// Cells, or the problem of the row: its quarantine reason code (`column_count` or
+    /// `malformed`) and a detail.
+    pub cells: std::result::Result<Vec<String>, (&'static str, String)>,
 }
 
 /// A source file opened for reading.
@@ -126,7 +127,10 @@ fn open_csv(path: &Path, enc: Encoding) -> Result<OpenFile> {
                     continue;
                 }
                 let cells = if rec.len() != width {
-                    Err(format!("{} columns, header has {width}", rec.len()))
+                    Err((
+                        "column_count",
+                        format!("{} columns, header has {width}", rec.len()),
+                    ))
                 } else {
                     Ok(rec.iter().map(str::to_owned).collect())
                 };
@@ -137,7 +141,7 @@ fn open_csv(path: &Path, enc: Encoding) -> Result<OpenFile> {
                 let line = e.position().map(|p| p.line() as usize).unwrap_or(row);
                 return Some(RawRow {
                     row: line,
-                    cells: Err(format!("unreadable row: {e}")),
+                    cells: Err(("malformed", format!("unreadable row: {e}"))),
                 });
             }
         }
@@ -171,7 +175,7 @@ fn open_jsonl(path: &Path, enc: Encoding) -> Result<OpenFile> {
             Err(e) => {
                 return Some(RawRow {
                     row,
-                    cells: Err(format!("unreadable line: {e}")),
+                    cells: Err(("malformed", format!("unreadable line: {e}"))),
                 })
             }
         };
@@ -188,8 +192,8 @@ fn open_jsonl(path: &Path, enc: Encoding) -> Result<OpenFile> {
                     Some(v) => v.to_string(),
                 })
                 .collect()),
-            Ok(_) => Err("not a JSON object".to_owned()),
-            Err(e) => Err(format!("invalid JSON: {e}")),
+            Ok(_) => Err(("malformed", "not a JSON object".to_owned())),
+            Err(e) => Err(("malformed", format!("invalid JSON: {e}"))),
         };
         Some(RawRow { row, cells })
     });

@@ -1,0 +1,529 @@
+//! The ingest on small hand-written exports: every reader (GBK CSV with Chinese headers, a
+//! UTF-8 file with a BOM, JSON Lines, XLSX), every quarantine reason with its file, row and
+//! field, row accounting, idempotent re-ingest, ticket updates replacing the old version,
+//! address resolution through the registry, and no raw identifier in anything written.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::NaiveDate;
+use weaksignal_pipeline::config::{Channel, Config};
+use weaksignal_pipeline::ingest::{ingest, IngestSummary};
+use weaksignal_pipeline::lake;
+use weaksignal_pipeline::privacy::Pseudonymizer;
+use weaksignal_pipeline::record::Record;
+
+const KEY: &[u8] = b"ingest-test-key-0123456789abcdef";
+
+fn as_of() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2025, 3, 31).unwrap()
+}
+
+const COMPOUNDS: &str = "\
+compound_id,name,aliases,street,community,grid,households,population,type,property_company,lon,lat,year_built
+C1,阳光花园,阳光花园一期|建设路12号,东城街道,东城1社区,G1,800,2000,商品房,万家物业,116.4,39.9,2005
+C2,阳光花园二期,建设路14号,东城街道,东城1社区,G1,600,1500,商品房,万家物业,116.4,39.9,2008
+C3,幸福里,,东城街道,东城2社区,G2,300,700,老旧小区,,116.4,39.9,1988
+C4,幸福里,,西湖街道,西湖1社区,G3,300,700,老旧小区,,116.5,39.9,1990
+C5,锦绣江南,锦绣,西湖街道,西湖1社区,G3,1200,3300,商品房,华润物业,116.5,39.9,2012
+";
+
+const TAXONOMY: &str = "\
+l1,l2,aliases
+物业服务,电梯故障,电梯维修|电梯问题
+物业服务,物业收费,物业费
+公共服务,供水问题,停水
+";
+
+const CONFIG: &str = r#"
+lake = "lake"
+[reference]
+compounds = "compounds.csv"
+taxonomy = "taxonomy.csv"
+[ingest]
+future_tolerance_days = 2
+test_markers = ["测试工单"]
+fuzzy_threshold = 0.75
+collective_threshold = 5
+
+[[source]]
+name = "12345热线"
+channel = "hotline"
+path = "exports/hotline/*.csv"
+format = "csv"
+encoding = "auto"
+datetime_formats = ["%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M", "excel"]
+[source.columns]
+source_id = ["工单编号"]
+received_at = ["来电时间"]
+reporter = ["来电号码"]
+address = ["诉求地址"]
+content = ["诉求内容"]
+category = ["诉求分类"]
+closed_at = ["办结时间"]
+status = ["办理状态"]
+satisfaction = ["回访满意度"]
+[source.values.status]
+"已办结" = "closed"
+"办理中" = "open"
+"退单" = "returned"
+[source.values.satisfaction]
+"满意" = "satisfied"
+"不满意" = "dissatisfied"
+"未回访" = "none"
+
+[[source]]
+name = "网格投诉"
+channel = "grid"
+path = "exports/grid/*.jsonl"
+format = "jsonl"
+encoding = "utf-8"
+datetime_formats = ["%Y-%m-%d %H:%M:%S"]
+[source.columns]
+source_id = ["id"]
+received_at = ["提交时间"]
+reporter = ["openid"]
+compound = ["小区"]
+content = ["内容"]
+category = ["类别"]
+rating = ["评分"]
+
+[[source]]
+name = "信访登记"
+channel = "petition"
+path = "exports/petition/*.xlsx"
+format = "xlsx"
+datetime_formats = ["%Y-%m-%d", "excel"]
+[source.columns]
+source_id = ["信访编号"]
+received_at = ["登记日期"]
+reporter = ["信访人"]
+participants = ["人数"]
+petition_level = ["到达层级"]
+skip_level = ["是否越级"]
+address = ["反映地址"]
+content = ["反映内容"]
+category = ["问题类别"]
+[source.values.petition_level]
+"区" = "district"
+"市" = "city"
+"省" = "province"
+"#;
+
+const HOTLINE_HEADER: &str =
+    "工单编号,来电时间,来电号码,诉求地址,诉求内容,诉求分类,办结时间,办理状态,回访满意度";
+
+/// The hotline export of March in GBK: good rows in several datetime formats, and one row
+/// for each quarantine reason a CSV row can have.
+fn hotline_march() -> String {
+    [
+        HOTLINE_HEADER,
+        // 2: good, alias with full-width digits, phone number in the text
+        "H001,2025-03-05 14:22:10,13812345678,建设路１２号3单元,电梯坏了困人 请回电13912345678,电梯问题,2025-03-06 09:00:00,已办结,不满意",
+        // 3: good, slash format, longest name wins (二期)
+        "H002,2025/3/6 8:05,13812345678,东城街道阳光花园二期5栋,物业费乱收,物业费,,办理中,",
+        // 4: good, Excel serial date (2025-03-07 12:00), typo 锦秀 for 锦绣
+        "H003,45723.5,13700000000,西湖街道锦秀江南小区8幢,小区停水两天,停水,,退单,未回访",
+        // 5: good, ambiguous compound (幸福里 in two streets)
+        "H004,2025-03-08 10:00:00,13600000000,幸福里3号楼,电梯异响,电梯故障,,办理中,",
+        // 6: bad_date
+        "H005,三月五日,13812345678,阳光花园,电梯坏了,电梯故障,,办理中,",
+        // 7: column_count
+        "H006,2025-03-05 10:00:00,13812345678,阳光花园",
+        // 8: empty_record
+        "H007,2025-03-05 10:00:00,13812345678,阳光花园,,,,办理中,",
+        // 9: future_date (run date 2025-03-31, tolerance 2 days)
+        "H008,2025-04-20 10:00:00,13812345678,阳光花园,电梯坏了,电梯故障,,办理中,",
+        // 10: unknown_value (a status missing from the value map)
+        "H009,2025-03-05 10:00:00,13812345678,阳光花园,电梯坏了,电梯故障,,已归档,",
+        // 11: missing_id; the ID number in the text must not reach the quarantine file
+        ",2025-03-05 10:00:00,13812345678,阳光花园,身份证110101199003071234电梯坏了,电梯故障,,办理中,",
+        // 12: test_ticket
+        "H010,2025-03-05 10:00:00,13812345678,阳光花园,测试工单请忽略,电梯故障,,办理中,",
+        // 13: exact duplicate of row 2
+        "H001,2025-03-05 14:22:10,13812345678,建设路１２号3单元,电梯坏了困人 请回电13912345678,电梯问题,2025-03-06 09:00:00,已办结,不满意",
+    ]
+    .join("\r\n")
+        + "\r\n"
+}
+
+fn gbk(text: &str) -> Vec<u8> {
+    let (bytes, _, unmappable) = encoding_rs::GBK.encode(text);
+    assert!(!unmappable, "test text must be GBK-encodable");
+    bytes.into_owned()
+}
+
+fn write(dir: &Path, rel: &str, bytes: &[u8]) {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, bytes).unwrap();
+}
+
+fn petitions_xlsx(path: &Path) {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    let header = [
+        "信访编号",
+        "登记日期",
+        "信访人",
+        "人数",
+        "到达层级",
+        "是否越级",
+        "反映地址",
+        "反映内容",
+        "问题类别",
+    ];
+    for (c, h) in header.iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    // Row 2: a real Excel date cell; row 3: a date typed as text; row 4: bad participants.
+    let date = rust_xlsxwriter::ExcelDateTime::from_ymd(2025, 3, 20).unwrap();
+    let fmt = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+    ws.write_string(1, 0, "X001").unwrap();
+    ws.write_datetime_with_format(1, 1, &date, &fmt).unwrap();
+    ws.write_string(1, 2, "张三").unwrap();
+    ws.write_number(1, 3, 32.0).unwrap();
+    ws.write_string(1, 4, "市").unwrap();
+    ws.write_string(1, 5, "是").unwrap();
+    ws.write_string(1, 6, "西湖街道锦绣江南").unwrap();
+    ws.write_string(1, 7, "业主集体反映交房延期").unwrap();
+    ws.write_string(1, 8, "物业收费").unwrap();
+    for (c, v) in [
+        "X002",
+        "2025-03-21",
+        "李四",
+        "1",
+        "区",
+        "否",
+        "阳光花园",
+        "电梯长期停运",
+        "电梯故障",
+    ]
+    .iter()
+    .enumerate()
+    {
+        ws.write_string(2, c as u16, *v).unwrap();
+    }
+    for (c, v) in [
+        "X003",
+        "2025-03-22",
+        "王五",
+        "很多",
+        "区",
+        "否",
+        "阳光花园",
+        "电梯长期停运",
+        "电梯故障",
+    ]
+    .iter()
+    .enumerate()
+    {
+        ws.write_string(3, c as u16, *v).unwrap();
+    }
+    wb.save(path).unwrap();
+}
+
+fn grid_jsonl() -> String {
+    [
+        r#"{"id":"G1","提交时间":"2025-03-10 09:00:00","openid":"oX_abcdefghijklmnop","小区":"阳光花园","内容":"电梯又坏了","类别":"电梯故障","评分":2}"#,
+        r#"{"id":"G2","提交时间":"2025-03-11 09:00:00","openid":"oX_abcdefghijklmnop","小区":"锦绣","内容":"物业费太贵","类别":"","评分":5}"#,
+        r#"{"id":"G3","提交时间":"2025-03-12 09:00:00","openid":"oX_zzzz","小区":"阳光花园","内容":"电梯","评分":9}"#,
+        r#"{"id":"G4","提交时间":"2025-03-12 09:00:00","openid":"oX_zzzz","小区":"阳光花"#,
+        r#"["not","an","object"]"#,
+    ]
+    .join("\n")
+        + "\n"
+}
+
+struct City {
+    dir: tempfile::TempDir,
+    cfg: Config,
+    keys: Pseudonymizer,
+}
+
+fn city() -> City {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "weaksignal.toml", CONFIG.as_bytes());
+    write(d, "compounds.csv", COMPOUNDS.as_bytes());
+    write(d, "taxonomy.csv", TAXONOMY.as_bytes());
+    write(
+        d,
+        "exports/hotline/12345_2025-03.csv",
+        &gbk(&hotline_march()),
+    );
+    write(
+        d,
+        "exports/grid/grid_2025-03.jsonl",
+        grid_jsonl().as_bytes(),
+    );
+    std::fs::create_dir_all(d.join("exports/petition")).unwrap();
+    petitions_xlsx(&d.join("exports/petition/petitions.xlsx"));
+    let cfg = Config::load(&d.join("weaksignal.toml")).unwrap();
+    City {
+        dir,
+        cfg,
+        keys: Pseudonymizer::new(KEY).unwrap(),
+    }
+}
+
+fn run(c: &City) -> IngestSummary {
+    let s = ingest(&c.cfg, &c.keys, as_of(), false).unwrap();
+    for f in &s.files {
+        assert!(f.error.is_none(), "{}: {:?}", f.file, f.error);
+        assert_eq!(
+            f.rows,
+            f.loaded + f.quarantined + f.duplicates,
+            "row accounting of {}",
+            f.file
+        );
+    }
+    s
+}
+
+fn records(c: &City) -> BTreeMap<String, (Channel, Record)> {
+    lake::read_all(&c.dir.path().join("lake"))
+        .unwrap()
+        .into_iter()
+        .map(|(ch, r)| (r.record_id.clone(), (ch, r)))
+        .collect()
+}
+
+fn file<'a>(s: &'a IngestSummary, name: &str) -> &'a weaksignal_pipeline::ingest::FileStats {
+    s.files
+        .iter()
+        .find(|f| f.file.ends_with(name))
+        .unwrap_or_else(|| panic!("no stats for {name}"))
+}
+
+fn quarantine(s: &IngestSummary) -> Vec<serde_json::Value> {
+    let p = s.quarantine_file.as_ref().expect("a quarantine file");
+    std::fs::read_to_string(p)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn every_reader_loads_and_accounts_for_every_row() {
+    let c = city();
+    let s = run(&c);
+    let hot = file(&s, "12345_2025-03.csv");
+    assert_eq!(
+        (hot.rows, hot.loaded, hot.quarantined, hot.duplicates),
+        (12, 4, 7, 1)
+    );
+    let grid = file(&s, "grid_2025-03.jsonl");
+    assert_eq!((grid.rows, grid.loaded, grid.quarantined), (5, 2, 3));
+    let pet = file(&s, "petitions.xlsx");
+    assert_eq!((pet.rows, pet.loaded, pet.quarantined), (3, 2, 1));
+
+    let recs = records(&c);
+    assert_eq!(recs.len(), 8, "{:?}", recs.keys().collect::<Vec<_>>());
+    // GBK decoded, Chinese headers mapped, datetime formats, categories via aliases.
+    let (ch, h1) = &recs["hotline:H001"];
+    assert_eq!(*ch, Channel::Hotline);
+    assert_eq!(h1.category_l2.as_deref(), Some("电梯故障"));
+    assert_eq!(h1.category_source, "given");
+    assert_eq!(h1.satisfaction, "dissatisfied");
+    assert_eq!(h1.status, "closed");
+    assert_eq!(h1.source_row, 2);
+    let t = |s: &str| {
+        chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
+            .unwrap()
+            .and_utc()
+            .timestamp_millis()
+            - 8 * 3_600_000
+    };
+    assert_eq!(h1.received_at, t("2025-03-05 14:22:10"));
+    assert_eq!(h1.closed_at, Some(t("2025-03-06 09:00:00")));
+    assert_eq!(recs["hotline:H002"].1.received_at, t("2025-03-06 08:05:00"));
+    assert_eq!(recs["hotline:H003"].1.received_at, t("2025-03-07 12:00:00"));
+    assert_eq!(recs["hotline:H003"].1.status, "returned");
+    // Address resolution: alias with full-width digits, longest name, typo, ambiguity.
+    let m = |id: &str| {
+        let r = &recs[id].1;
+        (r.compound_id.clone(), r.match_method.clone())
+    };
+    assert_eq!(m("hotline:H001"), (Some("C1".into()), "alias".into()));
+    assert_eq!(m("hotline:H002"), (Some("C2".into()), "substring".into()));
+    assert_eq!(m("hotline:H003"), (Some("C5".into()), "fuzzy".into()));
+    assert_eq!(m("hotline:H004"), (None, "ambiguous".into()));
+    assert_eq!(recs["hotline:H002"].1.street.as_deref(), Some("东城街道"));
+    // JSONL: rating 1–5 onto the satisfaction scale, alias of the typed compound.
+    assert_eq!(recs["grid:G1"].1.satisfaction, "dissatisfied");
+    assert_eq!(recs["grid:G2"].1.satisfaction, "satisfied");
+    assert_eq!(recs["grid:G2"].1.compound_id.as_deref(), Some("C5"));
+    assert_eq!(recs["grid:G2"].1.category_source, "none");
+    // The same openid gives the same pseudonym; different ones differ.
+    assert_eq!(
+        recs["grid:G1"].1.reporter_key,
+        recs["grid:G2"].1.reporter_key
+    );
+    assert_ne!(
+        recs["grid:G1"].1.reporter_key,
+        recs["hotline:H001"].1.reporter_key
+    );
+    // XLSX: a date cell and a text date, participants, level.
+    let x1 = &recs["petition:X001"].1;
+    assert_eq!(x1.received_at, t("2025-03-20 00:00:00"));
+    assert_eq!(x1.participants, Some(32));
+    assert!(x1.is_collective && x1.skip_level);
+    assert_eq!(x1.petition_level.as_deref(), Some("city"));
+    assert_eq!(
+        recs["petition:X002"].1.received_at,
+        t("2025-03-21 00:00:00")
+    );
+    assert!(!recs["petition:X002"].1.is_collective);
+}
+
+#[test]
+fn every_quarantine_reason_names_file_row_and_field() {
+    let c = city();
+    let s = run(&c);
+    let q = quarantine(&s);
+    let got: Vec<(String, u64, String, Option<String>)> = q
+        .iter()
+        .map(|v| {
+            (
+                v["file"].as_str().unwrap().to_string(),
+                v["row"].as_u64().unwrap(),
+                v["reason"].as_str().unwrap().to_string(),
+                v["field"].as_str().map(str::to_string),
+            )
+        })
+        .collect();
+    let hot = "exports/hotline/12345_2025-03.csv";
+    let grid = "exports/grid/grid_2025-03.jsonl";
+    let pet = "exports/petition/petitions.xlsx";
+    let f = |s: &str| Some(s.to_string());
+    let want = vec![
+        (hot.into(), 6, "bad_date".into(), f("received_at")),
+        (hot.into(), 7, "column_count".into(), None),
+        (hot.into(), 8, "empty_record".into(), f("content")),
+        (hot.into(), 9, "future_date".into(), f("received_at")),
+        (hot.into(), 10, "unknown_value".into(), f("status")),
+        (hot.into(), 11, "missing_id".into(), f("source_id")),
+        (hot.into(), 12, "test_ticket".into(), f("content")),
+        (grid.into(), 3, "unknown_value".into(), f("rating")),
+        (grid.into(), 4, "malformed".into(), None),
+        (grid.into(), 5, "malformed".into(), None),
+        (pet.into(), 4, "unknown_value".into(), f("participants")),
+    ];
+    let mut got_sorted = got.clone();
+    got_sorted.sort();
+    let mut want_sorted: Vec<(String, u64, String, Option<String>)> = want;
+    want_sorted.sort();
+    assert_eq!(got_sorted, want_sorted);
+    // Quarantined rows keep their cells for the analyst, but redacted: no phone, ID number
+    // or openid, and the reporter column is replaced.
+    let text = std::fs::read_to_string(s.quarantine_file.as_ref().unwrap()).unwrap();
+    for raw in ["13812345678", "110101199003071234", "oX_zzzz", "王五"] {
+        assert!(!text.contains(raw), "quarantine file contains {raw}");
+    }
+    assert!(text.contains("[身份证号]") && text.contains("[已脱敏]"));
+    assert!(q.iter().all(|v| !v["detail"].as_str().unwrap().is_empty()));
+}
+
+#[test]
+fn reingest_is_idempotent_and_an_updated_ticket_replaces_the_old_one() {
+    let c = city();
+    run(&c);
+    let lake_files = |c: &City| {
+        let mut v = vec![];
+        for (ch, m) in [(Channel::Hotline, "2025-03"), (Channel::Grid, "2025-03")] {
+            let dir = lake::partition_dir(&c.dir.path().join("lake"), ch, m);
+            for e in std::fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                v.push((p.clone(), std::fs::read(p).unwrap()));
+            }
+        }
+        v
+    };
+    let before = lake_files(&c);
+    let again = run(&c);
+    assert!(again.files.iter().all(|f| f.skipped_unchanged));
+    assert!(again.partitions_written.is_empty());
+    assert_eq!(before, lake_files(&c));
+
+    // The next export overlaps: H001 again unchanged, H002 now closed and rated, one new.
+    let april = [
+        HOTLINE_HEADER,
+        "H001,2025-03-05 14:22:10,13812345678,建设路１２号3单元,电梯坏了困人 请回电13912345678,电梯问题,2025-03-06 09:00:00,已办结,不满意",
+        "H002,2025/3/6 8:05,13812345678,东城街道阳光花园二期5栋,物业费乱收,物业费,2025-03-28 10:00:00,已办结,满意",
+        "H011,2025-03-29 10:00:00,13812345678,幸福里东城街道,电梯又坏,电梯故障,,办理中,",
+    ]
+    .join("\n")
+        + "\n";
+    // UTF-8 with a BOM this time: the `auto` encoding must tell.
+    let mut bytes = vec![0xEF, 0xBB, 0xBF];
+    bytes.extend_from_slice(april.as_bytes());
+    write(c.dir.path(), "exports/hotline/12345_2025-04.csv", &bytes);
+    let s = run(&c);
+    let f = file(&s, "12345_2025-04.csv");
+    assert!(!f.skipped_unchanged);
+    assert_eq!(
+        (f.rows, f.loaded, f.updated, f.duplicates),
+        (3, 2, 1, 1),
+        "{f:?}"
+    );
+    assert!(file(&s, "12345_2025-03.csv").skipped_unchanged);
+    let recs = records(&c);
+    assert_eq!(recs.len(), 9);
+    let h2 = &recs["hotline:H002"].1;
+    assert_eq!(
+        (h2.status.as_str(), h2.satisfaction.as_str()),
+        ("closed", "satisfied")
+    );
+    assert_eq!(h2.source_file, "12345_2025-04.csv");
+    // 幸福里 with its street named is no longer ambiguous.
+    assert_eq!(recs["hotline:H011"].1.compound_id.as_deref(), Some("C3"));
+}
+
+#[test]
+fn no_raw_identifier_reaches_the_lake() {
+    let c = city();
+    run(&c);
+    let mut text = String::new();
+    for (_, r) in records(&c).values() {
+        text.push_str(&format!("{r:?}\n"));
+    }
+    for raw in [
+        "13812345678",
+        "13912345678",
+        "13700000000",
+        "oX_abcdefghijklmnop",
+        "张三",
+    ] {
+        assert!(!text.contains(raw), "the lake holds {raw}");
+    }
+    assert!(
+        text.contains("[手机号]"),
+        "the phone number in the text is masked"
+    );
+}
+
+#[test]
+fn unreadable_sources_are_reported_not_fatal() {
+    let c = city();
+    // Not a workbook, and a GBK file declared as UTF-8.
+    write(
+        c.dir.path(),
+        "exports/petition/broken.xlsx",
+        b"not a zip file",
+    );
+    let mut cfg = c.cfg.clone();
+    cfg.sources[0].encoding = weaksignal_pipeline::config::Encoding::Utf8;
+    let s = ingest(&cfg, &c.keys, as_of(), false).unwrap();
+    assert!(s.has_errors());
+    let broken = file(&s, "broken.xlsx");
+    assert!(
+        broken.error.as_deref().unwrap().contains("workbook"),
+        "{broken:?}"
+    );
+    let hot = file(&s, "12345_2025-03.csv");
+    assert!(hot.error.as_deref().unwrap().contains("UTF-8"), "{hot:?}");
+    // The readable files still load.
+    assert_eq!(file(&s, "grid_2025-03.jsonl").loaded, 2);
+}

@@ -19,5 +19,5 @@ python3 bench/new_day.py "$work" 2025-12-24 2025-12-31
 /usr/bin/time -f "nightly next day: %e s, peak %M KB" \
   $bin --quiet nightly --config "$work/weaksignal.toml" --as-of 2025-12-31
 for m in "$work"/output/runs/*.json; do
-  python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(m["run"], {k: round(v,1) for k,v in m["stages"].items()}, "red", m["red"], "yellow", m["yellow"])' "$m"
+  python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(m["run"], "seconds", {k: round(v,1) for k,v in m["stages"].items()}, "peak MB", {k: round(v) for k,v in m.get("peak_memory_mb", {}).items()}, "red", m["red"], "yellow", m["yellow"])' "$m"
 done

@@ -21,7 +21,10 @@ text = hot.read_bytes().decode("gb18030")
 lines = text.splitlines()
 out = [lines[0]]
 for line in lines[1:]:
-    if line.startswith("H") and (f",{src} " in line or f",{slash_src}" in line):
+    cells = line.split(",", 2)
+    if len(cells) == 3 and cells[0].startswith("H") and (
+        cells[1].startswith(src + " ") or cells[1].startswith(slash_src)
+    ):
         line = "N" + tag + line[1:]
         line = line.replace(src, dst).replace(slash_src, slash_dst)
         out.append(line)

@@ -153,6 +153,9 @@ pub async fn text_rows(ctx: &SessionContext, sql: &str) -> Result<Vec<Vec<String
     Ok(out)
 }
 
+/// Memory the queries may hold before they spill (MB; `WEAKSIGNAL_MEMORY_MB` overrides).
+const MEMORY_POOL_MB: usize = 1536;
+
 /// A DataFusion session over the lake's records (Hive partitions `channel`, `month`).
 ///
 /// # Errors
@@ -161,7 +164,17 @@ pub async fn session(lake: &Path) -> Result<SessionContext> {
     let cfg = SessionConfig::new()
         .with_target_partitions(2)
         .with_information_schema(false);
-    let ctx = SessionContext::new_with_config(cfg);
+    // Bounded memory: aggregates beyond the pool spill to disk instead of growing.
+    let pool_mb = std::env::var("WEAKSIGNAL_MEMORY_MB")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(MEMORY_POOL_MB);
+    let runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
+        .with_memory_pool(Arc::new(
+            datafusion::execution::memory_pool::FairSpillPool::new(pool_mb << 20),
+        ))
+        .build_arc()?;
+    let ctx = SessionContext::new_with_config_rt(cfg, runtime);
     let root = lake.join("records");
     if !root.exists() {
         return Err(Error::Config {
@@ -260,8 +273,9 @@ fn num(b: &RecordBatch, name: &str, i: usize) -> f64 {
 }
 
 /// Dates per query: each record joins every date whose window holds it, so memory grows
-/// with the dates of one query; chunks keep it bounded.
-const DATES_PER_QUERY: usize = 8;
+/// with the dates of one query (large city: 1.35 GB peak at 1, 1.75 GB at 2, 2.9 GB at 4,
+/// 4.6 GB at 8) while time hardly changes.
+const DATES_PER_QUERY: usize = 2;
 
 /// Days of history before an `as_of` that the window queries need: the 56-day windows, and
 /// 30 more days for the closures that make a later record a "reopened" one.
@@ -274,7 +288,8 @@ fn base_sql(ctx: &SessionContext, from_ms: i64, to_ms: i64, phrase: &str) -> Res
     let (cat, from) = if ctx.table_exist("classified")? {
         (
             "COALESCE(records.category_l2, classified.predicted) AS category_l2",
-            "records LEFT JOIN classified ON records.record_id = classified.record_id
+            // The predictions are the small side: build the join's hash table on them.
+            "classified RIGHT JOIN records ON records.record_id = classified.record_id
              AND records.month = classified.month",
         )
     } else {
@@ -375,7 +390,15 @@ async fn window_features(
         ctx.deregister_table(t)?;
     }
     // The records of the chunk's windows, read once and kept in memory for the queries below.
-    let base = collect(ctx, &base_sql(ctx, from_ms, tl, &phrase)?).await?;
+    let base = collect_compact(ctx, &base_sql(ctx, from_ms, tl, &phrase)?).await?;
+    debug!(
+        rows = base.iter().map(RecordBatch::num_rows).sum::<usize>(),
+        bytes = base
+            .iter()
+            .map(RecordBatch::get_array_memory_size)
+            .sum::<usize>(),
+        "window records in memory"
+    );
     ctx.register_table("base", mem_table(base)?)?;
     // A record is "reopened" when a ticket of the same compound and category was closed in
     // the 30 days before it was received.
@@ -587,6 +610,31 @@ async fn window_features(
         }
     }
     Ok(rows)
+}
+
+/// Runs a query and keeps its batches compacted as they arrive.
+async fn collect_compact(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>> {
+    use futures::StreamExt;
+    let mut stream = ctx.sql(sql).await?.execute_stream().await?;
+    let mut out = vec![];
+    while let Some(b) = stream.next().await {
+        out.push(compact(&b?)?);
+    }
+    Ok(out)
+}
+
+/// A copy of a batch whose string views hold only their own bytes: views read from Parquet
+/// keep whole decoded pages alive behind the few rows a filter kept (ten times the memory).
+fn compact(b: &RecordBatch) -> Result<RecordBatch> {
+    let cols = b
+        .columns()
+        .iter()
+        .map(|c| match c.as_string_view_opt() {
+            Some(v) => Arc::new(v.gc()) as Arc<dyn Array>,
+            None => c.clone(),
+        })
+        .collect();
+    Ok(RecordBatch::try_new(b.schema(), cols)?)
 }
 
 /// Batches as an in-memory table split in two partitions (one per core).

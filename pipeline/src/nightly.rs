@@ -41,12 +41,30 @@ pub struct Manifest {
     pub yellow: usize,
     /// Seconds per stage.
     pub stages: BTreeMap<String, f64>,
+    /// The process's peak resident memory (MB) at the end of each stage (Linux; the peak
+    /// of the run so far, so the stage where it jumps is the one that needed it).
+    #[serde(default)]
+    pub peak_memory_mb: BTreeMap<String, f64>,
     /// Files written.
     pub outputs: Vec<String>,
     /// ok, partial (a source failed), failed.
     pub status: String,
     /// Error message of a failed run.
     pub error: Option<String>,
+}
+
+/// The process's peak resident set size in MB (`VmHWM`), where the OS reports it.
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
 }
 
 /// An exclusive run lock: a file holding the owner's pid. A lock whose process is gone (a

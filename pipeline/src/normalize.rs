@@ -65,6 +65,15 @@ fn pii_patterns() -> &'static [(Regex, &'static str)] {
 /// Masks phone numbers, 18-digit ID numbers and bank-card numbers in free text (expects
 /// half-width digits: call after [`normalize_text`]).
 pub fn mask_pii(s: &str) -> String {
+    // Every pattern needs a run of at least seven digits: most texts have none.
+    let mut run = 0;
+    let has_run = s.bytes().any(|b| {
+        run = if b.is_ascii_digit() { run + 1 } else { 0 };
+        run >= 7
+    });
+    if !has_run {
+        return s.to_owned();
+    }
     let mut text = s.to_owned();
     for (re, label) in pii_patterns() {
         // Replace the captured group only, repeatedly (adjacent matches share delimiters).

@@ -51,6 +51,7 @@ pub(crate) fn run_nightly(
     let _lock = Lock::acquire(&output.join(".lock"))?;
     let started = chrono::Utc::now().to_rfc3339();
     let mut stages = BTreeMap::new();
+    let mut peak = BTreeMap::new();
     let keys = Pseudonymizer::load(
         cfg.privacy
             .key_file
@@ -62,6 +63,9 @@ pub(crate) fn run_nightly(
     let t = Instant::now();
     let summary = ingest(&cfg, &keys, as_of, !quiet).context("ingest")?;
     stages.insert("ingest".to_string(), t.elapsed().as_secs_f64());
+    if let Some(mb) = nightly::peak_rss_mb() {
+        peak.insert("ingest".to_string(), mb);
+    }
     if !quiet {
         super::ingest::print_summary(&summary);
     }
@@ -91,12 +95,18 @@ pub(crate) fn run_nightly(
         }
     };
     stages.insert("classify".to_string(), t.elapsed().as_secs_f64());
+    if let Some(mb) = nightly::peak_rss_mb() {
+        peak.insert("classify".to_string(), mb);
+    }
 
     let t = Instant::now();
     let (alerts_dir, alerts, info) = rt
         .block_on(super::score::score_date(&cfg, as_of))
         .context("scoring")?;
     stages.insert("score".to_string(), t.elapsed().as_secs_f64());
+    if let Some(mb) = nightly::peak_rss_mb() {
+        peak.insert("score".to_string(), mb);
+    }
     if !quiet {
         super::score::print_alerts(&alerts, &info);
     }
@@ -110,10 +120,16 @@ pub(crate) fn run_nightly(
         })
         .context("report")?;
     stages.insert("report".to_string(), t.elapsed().as_secs_f64());
+    if let Some(mb) = nightly::peak_rss_mb() {
+        peak.insert("report".to_string(), mb);
+    }
 
     let t = Instant::now();
     let removed = nightly::retention(&cfg, as_of)?;
     stages.insert("retention".to_string(), t.elapsed().as_secs_f64());
+    if let Some(mb) = nightly::peak_rss_mb() {
+        peak.insert("retention".to_string(), mb);
+    }
     if !removed.is_empty() {
         tracing::info!(
             removed = removed.len(),
@@ -133,6 +149,7 @@ pub(crate) fn run_nightly(
         red: level("red"),
         yellow: level("yellow"),
         stages,
+        peak_memory_mb: peak,
         outputs: vec![
             alerts_dir.join("alerts.parquet").display().to_string(),
             alerts_dir.join("alerts.csv").display().to_string(),

@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use chrono::{Duration, NaiveDate, NaiveDateTime, TimeZone};
 use chrono_tz::Asia::Shanghai;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tracing::{info, instrument, warn};
@@ -522,6 +523,9 @@ pub fn source_files(cfg: &Config) -> Vec<(usize, std::result::Result<PathBuf, St
     out
 }
 
+/// Rows mapped in parallel at a time.
+const MAP_BATCH: usize = 8192;
+
 /// Records held in memory before they are merged into the lake.
 const FLUSH_RECORDS: usize = 400_000;
 
@@ -697,56 +701,62 @@ pub fn ingest(
             .and_then(|n| n.to_str())
             .unwrap_or("")
             .to_owned();
-        for raw in opened.rows {
-            st.rows += 1;
-            if st.rows.is_multiple_of(10_000) {
-                pb.set_position(st.rows);
+        // Rows are read in order on this thread and mapped in parallel in batches; their
+        // outcomes are then applied in file order, so the result does not depend on threads.
+        let mut rows = opened.rows;
+        loop {
+            let batch: Vec<readers::RawRow> = rows.by_ref().take(MAP_BATCH).collect();
+            if batch.is_empty() {
+                break;
             }
-            let outcome = match &raw.cells {
-                Err((reason, detail)) => Err((reject(reason, None, detail.clone()), None)),
-                Ok(cells) => map_row(&ctx, src, &mapping, cells, &fname, raw.row)
-                    .map_err(|r| (r, Some(cells))),
-            };
-            match outcome {
-                Ok(rec) => {
-                    let h = rec.content_hash();
-                    match pending.get(&rec.record_id) {
+            let outcomes: Vec<std::result::Result<(Record, u64), Reject>> = batch
+                .par_iter()
+                .map(|raw| match &raw.cells {
+                    Err((reason, detail)) => Err(reject(reason, None, detail.clone())),
+                    Ok(cells) => map_row(&ctx, src, &mapping, cells, &fname, raw.row).map(|r| {
+                        let h = r.content_hash();
+                        (r, h)
+                    }),
+                })
+                .collect();
+            for (raw, outcome) in batch.iter().zip(outcomes) {
+                st.rows += 1;
+                match outcome {
+                    Ok((rec, h)) => match pending.get(&rec.record_id) {
                         Some((_, old, _)) if *old == h => st.duplicates += 1,
-                        Some(_) => {
+                        known => {
                             st.loaded += 1;
-                            st.updated += 1;
+                            if known.is_some() {
+                                st.updated += 1;
+                            }
                             *st.match_methods
                                 .entry(rec.match_method.clone())
                                 .or_default() += 1;
                             pending.insert(rec.record_id.clone(), (rec, h, file_idx));
                         }
-                        None => {
-                            st.loaded += 1;
-                            *st.match_methods
-                                .entry(rec.match_method.clone())
-                                .or_default() += 1;
-                            pending.insert(rec.record_id.clone(), (rec, h, file_idx));
-                        }
+                    },
+                    Err(r) => {
+                        st.quarantined += 1;
+                        *st.quarantine_reasons
+                            .entry(r.reason.to_owned())
+                            .or_default() += 1;
+                        quarantine.push(QuarantineRow {
+                            source: src.name.clone(),
+                            file: state_key(cfg, &st.file),
+                            row: raw.row,
+                            reason: r.reason.to_owned(),
+                            field: r.field.map(str::to_owned),
+                            detail: r.detail,
+                            fields: raw
+                                .cells
+                                .as_ref()
+                                .map(|c| redacted(&opened.header, c, mapping.reporter))
+                                .unwrap_or_default(),
+                        });
                     }
                 }
-                Err((r, cells)) => {
-                    st.quarantined += 1;
-                    *st.quarantine_reasons
-                        .entry(r.reason.to_owned())
-                        .or_default() += 1;
-                    quarantine.push(QuarantineRow {
-                        source: src.name.clone(),
-                        file: state_key(cfg, &st.file),
-                        row: raw.row,
-                        reason: r.reason.to_owned(),
-                        field: r.field.map(str::to_owned),
-                        detail: r.detail,
-                        fields: cells
-                            .map(|c| redacted(&opened.header, c, mapping.reporter))
-                            .unwrap_or_default(),
-                    });
-                }
             }
+            pb.set_position(st.rows);
         }
         pb.finish_and_clear();
         st.seconds = started.elapsed().as_secs_f64();

@@ -116,13 +116,19 @@ fn open_csv(path: &Path, enc: Encoding) -> Result<OpenFile> {
         return Err(source_err(path, "empty file or no header row"));
     }
     let width = header.len();
+    // The first record is on line 2; the csv crate reports line 1 there when the header
+    // ends with CRLF (as Windows exports do), one less for every later line too.
+    let offset = 2usize.saturating_sub(csv.position().line() as usize);
     let mut rec = csv::StringRecord::new();
     let mut row = 1usize;
     let rows = std::iter::from_fn(move || loop {
         match csv.read_record(&mut rec) {
             Ok(false) => return None,
             Ok(true) => {
-                row = rec.position().map(|p| p.line() as usize).unwrap_or(row + 1);
+                row = rec
+                    .position()
+                    .map(|p| p.line() as usize + offset)
+                    .unwrap_or(row + 1);
                 if rec.iter().all(|c| c.trim().is_empty()) {
                     continue;
                 }
@@ -138,7 +144,10 @@ fn open_csv(path: &Path, enc: Encoding) -> Result<OpenFile> {
             }
             Err(e) => {
                 row += 1;
-                let line = e.position().map(|p| p.line() as usize).unwrap_or(row);
+                let line = e
+                    .position()
+                    .map(|p| p.line() as usize + offset)
+                    .unwrap_or(row);
                 return Some(RawRow {
                     row: line,
                     cells: Err(("malformed", format!("unreadable row: {e}"))),
@@ -254,4 +263,22 @@ fn open_xlsx(path: &Path) -> Result<OpenFile> {
         header,
         rows: Box::new(rows.into_iter()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_rows_are_numbered_like_a_spreadsheet() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.csv");
+        for eol in ["\n", "\r\n"] {
+            let text = ["a,b", "1,2", "\"x\ny\",3", "4,5,6", ""].join(eol);
+            std::fs::write(&p, text).unwrap();
+            let f = open(&p, Format::Csv, Encoding::Utf8).unwrap();
+            let rows: Vec<(usize, bool)> = f.rows.map(|r| (r.row, r.cells.is_ok())).collect();
+            assert_eq!(rows, vec![(2, true), (3, true), (5, false)], "{eol:?}");
+        }
+    }
 }

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Ingest benchmark, side by side in one run on this machine:
+#   weaksignal ingest  — GBK/UTF-8 decoding, datetime parsing, validation and quarantine,
+#                        de-duplication, address → compound resolution, HMAC pseudonyms,
+#                        PII masking, month partitions (zstd Parquet)
+#   DuckDB             — COPY (SELECT * FROM read_csv(..., all_varchar=true)) TO parquet
+#   polars             — scan_csv(...).sink_parquet(...)
+# on one hotline CSV made of the large demo city's monthly exports (about 2.4 million rows).
+#
+#   bench/ingest_compare.sh [CITY_DIR] [WORK_DIR]
+# CITY_DIR holds a large demo city (created if absent); DuckDB and polars are installed
+# from PyPI into WORK_DIR/venv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+city=${1:-/tmp/weaksignal-large}
+work=${2:-/tmp/weaksignal-ingest-bench}
+bin=target/release/weaksignal
+cargo build --release --quiet
+export WEAKSIGNAL_KEY=${WEAKSIGNAL_KEY:-0123456789abcdef0123456789abcdef}
+[ -f "$city/weaksignal.toml" ] || $bin --quiet simulate --scale large --seed 1 --out "$city"
+mkdir -p "$work"
+python3 bench/concat_hotline.py "$city" "$work"
+if [ ! -x "$work/venv/bin/python" ]; then
+  python3 -m venv "$work/venv"
+  "$work/venv/bin/pip" install --quiet duckdb polars
+fi
+rows=$(($(wc -l < "$work/utf8/hotline.csv") - 1))
+mb=$(du -m "$work/utf8/hotline.csv" | cut -f1)
+mb_gbk=$(du -m "$work/gbk/hotline.csv" | cut -f1)
+echo "input: $rows rows, UTF-8 $mb MB, GBK $mb_gbk MB"
+t() { local s e; s=$(date +%s.%N); "$@" > /dev/null; e=$(date +%s.%N); echo "$e - $s" | bc; }
+report() { printf "%-28s %7.2f s  %9.0f rows/s  %6.1f MB/s\n" "$1" "$2" "$(echo "$rows / $2" | bc -l)" "$(echo "$3 / $2" | bc -l)"; }
+for enc in utf8 gbk; do
+  rm -rf "$work/$enc/lake"
+  s=$(t $bin --quiet ingest --config "$work/$enc/weaksignal.toml" --as-of 2025-12-31)
+  size=$([ $enc = utf8 ] && echo $mb || echo $mb_gbk)
+  report "weaksignal ingest ($enc)" "$s" "$size"
+done
+rm -f "$work/duck.parquet" "$work/polars.parquet"
+s=$(t "$work/venv/bin/python" -c "
+import duckdb
+duckdb.sql(\"COPY (SELECT * FROM read_csv('$work/utf8/hotline.csv', all_varchar=true)) TO '$work/duck.parquet' (FORMAT parquet)\")")
+report "DuckDB $("$work/venv/bin/python" -c 'import duckdb; print(duckdb.__version__)')" "$s" "$mb"
+s=$(t "$work/venv/bin/python" -c "
+import polars as pl
+pl.scan_csv('$work/utf8/hotline.csv', infer_schema=False).sink_parquet('$work/polars.parquet')")
+report "polars $("$work/venv/bin/python" -c 'import polars; print(polars.__version__)')" "$s" "$mb"

@@ -164,11 +164,7 @@ pub fn parse_datetime(s: &str, formats: &[String]) -> Option<i64> {
                     ))
                 })
         } else {
-            NaiveDateTime::parse_from_str(&s, f).ok().or_else(|| {
-                NaiveDate::parse_from_str(&s, f)
-                    .ok()
-                    .and_then(|d| d.and_hms_opt(0, 0, 0))
-            })
+            parse_with(&s, f)
         };
         if let Some(n) = naive {
             if let Some(t) = Shanghai.from_local_datetime(&n).earliest() {
@@ -177,6 +173,28 @@ pub fn parse_datetime(s: &str, formats: &[String]) -> Option<i64> {
         }
     }
     None
+}
+
+/// A datetime (or a date at midnight) in format `f`, whose parsed form is kept per thread:
+/// chrono otherwise re-reads the format string for every value.
+fn parse_with(s: &str, f: &str) -> Option<NaiveDateTime> {
+    use chrono::format::{parse, Item, Parsed, StrftimeItems};
+    thread_local! {
+        static ITEMS: std::cell::RefCell<HashMap<String, Option<Vec<Item<'static>>>>> =
+            std::cell::RefCell::new(HashMap::new());
+    }
+    ITEMS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let items = cache
+            .entry(f.to_owned())
+            .or_insert_with(|| StrftimeItems::new(f).parse_to_owned().ok());
+        let items = items.as_ref()?;
+        let mut p = Parsed::new();
+        parse(&mut p, s, items.iter()).ok()?;
+        p.to_naive_datetime_with_offset(0)
+            .ok()
+            .or_else(|| p.to_naive_date().ok().and_then(|d| d.and_hms_opt(0, 0, 0)))
+    })
 }
 
 /// Column positions of the canonical fields in one file's header.
@@ -474,7 +492,7 @@ pub fn month_of(ms: i64) -> String {
 }
 
 /// A record waiting to be merged: the record, its content hash, the index of its file.
-type Pending = (Record, u64, usize);
+type Pending = (Box<Record>, u64, usize);
 
 /// Files already ingested: path → SHA-256.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -548,44 +566,66 @@ fn merge(
             .or_default()
             .push((rec, h, fi));
     }
-    for ((ch, month), news) in by_part {
-        let existing = lake::read_partition(lake_dir, ch, &month)?;
-        let mut merged: HashMap<String, Record> = existing
-            .into_iter()
-            .map(|r| (r.record_id.clone(), r))
-            .collect();
-        let mut changed = false;
-        for (rec, h, fi) in news {
-            match merged.get(&rec.record_id) {
-                Some(old) if old.content_hash() == h => {
+    // Partitions are independent: merged and written on every core.
+    let outcomes: Vec<Result<Merged>> = by_part
+        .into_par_iter()
+        .map(|((ch, month), news)| {
+            let existing = lake::read_partition(lake_dir, ch, &month)?;
+            let mut merged: HashMap<String, Record> = existing
+                .into_iter()
+                .map(|r| (r.record_id.clone(), r))
+                .collect();
+            let mut out = Merged::default();
+            for (rec, h, fi) in news {
+                match merged.get(&rec.record_id) {
                     // identical to the lake: a duplicate, not a load
-                    let st = &mut summary.files[fi];
-                    st.loaded -= 1;
-                    st.duplicates += 1;
-                    if let Some(c) = st.match_methods.get_mut(&rec.match_method) {
-                        *c -= 1;
+                    Some(old) if old.content_hash() == h => {
+                        out.duplicates.push((fi, rec.match_method.clone()));
+                    }
+                    known => {
+                        if known.is_some() {
+                            out.updated.push(fi);
+                        }
+                        merged.insert(rec.record_id.clone(), *rec);
+                        out.changed = true;
                     }
                 }
-                Some(_) => {
-                    summary.files[fi].updated += 1;
-                    merged.insert(rec.record_id.clone(), rec);
-                    changed = true;
-                }
-                None => {
-                    merged.insert(rec.record_id.clone(), rec);
-                    changed = true;
-                }
+            }
+            if out.changed {
+                let mut v: Vec<Record> = merged.into_values().collect();
+                let p = lake::write_partition(lake_dir, ch, &month, &mut v)?;
+                out.written = Some(p.to_string_lossy().into_owned());
+            }
+            Ok(out)
+        })
+        .collect();
+    for o in outcomes {
+        let o = o?;
+        for (fi, method) in o.duplicates {
+            let st = &mut summary.files[fi];
+            st.loaded -= 1;
+            st.duplicates += 1;
+            if let Some(c) = st.match_methods.get_mut(&method) {
+                *c -= 1;
             }
         }
-        if changed {
-            let mut v: Vec<Record> = merged.into_values().collect();
-            let p = lake::write_partition(lake_dir, ch, &month, &mut v)?;
-            summary
-                .partitions_written
-                .push(p.to_string_lossy().into_owned());
+        for fi in o.updated {
+            summary.files[fi].updated += 1;
         }
+        summary.partitions_written.extend(o.written);
     }
     Ok(())
+}
+
+/// What merging one partition found.
+#[derive(Default)]
+struct Merged {
+    /// (file index, match method) of records identical to the lake.
+    duplicates: Vec<(usize, String)>,
+    /// File indices of records that replaced an older version.
+    updated: Vec<usize>,
+    changed: bool,
+    written: Option<String>,
 }
 
 /// Ingests every new or changed source file into the lake.
@@ -644,7 +684,7 @@ pub fn ingest(
         ..Default::default()
     };
     // record_id → (record, content hash, index of the file that loaded it)
-    let mut pending: HashMap<String, Pending> = HashMap::new();
+    let mut pending: HashMap<String, Pending> = HashMap::with_capacity(FLUSH_RECORDS);
     let mut quarantine: Vec<QuarantineRow> = vec![];
     let mp = indicatif::MultiProgress::with_draw_target(if progress {
         indicatif::ProgressDrawTarget::stderr()
@@ -732,7 +772,7 @@ pub fn ingest(
                             *st.match_methods
                                 .entry(rec.match_method.clone())
                                 .or_default() += 1;
-                            pending.insert(rec.record_id.clone(), (rec, h, file_idx));
+                            pending.insert(rec.record_id.clone(), (Box::new(rec), h, file_idx));
                         }
                     },
                     Err(r) => {

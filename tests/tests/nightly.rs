@@ -11,8 +11,33 @@ use std::time::{Duration, Instant};
 const KEY: &str = "0123456789abcdef0123456789abcdef-test-key";
 const AS_OF: &str = "2025-12-30";
 
+/// The `weaksignal` binary of this build: beside the test's own folder in the target
+/// directory (`cargo test --workspace` builds it), else built now.
+fn exe() -> &'static Path {
+    static EXE: OnceLock<PathBuf> = OnceLock::new();
+    EXE.get_or_init(|| {
+        let me = std::env::current_exe().expect("test executable");
+        let profile_dir = me
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/<profile>/deps");
+        let exe = profile_dir.join(format!("weaksignal{}", std::env::consts::EXE_SUFFIX));
+        if !exe.exists() {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let mut build = Command::new(cargo);
+            build.args(["build", "-p", "weaksignal-pipeline", "--bin", "weaksignal"]);
+            if profile_dir.file_name().is_some_and(|n| n == "release") {
+                build.arg("--release");
+            }
+            let status = build.status().expect("run cargo build");
+            assert!(status.success(), "cargo build of weaksignal failed");
+        }
+        exe
+    })
+}
+
 fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_weaksignal"));
+    let mut c = Command::new(exe());
     c.env("WEAKSIGNAL_KEY", KEY).env("RUST_LOG", "warn");
     c
 }

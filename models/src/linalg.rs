@@ -51,19 +51,7 @@ pub(crate) fn wls(x: &[f64], z: &[f64], w: &[f64], p: usize, ws: &mut Workspace)
     true
 }
 
-/// `xᵀ (XᵀWX)⁻¹ x` for a row `x`, using the inverse left by [`wls`].
-pub(crate) fn quad_form(inv: &[f64], x: &[f64]) -> f64 {
-    let p = x.len();
-    let mut s = 0.0;
-    for i in 0..p {
-        for j in 0..p {
-            s += x[i] * inv[i * p + j] * x[j];
-        }
-    }
-    s
-}
-
-fn cholesky(a: &[f64], p: usize, l: &mut Vec<f64>) -> bool {
+pub(crate) fn cholesky(a: &[f64], p: usize, l: &mut Vec<f64>) -> bool {
     l.clear();
     l.resize(p * p, 0.0);
     let scale = (0..p).map(|i| a[i * p + i].abs()).fold(0.0, f64::max);
@@ -88,7 +76,7 @@ fn cholesky(a: &[f64], p: usize, l: &mut Vec<f64>) -> bool {
     true
 }
 
-fn chol_solve(l: &[f64], p: usize, b: &mut [f64]) {
+pub(crate) fn chol_solve(l: &[f64], p: usize, b: &mut [f64]) {
     for i in 0..p {
         let mut s = b[i];
         for k in 0..i {
@@ -102,6 +90,22 @@ fn chol_solve(l: &[f64], p: usize, b: &mut [f64]) {
             s -= l[k * p + i] * b[k];
         }
         b[i] = s / l[i * p + i];
+    }
+}
+
+/// The inverse of `A = LLᵀ` from its Cholesky factor (row-major `p × p`).
+pub(crate) fn chol_inverse(l: &[f64], p: usize, col: &mut Vec<f64>, inv: &mut Vec<f64>) {
+    inv.clear();
+    inv.resize(p * p, 0.0);
+    col.clear();
+    col.resize(p, 0.0);
+    for j in 0..p {
+        col.iter_mut().for_each(|v| *v = 0.0);
+        col[j] = 1.0;
+        chol_solve(l, p, col);
+        for i in 0..p {
+            inv[i * p + j] = col[i];
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 //! on the sparse designs Farrington needs: an intercept, an optional linear trend and one
 //! dummy per seasonal block.
 
-use crate::linalg::{quad_form, wls, Workspace};
+use crate::linalg::{chol_inverse, chol_solve, cholesky, Workspace};
 
 const EPSILON: f64 = 1e-8;
 const MAXIT: usize = 25;
@@ -25,15 +25,82 @@ pub(crate) struct Design {
 }
 
 impl Design {
-    pub(crate) fn dense_row(&self, r: &Row, out: &mut [f64]) {
-        out.iter_mut().for_each(|v| *v = 0.0);
-        out[0] = 1.0;
+    /// The linear predictor of a row.
+    fn eta(&self, r: &Row, beta: &[f64]) -> f64 {
+        let mut e = beta[0];
         if self.trend {
-            out[1] = r.time;
+            e += beta[1] * r.time;
         }
         if let Some(c) = r.dummy {
-            out[c] = 1.0;
+            e += beta[c];
         }
+        e
+    }
+
+    /// `xᵀ M x` for a row `x` and a symmetric `p × p` matrix `m`: at most three non-zeros.
+    fn quad(&self, r: &Row, m: &[f64]) -> f64 {
+        let p = self.p;
+        let mut idx = [(0usize, 1.0f64); 3];
+        let mut k = 1;
+        if self.trend {
+            idx[k] = (1, r.time);
+            k += 1;
+        }
+        if let Some(c) = r.dummy {
+            idx[k] = (c, 1.0);
+            k += 1;
+        }
+        let mut s = 0.0;
+        for &(i, xi) in &idx[..k] {
+            for &(j, xj) in &idx[..k] {
+                s += xi * m[i * p + j] * xj;
+            }
+        }
+        s
+    }
+
+    /// Solves the weighted least squares step `min Σ wᵢ (zᵢ − xᵢ·β)²` into `ws.beta`,
+    /// building `XᵀWX` in O(n) from the design's structure (an intercept, a trend, one dummy
+    /// per row) instead of O(n·p²); leaves its Cholesky factor in `ws.chol`. `false` when it
+    /// is not numerically positive definite.
+    fn wls(&self, z: &[f64], w: &[f64], ws: &mut Workspace) -> bool {
+        let p = self.p;
+        ws.xtwx.clear();
+        ws.xtwx.resize(p * p, 0.0);
+        ws.xtwz.clear();
+        ws.xtwz.resize(p, 0.0);
+        for (i, r) in self.rows.iter().enumerate() {
+            let wi = w[i];
+            let wz = wi * z[i];
+            ws.xtwx[0] += wi;
+            ws.xtwz[0] += wz;
+            if self.trend {
+                let wt = wi * r.time;
+                ws.xtwx[p] += wt;
+                ws.xtwx[p + 1] += wt * r.time;
+                ws.xtwz[1] += wz * r.time;
+                if let Some(c) = r.dummy {
+                    ws.xtwx[c * p + 1] += wt;
+                }
+            }
+            if let Some(c) = r.dummy {
+                ws.xtwx[c * p] += wi;
+                ws.xtwx[c * p + c] += wi;
+                ws.xtwz[c] += wz;
+            }
+        }
+        for a in 0..p {
+            for b in 0..a {
+                ws.xtwx[b * p + a] = ws.xtwx[a * p + b];
+            }
+        }
+        if !cholesky(&ws.xtwx, p, &mut ws.chol) {
+            return false;
+        }
+        ws.beta.clear();
+        ws.beta.extend_from_slice(&ws.xtwz);
+        chol_solve(&ws.chol, p, &mut ws.beta);
+        true
     }
 }
 
@@ -56,11 +123,9 @@ pub(crate) struct Fit {
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Scratch {
     ws: Workspace,
-    x: Vec<f64>,
     z: Vec<f64>,
     w: Vec<f64>,
     eta: Vec<f64>,
-    row: Vec<f64>,
 }
 
 fn deviance(y: &[f64], mu: &[f64], w: &[f64]) -> f64 {
@@ -81,14 +146,6 @@ fn deviance(y: &[f64], mu: &[f64], w: &[f64]) -> f64 {
 pub(crate) fn fit(design: &Design, y: &[f64], prior: &[f64], s: &mut Scratch) -> Option<Fit> {
     let n = y.len();
     let p = design.p;
-    // Dense design: p is at most a dozen columns, n a few hundred rows.
-    s.x.clear();
-    s.x.resize(n * p, 0.0);
-    s.row.resize(p, 0.0);
-    for (i, r) in design.rows.iter().enumerate() {
-        design.dense_row(r, &mut s.row);
-        s.x[i * p..(i + 1) * p].copy_from_slice(&s.row);
-    }
     let mut mu: Vec<f64> = y.iter().map(|v| v + 0.1).collect();
     s.eta.clear();
     s.eta.extend(mu.iter().map(|m| m.ln()));
@@ -103,15 +160,15 @@ pub(crate) fn fit(design: &Design, y: &[f64], prior: &[f64], s: &mut Scratch) ->
             s.z.push(s.eta[i] + (y[i] - mu[i]) / mu[i]);
             s.w.push(prior[i] * mu[i]);
         }
-        if !wls(&s.x, &s.z, &s.w, p, &mut s.ws) {
+        if !design.wls(&s.z, &s.w, &mut s.ws) {
             return None;
         }
         beta.copy_from_slice(&s.ws.beta);
         let mut dev;
         let mut halvings = 0;
         loop {
-            for i in 0..n {
-                let e: f64 = (0..p).map(|c| s.x[i * p + c] * beta[c]).sum();
+            for (i, r) in design.rows.iter().enumerate() {
+                let e = design.eta(r, &beta);
                 s.eta[i] = e;
                 mu[i] = e.exp();
             }
@@ -151,6 +208,9 @@ pub(crate) fn fit(design: &Design, y: &[f64], prior: &[f64], s: &mut Scratch) ->
     } else {
         f64::NAN
     };
+    // (XᵀWX)⁻¹ of the last iteration, once.
+    let Workspace { chol, col, inv, .. } = &mut s.ws;
+    chol_inverse(chol, p, col, inv);
     Some(Fit {
         beta,
         mu,
@@ -163,25 +223,19 @@ pub(crate) fn fit(design: &Design, y: &[f64], prior: &[f64], s: &mut Scratch) ->
 }
 
 /// Hat values `w_i xᵢᵀ (XᵀWX)⁻¹ xᵢ`, R's `hatvalues(model)`.
-pub(crate) fn hat_values(design: &Design, f: &Fit, s: &mut Scratch) -> Vec<f64> {
-    s.row.resize(design.p, 0.0);
+pub(crate) fn hat_values(design: &Design, f: &Fit) -> Vec<f64> {
     design
         .rows
         .iter()
         .enumerate()
-        .map(|(i, r)| {
-            design.dense_row(r, &mut s.row);
-            f.w_work[i] * quad_form(&f.inv, &s.row)
-        })
+        .map(|(i, r)| f.w_work[i] * design.quad(r, &f.inv))
         .collect()
 }
 
 /// Linear predictor and its standard error at a new row, R's
 /// `predict.glm(type = "link", se.fit = TRUE)` with the estimated dispersion.
-pub(crate) fn predict_link(design: &Design, f: &Fit, row: &Row, s: &mut Scratch) -> (f64, f64) {
-    s.row.resize(design.p, 0.0);
-    design.dense_row(row, &mut s.row);
-    let eta: f64 = s.row.iter().zip(&f.beta).map(|(a, b)| a * b).sum();
-    let se = (quad_form(&f.inv, &s.row) * f.dispersion).sqrt();
+pub(crate) fn predict_link(design: &Design, f: &Fit, row: &Row) -> (f64, f64) {
+    let eta = design.eta(row, &f.beta);
+    let se = (design.quad(row, &f.inv) * f.dispersion).sqrt();
     (eta, se)
 }

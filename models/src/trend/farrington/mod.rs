@@ -402,7 +402,7 @@ impl Farrington {
         };
         let mut phi = fit.dispersion.max(1.0);
         if self.p.reweight {
-            let hat = glm::hat_values(&design, &fit, &mut wk.glm);
+            let hat = glm::hat_values(&design, &fit);
             let s: Vec<f64> = (0..resp.len())
                 .map(|i| {
                     let (yy, mu) = (resp[i], fit.mu[i]);
@@ -475,8 +475,7 @@ impl Farrington {
             dummy: col,
         };
         if model.design.trend {
-            let (eta, _) =
-                glm::predict_link(&model.design, &model.fit, &now(pred_col), &mut wk.glm);
+            let (eta, _) = glm::predict_link(&model.design, &model.fit, &now(pred_col));
             let se_b = (model.fit.dispersion * model.fit.inv[model.design.p + 1]).sqrt();
             let t = model.fit.beta[1] / se_b;
             let p_trend = 2.0 * pt(-t.abs(), model.fit.df_residual);
@@ -494,8 +493,7 @@ impl Farrington {
                 }
             }
         }
-        let (eta, se_eta) =
-            glm::predict_link(&model.design, &model.fit, &now(pred_col), &mut wk.glm);
+        let (eta, se_eta) = glm::predict_link(&model.design, &model.fit, &now(pred_col));
         let yk = y[k];
         let (upper, prob, fit_value) = match self.p.threshold {
             ThresholdMethod::Delta => {

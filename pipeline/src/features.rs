@@ -281,20 +281,27 @@ const DATES_PER_QUERY: usize = 2;
 /// 30 more days for the closures that make a later record a "reopened" one.
 const WINDOW_DAYS: i64 = 56 + 30;
 
-/// The `records` query of the features, with the classifier's categories when present:
-/// records with a compound received in `(from_ms, to_ms]`, or received up to a quarter
-/// earlier and closed after `from_ms` (only the month partitions that can hold them are read).
-fn base_sql(ctx: &SessionContext, from_ms: i64, to_ms: i64, phrase: &str) -> Result<String> {
-    let (cat, from) = if ctx.table_exist("classified")? {
+/// The records and the expression of their category: the given one, else the classifier's
+/// when its table exists (`records.` qualifies the records' own columns).
+fn records_source(ctx: &SessionContext) -> Result<(&'static str, &'static str)> {
+    Ok(if ctx.table_exist("classified")? {
         (
-            "COALESCE(records.category_l2, classified.predicted) AS category_l2",
+            "COALESCE(records.category_l2, classified.predicted)",
             // The predictions are the small side: build the join's hash table on them.
             "classified RIGHT JOIN records ON records.record_id = classified.record_id
              AND records.month = classified.month",
         )
     } else {
-        ("category_l2", "records")
-    };
+        ("records.category_l2", "records")
+    })
+}
+
+/// The `records` query of the features, with the classifier's categories when present:
+/// records with a compound received in `(from_ms, to_ms]`, or received up to a quarter
+/// earlier and closed after `from_ms` (only the month partitions that can hold them are read).
+fn base_sql(ctx: &SessionContext, from_ms: i64, to_ms: i64, phrase: &str) -> Result<String> {
+    let (cat, from) = records_source(ctx)?;
+    let cat = format!("{cat} AS category_l2");
     // Tickets closed in the window were received at most a quarter earlier, as a rule.
     let first_month = crate::ingest::month_of(from_ms - 92 * DAY);
     let last_month = crate::ingest::month_of(to_ms);
@@ -860,8 +867,9 @@ pub async fn escalations(ctx: &SessionContext) -> Result<HashMap<String, Vec<Nai
     Ok(out)
 }
 
-/// Record ids behind an alert: the compound's records of `category` (or all) in the 28 days
-/// up to `as_of`, newest first, at most `limit`; with their received time and redacted text.
+/// Record ids behind an alert: the compound's records of `category` (given, or filled by the
+/// text classifier; all when `None`) in the 28 days up to `as_of`, newest first, at most
+/// `limit`; with their received time and redacted text.
 ///
 /// # Errors
 /// DataFusion errors.
@@ -873,16 +881,18 @@ pub async fn evidence(
     limit: usize,
 ) -> Result<Vec<(String, String, i64, String)>> {
     let tl = end_of_day_ms(as_of);
+    let (cat_expr, from) = records_source(ctx)?;
     let cat = category.map_or(String::new(), |c| {
-        format!("AND category_l2 = {}", sql_str(c))
+        format!("AND {cat_expr} = {}", sql_str(c))
     });
     let batches = collect(
         ctx,
         &format!(
-            "SELECT record_id, channel, CAST(received_at AS BIGINT) AS t, content FROM records
+            "SELECT records.record_id AS record_id, channel,
+                CAST(received_at AS BIGINT) AS t, content FROM {from}
              WHERE compound_id = {} {cat} AND CAST(received_at AS BIGINT) <= {tl}
                AND CAST(received_at AS BIGINT) > {}
-               AND month >= '{}' AND month <= '{}'
+               AND records.month >= '{}' AND records.month <= '{}'
              ORDER BY t DESC, record_id LIMIT {limit}",
             sql_str(compound_id),
             tl - 28 * DAY,

@@ -273,16 +273,18 @@ pub async fn classify_lake(cfg: &Config, opts: &ClassifyOptions) -> Result<Class
             &ctx,
             &format!(
                 "SELECT record_id, content, COALESCE(category_l2, '') FROM records
-                 WHERE month = {} ORDER BY record_id",
-                sql_str(month)
+                 WHERE month = {} {} ORDER BY record_id",
+                sql_str(month),
+                if opts.audit {
+                    ""
+                } else {
+                    "AND category_l2 IS NULL"
+                }
             ),
         )
         .await?;
         let previous = read_previous(&lake_dir, month);
-        let wanted: Vec<&Vec<String>> = rows
-            .iter()
-            .filter(|r| opts.audit || r[2].is_empty())
-            .collect();
+        let wanted = &rows;
         let hashes: Vec<String> = wanted.iter().map(|r| text_hash(&r[1])).collect();
         let todo: Vec<usize> = (0..wanted.len())
             .filter(|&i| {

@@ -148,8 +148,18 @@ impl Drop for Lock {
 /// # Errors
 /// I/O.
 pub fn sha256_file(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).at(path)?;
-    Ok(hex::encode(sha2::Sha256::digest(&bytes)))
+    // Streamed: exports can be larger than memory should hold.
+    let mut f = std::fs::File::open(path).at(path)?;
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = std::io::Read::read(&mut f, &mut buf).at(path)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
 }
 
 /// Writes a manifest atomically.

@@ -87,22 +87,38 @@ pub struct TextModel {
     fitted: Fitted,
 }
 
+/// Calls `f` with each term of a text: jieba words of two characters or more (`w:…`) and
+/// character bigrams of its Chinese runs (`b:…`), through one reused buffer.
+fn each_term(jieba: &Jieba, text: &str, mut f: impl FnMut(&str)) {
+    let mut key = String::new();
+    for w in jieba.cut(text, false) {
+        let w = w.word;
+        if w.chars().nth(1).is_some() && w.chars().all(char::is_alphanumeric) {
+            key.clear();
+            key.push_str("w:");
+            key.push_str(w);
+            f(&key);
+        }
+    }
+    let mut prev: Option<char> = None;
+    for c in text.chars() {
+        let han = ('\u{4e00}'..='\u{9fff}').contains(&c);
+        if let (Some(p), true) = (prev, han) {
+            key.clear();
+            key.push_str("b:");
+            key.push(p);
+            key.push(c);
+            f(&key);
+        }
+        prev = han.then_some(c);
+    }
+}
+
 /// Splits a text into terms: jieba words (two characters or more) and character bigrams of
 /// its Chinese runs.
 pub fn terms(jieba: &Jieba, text: &str) -> Vec<String> {
-    let mut out: Vec<String> = jieba
-        .cut(text, false)
-        .into_iter()
-        .map(|t| t.word)
-        .filter(|w| w.chars().count() >= 2 && w.chars().all(|c| c.is_alphanumeric()))
-        .map(|w| format!("w:{w}"))
-        .collect();
-    let chars: Vec<char> = text.chars().collect();
-    for p in chars.windows(2) {
-        if p.iter().all(|c| ('\u{4e00}'..='\u{9fff}').contains(c)) {
-            out.push(format!("b:{}{}", p[0], p[1]));
-        }
-    }
+    let mut out = vec![];
+    each_term(jieba, text, |t| out.push(t.to_owned()));
     out
 }
 
@@ -114,33 +130,11 @@ fn sparse(
     idf: &[f64],
 ) -> Vec<(usize, f64)> {
     let mut tf: HashMap<usize, f64> = HashMap::new();
-    let mut key = String::new();
-    let mut count = |key: &str| {
+    each_term(jieba, text, |key| {
         if let Some(&j) = index.get(key) {
             *tf.entry(j).or_default() += 1.0;
         }
-    };
-    for w in jieba.cut(text, false) {
-        let w = w.word;
-        if w.chars().nth(1).is_some() && w.chars().all(char::is_alphanumeric) {
-            key.clear();
-            key.push_str("w:");
-            key.push_str(w);
-            count(&key);
-        }
-    }
-    let mut prev: Option<char> = None;
-    for c in text.chars() {
-        let han = ('\u{4e00}'..='\u{9fff}').contains(&c);
-        if let (Some(p), true) = (prev, han) {
-            key.clear();
-            key.push_str("b:");
-            key.push(p);
-            key.push(c);
-            count(&key);
-        }
-        prev = han.then_some(c);
-    }
+    });
     let mut v: Vec<(usize, f64)> = tf
         .into_iter()
         .map(|(j, c)| (j, (1.0 + f64::ln(c)) * idf[j]))

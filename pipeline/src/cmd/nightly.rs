@@ -40,6 +40,23 @@ pub(crate) fn rule_names(cfg: &Config) -> HashMap<String, String> {
         .unwrap_or_default()
 }
 
+/// Seconds per stage, and the process's peak memory when each stage ended.
+#[derive(Default)]
+struct Stages {
+    seconds: BTreeMap<String, f64>,
+    peak_mb: BTreeMap<String, f64>,
+}
+
+impl Stages {
+    fn done(&mut self, name: &str, started: Instant) {
+        self.seconds
+            .insert(name.to_string(), started.elapsed().as_secs_f64());
+        if let Some(mb) = nightly::peak_rss_mb() {
+            self.peak_mb.insert(name.to_string(), mb);
+        }
+    }
+}
+
 pub(crate) fn run_nightly(
     config: &std::path::Path,
     as_of: chrono::NaiveDate,
@@ -50,8 +67,7 @@ pub(crate) fn run_nightly(
     let output = cfg.resolve(&cfg.scoring.output);
     let _lock = Lock::acquire(&output.join(".lock"))?;
     let started = chrono::Utc::now().to_rfc3339();
-    let mut stages = BTreeMap::new();
-    let mut peak = BTreeMap::new();
+    let mut stages = Stages::default();
     let keys = Pseudonymizer::load(
         cfg.privacy
             .key_file
@@ -62,10 +78,7 @@ pub(crate) fn run_nightly(
 
     let t = Instant::now();
     let summary = ingest(&cfg, &keys, as_of, !quiet).context("ingest")?;
-    stages.insert("ingest".to_string(), t.elapsed().as_secs_f64());
-    if let Some(mb) = nightly::peak_rss_mb() {
-        peak.insert("ingest".to_string(), mb);
-    }
+    stages.done("ingest", t);
     if !quiet {
         super::ingest::print_summary(&summary);
     }
@@ -94,19 +107,13 @@ pub(crate) fn run_nightly(
             None
         }
     };
-    stages.insert("classify".to_string(), t.elapsed().as_secs_f64());
-    if let Some(mb) = nightly::peak_rss_mb() {
-        peak.insert("classify".to_string(), mb);
-    }
+    stages.done("classify", t);
 
     let t = Instant::now();
     let (alerts_dir, alerts, info) = rt
         .block_on(super::score::score_date(&cfg, as_of))
         .context("scoring")?;
-    stages.insert("score".to_string(), t.elapsed().as_secs_f64());
-    if let Some(mb) = nightly::peak_rss_mb() {
-        peak.insert("score".to_string(), mb);
-    }
+    stages.done("score", t);
     if !quiet {
         super::score::print_alerts(&alerts, &info);
     }
@@ -119,17 +126,11 @@ pub(crate) fn run_nightly(
             weaksignal_pipeline::report::render(&cfg, &ctx, as_of, &names).await
         })
         .context("report")?;
-    stages.insert("report".to_string(), t.elapsed().as_secs_f64());
-    if let Some(mb) = nightly::peak_rss_mb() {
-        peak.insert("report".to_string(), mb);
-    }
+    stages.done("report", t);
 
     let t = Instant::now();
     let removed = nightly::retention(&cfg, as_of)?;
-    stages.insert("retention".to_string(), t.elapsed().as_secs_f64());
-    if let Some(mb) = nightly::peak_rss_mb() {
-        peak.insert("retention".to_string(), mb);
-    }
+    stages.done("retention", t);
     if !removed.is_empty() {
         tracing::info!(
             removed = removed.len(),
@@ -148,8 +149,8 @@ pub(crate) fn run_nightly(
         model_error: info.model_error.clone(),
         red: level("red"),
         yellow: level("yellow"),
-        stages,
-        peak_memory_mb: peak,
+        stages: stages.seconds,
+        peak_memory_mb: stages.peak_mb,
         outputs: vec![
             alerts_dir.join("alerts.parquet").display().to_string(),
             alerts_dir.join("alerts.csv").display().to_string(),

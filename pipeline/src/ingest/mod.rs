@@ -25,7 +25,7 @@ use crate::normalize::{mask_pii, normalize_text};
 use crate::privacy::Pseudonymizer;
 use crate::record::Record;
 use crate::registry::{MatchMethod, Registry, Taxonomy};
-use crate::{Error, Result};
+use crate::Result;
 
 /// Row accounting and timing for one source file.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -465,23 +465,6 @@ fn redacted(
         .collect()
 }
 
-fn sha256_file(path: &Path) -> Result<String> {
-    let mut f = std::fs::File::open(path).map_err(|e| Error::Source {
-        path: path.into(),
-        reason: e.to_string(),
-    })?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = std::io::Read::read(&mut f, &mut buf).at(path)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(hex::encode(h.finalize()))
-}
-
 /// Month partition (`YYYY-MM`, Asia/Shanghai) of a timestamp.
 pub fn month_of(ms: i64) -> String {
     Shanghai
@@ -657,7 +640,7 @@ pub fn ingest(
     let mut hashes = vec![];
     for (_, f) in &files {
         let h = match f {
-            Ok(p) => sha256_file(p).ok(),
+            Ok(p) => crate::nightly::sha256_file(p).ok(),
             Err(_) => None,
         };
         if let Some(h) = &h {

@@ -6,6 +6,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+// The ingest allocates and frees millions of small strings; mimalloc does that about twice
+// as fast as glibc's allocator and returns memory to the system sooner.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// weaksignal: early warning of escalating compound-level problems from 12345, grid and
 /// petition records.
 #[derive(Parser)]

@@ -7,6 +7,13 @@ use regex::Regex;
 /// Full-width ASCII (U+FF01–U+FF5E) to half-width, the ideographic space to a space, and runs
 /// of whitespace to one space; trims.
 pub fn normalize_text(s: &str) -> String {
+    if is_normal(s) {
+        return s.to_owned();
+    }
+    normalize_chars(s)
+}
+
+fn normalize_chars(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut last_space = true;
     for c in s.chars() {
@@ -29,6 +36,30 @@ pub fn normalize_text(s: &str) -> String {
         out.pop();
     }
     out
+}
+
+/// Whether [`normalize_text`] would leave `s` unchanged (most export cells): no full-width
+/// ASCII, no whitespace but single inner spaces.
+fn is_normal(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.first() == Some(&b' ') || b.last() == Some(&b' ') {
+        return false;
+    }
+    let mut last_space = false;
+    for c in s.chars() {
+        if c == ' ' {
+            if last_space {
+                return false;
+            }
+            last_space = true;
+            continue;
+        }
+        last_space = false;
+        if c.is_whitespace() || ('\u{FF01}'..='\u{FF5E}').contains(&c) || c == '\u{3000}' {
+            return false;
+        }
+    }
+    true
 }
 
 /// An address key for matching: normalised, without spaces and common punctuation.
@@ -87,6 +118,15 @@ pub fn mask_pii(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn fast_path_agrees_with_the_full_normalisation(
+            s in "[a-z1 \u{3000}\u{00a0}\u{ff10}-\u{ff19}\u{ff21}\t\n小区]{0,12}"
+        ) {
+            proptest::prop_assert_eq!(normalize_text(&s), normalize_chars(&s));
+        }
+    }
 
     #[test]
     fn full_width_and_spaces() {

@@ -75,8 +75,8 @@ impl Record {
     /// A hash of the record's content (not where or when it was read), to tell an identical
     /// re-export (a duplicate) from an update.
     pub fn content_hash(&self) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
+        use std::hash::{BuildHasher, Hash, Hasher};
+        let mut h = foldhash::quality::FixedState::with_seed(0x5745_414b).build_hasher();
         (
             &self.record_id,
             self.received_at,
@@ -183,6 +183,14 @@ macro_rules! times {
 /// # Errors
 /// Never in practice (the columns match the schema).
 pub fn to_batch(rs: &[Record]) -> Result<RecordBatch> {
+    refs_to_batch(&rs.iter().collect::<Vec<_>>())
+}
+
+/// [`to_batch`] of records held by reference (sorted without moving them).
+///
+/// # Errors
+/// Never in practice (the columns match the schema).
+pub fn refs_to_batch(rs: &[&Record]) -> Result<RecordBatch> {
     let mut received = TimestampMillisecondBuilder::new().with_timezone(TZ);
     let mut score = Float64Builder::new();
     let mut participants = Int64Builder::new();

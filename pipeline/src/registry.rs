@@ -8,7 +8,6 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Mutex;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use serde::{Deserialize, Serialize};
@@ -105,7 +104,8 @@ pub struct Registry {
     streets: Vec<String>,
     bigrams: HashMap<(char, char), Vec<u32>>,
     fuzzy_threshold: f64,
-    cache: Mutex<HashMap<String, Resolution>>,
+    /// Address key of each compound's street (for street context).
+    street_keys: Vec<String>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -206,7 +206,8 @@ impl Registry {
                 }
             }
         }
-        let mut streets: Vec<String> = compounds.iter().map(|c| address_key(&c.street)).collect();
+        let street_keys: Vec<String> = compounds.iter().map(|c| address_key(&c.street)).collect();
+        let mut streets = street_keys.clone();
         streets.sort();
         streets.dedup();
         Ok(Registry {
@@ -216,12 +217,11 @@ impl Registry {
             streets,
             bigrams,
             fuzzy_threshold,
-            cache: Mutex::new(HashMap::new()),
+            street_keys,
         })
     }
 
-    /// Resolves an address (and optionally a compound name typed by the user), cached per
-    /// distinct input.
+    /// Resolves an address (and optionally a compound name typed by the user).
     pub fn resolve(&self, address: &str) -> Resolution {
         let key = address_key(address);
         if key.is_empty() {
@@ -231,16 +231,7 @@ impl Registry {
                 score: 0.0,
             };
         }
-        if let Ok(c) = self.cache.lock() {
-            if let Some(r) = c.get(&key) {
-                return *r;
-            }
-        }
-        let r = self.resolve_uncached(&key);
-        if let Ok(mut c) = self.cache.lock() {
-            c.insert(key, r);
-        }
-        r
+        self.resolve_key(&key)
     }
 
     fn street_context(&self, key: &str, candidates: &[usize]) -> Option<usize> {
@@ -249,19 +240,17 @@ impl Registry {
             .iter()
             .filter(|s| !s.is_empty() && key.contains(s.as_str()))
             .collect();
-        let hits: Vec<usize> = candidates
+        let mut hits = candidates
             .iter()
             .copied()
-            .filter(|&c| {
-                named
-                    .iter()
-                    .any(|s| address_key(&self.compounds[c].street) == **s)
-            })
-            .collect();
-        (hits.len() == 1).then(|| hits[0])
+            .filter(|&c| named.iter().any(|s| self.street_keys[c] == **s));
+        match (hits.next(), hits.next()) {
+            (Some(c), None) => Some(c),
+            _ => None,
+        }
     }
 
-    fn resolve_uncached(&self, key: &str) -> Resolution {
+    fn resolve_key(&self, key: &str) -> Resolution {
         // Exact.
         if let Ok(i) = self.patterns.binary_search_by(|p| p.key.as_str().cmp(key)) {
             let p = &self.patterns[i];
@@ -351,12 +340,7 @@ impl Registry {
                         score: 0.0,
                     };
                 }
-                let r = self.pick(
-                    key,
-                    &self.patterns[p].compounds.clone(),
-                    MatchMethod::Fuzzy,
-                    sim,
-                );
+                let r = self.pick(key, &self.patterns[p].compounds, MatchMethod::Fuzzy, sim);
                 if r.method == MatchMethod::Ambiguous {
                     r
                 } else {

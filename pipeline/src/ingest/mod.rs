@@ -5,13 +5,16 @@
 //! dated exports is time order) replaces the earlier version; an identical re-export is a
 //! duplicate. Unchanged files are skipped by content hash.
 
+pub mod datetime;
 pub mod readers;
+
+pub use datetime::parse_datetime;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use chrono::{Duration, NaiveDate, NaiveDateTime, TimeZone};
+use chrono::{Duration, NaiveDate, TimeZone};
 use chrono_tz::Asia::Shanghai;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -146,83 +149,36 @@ pub struct Context<'a> {
     pub run: String,
 }
 
-/// Parses a local (Asia/Shanghai) datetime with the given formats (`excel` = serial days).
-pub fn parse_datetime(s: &str, formats: &[String]) -> Option<i64> {
-    let s = normalize_text(s);
-    if s.is_empty() {
-        return None;
-    }
-    for f in formats {
-        let naive = if f == "excel" {
-            s.parse::<f64>()
-                .ok()
-                .filter(|v| (1.0..200_000.0).contains(v))
-                .and_then(|v| {
-                    let base = NaiveDate::from_ymd_opt(1899, 12, 30)?.and_hms_opt(0, 0, 0)?;
-                    base.checked_add_signed(Duration::milliseconds(
-                        (v * 86_400_000.0).round() as i64
-                    ))
-                })
-        } else {
-            parse_with(&s, f)
-        };
-        if let Some(n) = naive {
-            if let Some(t) = Shanghai.from_local_datetime(&n).earliest() {
-                return Some(t.timestamp_millis());
-            }
-        }
-    }
-    None
-}
-
-/// A datetime (or a date at midnight) in format `f`, whose parsed form is kept per thread:
-/// chrono otherwise re-reads the format string for every value.
-fn parse_with(s: &str, f: &str) -> Option<NaiveDateTime> {
-    use chrono::format::{parse, Item, Parsed, StrftimeItems};
-    thread_local! {
-        static ITEMS: std::cell::RefCell<HashMap<String, Option<Vec<Item<'static>>>>> =
-            std::cell::RefCell::new(HashMap::new());
-    }
-    ITEMS.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        let items = cache
-            .entry(f.to_owned())
-            .or_insert_with(|| StrftimeItems::new(f).parse_to_owned().ok());
-        let items = items.as_ref()?;
-        let mut p = Parsed::new();
-        parse(&mut p, s, items.iter()).ok()?;
-        p.to_naive_datetime_with_offset(0)
-            .ok()
-            .or_else(|| p.to_naive_date().ok().and_then(|d| d.and_hms_opt(0, 0, 0)))
-    })
-}
-
 /// Column positions of the canonical fields in one file's header.
 struct Mapping {
-    idx: HashMap<&'static str, usize>,
+    /// (canonical field, column) of the mapped fields.
+    idx: Vec<(&'static str, usize)>,
     reporter: Option<usize>,
 }
 
 impl Mapping {
     fn new(src: &Source, header: &[String]) -> Mapping {
-        let mut idx = HashMap::new();
+        let mut idx = vec![];
         for &f in crate::config::MAPPABLE_FIELDS {
             if let Some(names) = src.columns.get(f) {
                 if let Some(i) = names
                     .iter()
                     .find_map(|n| header.iter().position(|h| h == n))
                 {
-                    idx.insert(f, i);
+                    idx.push((f, i));
                 }
             }
         }
-        let reporter = idx.get("reporter").copied();
+        let reporter = idx.iter().find(|(f, _)| *f == "reporter").map(|&(_, i)| i);
         Mapping { idx, reporter }
     }
-    fn get<'c>(&self, cells: &'c [String], f: &str) -> &'c str {
+    /// The trimmed cell of a canonical field ("" when unmapped). A dozen fields: a scan
+    /// is faster than hashing the name.
+    fn get<'c>(&self, cells: &'c csv::StringRecord, f: &str) -> &'c str {
         self.idx
-            .get(f)
-            .and_then(|&i| cells.get(i))
+            .iter()
+            .find(|(name, _)| *name == f)
+            .and_then(|&(_, i)| cells.get(i))
             .map(|s| s.trim())
             .unwrap_or("")
     }
@@ -290,7 +246,7 @@ fn map_row(
     ctx: &Context<'_>,
     src: &Source,
     m: &Mapping,
-    cells: &[String],
+    cells: &csv::StringRecord,
     file: &str,
     row: usize,
 ) -> std::result::Result<Record, Reject> {
@@ -447,14 +403,14 @@ fn map_row(
 
 fn redacted(
     header: &[String],
-    cells: &[String],
+    cells: &csv::StringRecord,
     reporter: Option<usize>,
 ) -> BTreeMap<String, String> {
     header
         .iter()
         .enumerate()
         .map(|(i, h)| {
-            let v = cells.get(i).map(String::as_str).unwrap_or("");
+            let v = cells.get(i).unwrap_or("");
             let v = if Some(i) == reporter && !v.trim().is_empty() {
                 "[已脱敏]".to_owned()
             } else {
@@ -463,6 +419,59 @@ fn redacted(
             (h.clone(), v)
         })
         .collect()
+}
+
+/// The outcome of mapping one row: the record and its content hash, or why it is rejected.
+type Outcome = std::result::Result<(Record, u64), Reject>;
+
+/// Applies one row's outcome to the file's counts, the pending records and the quarantine.
+fn apply(
+    st: &mut FileStats,
+    pending: &mut PendingMap,
+    quarantine: &mut Vec<QuarantineRow>,
+    file_idx: usize,
+    raw: readers::RawRow,
+    outcome: Outcome,
+    quarantined: impl Fn(&readers::RawRow) -> QuarantineRow,
+) {
+    st.rows += 1;
+    match outcome {
+        Ok((rec, h)) => match pending.get(&rec.record_id) {
+            Some((_, old, _)) if *old == h => st.duplicates += 1,
+            known => {
+                st.loaded += 1;
+                if known.is_some() {
+                    st.updated += 1;
+                }
+                *st.match_methods
+                    .entry(rec.match_method.clone())
+                    .or_default() += 1;
+                pending.insert(rec.record_id.clone(), (Box::new(rec), h, file_idx));
+            }
+        },
+        Err(r) => {
+            st.quarantined += 1;
+            *st.quarantine_reasons
+                .entry(r.reason.to_owned())
+                .or_default() += 1;
+            quarantine.push(QuarantineRow {
+                reason: r.reason.to_owned(),
+                field: r.field.map(str::to_owned),
+                detail: r.detail,
+                ..quarantined(&raw)
+            });
+        }
+    }
+}
+
+/// Year and month (Asia/Shanghai) of a timestamp; (0, 0) when out of range.
+fn month_parts(ms: i64) -> (i32, u32) {
+    use chrono::Datelike;
+    Shanghai
+        .timestamp_millis_opt(ms)
+        .earliest()
+        .map(|t| (t.year(), t.month()))
+        .unwrap_or((0, 0))
 }
 
 /// Month partition (`YYYY-MM`, Asia/Shanghai) of a timestamp.
@@ -476,6 +485,9 @@ pub fn month_of(ms: i64) -> String {
 
 /// A record waiting to be merged: the record, its content hash, the index of its file.
 type Pending = (Box<Record>, u64, usize);
+
+/// Pending records by record id.
+type PendingMap = HashMap<String, Pending, foldhash::quality::FixedState>;
 
 /// Files already ingested: path → SHA-256.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -531,59 +543,72 @@ const MAP_BATCH: usize = 8192;
 const FLUSH_RECORDS: usize = 400_000;
 
 /// Merges pending records into their lake partitions: identical to the lake → a duplicate,
-/// different → an update, absent → a new row. Only changed partitions are rewritten.
+/// different → an update, absent → a new row. Only changed partitions are rewritten. What
+/// each partition found is returned, to be [`account`]ed.
 fn merge(
     lake_dir: &Path,
     cfg: &Config,
     files: &[(usize, std::result::Result<PathBuf, String>)],
-    pending: HashMap<String, Pending>,
-    summary: &mut IngestSummary,
-) -> Result<()> {
+    pending: PendingMap,
+) -> Result<Vec<Merged>> {
     // Merge with the lake, partition by partition.
-    let mut by_part: BTreeMap<(Channel, String), Vec<Pending>> = BTreeMap::new();
+    let mut by_part: BTreeMap<(Channel, (i32, u32)), Vec<Pending>> = BTreeMap::new();
     for (_, (rec, h, fi)) in pending {
         // summary.files has one entry per entry of `files`, in the same order.
         let ch = cfg.sources[files[fi].0].channel;
         by_part
-            .entry((ch, month_of(rec.received_at)))
+            .entry((ch, month_parts(rec.received_at)))
             .or_default()
             .push((rec, h, fi));
     }
     // Partitions are independent: merged and written on every core.
     let outcomes: Vec<Result<Merged>> = by_part
         .into_par_iter()
-        .map(|((ch, month), news)| {
-            let existing = lake::read_partition(lake_dir, ch, &month)?;
-            let mut merged: HashMap<String, Record> = existing
-                .into_iter()
-                .map(|r| (r.record_id.clone(), r))
+        .map(|((ch, (y, m)), news)| {
+            let month = if (y, m) == (0, 0) {
+                "unknown".to_owned()
+            } else {
+                format!("{y:04}-{m:02}")
+            };
+            let mut records = lake::read_partition(lake_dir, ch, &month)?;
+            let index: HashMap<String, usize, foldhash::quality::FixedState> = records
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.record_id.clone(), i))
                 .collect();
             let mut out = Merged::default();
+            // Pending record ids are unique: only the lake's records need an index.
             for (rec, h, fi) in news {
-                match merged.get(&rec.record_id) {
+                match index.get(&rec.record_id) {
                     // identical to the lake: a duplicate, not a load
-                    Some(old) if old.content_hash() == h => {
+                    Some(&i) if records[i].content_hash() == h => {
                         out.duplicates.push((fi, rec.match_method.clone()));
                     }
-                    known => {
-                        if known.is_some() {
-                            out.updated.push(fi);
-                        }
-                        merged.insert(rec.record_id.clone(), *rec);
+                    Some(&i) => {
+                        out.updated.push(fi);
+                        records[i] = *rec;
+                        out.changed = true;
+                    }
+                    None => {
+                        records.push(*rec);
                         out.changed = true;
                     }
                 }
             }
             if out.changed {
-                let mut v: Vec<Record> = merged.into_values().collect();
-                let p = lake::write_partition(lake_dir, ch, &month, &mut v)?;
+                let p = lake::write_partition(lake_dir, ch, &month, &records)?;
                 out.written = Some(p.to_string_lossy().into_owned());
             }
             Ok(out)
         })
         .collect();
-    for o in outcomes {
-        let o = o?;
+    outcomes.into_iter().collect()
+}
+
+/// Corrects the file counts with what merges found (loads that were duplicates of the lake,
+/// updates of it) and lists the partitions written.
+fn account(summary: &mut IngestSummary, merged: Vec<Merged>) {
+    for o in merged {
         for (fi, method) in o.duplicates {
             let st = &mut summary.files[fi];
             st.loaded -= 1;
@@ -597,7 +622,6 @@ fn merge(
         }
         summary.partitions_written.extend(o.written);
     }
-    Ok(())
 }
 
 /// What merging one partition found.
@@ -667,7 +691,8 @@ pub fn ingest(
         ..Default::default()
     };
     // record_id → (record, content hash, index of the file that loaded it)
-    let mut pending: HashMap<String, Pending> = HashMap::with_capacity(FLUSH_RECORDS);
+    let mut pending: PendingMap =
+        HashMap::with_capacity_and_hasher(FLUSH_RECORDS, Default::default());
     let mut quarantine: Vec<QuarantineRow> = vec![];
     let mp = indicatif::MultiProgress::with_draw_target(if progress {
         indicatif::ProgressDrawTarget::stderr()
@@ -719,93 +744,109 @@ pub fn ingest(
         ));
         let mapping = Mapping::new(src, &opened.header);
         let file_idx = summary.files.len();
+        let qfile = state_key(cfg, &st.file);
+        summary.files.push(st);
         let fname = path
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or("")
             .to_owned();
-        // Rows are read in order on this thread and mapped in parallel in batches; their
-        // outcomes are then applied in file order, so the result does not depend on threads.
-        let mut rows = opened.rows;
-        loop {
-            let batch: Vec<readers::RawRow> = rows.by_ref().take(MAP_BATCH).collect();
-            if batch.is_empty() {
-                break;
-            }
-            let outcomes: Vec<std::result::Result<(Record, u64), Reject>> = batch
-                .par_iter()
-                .map(|raw| match &raw.cells {
-                    Err((reason, detail)) => Err(reject(reason, None, detail.clone())),
-                    Ok(cells) => map_row(&ctx, src, &mapping, cells, &fname, raw.row).map(|r| {
-                        let h = r.content_hash();
-                        (r, h)
-                    }),
-                })
-                .collect();
-            for (raw, outcome) in batch.iter().zip(outcomes) {
-                st.rows += 1;
-                match outcome {
-                    Ok((rec, h)) => match pending.get(&rec.record_id) {
-                        Some((_, old, _)) if *old == h => st.duplicates += 1,
-                        known => {
-                            st.loaded += 1;
-                            if known.is_some() {
-                                st.updated += 1;
-                            }
-                            *st.match_methods
-                                .entry(rec.match_method.clone())
-                                .or_default() += 1;
-                            pending.insert(rec.record_id.clone(), (Box::new(rec), h, file_idx));
-                        }
-                    },
-                    Err(r) => {
-                        st.quarantined += 1;
-                        *st.quarantine_reasons
-                            .entry(r.reason.to_owned())
-                            .or_default() += 1;
-                        quarantine.push(QuarantineRow {
-                            source: src.name.clone(),
-                            file: state_key(cfg, &st.file),
-                            row: raw.row,
-                            reason: r.reason.to_owned(),
-                            field: r.field.map(str::to_owned),
-                            detail: r.detail,
-                            fields: raw
-                                .cells
-                                .as_ref()
-                                .map(|c| redacted(&opened.header, c, mapping.reporter))
-                                .unwrap_or_default(),
-                        });
+        // Three stages overlap: a reader thread decodes and splits rows in file order, the
+        // rayon pool maps each batch, and an applier thread applies the outcomes in file
+        // order (so the result does not depend on threads) and merges into the lake whenever
+        // FLUSH_RECORDS are pending (bounded memory). The files are recorded as ingested
+        // only at the end, so a crash re-reads them and finds the merged records already
+        // loaded (counted as duplicates then), leaving the same lake.
+        let rows = opened.rows;
+        let header = &opened.header;
+        let (mapping, ctx, fname, lake_dir, files) =
+            (&mapping, &ctx, fname.as_str(), &lake_dir, &files);
+        let pb = &pb;
+        let applied: Result<Vec<Merged>> = std::thread::scope(|scope| {
+            let (stats, pending, quarantine) =
+                (&mut summary.files[file_idx], &mut pending, &mut quarantine);
+            let (raw_tx, raw_rx) = std::sync::mpsc::sync_channel::<Vec<readers::RawRow>>(2);
+            scope.spawn(move || {
+                let mut rows = rows;
+                loop {
+                    let batch: Vec<readers::RawRow> = rows.by_ref().take(MAP_BATCH).collect();
+                    if batch.is_empty() || raw_tx.send(batch).is_err() {
+                        break;
                     }
                 }
+            });
+            // Merges run on their own thread, in order, while rows go on being mapped.
+            let (merge_tx, merge_rx) = std::sync::mpsc::sync_channel::<PendingMap>(1);
+            let merger = scope.spawn(move || -> Result<Vec<Merged>> {
+                let mut found = vec![];
+                for p in merge_rx {
+                    found.extend(merge(lake_dir, cfg, files, p)?);
+                }
+                Ok(found)
+            });
+            let (out_tx, out_rx) =
+                std::sync::mpsc::sync_channel::<(Vec<readers::RawRow>, Vec<Outcome>)>(2);
+            let applier = scope.spawn(move || {
+                for (batch, outcomes) in out_rx {
+                    let st = &mut *stats;
+                    for (raw, outcome) in batch.into_iter().zip(outcomes) {
+                        apply(st, pending, quarantine, file_idx, raw, outcome, |raw| {
+                            QuarantineRow {
+                                source: src.name.clone(),
+                                file: qfile.clone(),
+                                row: raw.row,
+                                reason: String::new(),
+                                field: None,
+                                detail: String::new(),
+                                fields: raw
+                                    .cells
+                                    .as_ref()
+                                    .map(|c| redacted(header, c, mapping.reporter))
+                                    .unwrap_or_default(),
+                            }
+                        });
+                    }
+                    pb.set_position(st.rows);
+                    if pending.len() >= FLUSH_RECORDS
+                        && merge_tx.send(std::mem::take(pending)).is_err()
+                    {
+                        break; // the merger stopped on an error
+                    }
+                }
+            });
+            for batch in raw_rx {
+                let outcomes: Vec<Outcome> = batch
+                    .par_iter()
+                    .map(|raw| match &raw.cells {
+                        Err((reason, detail)) => Err(reject(reason, None, detail.clone())),
+                        Ok(cells) => map_row(ctx, src, mapping, cells, fname, raw.row).map(|r| {
+                            let h = r.content_hash();
+                            (r, h)
+                        }),
+                    })
+                    .collect();
+                if out_tx.send((batch, outcomes)).is_err() {
+                    break; // the applier stopped on an error
+                }
             }
-            pb.set_position(st.rows);
-        }
+            drop(out_tx);
+            if let Err(panic) = applier.join() {
+                std::panic::resume_unwind(panic);
+            }
+            match merger.join() {
+                Ok(r) => r,
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        });
+        account(&mut summary, applied?);
         pb.finish_and_clear();
+        let st = &mut summary.files[file_idx];
         st.seconds = started.elapsed().as_secs_f64();
         info!(source = %st.source, file = %st.file, rows = st.rows, loaded = st.loaded, quarantined = st.quarantined, duplicates = st.duplicates, "file ingested");
-        summary.files.push(st);
-        if pending.len() >= FLUSH_RECORDS {
-            // Bounded memory: merge what is pending into the lake now. The files are recorded
-            // as ingested only at the end, so a crash re-reads them and finds these records
-            // already loaded (counted as duplicates then), leaving the same lake.
-            merge(
-                &lake_dir,
-                cfg,
-                &files,
-                std::mem::take(&mut pending),
-                &mut summary,
-            )?;
-        }
     }
 
-    merge(
-        &lake_dir,
-        cfg,
-        &files,
-        std::mem::take(&mut pending),
-        &mut summary,
-    )?;
+    let merged = merge(&lake_dir, cfg, &files, std::mem::take(&mut pending))?;
+    account(&mut summary, merged);
     summary.partitions_written.sort();
     summary.partitions_written.dedup();
     if !quarantine.is_empty() {

@@ -20,7 +20,7 @@ pub struct RawRow {
     pub row: usize,
     /// Cells, or the problem of the row: its quarantine reason code (`column_count` or
     /// `malformed`) and a detail.
-    pub cells: std::result::Result<Vec<String>, (&'static str, String)>,
+    pub cells: std::result::Result<csv::StringRecord, (&'static str, String)>,
 }
 
 /// A source file opened for reading.
@@ -28,7 +28,7 @@ pub struct OpenFile {
     /// Column names.
     pub header: Vec<String>,
     /// The rows.
-    pub rows: Box<dyn Iterator<Item = RawRow>>,
+    pub rows: Box<dyn Iterator<Item = RawRow> + Send>,
 }
 
 fn source_err(path: &Path, reason: impl Into<String>) -> Error {
@@ -52,7 +52,7 @@ pub fn detect_encoding(head: &[u8]) -> &'static encoding_rs::Encoding {
     }
 }
 
-fn text_reader(path: &Path, enc: Encoding) -> Result<Box<dyn Read>> {
+fn text_reader(path: &Path, enc: Encoding) -> Result<Box<dyn Read + Send>> {
     let mut f = File::open(path).map_err(|e| source_err(path, e.to_string()))?;
     let mut head = vec![0u8; 64 * 1024];
     let n = read_full(&mut f, &mut head).map_err(|e| source_err(path, e.to_string()))?;
@@ -138,7 +138,7 @@ fn open_csv(path: &Path, enc: Encoding) -> Result<OpenFile> {
                         format!("{} columns, header has {width}", rec.len()),
                     ))
                 } else {
-                    Ok(rec.iter().map(str::to_owned).collect())
+                    Ok(rec.clone())
                 };
                 return Some(RawRow { row, cells });
             }
@@ -200,7 +200,7 @@ fn open_jsonl(path: &Path, enc: Encoding) -> Result<OpenFile> {
                     Some(serde_json::Value::String(s)) => s.clone(),
                     Some(v) => v.to_string(),
                 })
-                .collect()),
+                .collect::<csv::StringRecord>()),
             Ok(_) => Err(("malformed", "not a JSON object".to_owned())),
             Err(e) => Err(("malformed", format!("invalid JSON: {e}"))),
         };
@@ -256,7 +256,7 @@ fn open_xlsx(path: &Path) -> Result<OpenFile> {
         .filter(|(_, r)| r.iter().any(|c| !matches!(c, Data::Empty)))
         .map(|(i, r)| RawRow {
             row: start + i + 2,
-            cells: Ok(r.iter().map(cell_string).collect()),
+            cells: Ok(r.iter().map(cell_string).collect::<csv::StringRecord>()),
         })
         .collect();
     Ok(OpenFile {

@@ -1,0 +1,234 @@
+//! Datetime cells: local (Asia/Shanghai) datetimes in the formats a source lists.
+//!
+//! Exports hold millions of datetimes in a few numeric layouts. chrono's parser is general
+//! and slow there, so formats made only of `%Y %m %d %H %M %S`, spaces and literal
+//! characters are read by a small scanner first. Anything the scanner does not accept
+//! exactly (a leap second, extra spaces, another specifier) goes to chrono, so the result
+//! is always chrono's.
+
+use std::collections::HashMap;
+
+use chrono::{Duration, NaiveDate, NaiveDateTime, TimeZone};
+use chrono_tz::Asia::Shanghai;
+
+use crate::normalize::normalize_text;
+
+/// Parses a local (Asia/Shanghai) datetime with the given formats (`excel` = serial days).
+pub fn parse_datetime(s: &str, formats: &[String]) -> Option<i64> {
+    let s = normalize_text(s);
+    if s.is_empty() {
+        return None;
+    }
+    for f in formats {
+        let naive = if f == "excel" {
+            s.parse::<f64>()
+                .ok()
+                .filter(|v| (1.0..200_000.0).contains(v))
+                .and_then(|v| {
+                    let base = NaiveDate::from_ymd_opt(1899, 12, 30)?.and_hms_opt(0, 0, 0)?;
+                    base.checked_add_signed(Duration::milliseconds(
+                        (v * 86_400_000.0).round() as i64
+                    ))
+                })
+        } else {
+            parse_with(&s, f)
+        };
+        if let Some(n) = naive {
+            if let Some(t) = Shanghai.from_local_datetime(&n).earliest() {
+                return Some(t.timestamp_millis());
+            }
+        }
+    }
+    None
+}
+
+/// A compiled format: chrono's items, and the scanner's tokens when the format is simple.
+struct Compiled {
+    items: Option<Vec<chrono::format::Item<'static>>>,
+    fast: Option<Vec<Tok>>,
+}
+
+/// A token of a simple format.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Tok {
+    /// 1 to `max` digits into a field (0 year, 1 month, 2 day, 3 hour, 4 minute, 5 second).
+    Num { field: usize, max: usize },
+    /// One space (chrono's whitespace item; more than one goes to chrono).
+    Space,
+    /// A literal character.
+    Lit(char),
+}
+
+/// Tokens of a format made only of `%Y %m %d %H %M %S`, spaces and literals, with a date
+/// and either no time or at least hours and minutes; `None` for any other format.
+fn compile_fast(f: &str) -> Option<Vec<Tok>> {
+    let mut toks = vec![];
+    let mut seen = [false; 6];
+    let mut it = f.chars();
+    while let Some(c) = it.next() {
+        let t = match c {
+            '%' => {
+                let (field, max) = match it.next()? {
+                    'Y' => (0, 4),
+                    'm' => (1, 2),
+                    'd' => (2, 2),
+                    'H' => (3, 2),
+                    'M' => (4, 2),
+                    'S' => (5, 2),
+                    _ => return None,
+                };
+                if seen[field] {
+                    return None;
+                }
+                seen[field] = true;
+                Tok::Num { field, max }
+            }
+            c if c.is_whitespace() => Tok::Space,
+            c => Tok::Lit(c),
+        };
+        toks.push(t);
+    }
+    let date = seen[0] && seen[1] && seen[2];
+    let time = (!seen[3] && !seen[4] && !seen[5]) || (seen[3] && seen[4]);
+    (date && time).then_some(toks)
+}
+
+/// The scanner. `None` means "ask chrono", never "invalid".
+fn scan(s: &str, toks: &[Tok]) -> Option<NaiveDateTime> {
+    let b = s.as_bytes();
+    let mut pos = 0;
+    let mut v = [0u32; 6];
+    for t in toks {
+        match *t {
+            Tok::Num { field, max } => {
+                let start = pos;
+                let mut n = 0u32;
+                while pos < b.len() && pos - start < max && b[pos].is_ascii_digit() {
+                    n = n * 10 + u32::from(b[pos] - b'0');
+                    pos += 1;
+                }
+                if pos == start {
+                    return None;
+                }
+                v[field] = n;
+            }
+            Tok::Space => {
+                let next_is_space = b.get(pos + 1).is_some_and(u8::is_ascii_whitespace);
+                if b.get(pos) != Some(&b' ') || next_is_space {
+                    return None;
+                }
+                pos += 1;
+            }
+            Tok::Lit(c) => {
+                let mut buf = [0u8; 4];
+                let l = c.encode_utf8(&mut buf).as_bytes();
+                if !b[pos..].starts_with(l) {
+                    return None;
+                }
+                pos += l.len();
+            }
+        }
+    }
+    if pos != b.len() {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(i32::try_from(v[0]).ok()?, v[1], v[2])?.and_hms_opt(v[3], v[4], v[5])
+}
+
+/// A datetime (or a date at midnight) in format `f`, whose compiled form is kept per thread.
+pub(crate) fn parse_with(s: &str, f: &str) -> Option<NaiveDateTime> {
+    thread_local! {
+        static FORMATS: std::cell::RefCell<HashMap<String, Compiled>> =
+            std::cell::RefCell::new(HashMap::new());
+    }
+    FORMATS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if !cache.contains_key(f) {
+            let compiled = Compiled {
+                items: chrono::format::StrftimeItems::new(f).parse_to_owned().ok(),
+                fast: compile_fast(f),
+            };
+            cache.insert(f.to_owned(), compiled);
+        }
+        let c = cache.get(f)?;
+        if let Some(v) = c.fast.as_deref().and_then(|t| scan(s, t)) {
+            return Some(v);
+        }
+        chrono_parse(s, c.items.as_deref()?)
+    })
+}
+
+fn chrono_parse(s: &str, items: &[chrono::format::Item<'static>]) -> Option<NaiveDateTime> {
+    use chrono::format::{parse, Parsed};
+    let mut p = Parsed::new();
+    parse(&mut p, s, items.iter()).ok()?;
+    p.to_naive_datetime_with_offset(0)
+        .ok()
+        .or_else(|| p.to_naive_date().ok().and_then(|d| d.and_hms_opt(0, 0, 0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FORMATS: &[&str] = &[
+        "%Y-%m-%d %H:%M:%S",
+        "%Y/%m/%d %H:%M",
+        "%Y-%m-%d",
+        "%Y年%m月%d日 %H时%M分",
+        "%d.%m.%Y",
+        "%Y%m%d%H%M%S",
+    ];
+
+    fn slow(s: &str, f: &str) -> Option<NaiveDateTime> {
+        let items = chrono::format::StrftimeItems::new(f)
+            .parse_to_owned()
+            .ok()?;
+        chrono_parse(s, &items)
+    }
+
+    #[test]
+    fn only_simple_formats_are_scanned() {
+        assert!(compile_fast("%Y-%m-%d %H:%M:%S").is_some());
+        assert!(compile_fast("%Y-%m-%d").is_some());
+        assert!(compile_fast("%Y-%m-%d %H").is_none()); // chrono drops a lone hour
+        assert!(compile_fast("%Y-%m-%dT%H:%M:%S%.f").is_none());
+        assert!(compile_fast("%b %d %Y").is_none());
+    }
+
+    #[test]
+    fn scanner_agrees_with_chrono_on_edge_cases() {
+        for (s, f) in [
+            ("2024-03-05 14:22:10", FORMATS[0]),
+            ("2024-3-5 4:2:1", FORMATS[0]),
+            ("2024-03-05  14:22:10", FORMATS[0]),
+            ("2024-02-30 10:00:00", FORMATS[0]),
+            ("2024-03-05 14:22:60", FORMATS[0]),
+            ("2024-03-05 24:00:00", FORMATS[0]),
+            ("2024/3/5 14:22", FORMATS[1]),
+            ("2024/3/5 14:22:00", FORMATS[1]),
+            ("2024-03-05", FORMATS[2]),
+            ("2024-03-05 ", FORMATS[2]),
+            ("2024年3月5日 14时22分", FORMATS[3]),
+            ("05.03.2024", FORMATS[4]),
+            ("20240305142210", FORMATS[5]),
+            ("", FORMATS[0]),
+        ] {
+            assert_eq!(parse_with(s, f), slow(s, f), "{s:?} in {f:?}");
+        }
+        assert_eq!(
+            parse_with("2024-3-5 4:2:1", FORMATS[0]),
+            NaiveDate::from_ymd_opt(2024, 3, 5).and_then(|d| d.and_hms_opt(4, 2, 1))
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn scanner_agrees_with_chrono(
+            s in "[0-9]{1,4}[-/.年]?[0-9]{1,2}[-/.月]?[0-9]{1,2}日?( {0,2}[0-9]{1,2}[:时]?[0-9]{0,2}[:分]?[0-9]{0,2})?",
+            fi in 0usize..6,
+        ) {
+            proptest::prop_assert_eq!(parse_with(&s, FORMATS[fi]), slow(&s, FORMATS[fi]));
+        }
+    }
+}

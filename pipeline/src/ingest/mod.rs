@@ -151,34 +151,50 @@ pub struct Context<'a> {
 
 /// Column positions of the canonical fields in one file's header.
 struct Mapping {
-    /// (canonical field, column) of the mapped fields.
-    idx: Vec<(&'static str, usize)>,
+    /// Column of each canonical field, in `MAPPABLE_FIELDS` order.
+    cols: Vec<Option<usize>>,
     reporter: Option<usize>,
+}
+
+/// Position of a canonical field in `MAPPABLE_FIELDS`, for `const` use: a misspelt field
+/// name is a compile error.
+const fn field(name: &str) -> usize {
+    let fields = crate::config::MAPPABLE_FIELDS;
+    let mut i = 0;
+    while i < fields.len() {
+        let (a, b) = (fields[i].as_bytes(), name.as_bytes());
+        if a.len() == b.len() {
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    panic!("not a canonical field")
 }
 
 impl Mapping {
     fn new(src: &Source, header: &[String]) -> Mapping {
-        let mut idx = vec![];
-        for &f in crate::config::MAPPABLE_FIELDS {
-            if let Some(names) = src.columns.get(f) {
-                if let Some(i) = names
+        let cols: Vec<Option<usize>> = crate::config::MAPPABLE_FIELDS
+            .iter()
+            .map(|&f| {
+                src.columns
+                    .get(f)?
                     .iter()
                     .find_map(|n| header.iter().position(|h| h == n))
-                {
-                    idx.push((f, i));
-                }
-            }
-        }
-        let reporter = idx.iter().find(|(f, _)| *f == "reporter").map(|&(_, i)| i);
-        Mapping { idx, reporter }
+            })
+            .collect();
+        let reporter = cols[const { field("reporter") }];
+        Mapping { cols, reporter }
     }
-    /// The trimmed cell of a canonical field ("" when unmapped). A dozen fields: a scan
-    /// is faster than hashing the name.
-    fn get<'c>(&self, cells: &'c csv::StringRecord, f: &str) -> &'c str {
-        self.idx
-            .iter()
-            .find(|(name, _)| *name == f)
-            .and_then(|&(_, i)| cells.get(i))
+    /// The trimmed cell of the canonical field at `f` (see [`field`]), "" when unmapped.
+    fn get<'c>(&self, cells: &'c csv::StringRecord, f: usize) -> &'c str {
+        self.cols[f]
+            .and_then(|i| cells.get(i))
             .map(|s| s.trim())
             .unwrap_or("")
     }
@@ -250,11 +266,11 @@ fn map_row(
     file: &str,
     row: usize,
 ) -> std::result::Result<Record, Reject> {
-    let sid = normalize_text(m.get(cells, "source_id"));
+    let sid = normalize_text(m.get(cells, const { field("source_id") }));
     if sid.is_empty() {
         return Err(reject("missing_id", Some("source_id"), "no source id"));
     }
-    let raw_time = m.get(cells, "received_at");
+    let raw_time = m.get(cells, const { field("received_at") });
     let received_at = parse_datetime(raw_time, &src.datetime_formats).ok_or_else(|| {
         reject(
             "bad_date",
@@ -278,8 +294,8 @@ fn map_row(
             ),
         ));
     }
-    let content = mask_pii(&normalize_text(m.get(cells, "content")));
-    let label = normalize_text(m.get(cells, "category"));
+    let content = mask_pii(&normalize_text(m.get(cells, const { field("content") })));
+    let label = normalize_text(m.get(cells, const { field("category") }));
     if content.is_empty() && label.is_empty() {
         return Err(reject(
             "empty_record",
@@ -300,9 +316,9 @@ fn map_row(
             "test ticket marker in content",
         ));
     }
-    let address = mask_pii(&normalize_text(m.get(cells, "address")));
-    let typed = normalize_text(m.get(cells, "compound"));
-    let building = normalize_text(m.get(cells, "building"));
+    let address = mask_pii(&normalize_text(m.get(cells, const { field("address") })));
+    let typed = normalize_text(m.get(cells, const { field("compound") }));
+    let building = normalize_text(m.get(cells, const { field("building") }));
     let mut res = ctx.registry.resolve(&typed);
     if res.compound.is_none() {
         let full = format!("{address}{typed}{building}");
@@ -313,13 +329,13 @@ fn map_row(
     }
     let comp = res.compound.map(|i| &ctx.registry.compounds[i]);
     let cat = ctx.taxonomy.lookup(&label);
-    let status = mapped(src, "status", m.get(cells, "status"))?
+    let status = mapped(src, "status", m.get(cells, const { field("status") }))?
         .unwrap_or("open")
         .to_owned();
     let mut satisfaction =
-        mapped(src, "satisfaction", m.get(cells, "satisfaction"))?.map(str::to_owned);
+        mapped(src, "satisfaction", m.get(cells, const { field("satisfaction") }))?.map(str::to_owned);
     if satisfaction.is_none() {
-        let r = normalize_text(m.get(cells, "rating"));
+        let r = normalize_text(m.get(cells, const { field("rating") }));
         if !r.is_empty() {
             let v: f64 = r.parse().map_err(|_| {
                 reject(
@@ -348,7 +364,7 @@ fn map_row(
         }
     }
     let participants = {
-        let p = normalize_text(m.get(cells, "participants"));
+        let p = normalize_text(m.get(cells, const { field("participants") }));
         if p.is_empty() {
             None
         } else {
@@ -361,12 +377,12 @@ fn map_row(
             })?)
         }
     };
-    let is_collective = flag(src, "is_collective", m.get(cells, "is_collective"))?
+    let is_collective = flag(src, "is_collective", m.get(cells, const { field("is_collective") }))?
         .unwrap_or(participants.is_some_and(|p| p >= ctx.config.ingest.collective_threshold));
     let petition_level =
-        mapped(src, "petition_level", m.get(cells, "petition_level"))?.map(str::to_owned);
-    let skip_level = flag(src, "skip_level", m.get(cells, "skip_level"))?.unwrap_or(false);
-    let repeat_flag = flag(src, "repeat_flag", m.get(cells, "repeat_flag"))?.unwrap_or(false);
+        mapped(src, "petition_level", m.get(cells, const { field("petition_level") }))?.map(str::to_owned);
+    let skip_level = flag(src, "skip_level", m.get(cells, const { field("skip_level") }))?.unwrap_or(false);
+    let repeat_flag = flag(src, "repeat_flag", m.get(cells, const { field("repeat_flag") }))?.unwrap_or(false);
     Ok(Record {
         record_id: format!("{}:{sid}", src.channel.as_str()),
         received_at,
@@ -389,9 +405,9 @@ fn map_row(
         is_collective,
         petition_level,
         skip_level,
-        dispatched_at: optional_time(src, "dispatched_at", m.get(cells, "dispatched_at"))?,
-        due_at: optional_time(src, "due_at", m.get(cells, "due_at"))?,
-        closed_at: optional_time(src, "closed_at", m.get(cells, "closed_at"))?,
+        dispatched_at: optional_time(src, "dispatched_at", m.get(cells, const { field("dispatched_at") }))?,
+        due_at: optional_time(src, "due_at", m.get(cells, const { field("due_at") }))?,
+        closed_at: optional_time(src, "closed_at", m.get(cells, const { field("closed_at") }))?,
         status,
         satisfaction: satisfaction.unwrap_or_else(|| "none".to_owned()),
         repeat_flag,

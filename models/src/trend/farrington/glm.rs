@@ -22,6 +22,10 @@ pub(crate) struct Design {
     pub(crate) rows: Vec<Row>,
     pub(crate) trend: bool,
     pub(crate) p: usize,
+    /// yᵢ·ln yᵢ and ln(yᵢ + 0.1) of the rows when the caller has them (else empty and
+    /// computed by the fit).
+    pub(crate) ylny: Vec<f64>,
+    pub(crate) eta0: Vec<f64>,
 }
 
 impl Design {
@@ -63,15 +67,28 @@ impl Design {
     /// building `XᵀWX` in O(n) from the design's structure (an intercept, a trend, one dummy
     /// per row) instead of O(n·p²); leaves its Cholesky factor in `ws.chol`. `false` when it
     /// is not numerically positive definite.
-    fn wls(&self, z: &[f64], w: &[f64], ws: &mut Workspace) -> bool {
+    /// The IRLS working response `zᵢ = ηᵢ + (yᵢ − μᵢ)/μᵢ` and weights `wᵢ = ωᵢ μᵢ` are
+    /// formed on the fly; the weights are kept in `w`.
+    fn wls(
+        &self,
+        y: &[f64],
+        eta: &[f64],
+        mu: &[f64],
+        prior: &[f64],
+        w: &mut Vec<f64>,
+        ws: &mut Workspace,
+    ) -> bool {
         let p = self.p;
         ws.xtwx.clear();
         ws.xtwx.resize(p * p, 0.0);
         ws.xtwz.clear();
         ws.xtwz.resize(p, 0.0);
+        w.clear();
         for (i, r) in self.rows.iter().enumerate() {
-            let wi = w[i];
-            let wz = wi * z[i];
+            let zi = eta[i] + (y[i] - mu[i]) / mu[i];
+            let wi = prior[i] * mu[i];
+            w.push(wi);
+            let wz = wi * zi;
             ws.xtwx[0] += wi;
             ws.xtwz[0] += wz;
             if self.trend {
@@ -123,16 +140,19 @@ pub(crate) struct Fit {
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Scratch {
     ws: Workspace,
-    z: Vec<f64>,
     w: Vec<f64>,
     eta: Vec<f64>,
+    ylny: Vec<f64>,
+    level_mu: Vec<f64>,
 }
 
-fn deviance(y: &[f64], mu: &[f64], w: &[f64]) -> f64 {
+/// Poisson deviance `2 Σ wᵢ (yᵢ ln(yᵢ/μᵢ) − (yᵢ − μᵢ))`, with `yᵢ ln yᵢ` computed once per
+/// fit (`ylny`) and `ln μᵢ = ηᵢ`: no logarithm per iteration.
+fn deviance(y: &[f64], ylny: &[f64], mu: &[f64], eta: &[f64], w: &[f64]) -> f64 {
     let mut d = 0.0;
     for i in 0..y.len() {
         let r = if y[i] > 0.0 {
-            y[i] * (y[i] / mu[i]).ln() - (y[i] - mu[i])
+            ylny[i] - y[i] * eta[i] - (y[i] - mu[i])
         } else {
             mu[i]
         };
@@ -141,38 +161,88 @@ fn deviance(y: &[f64], mu: &[f64], w: &[f64]) -> f64 {
     d
 }
 
+impl Design {
+    /// η and μ = exp(η) of every row. Without a trend, μ takes one value per level (one
+    /// exponential per level); with one, consecutive weeks share the factor exp(β₁).
+    fn predict_all(&self, beta: &[f64], eta: &mut [f64], mu: &mut [f64], level_mu: &mut Vec<f64>) {
+        if !self.trend {
+            level_mu.clear();
+            level_mu.push(beta[0].exp());
+            level_mu.extend(beta[1..self.p].iter().map(|b| (beta[0] + b).exp()));
+            for (i, r) in self.rows.iter().enumerate() {
+                let (e, m) = match r.dummy {
+                    Some(c) => (beta[0] + beta[c], level_mu[c]),
+                    None => (beta[0], level_mu[0]),
+                };
+                eta[i] = e;
+                mu[i] = m;
+            }
+            return;
+        }
+        level_mu.clear();
+        level_mu.push(beta[0].exp());
+        level_mu.extend(beta[2..self.p].iter().map(|b| (beta[0] + b).exp()));
+        let step = beta[1].exp();
+        let mut last: Option<(f64, f64)> = None; // (time, exp(β₁·time))
+        for (i, r) in self.rows.iter().enumerate() {
+            let et = match last {
+                Some((t, e)) if r.time == t + 1.0 => e * step,
+                _ => (beta[1] * r.time).exp(),
+            };
+            last = Some((r.time, et));
+            let (base, level) = match r.dummy {
+                Some(c) => (beta[0] + beta[c], level_mu[c - 1]),
+                None => (beta[0], level_mu[0]),
+            };
+            eta[i] = base + beta[1] * r.time;
+            mu[i] = level * et;
+        }
+    }
+}
+
 /// Fits `y ~ design` with prior weights `prior`; `None` if the design is singular or the
 /// IRLS breaks down (R would stop with "no valid set of coefficients").
 pub(crate) fn fit(design: &Design, y: &[f64], prior: &[f64], s: &mut Scratch) -> Option<Fit> {
+    if !design.trend {
+        if let Some(f) = fit_one_way(design, y, prior) {
+            return Some(f);
+        }
+    }
+    irls(design, y, prior, s)
+}
+
+/// The general IRLS, row by row.
+fn irls(design: &Design, y: &[f64], prior: &[f64], s: &mut Scratch) -> Option<Fit> {
     let n = y.len();
     let p = design.p;
     let mut mu: Vec<f64> = y.iter().map(|v| v + 0.1).collect();
     s.eta.clear();
-    s.eta.extend(mu.iter().map(|m| m.ln()));
-    let mut devold = deviance(y, &mu, prior);
+    if design.eta0.len() == n {
+        s.eta.extend_from_slice(&design.eta0);
+    } else {
+        s.eta.extend(mu.iter().map(|m| m.ln()));
+    }
+    s.ylny.clear();
+    if design.ylny.len() == n {
+        s.ylny.extend_from_slice(&design.ylny);
+    } else {
+        s.ylny
+            .extend(y.iter().map(|&v| if v > 0.0 { v * v.ln() } else { 0.0 }));
+    }
+    let mut devold = deviance(y, &s.ylny, &mu, &s.eta, prior);
     let mut coefold: Option<Vec<f64>> = None;
     let mut converged = false;
     let mut beta = vec![0.0; p];
     for _ in 0..MAXIT {
-        s.z.clear();
-        s.w.clear();
-        for i in 0..n {
-            s.z.push(s.eta[i] + (y[i] - mu[i]) / mu[i]);
-            s.w.push(prior[i] * mu[i]);
-        }
-        if !design.wls(&s.z, &s.w, &mut s.ws) {
+        if !design.wls(y, &s.eta, &mu, prior, &mut s.w, &mut s.ws) {
             return None;
         }
         beta.copy_from_slice(&s.ws.beta);
         let mut dev;
         let mut halvings = 0;
         loop {
-            for (i, r) in design.rows.iter().enumerate() {
-                let e = design.eta(r, &beta);
-                s.eta[i] = e;
-                mu[i] = e.exp();
-            }
-            dev = deviance(y, &mu, prior);
+            design.predict_all(&beta, &mut s.eta, &mut mu, &mut s.level_mu);
+            dev = deviance(y, &s.ylny, &mu, &s.eta, prior);
             let valid = dev.is_finite() && mu.iter().all(|m| m.is_finite() && *m > 0.0);
             if valid {
                 break;
@@ -222,6 +292,120 @@ pub(crate) fn fit(design: &Design, y: &[f64], prior: &[f64], s: &mut Scratch) ->
     })
 }
 
+/// The fit without a trend: an intercept and one dummy per level, i.e. one mean per level.
+/// IRLS then decouples by level. After the first step (which starts, as R does, from
+/// `μᵢ = yᵢ + 0.1` and needs every row), each level's step is
+/// `ηₗ ← ηₗ + (ȳₗ − μₗ)/μₗ` with `ȳₗ = Σ ωy / Σ ω`, and the deviance is a sum of per-level
+/// totals, so every later iteration costs O(levels) instead of O(rows). The iterates, the
+/// stopping point, the last working weights and `(XᵀWX)⁻¹` are R's: with per-level working
+/// weights `Wₗ = μₗ Σ ω`, Var(β₀) = 1/W₀, Cov(β₀, βₗ) = −1/W₀, Var(βₗ) = 1/Wₗ + 1/W₀,
+/// Cov(βₗ, βₘ) = 1/W₀. `None` (use the general IRLS) for a design it does not cover.
+fn fit_one_way(design: &Design, y: &[f64], prior: &[f64]) -> Option<Fit> {
+    let p = design.p;
+    let level = |r: &Row| r.dummy.unwrap_or(0);
+    let (mut sw, mut swy, mut swylny) = (vec![0.0; p], vec![0.0; p], vec![0.0; p]);
+    for (i, r) in design.rows.iter().enumerate() {
+        let l = level(r);
+        if l >= p {
+            return None;
+        }
+        sw[l] += prior[i];
+        swy[l] += prior[i] * y[i];
+        if y[i] > 0.0 {
+            swylny[l] += prior[i] * design.ylny.get(i).copied().unwrap_or(y[i] * y[i].ln());
+        }
+    }
+    if sw.iter().any(|w| !(*w > 0.0)) {
+        return None;
+    }
+    let level_dev = |eta: &[f64], mu: &[f64]| -> f64 {
+        (0..p)
+            .map(|l| 2.0 * (swylny[l] - eta[l] * swy[l] - swy[l] + mu[l] * sw[l]))
+            .sum()
+    };
+    // Start and first step, row by row.
+    let mut devold = 0.0;
+    let (mut num, mut den) = (vec![0.0; p], vec![0.0; p]);
+    for (i, r) in design.rows.iter().enumerate() {
+        let m = y[i] + 0.1;
+        let e = design.eta0.get(i).copied().unwrap_or_else(|| m.ln());
+        devold += 2.0
+            * prior[i]
+            * if y[i] > 0.0 {
+                design.ylny.get(i).copied().unwrap_or(y[i] * y[i].ln()) - y[i] * e - (y[i] - m)
+            } else {
+                m
+            };
+        let w = prior[i] * m;
+        num[level(r)] += w * (e + (y[i] - m) / m);
+        den[level(r)] += w;
+    }
+    let mut eta: Vec<f64> = (0..p).map(|l| num[l] / den[l]).collect();
+    let mut mu: Vec<f64> = eta.iter().map(|e| e.exp()).collect();
+    let mut dev = level_dev(&eta, &mu);
+    if !dev.is_finite() || (dev - devold).abs() / (dev.abs() + 0.1) < EPSILON {
+        return None; // converged in one step: its weights are per row
+    }
+    devold = dev;
+    let mut mu_old = mu.clone();
+    let mut converged = false;
+    for _ in 1..MAXIT {
+        mu_old.copy_from_slice(&mu);
+        for l in 0..p {
+            eta[l] += (swy[l] / sw[l] - mu[l]) / mu[l];
+            mu[l] = eta[l].exp();
+        }
+        dev = level_dev(&eta, &mu);
+        if !dev.is_finite() || mu.iter().any(|m| !(m.is_finite() && *m > 0.0)) {
+            return None;
+        }
+        if (dev - devold).abs() / (dev.abs() + 0.1) < EPSILON {
+            converged = true;
+            break;
+        }
+        devold = dev;
+    }
+    let mut beta = eta.clone();
+    for l in 1..p {
+        beta[l] -= eta[0];
+    }
+    let big_w: Vec<f64> = (0..p).map(|l| mu_old[l] * sw[l]).collect();
+    let mut inv = vec![1.0 / big_w[0]; p * p];
+    for l in 1..p {
+        inv[l] = -1.0 / big_w[0];
+        inv[l * p] = -1.0 / big_w[0];
+        inv[l * p + l] = 1.0 / big_w[l] + 1.0 / big_w[0];
+    }
+    let mut rows_mu = Vec::with_capacity(y.len());
+    let mut w_work = Vec::with_capacity(y.len());
+    let mut pearson = 0.0;
+    for (i, r) in design.rows.iter().enumerate() {
+        let l = level(r);
+        let ww = prior[i] * mu_old[l];
+        if ww > 0.0 {
+            let res = (y[i] - mu[l]) / mu[l];
+            pearson += ww * res * res;
+        }
+        rows_mu.push(mu[l]);
+        w_work.push(ww);
+    }
+    let n_ok = prior.iter().filter(|v| **v > 0.0).count() as f64;
+    let df_residual = n_ok - p as f64;
+    Some(Fit {
+        beta,
+        mu: rows_mu,
+        w_work,
+        inv,
+        dispersion: if df_residual > 0.0 {
+            pearson / df_residual
+        } else {
+            f64::NAN
+        },
+        df_residual,
+        converged,
+    })
+}
+
 /// Hat values `w_i xᵢᵀ (XᵀWX)⁻¹ xᵢ`, R's `hatvalues(model)`.
 pub(crate) fn hat_values(design: &Design, f: &Fit) -> Vec<f64> {
     design
@@ -238,4 +422,55 @@ pub(crate) fn predict_link(design: &Design, f: &Fit, row: &Row) -> (f64, f64) {
     let eta = design.eta(row, &f.beta);
     let se = (design.quad(row, &f.inv) * f.dispersion).sqrt();
     (eta, se)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A one-way design: `levels` blocks of `per` rows, the first the reference level.
+    fn one_way(levels: usize, per: usize) -> Design {
+        let rows = (0..levels * per)
+            .map(|i| Row {
+                time: (i + 1) as f64,
+                dummy: (i / per > 0).then_some(i / per),
+            })
+            .collect();
+        Design {
+            rows,
+            trend: false,
+            p: levels,
+            ..Default::default()
+        }
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-10 * a.abs().max(b.abs()).max(1e-300)
+    }
+
+    #[test]
+    fn one_way_fit_follows_the_irls_path() {
+        let d = one_way(4, 9);
+        let y: Vec<f64> = (0..36).map(|i| ((i * 7919) % 13) as f64).collect();
+        let mut with_zero_level = y.clone();
+        with_zero_level[9..18].iter_mut().for_each(|v| *v = 0.0);
+        let prior: Vec<f64> = (0..36).map(|i| 0.5 + (i % 5) as f64 / 4.0).collect();
+        for (y, w) in [(&y, &prior), (&with_zero_level, &prior), (&y, &vec![1.0; 36])] {
+            let mut s = Scratch::default();
+            let a = fit_one_way(&d, y, w).expect("one-way design");
+            let b = irls(&d, y, w, &mut s).expect("fits");
+            assert_eq!(a.converged, b.converged);
+            for (u, v) in a.beta.iter().zip(&b.beta) {
+                assert!(close(*u, *v), "beta {u} vs {v}");
+            }
+            for (u, v) in a.mu.iter().zip(&b.mu).chain(a.w_work.iter().zip(&b.w_work)) {
+                assert!(close(*u, *v), "{u} vs {v}");
+            }
+            for (u, v) in a.inv.iter().zip(&b.inv) {
+                assert!((u - v).abs() <= 1e-9 * v.abs().max(1e-6), "inv {u} vs {v}");
+            }
+            assert!(close(a.dispersion, b.dispersion));
+            assert_eq!(a.df_residual, b.df_residual);
+        }
+    }
 }

@@ -330,6 +330,7 @@ impl Farrington {
         trend: bool,
         design: &mut Design,
         resp: &mut Vec<f64>,
+        pre: Option<&Pre>,
     ) -> Option<usize> {
         // Levels present (sorted numerically); the first is the reference level.
         let mut present = [false; 64];
@@ -346,6 +347,8 @@ impl Farrington {
             col_of[l] = Some(base + j - 1);
         }
         design.rows.clear();
+        design.ylny.clear();
+        design.eta0.clear();
         resp.clear();
         for (i, &bk) in blocks.iter().enumerate() {
             if bk == 0 || (i >= lo && i <= k) {
@@ -356,6 +359,10 @@ impl Farrington {
                 dummy: col_of[(bk as usize).min(63)],
             });
             resp.push(y[i]);
+            if let Some(pre) = pre {
+                design.ylny.push(pre.ylny[i]);
+                design.eta0.push(pre.eta0[i]);
+            }
         }
         design.trend = trend;
         design.p = base + levels.len().saturating_sub(1);
@@ -375,6 +382,28 @@ struct Work {
     blocks: Vec<u32>,
     resp: Vec<f64>,
     glm: Scratch,
+    /// Per point of the series, computed once: y·ln y, ln(y + 0.1) (IRLS's start) and
+    /// y^⅔ (Anscombe residuals). Every fit of every period reuses them.
+    pre: Option<Pre>,
+}
+
+struct Pre {
+    ylny: Vec<f64>,
+    eta0: Vec<f64>,
+    y23: Vec<f64>,
+}
+
+impl Pre {
+    fn new(y: &[f64]) -> Pre {
+        Pre {
+            ylny: y
+                .iter()
+                .map(|&v| if v > 0.0 { v * v.ln() } else { 0.0 })
+                .collect(),
+            eta0: y.iter().map(|v| (v + 0.1).ln()).collect(),
+            y23: y.iter().map(|v| v.powf(2.0 / 3.0)).collect(),
+        }
+    }
 }
 
 impl Farrington {
@@ -389,11 +418,15 @@ impl Farrington {
     ) -> Option<(Model, Option<usize>)> {
         let mut design = Design::default();
         let mut resp = std::mem::take(&mut wk.resp);
-        let mut pred_col = self.build_design(blocks, k, y, trend, &mut design, &mut resp);
+        if wk.pre.as_ref().is_none_or(|p| p.ylny.len() != y.len()) {
+            wk.pre = Some(Pre::new(y));
+        }
+        let pre = wk.pre.as_ref();
+        let mut pred_col = self.build_design(blocks, k, y, trend, &mut design, &mut resp, pre);
         let ones = vec![1.0; resp.len()];
         let mut fit = glm::fit(&design, &resp, &ones, &mut wk.glm).filter(|f| f.converged);
         if fit.is_none() && trend {
-            pred_col = self.build_design(blocks, k, y, false, &mut design, &mut resp);
+            pred_col = self.build_design(blocks, k, y, false, &mut design, &mut resp, pre);
             fit = glm::fit(&design, &resp, &ones, &mut wk.glm).filter(|f| f.converged);
         }
         let Some(mut fit) = fit else {
@@ -403,10 +436,17 @@ impl Farrington {
         let mut phi = fit.dispersion.max(1.0);
         if self.p.reweight {
             let hat = glm::hat_values(&design, &fit);
+            let y23 = wk.pre.as_ref().map(|p| &p.y23);
             let s: Vec<f64> = (0..resp.len())
                 .map(|i| {
-                    let (yy, mu) = (resp[i], fit.mu[i]);
-                    let a = 1.5 * (yy.powf(2.0 / 3.0) * mu.powf(-1.0 / 6.0) - mu.sqrt());
+                    let mu = fit.mu[i];
+                    let row = design.rows[i];
+                    let yy = match (y23, row.time as usize) {
+                        (Some(v), t) if t >= 1 && t <= v.len() => v[t - 1],
+                        _ => resp[i].powf(2.0 / 3.0),
+                    };
+                    // Anscombe residual 1.5·(y^⅔·μ^(−⅙) − √μ).
+                    let a = 1.5 * (yy * mu.powf(-1.0 / 6.0) - mu.sqrt());
                     a / (phi * (1.0 - hat[i])).sqrt()
                 })
                 .collect();

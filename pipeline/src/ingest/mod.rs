@@ -332,8 +332,12 @@ fn map_row(
     let status = mapped(src, "status", m.get(cells, const { field("status") }))?
         .unwrap_or("open")
         .to_owned();
-    let mut satisfaction =
-        mapped(src, "satisfaction", m.get(cells, const { field("satisfaction") }))?.map(str::to_owned);
+    let mut satisfaction = mapped(
+        src,
+        "satisfaction",
+        m.get(cells, const { field("satisfaction") }),
+    )?
+    .map(str::to_owned);
     if satisfaction.is_none() {
         let r = normalize_text(m.get(cells, const { field("rating") }));
         if !r.is_empty() {
@@ -377,12 +381,30 @@ fn map_row(
             })?)
         }
     };
-    let is_collective = flag(src, "is_collective", m.get(cells, const { field("is_collective") }))?
-        .unwrap_or(participants.is_some_and(|p| p >= ctx.config.ingest.collective_threshold));
-    let petition_level =
-        mapped(src, "petition_level", m.get(cells, const { field("petition_level") }))?.map(str::to_owned);
-    let skip_level = flag(src, "skip_level", m.get(cells, const { field("skip_level") }))?.unwrap_or(false);
-    let repeat_flag = flag(src, "repeat_flag", m.get(cells, const { field("repeat_flag") }))?.unwrap_or(false);
+    let is_collective = flag(
+        src,
+        "is_collective",
+        m.get(cells, const { field("is_collective") }),
+    )?
+    .unwrap_or(participants.is_some_and(|p| p >= ctx.config.ingest.collective_threshold));
+    let petition_level = mapped(
+        src,
+        "petition_level",
+        m.get(cells, const { field("petition_level") }),
+    )?
+    .map(str::to_owned);
+    let skip_level = flag(
+        src,
+        "skip_level",
+        m.get(cells, const { field("skip_level") }),
+    )?
+    .unwrap_or(false);
+    let repeat_flag = flag(
+        src,
+        "repeat_flag",
+        m.get(cells, const { field("repeat_flag") }),
+    )?
+    .unwrap_or(false);
     Ok(Record {
         record_id: format!("{}:{sid}", src.channel.as_str()),
         received_at,
@@ -405,7 +427,11 @@ fn map_row(
         is_collective,
         petition_level,
         skip_level,
-        dispatched_at: optional_time(src, "dispatched_at", m.get(cells, const { field("dispatched_at") }))?,
+        dispatched_at: optional_time(
+            src,
+            "dispatched_at",
+            m.get(cells, const { field("dispatched_at") }),
+        )?,
         due_at: optional_time(src, "due_at", m.get(cells, const { field("due_at") }))?,
         closed_at: optional_time(src, "closed_at", m.get(cells, const { field("closed_at") }))?,
         status,

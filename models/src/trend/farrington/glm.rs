@@ -3,7 +3,7 @@
 //! on the sparse designs Farrington needs: an intercept, an optional linear trend and one
 //! dummy per seasonal block.
 
-use crate::linalg::{chol_inverse, chol_solve, cholesky, Workspace};
+use crate::linalg::{chol_inverse, cholesky, Workspace};
 
 const EPSILON: f64 = 1e-8;
 const MAXIT: usize = 25;
@@ -78,32 +78,56 @@ impl Design {
         w: &mut Vec<f64>,
         ws: &mut Workspace,
     ) -> bool {
+        // Sums in registers and on the stack (the same additions in the same order as
+        // summing into the matrix, which the compiler cannot keep out of memory).
+        const MAXP: usize = 66;
         let p = self.p;
+        if p > MAXP {
+            return false;
+        }
+        let (mut sw, mut swz, mut swt, mut swtt, mut swzt) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        let (mut dw, mut dwt, mut dwz) = ([0.0f64; MAXP], [0.0f64; MAXP], [0.0f64; MAXP]);
+        w.clear();
+        w.resize(self.rows.len(), 0.0);
+        for (i, r) in self.rows.iter().enumerate() {
+            let zi = eta[i] + (y[i] - mu[i]) / mu[i];
+            let wi = prior[i] * mu[i];
+            w[i] = wi;
+            let wz = wi * zi;
+            sw += wi;
+            swz += wz;
+            if self.trend {
+                let wt = wi * r.time;
+                swt += wt;
+                swtt += wt * r.time;
+                swzt += wz * r.time;
+                if let Some(c) = r.dummy {
+                    dwt[c] += wt;
+                }
+            }
+            if let Some(c) = r.dummy {
+                dw[c] += wi;
+                dwz[c] += wz;
+            }
+        }
         ws.xtwx.clear();
         ws.xtwx.resize(p * p, 0.0);
         ws.xtwz.clear();
         ws.xtwz.resize(p, 0.0);
-        w.clear();
-        for (i, r) in self.rows.iter().enumerate() {
-            let zi = eta[i] + (y[i] - mu[i]) / mu[i];
-            let wi = prior[i] * mu[i];
-            w.push(wi);
-            let wz = wi * zi;
-            ws.xtwx[0] += wi;
-            ws.xtwz[0] += wz;
+        ws.xtwx[0] = sw;
+        ws.xtwz[0] = swz;
+        if self.trend {
+            ws.xtwx[p] = swt;
+            ws.xtwx[p + 1] = swtt;
+            ws.xtwz[1] = swzt;
+        }
+        let first = if self.trend { 2 } else { 1 };
+        for c in first..p {
+            ws.xtwx[c * p] = dw[c];
+            ws.xtwx[c * p + c] = dw[c];
+            ws.xtwz[c] = dwz[c];
             if self.trend {
-                let wt = wi * r.time;
-                ws.xtwx[p] += wt;
-                ws.xtwx[p + 1] += wt * r.time;
-                ws.xtwz[1] += wz * r.time;
-                if let Some(c) = r.dummy {
-                    ws.xtwx[c * p + 1] += wt;
-                }
-            }
-            if let Some(c) = r.dummy {
-                ws.xtwx[c * p] += wi;
-                ws.xtwx[c * p + c] += wi;
-                ws.xtwz[c] += wz;
+                ws.xtwx[c * p + 1] = dwt[c];
             }
         }
         for a in 0..p {
@@ -111,12 +135,48 @@ impl Design {
                 ws.xtwx[b * p + a] = ws.xtwx[a * p + b];
             }
         }
-        if !cholesky(&ws.xtwx, p, &mut ws.chol) {
-            return false;
+        // XᵀWX is an arrowhead: a 1×1 or 2×2 head (intercept, trend) and a diagonal block
+        // (one row has at most one dummy). Eliminating the diagonal block leaves the head's
+        // Schur complement S = A − Σ bᵢbᵢᵀ/dᵢ: O(p) instead of a p×p Cholesky.
+        let h = first;
+        let (mut s11, mut s12, mut s22) = (sw, swt, swtt);
+        let (mut r1, mut r2) = (swz, swzt);
+        for c in first..p {
+            let d = dw[c];
+            if !(d > 0.0) {
+                return false;
+            }
+            let (b1, b2) = (dw[c], dwt[c]);
+            s11 -= b1 * b1 / d;
+            r1 -= b1 * dwz[c] / d;
+            if h == 2 {
+                s12 -= b1 * b2 / d;
+                s22 -= b2 * b2 / d;
+                r2 -= b2 * dwz[c] / d;
+            }
         }
         ws.beta.clear();
-        ws.beta.extend_from_slice(&ws.xtwz);
-        chol_solve(&ws.chol, p, &mut ws.beta);
+        ws.beta.resize(p, 0.0);
+        if h == 2 {
+            let det = s11 * s22 - s12 * s12;
+            if !(s11 > 0.0 && det > 0.0) {
+                return false;
+            }
+            ws.beta[0] = (r1 * s22 - r2 * s12) / det;
+            ws.beta[1] = (s11 * r2 - s12 * r1) / det;
+        } else {
+            if !(s11 > 0.0) {
+                return false;
+            }
+            ws.beta[0] = r1 / s11;
+        }
+        for c in first..p {
+            let mut v = dwz[c] - dw[c] * ws.beta[0];
+            if h == 2 {
+                v -= dwt[c] * ws.beta[1];
+            }
+            ws.beta[c] = v / dw[c];
+        }
         true
     }
 }
@@ -279,7 +339,16 @@ fn irls(design: &Design, y: &[f64], prior: &[f64], s: &mut Scratch) -> Option<Fi
         f64::NAN
     };
     // (XᵀWX)⁻¹ of the last iteration, once.
-    let Workspace { chol, col, inv, .. } = &mut s.ws;
+    let Workspace {
+        xtwx,
+        chol,
+        col,
+        inv,
+        ..
+    } = &mut s.ws;
+    if !cholesky(xtwx, p, chol) {
+        return None;
+    }
     chol_inverse(chol, p, col, inv);
     Some(Fit {
         beta,
@@ -455,7 +524,11 @@ mod tests {
         let mut with_zero_level = y.clone();
         with_zero_level[9..18].iter_mut().for_each(|v| *v = 0.0);
         let prior: Vec<f64> = (0..36).map(|i| 0.5 + (i % 5) as f64 / 4.0).collect();
-        for (y, w) in [(&y, &prior), (&with_zero_level, &prior), (&y, &vec![1.0; 36])] {
+        for (y, w) in [
+            (&y, &prior),
+            (&with_zero_level, &prior),
+            (&y, &vec![1.0; 36]),
+        ] {
             let mut s = Scratch::default();
             let a = fit_one_way(&d, y, w).expect("one-way design");
             let b = irls(&d, y, w, &mut s).expect("fits");

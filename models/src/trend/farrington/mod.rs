@@ -326,11 +326,10 @@ impl Farrington {
         &self,
         blocks: &[u32],
         k: usize,
-        y: &[f64],
+        (y, pre): (&[f64], Option<&Pre>),
         trend: bool,
         design: &mut Design,
         resp: &mut Vec<f64>,
-        pre: Option<&Pre>,
     ) -> Option<usize> {
         // Levels present (sorted numerically); the first is the reference level.
         let mut present = [false; 64];
@@ -422,11 +421,11 @@ impl Farrington {
             wk.pre = Some(Pre::new(y));
         }
         let pre = wk.pre.as_ref();
-        let mut pred_col = self.build_design(blocks, k, y, trend, &mut design, &mut resp, pre);
+        let mut pred_col = self.build_design(blocks, k, (y, pre), trend, &mut design, &mut resp);
         let ones = vec![1.0; resp.len()];
         let mut fit = glm::fit(&design, &resp, &ones, &mut wk.glm).filter(|f| f.converged);
         if fit.is_none() && trend {
-            pred_col = self.build_design(blocks, k, y, false, &mut design, &mut resp, pre);
+            pred_col = self.build_design(blocks, k, (y, pre), false, &mut design, &mut resp);
             fit = glm::fit(&design, &resp, &ones, &mut wk.glm).filter(|f| f.converged);
         }
         let Some(mut fit) = fit else {

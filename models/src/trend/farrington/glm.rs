@@ -222,41 +222,52 @@ fn deviance(y: &[f64], ylny: &[f64], mu: &[f64], eta: &[f64], w: &[f64]) -> f64 
 }
 
 impl Design {
-    /// η and μ = exp(η) of every row. Without a trend, μ takes one value per level (one
-    /// exponential per level); with one, consecutive weeks share the factor exp(β₁).
-    fn predict_all(&self, beta: &[f64], eta: &mut [f64], mu: &mut [f64], level_mu: &mut Vec<f64>) {
-        if !self.trend {
-            level_mu.clear();
-            level_mu.push(beta[0].exp());
-            level_mu.extend(beta[1..self.p].iter().map(|b| (beta[0] + b).exp()));
-            for (i, r) in self.rows.iter().enumerate() {
-                let (e, m) = match r.dummy {
-                    Some(c) => (beta[0] + beta[c], level_mu[c]),
-                    None => (beta[0], level_mu[0]),
-                };
-                eta[i] = e;
-                mu[i] = m;
-            }
-            return;
-        }
+    /// η and μ = exp(η) of every row, and the deviance with them (in one pass, in row
+    /// order) and whether every μ is finite and positive. Without a trend, μ takes one
+    /// value per level (one exponential per level); with one, consecutive weeks share the
+    /// factor exp(β₁).
+    fn predict_deviance(
+        &self,
+        beta: &[f64],
+        (y, ylny, prior): (&[f64], &[f64], &[f64]),
+        eta: &mut [f64],
+        mu: &mut [f64],
+        level_mu: &mut Vec<f64>,
+    ) -> (f64, bool) {
+        let first = if self.trend { 2 } else { 1 };
         level_mu.clear();
         level_mu.push(beta[0].exp());
-        level_mu.extend(beta[2..self.p].iter().map(|b| (beta[0] + b).exp()));
-        let step = beta[1].exp();
+        level_mu.extend(beta[first..self.p].iter().map(|b| (beta[0] + b).exp()));
+        let step = if self.trend { beta[1].exp() } else { 1.0 };
         let mut last: Option<(f64, f64)> = None; // (time, exp(β₁·time))
+        let mut dev = 0.0;
+        let mut valid = true;
         for (i, r) in self.rows.iter().enumerate() {
-            let et = match last {
-                Some((t, e)) if r.time == t + 1.0 => e * step,
-                _ => (beta[1] * r.time).exp(),
-            };
-            last = Some((r.time, et));
             let (base, level) = match r.dummy {
-                Some(c) => (beta[0] + beta[c], level_mu[c - 1]),
+                Some(c) => (beta[0] + beta[c], level_mu[c + 1 - first]),
                 None => (beta[0], level_mu[0]),
             };
-            eta[i] = base + beta[1] * r.time;
-            mu[i] = level * et;
+            let (e, m) = if self.trend {
+                let et = match last {
+                    Some((t, e)) if r.time == t + 1.0 => e * step,
+                    _ => (beta[1] * r.time).exp(),
+                };
+                last = Some((r.time, et));
+                (base + beta[1] * r.time, level * et)
+            } else {
+                (base, level)
+            };
+            eta[i] = e;
+            mu[i] = m;
+            valid &= m.is_finite() && m > 0.0;
+            let d = if y[i] > 0.0 {
+                ylny[i] - y[i] * e - (y[i] - m)
+            } else {
+                m
+            };
+            dev += 2.0 * prior[i] * d;
         }
+        (dev, valid)
     }
 }
 
@@ -301,9 +312,15 @@ fn irls(design: &Design, y: &[f64], prior: &[f64], s: &mut Scratch) -> Option<Fi
         let mut dev;
         let mut halvings = 0;
         loop {
-            design.predict_all(&beta, &mut s.eta, &mut mu, &mut s.level_mu);
-            dev = deviance(y, &s.ylny, &mu, &s.eta, prior);
-            let valid = dev.is_finite() && mu.iter().all(|m| m.is_finite() && *m > 0.0);
+            let (d, mu_ok) = design.predict_deviance(
+                &beta,
+                (y, &s.ylny, prior),
+                &mut s.eta,
+                &mut mu,
+                &mut s.level_mu,
+            );
+            dev = d;
+            let valid = dev.is_finite() && mu_ok;
             if valid {
                 break;
             }

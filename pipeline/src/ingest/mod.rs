@@ -474,7 +474,7 @@ fn apply(
     file_idx: usize,
     raw: readers::RawRow,
     outcome: Outcome,
-    quarantined: impl Fn(&readers::RawRow) -> QuarantineRow,
+    quarantined: impl Fn(&readers::RawRow, Reject) -> QuarantineRow,
 ) {
     st.rows += 1;
     match outcome {
@@ -496,12 +496,7 @@ fn apply(
             *st.quarantine_reasons
                 .entry(r.reason.to_owned())
                 .or_default() += 1;
-            quarantine.push(QuarantineRow {
-                reason: r.reason.to_owned(),
-                field: r.field.map(str::to_owned),
-                detail: r.detail,
-                ..quarantined(&raw)
-            });
+            quarantine.push(quarantined(&raw, r));
         }
     }
 }
@@ -518,11 +513,16 @@ fn month_parts(ms: i64) -> (i32, u32) {
 
 /// Month partition (`YYYY-MM`, Asia/Shanghai) of a timestamp.
 pub fn month_of(ms: i64) -> String {
-    Shanghai
-        .timestamp_millis_opt(ms)
-        .earliest()
-        .map(|t| t.format("%Y-%m").to_string())
-        .unwrap_or_else(|| "unknown".into())
+    month_label(month_parts(ms))
+}
+
+/// The partition name of a year and month ("unknown" out of range).
+fn month_label((y, m): (i32, u32)) -> String {
+    if (y, m) == (0, 0) {
+        "unknown".to_owned()
+    } else {
+        format!("{y:04}-{m:02}")
+    }
 }
 
 /// A record waiting to be merged: the record, its content hash, the index of its file.
@@ -606,12 +606,8 @@ fn merge(
     // Partitions are independent: merged and written on every core.
     let outcomes: Vec<Result<Merged>> = by_part
         .into_par_iter()
-        .map(|((ch, (y, m)), news)| {
-            let month = if (y, m) == (0, 0) {
-                "unknown".to_owned()
-            } else {
-                format!("{y:04}-{m:02}")
-            };
+        .map(|((ch, ym), news)| {
+            let month = month_label(ym);
             let mut records = lake::read_partition(lake_dir, ch, &month)?;
             let index: HashMap<String, usize, foldhash::quality::FixedState> = records
                 .iter()
@@ -832,14 +828,14 @@ pub fn ingest(
                 for (batch, outcomes) in out_rx {
                     let st = &mut *stats;
                     for (raw, outcome) in batch.into_iter().zip(outcomes) {
-                        apply(st, pending, quarantine, file_idx, raw, outcome, |raw| {
+                        apply(st, pending, quarantine, file_idx, raw, outcome, |raw, r| {
                             QuarantineRow {
                                 source: src.name.clone(),
                                 file: qfile.clone(),
                                 row: raw.row,
-                                reason: String::new(),
-                                field: None,
-                                detail: String::new(),
+                                reason: r.reason.to_owned(),
+                                field: r.field.map(str::to_owned),
+                                detail: r.detail,
                                 fields: raw
                                     .cells
                                     .as_ref()

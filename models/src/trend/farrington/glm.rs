@@ -211,14 +211,19 @@ pub(crate) struct Scratch {
 fn deviance(y: &[f64], ylny: &[f64], mu: &[f64], eta: &[f64], w: &[f64]) -> f64 {
     let mut d = 0.0;
     for i in 0..y.len() {
-        let r = if y[i] > 0.0 {
-            ylny[i] - y[i] * eta[i] - (y[i] - mu[i])
-        } else {
-            mu[i]
-        };
-        d += 2.0 * w[i] * r;
+        d += 2.0 * w[i] * unit_deviance(y[i], ylny[i], eta[i], mu[i]);
     }
     d
+}
+
+/// One observation's `y ln(y/μ) − (y − μ)` from `y ln y` and `η = ln μ`.
+#[inline]
+fn unit_deviance(y: f64, ylny: f64, eta: f64, mu: f64) -> f64 {
+    if y > 0.0 {
+        ylny - y * eta - (y - mu)
+    } else {
+        mu
+    }
 }
 
 impl Design {
@@ -260,12 +265,7 @@ impl Design {
             eta[i] = e;
             mu[i] = m;
             valid &= m.is_finite() && m > 0.0;
-            let d = if y[i] > 0.0 {
-                ylny[i] - y[i] * e - (y[i] - m)
-            } else {
-                m
-            };
-            dev += 2.0 * prior[i] * d;
+            dev += 2.0 * prior[i] * unit_deviance(y[i], ylny[i], e, m);
         }
         (dev, valid)
     }
@@ -274,24 +274,24 @@ impl Design {
 /// Fits `y ~ design` with prior weights `prior`; `None` if the design is singular or the
 /// IRLS breaks down (R would stop with "no valid set of coefficients").
 pub(crate) fn fit(design: &Design, y: &[f64], prior: &[f64], s: &mut Scratch) -> Option<Fit> {
+    start(design, y, s);
     if !design.trend {
-        if let Some(f) = fit_one_way(design, y, prior) {
+        if let Some(f) = fit_one_way(design, y, prior, s) {
             return Some(f);
         }
     }
     irls(design, y, prior, s)
 }
 
-/// The general IRLS, row by row.
-fn irls(design: &Design, y: &[f64], prior: &[f64], s: &mut Scratch) -> Option<Fit> {
+/// R's start `η = ln(y + 0.1)` into `s.eta`, and `y ln y` into `s.ylny`, from the design
+/// when the caller computed them.
+fn start(design: &Design, y: &[f64], s: &mut Scratch) {
     let n = y.len();
-    let p = design.p;
-    let mut mu: Vec<f64> = y.iter().map(|v| v + 0.1).collect();
     s.eta.clear();
     if design.eta0.len() == n {
         s.eta.extend_from_slice(&design.eta0);
     } else {
-        s.eta.extend(mu.iter().map(|m| m.ln()));
+        s.eta.extend(y.iter().map(|v| (v + 0.1).ln()));
     }
     s.ylny.clear();
     if design.ylny.len() == n {
@@ -300,6 +300,13 @@ fn irls(design: &Design, y: &[f64], prior: &[f64], s: &mut Scratch) -> Option<Fi
         s.ylny
             .extend(y.iter().map(|&v| if v > 0.0 { v * v.ln() } else { 0.0 }));
     }
+}
+
+/// The general IRLS, row by row, from the start [`start`] left in `s`.
+fn irls(design: &Design, y: &[f64], prior: &[f64], s: &mut Scratch) -> Option<Fit> {
+    let n = y.len();
+    let p = design.p;
+    let mut mu: Vec<f64> = y.iter().map(|v| v + 0.1).collect();
     let mut devold = deviance(y, &s.ylny, &mu, &s.eta, prior);
     let mut coefold: Option<Vec<f64>> = None;
     let mut converged = false;
@@ -386,7 +393,7 @@ fn irls(design: &Design, y: &[f64], prior: &[f64], s: &mut Scratch) -> Option<Fi
 /// stopping point, the last working weights and `(XᵀWX)⁻¹` are R's: with per-level working
 /// weights `Wₗ = μₗ Σ ω`, Var(β₀) = 1/W₀, Cov(β₀, βₗ) = −1/W₀, Var(βₗ) = 1/Wₗ + 1/W₀,
 /// Cov(βₗ, βₘ) = 1/W₀. `None` (use the general IRLS) for a design it does not cover.
-fn fit_one_way(design: &Design, y: &[f64], prior: &[f64]) -> Option<Fit> {
+fn fit_one_way(design: &Design, y: &[f64], prior: &[f64], s: &Scratch) -> Option<Fit> {
     let p = design.p;
     let level = |r: &Row| r.dummy.unwrap_or(0);
     let (mut sw, mut swy, mut swylny) = (vec![0.0; p], vec![0.0; p], vec![0.0; p]);
@@ -397,9 +404,7 @@ fn fit_one_way(design: &Design, y: &[f64], prior: &[f64]) -> Option<Fit> {
         }
         sw[l] += prior[i];
         swy[l] += prior[i] * y[i];
-        if y[i] > 0.0 {
-            swylny[l] += prior[i] * design.ylny.get(i).copied().unwrap_or(y[i] * y[i].ln());
-        }
+        swylny[l] += prior[i] * s.ylny[i];
     }
     if sw.iter().any(|w| !(*w > 0.0)) {
         return None;
@@ -413,15 +418,8 @@ fn fit_one_way(design: &Design, y: &[f64], prior: &[f64]) -> Option<Fit> {
     let mut devold = 0.0;
     let (mut num, mut den) = (vec![0.0; p], vec![0.0; p]);
     for (i, r) in design.rows.iter().enumerate() {
-        let m = y[i] + 0.1;
-        let e = design.eta0.get(i).copied().unwrap_or_else(|| m.ln());
-        devold += 2.0
-            * prior[i]
-            * if y[i] > 0.0 {
-                design.ylny.get(i).copied().unwrap_or(y[i] * y[i].ln()) - y[i] * e - (y[i] - m)
-            } else {
-                m
-            };
+        let (m, e) = (y[i] + 0.1, s.eta[i]);
+        devold += 2.0 * prior[i] * unit_deviance(y[i], s.ylny[i], e, m);
         let w = prior[i] * m;
         num[level(r)] += w * (e + (y[i] - m) / m);
         den[level(r)] += w;
@@ -547,7 +545,8 @@ mod tests {
             (&y, &vec![1.0; 36]),
         ] {
             let mut s = Scratch::default();
-            let a = fit_one_way(&d, y, w).expect("one-way design");
+            start(&d, y, &mut s);
+            let a = fit_one_way(&d, y, w, &s).expect("one-way design");
             let b = irls(&d, y, w, &mut s).expect("fits");
             assert_eq!(a.converged, b.converged);
             for (u, v) in a.beta.iter().zip(&b.beta) {

@@ -93,22 +93,6 @@ pub(crate) fn chol_solve(l: &[f64], p: usize, b: &mut [f64]) {
     }
 }
 
-/// The inverse of `A = LLᵀ` from its Cholesky factor (row-major `p × p`).
-pub(crate) fn chol_inverse(l: &[f64], p: usize, col: &mut Vec<f64>, inv: &mut Vec<f64>) {
-    inv.clear();
-    inv.resize(p * p, 0.0);
-    col.clear();
-    col.resize(p, 0.0);
-    for j in 0..p {
-        col.iter_mut().for_each(|v| *v = 0.0);
-        col[j] = 1.0;
-        chol_solve(l, p, col);
-        for i in 0..p {
-            inv[i * p + j] = col[i];
-        }
-    }
-}
-
 /// Reusable buffers for [`wls`].
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Workspace {

@@ -3,7 +3,7 @@
 //! on the sparse designs Farrington needs: an intercept, an optional linear trend and one
 //! dummy per seasonal block.
 
-use crate::linalg::{chol_inverse, cholesky, Workspace};
+use crate::linalg::Workspace;
 
 const EPSILON: f64 = 1e-8;
 const MAXIT: usize = 25;
@@ -65,8 +65,8 @@ impl Design {
 
     /// Solves the weighted least squares step `min Σ wᵢ (zᵢ − xᵢ·β)²` into `ws.beta`,
     /// building `XᵀWX` in O(n) from the design's structure (an intercept, a trend, one dummy
-    /// per row) instead of O(n·p²); leaves its Cholesky factor in `ws.chol`. `false` when it
-    /// is not numerically positive definite.
+    /// per row) instead of O(n·p²); leaves its arrowhead parts in `arrow` (for the
+    /// inverse). `false` when it is not positive definite.
     /// The IRLS working response `zᵢ = ηᵢ + (yᵢ − μᵢ)/μᵢ` and weights `wᵢ = ωᵢ μᵢ` are
     /// formed on the fly; the weights are kept in `w`.
     fn wls(
@@ -76,7 +76,7 @@ impl Design {
         mu: &[f64],
         prior: &[f64],
         w: &mut Vec<f64>,
-        ws: &mut Workspace,
+        (ws, arrow): (&mut Workspace, &mut Arrowhead),
     ) -> bool {
         // Sums in registers and on the stack (the same additions in the same order as
         // summing into the matrix, which the compiler cannot keep out of memory).
@@ -110,34 +110,10 @@ impl Design {
                 dwz[c] += wz;
             }
         }
-        ws.xtwx.clear();
-        ws.xtwx.resize(p * p, 0.0);
-        ws.xtwz.clear();
-        ws.xtwz.resize(p, 0.0);
-        ws.xtwx[0] = sw;
-        ws.xtwz[0] = swz;
-        if self.trend {
-            ws.xtwx[p] = swt;
-            ws.xtwx[p + 1] = swtt;
-            ws.xtwz[1] = swzt;
-        }
-        let first = if self.trend { 2 } else { 1 };
-        for c in first..p {
-            ws.xtwx[c * p] = dw[c];
-            ws.xtwx[c * p + c] = dw[c];
-            ws.xtwz[c] = dwz[c];
-            if self.trend {
-                ws.xtwx[c * p + 1] = dwt[c];
-            }
-        }
-        for a in 0..p {
-            for b in 0..a {
-                ws.xtwx[b * p + a] = ws.xtwx[a * p + b];
-            }
-        }
         // XᵀWX is an arrowhead: a 1×1 or 2×2 head (intercept, trend) and a diagonal block
         // (one row has at most one dummy). Eliminating the diagonal block leaves the head's
         // Schur complement S = A − Σ bᵢbᵢᵀ/dᵢ: O(p) instead of a p×p Cholesky.
+        let first = if self.trend { 2 } else { 1 };
         let h = first;
         let (mut s11, mut s12, mut s22) = (sw, swt, swtt);
         let (mut r1, mut r2) = (swz, swzt);
@@ -155,6 +131,15 @@ impl Design {
                 r2 -= b2 * dwz[c] / d;
             }
         }
+        arrow.head = if h == 2 {
+            [s11, s12, s22]
+        } else {
+            [s11, 0.0, 0.0]
+        };
+        arrow.d.clear();
+        arrow.d.extend_from_slice(&dw[first..p]);
+        arrow.bt.clear();
+        arrow.bt.extend_from_slice(&dwt[first..p]);
         ws.beta.clear();
         ws.beta.resize(p, 0.0);
         if h == 2 {
@@ -181,11 +166,82 @@ impl Design {
     }
 }
 
+/// `XᵀWX` of a Farrington design, an arrowhead: a symmetric 1×1 or 2×2 head (intercept,
+/// trend), a diagonal `d` (one dummy per row, so dummies never meet) and the border
+/// between them, whose intercept row equals `d` and whose trend row is `bt`. Its inverse
+/// follows from the head's Schur complement `S = A − Σ bᵢbᵢᵀ/dᵢ` in O(p²), without a
+/// factorisation:
+/// `[S⁻¹, −S⁻¹bⱼ/dⱼ; ·, δᵢⱼ/dᵢ + bᵢᵀS⁻¹bⱼ/(dᵢdⱼ)]`.
+#[derive(Debug, Default, Clone)]
+struct Arrowhead {
+    /// The Schur complement `(s₁₁, s₁₂, s₂₂)`; only `s₁₁` without a trend.
+    head: [f64; 3],
+    d: Vec<f64>,
+    bt: Vec<f64>,
+}
+
+impl Arrowhead {
+    /// The `p × p` inverse, row-major, into `inv` (`wls` has checked that it exists).
+    fn inverse(&self, p: usize, inv: &mut Vec<f64>) {
+        let h = p - self.d.len();
+        let [s11, s12, s22] = self.head;
+        // S⁻¹ as (a, b, c) = [[a, b], [b, c]].
+        let (a, b, c) = if h == 2 {
+            let det = s11 * s22 - s12 * s12;
+            (s22 / det, -s12 / det, s11 / det)
+        } else {
+            (1.0 / s11, 0.0, 0.0)
+        };
+        inv.clear();
+        inv.resize(p * p, 0.0);
+        inv[0] = a;
+        if h == 2 {
+            inv[1] = b;
+            inv[p] = b;
+            inv[p + 1] = c;
+        }
+        // uⱼ = S⁻¹bⱼ/dⱼ with bⱼ = (dⱼ, btⱼ) (or (dⱼ) without a trend).
+        let u = |j: usize| -> (f64, f64) {
+            let d = self.d[j];
+            if h == 2 {
+                ((a * d + b * self.bt[j]) / d, (b * d + c * self.bt[j]) / d)
+            } else {
+                (a, 0.0)
+            }
+        };
+        for j in 0..self.d.len() {
+            let (u0, u1) = u(j);
+            let cj = h + j;
+            inv[cj] = -u0;
+            inv[cj * p] = -u0;
+            if h == 2 {
+                inv[p + cj] = -u1;
+                inv[cj * p + 1] = -u1;
+            }
+            // bᵢᵀS⁻¹bⱼ/(dᵢdⱼ) = (bᵢ/dᵢ)ᵀ uⱼ with bᵢ/dᵢ = (1, btᵢ/dᵢ).
+            for i in 0..=j {
+                let ci = h + i;
+                let mut v = u0;
+                if h == 2 {
+                    v += self.bt[i] / self.d[i] * u1;
+                }
+                if i == j {
+                    v += 1.0 / self.d[j];
+                }
+                inv[ci * p + cj] = v;
+                inv[cj * p + ci] = v;
+            }
+        }
+    }
+}
+
 /// The fitted model, with what `summary.glm`, `predict.glm` and `hatvalues` need.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Fit {
     pub(crate) beta: Vec<f64>,
     pub(crate) mu: Vec<f64>,
+    /// ln μ of every row.
+    pub(crate) eta: Vec<f64>,
     /// Working weights of the last IRLS iteration (R's `fit$weights`).
     pub(crate) w_work: Vec<f64>,
     /// (XᵀWX)⁻¹ of the last iteration (R's `chol2inv(qr$qr)`).
@@ -200,6 +256,7 @@ pub(crate) struct Fit {
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Scratch {
     ws: Workspace,
+    arrow: Arrowhead,
     w: Vec<f64>,
     eta: Vec<f64>,
     ylny: Vec<f64>,
@@ -312,7 +369,7 @@ fn irls(design: &Design, y: &[f64], prior: &[f64], s: &mut Scratch) -> Option<Fi
     let mut converged = false;
     let mut beta = vec![0.0; p];
     for _ in 0..MAXIT {
-        if !design.wls(y, &s.eta, &mu, prior, &mut s.w, &mut s.ws) {
+        if !design.wls(y, &s.eta, &mu, prior, &mut s.w, (&mut s.ws, &mut s.arrow)) {
             return None;
         }
         beta.copy_from_slice(&s.ws.beta);
@@ -363,20 +420,11 @@ fn irls(design: &Design, y: &[f64], prior: &[f64], s: &mut Scratch) -> Option<Fi
         f64::NAN
     };
     // (XᵀWX)⁻¹ of the last iteration, once.
-    let Workspace {
-        xtwx,
-        chol,
-        col,
-        inv,
-        ..
-    } = &mut s.ws;
-    if !cholesky(xtwx, p, chol) {
-        return None;
-    }
-    chol_inverse(chol, p, col, inv);
+    s.arrow.inverse(p, &mut s.ws.inv);
     Some(Fit {
         beta,
         mu,
+        eta: s.eta.clone(),
         w_work: s.w.clone(),
         inv: s.ws.inv.clone(),
         dispersion,
@@ -461,6 +509,7 @@ fn fit_one_way(design: &Design, y: &[f64], prior: &[f64], s: &Scratch) -> Option
         inv[l * p + l] = 1.0 / big_w[l] + 1.0 / big_w[0];
     }
     let mut rows_mu = Vec::with_capacity(y.len());
+    let mut rows_eta = Vec::with_capacity(y.len());
     let mut w_work = Vec::with_capacity(y.len());
     let mut pearson = 0.0;
     for (i, r) in design.rows.iter().enumerate() {
@@ -471,6 +520,7 @@ fn fit_one_way(design: &Design, y: &[f64], prior: &[f64], s: &Scratch) -> Option
             pearson += ww * res * res;
         }
         rows_mu.push(mu[l]);
+        rows_eta.push(eta[l]);
         w_work.push(ww);
     }
     let n_ok = prior.iter().filter(|v| **v > 0.0).count() as f64;
@@ -478,6 +528,7 @@ fn fit_one_way(design: &Design, y: &[f64], prior: &[f64], s: &Scratch) -> Option
     Some(Fit {
         beta,
         mu: rows_mu,
+        eta: rows_eta,
         w_work,
         inv,
         dispersion: if df_residual > 0.0 {
@@ -530,6 +581,52 @@ mod tests {
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() <= 1e-10 * a.abs().max(b.abs()).max(1e-300)
+    }
+
+    /// The arrowhead step and inverse against the dense normal equations of the same
+    /// design (`linalg::wls`, a Cholesky of the full `XᵀWX`), with and without a trend.
+    #[test]
+    fn arrowhead_step_and_inverse_match_the_dense_solution() {
+        for trend in [false, true] {
+            let mut d = one_way(5, 7);
+            d.trend = trend;
+            if trend {
+                d.p += 1;
+                for r in &mut d.rows {
+                    r.dummy = r.dummy.map(|c| c + 1);
+                }
+            }
+            let n = d.rows.len();
+            let y: Vec<f64> = (0..n).map(|i| ((i * 31) % 11) as f64 + 0.5).collect();
+            let eta: Vec<f64> = (0..n).map(|i| 1.0 + 0.02 * i as f64).collect();
+            let mu: Vec<f64> = eta.iter().map(|e| e.exp()).collect();
+            let prior: Vec<f64> = (0..n).map(|i| 0.5 + (i % 3) as f64).collect();
+            let (mut w, mut ws, mut arrow) =
+                (Vec::new(), Workspace::default(), Arrowhead::default());
+            assert!(d.wls(&y, &eta, &mu, &prior, &mut w, (&mut ws, &mut arrow)));
+            let mut inv = Vec::new();
+            arrow.inverse(d.p, &mut inv);
+            let p = d.p;
+            let mut x = vec![0.0; n * p];
+            for (i, r) in d.rows.iter().enumerate() {
+                x[i * p] = 1.0;
+                if trend {
+                    x[i * p + 1] = r.time;
+                }
+                if let Some(c) = r.dummy {
+                    x[i * p + c] = 1.0;
+                }
+            }
+            let z: Vec<f64> = (0..n).map(|i| eta[i] + (y[i] - mu[i]) / mu[i]).collect();
+            let mut dense = Workspace::default();
+            assert!(crate::linalg::wls(&x, &z, &w, p, &mut dense));
+            for (u, v) in ws.beta.iter().zip(&dense.beta) {
+                assert!((u - v).abs() <= 1e-9 * v.abs().max(1.0), "beta {u} vs {v}");
+            }
+            for (u, v) in inv.iter().zip(&dense.inv) {
+                assert!((u - v).abs() <= 1e-9 * v.abs().max(1e-6), "inv {u} vs {v}");
+            }
+        }
     }
 
     #[test]

@@ -444,8 +444,8 @@ impl Farrington {
                         (Some(v), t) if t >= 1 && t <= v.len() => v[t - 1],
                         _ => resp[i].powf(2.0 / 3.0),
                     };
-                    // Anscombe residual 1.5·(y^⅔·μ^(−⅙) − √μ).
-                    let a = 1.5 * (yy * mu.powf(-1.0 / 6.0) - mu.sqrt());
+                    // Anscombe residual 1.5·(y^⅔·μ^(−⅙) − √μ), μ^(−⅙) = exp(−η/6).
+                    let a = 1.5 * (yy * (-fit.eta[i] / 6.0).exp() - mu.sqrt());
                     a / (phi * (1.0 - hat[i])).sqrt()
                 })
                 .collect();

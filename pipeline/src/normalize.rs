@@ -1,5 +1,6 @@
 //! Text normalisation: full-width to half-width, whitespace, and PII masking.
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use regex::Regex;
@@ -7,10 +8,16 @@ use regex::Regex;
 /// Full-width ASCII (U+FF01–U+FF5E) to half-width, the ideographic space to a space, and runs
 /// of whitespace to one space; trims.
 pub fn normalize_text(s: &str) -> String {
+    normalized(s).into_owned()
+}
+
+/// [`normalize_text`] without a copy when the text is already normal (most cells).
+pub fn normalized(s: &str) -> Cow<'_, str> {
     if is_normal(s) {
-        return s.to_owned();
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(normalize_chars(s))
     }
-    normalize_chars(s)
 }
 
 fn normalize_chars(s: &str) -> String {
@@ -64,7 +71,7 @@ fn is_normal(s: &str) -> bool {
 
 /// An address key for matching: normalised, without spaces and common punctuation.
 pub fn address_key(s: &str) -> String {
-    normalize_text(s)
+    normalized(s)
         .chars()
         .filter(|c| {
             !c.is_whitespace()
@@ -96,16 +103,20 @@ fn pii_patterns() -> &'static [(Regex, &'static str)] {
 /// Masks phone numbers, 18-digit ID numbers and bank-card numbers in free text (expects
 /// half-width digits: call after [`normalize_text`]).
 pub fn mask_pii(s: &str) -> String {
+    mask_pii_owned(s.to_owned())
+}
+
+/// [`mask_pii`] of an owned text, returned as is (no copy) when there is nothing to mask.
+pub fn mask_pii_owned(mut text: String) -> String {
     // Every pattern needs a run of at least seven digits: most texts have none.
     let mut run = 0;
-    let has_run = s.bytes().any(|b| {
+    let has_run = text.bytes().any(|b| {
         run = if b.is_ascii_digit() { run + 1 } else { 0 };
         run >= 7
     });
     if !has_run {
-        return s.to_owned();
+        return text;
     }
-    let mut text = s.to_owned();
     for (re, label) in pii_patterns() {
         // Replace the captured group only, repeatedly (adjacent matches share delimiters).
         while let Some(m) = re.captures(&text).and_then(|c| c.get(1)) {

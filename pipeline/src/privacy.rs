@@ -6,7 +6,6 @@
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use crate::normalize::normalize_text;
 use crate::{Error, Result};
 
 /// The environment variable holding the key.
@@ -62,8 +61,8 @@ impl Pseudonymizer {
 
     /// The pseudonym of an identity (phone, openid, name): 16 hex digits (64 bits), or
     /// `None` for a blank identity.
-    pub fn key(&self, identity: &str) -> Option<String> {
-        let norm: String = normalize_text(identity)
+    pub fn key(&self, identity: &str) -> Option<crate::record::Str> {
+        let norm: crate::record::Str = crate::normalize::normalized(identity)
             .chars()
             .filter(|c| !c.is_whitespace() && *c != '-')
             .collect();
@@ -73,7 +72,9 @@ impl Pseudonymizer {
         let mut mac = self.mac.clone();
         mac.update(norm.as_bytes());
         let tag = mac.finalize().into_bytes();
-        Some(hex::encode(&tag[..8]))
+        let mut hex = [0u8; 16];
+        hex::encode_to_slice(&tag[..8], &mut hex).ok()?;
+        std::str::from_utf8(&hex).ok().map(crate::record::Str::new)
     }
 }
 

@@ -356,28 +356,47 @@ impl Registry {
     }
 }
 
-/// Best `1 − distance / len(pattern)` over windows of the text of the pattern's length ± 1.
+/// Best `1 − distance / len(pattern)` over windows of the text of the pattern's length ± 1
+/// (or the whole text when it is shorter than that).
+///
+/// One edit-distance table per window start: after `L` characters of the text its last cell
+/// is the distance of the window of length `L`, so the three lengths come from one pass
+/// (the values are exactly those of three separate [`levenshtein`] calls).
 fn best_window_similarity(text: &[char], pat: &[char]) -> f64 {
     let n = pat.len();
     if n == 0 {
         return 0.0;
     }
+    let wanted = |len: usize| len >= 1 && len + 1 >= n && len <= n + 1;
+    let short = text.len() < n.saturating_sub(1);
+    let mut prev: Vec<usize> = Vec::with_capacity(n + 1);
+    let mut cur: Vec<usize> = vec![0; n + 1];
     let mut best = 0.0f64;
-    for len in [n.saturating_sub(1), n, n + 1] {
-        if len == 0 || len > text.len() {
-            continue;
+    for start in 0..text.len() {
+        let longest = (text.len() - start).min(n + 1);
+        if !(short && start == 0) && !(longest + 1 >= n && longest >= 1) {
+            break; // every later start is shorter still
         }
-        for start in 0..=text.len() - len {
-            let d = levenshtein(&text[start..start + len], pat);
-            best = best.max(1.0 - d as f64 / n as f64);
+        prev.clear();
+        prev.extend(0..=n);
+        for (i, ca) in text[start..start + longest].iter().enumerate() {
+            cur[0] = i + 1;
+            for (j, cb) in pat.iter().enumerate() {
+                cur[j + 1] = (prev[j] + usize::from(ca != cb))
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1);
+            }
+            std::mem::swap(&mut prev, &mut cur);
+            let len = i + 1;
+            if wanted(len) || (short && start == 0 && len == text.len()) {
+                best = best.max(1.0 - prev[n] as f64 / n as f64);
+            }
         }
-    }
-    if text.len() < n.saturating_sub(1) {
-        best = best.max(1.0 - levenshtein(text, pat) as f64 / n as f64);
     }
     best
 }
 
+#[cfg(test)]
 fn levenshtein(a: &[char], b: &[char]) -> usize {
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     let mut cur = vec![0; b.len() + 1];
@@ -454,6 +473,36 @@ impl Taxonomy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The definition: every window of length n − 1, n, n + 1 scored on its own.
+    fn windows_one_by_one(text: &[char], pat: &[char]) -> f64 {
+        let n = pat.len();
+        if n == 0 {
+            return 0.0;
+        }
+        let mut best = 0.0f64;
+        for len in [n.saturating_sub(1), n, n + 1] {
+            if len == 0 || len > text.len() {
+                continue;
+            }
+            for start in 0..=text.len() - len {
+                let d = levenshtein(&text[start..start + len], pat);
+                best = best.max(1.0 - d as f64 / n as f64);
+            }
+        }
+        if text.len() < n.saturating_sub(1) {
+            best = best.max(1.0 - levenshtein(text, pat) as f64 / n as f64);
+        }
+        best
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn one_pass_windows_equal_the_definition(text in "[甲乙丙丁a1]{0,14}", pat in "[甲乙丙丁a1]{0,8}") {
+            let (t, p): (Vec<char>, Vec<char>) = (text.chars().collect(), pat.chars().collect());
+            proptest::prop_assert_eq!(best_window_similarity(&t, &p), windows_one_by_one(&t, &p));
+        }
+    }
 
     fn c(id: &str, name: &str, aliases: &str, street: &str) -> Compound {
         Compound {

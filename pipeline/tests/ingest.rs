@@ -285,7 +285,7 @@ fn records(c: &City) -> BTreeMap<String, (Channel, Record)> {
     lake::read_all(&c.dir.path().join("lake"))
         .unwrap()
         .into_iter()
-        .map(|(ch, r)| (r.record_id.clone(), (ch, r)))
+        .map(|(ch, r)| (r.record_id.to_string(), (ch, r)))
         .collect()
 }
 

@@ -24,9 +24,9 @@ use tracing::{info, instrument, warn};
 use crate::config::{Channel, Config, Source};
 use crate::error::IoContext;
 use crate::lake;
-use crate::normalize::{mask_pii, normalize_text};
+use crate::normalize::{mask_pii, mask_pii_owned, normalize_text, normalized};
 use crate::privacy::Pseudonymizer;
-use crate::record::Record;
+use crate::record::{Record, Str};
 use crate::registry::{MatchMethod, Registry, Taxonomy};
 use crate::Result;
 
@@ -266,7 +266,7 @@ fn map_row(
     file: &str,
     row: usize,
 ) -> std::result::Result<Record, Reject> {
-    let sid = normalize_text(m.get(cells, const { field("source_id") }));
+    let sid = normalized(m.get(cells, const { field("source_id") }));
     if sid.is_empty() {
         return Err(reject("missing_id", Some("source_id"), "no source id"));
     }
@@ -275,7 +275,7 @@ fn map_row(
         reject(
             "bad_date",
             Some("received_at"),
-            format!("cannot parse `{}`", normalize_text(raw_time)),
+            format!("cannot parse `{}`", normalized(raw_time)),
         )
     })?;
     let limit = ctx.as_of + Duration::days(ctx.config.ingest.future_tolerance_days + 1);
@@ -294,8 +294,8 @@ fn map_row(
             ),
         ));
     }
-    let content = mask_pii(&normalize_text(m.get(cells, const { field("content") })));
-    let label = normalize_text(m.get(cells, const { field("category") }));
+    let content = mask_pii_owned(normalize_text(m.get(cells, const { field("content") })));
+    let label = normalized(m.get(cells, const { field("category") }));
     if content.is_empty() && label.is_empty() {
         return Err(reject(
             "empty_record",
@@ -316,9 +316,9 @@ fn map_row(
             "test ticket marker in content",
         ));
     }
-    let address = mask_pii(&normalize_text(m.get(cells, const { field("address") })));
-    let typed = normalize_text(m.get(cells, const { field("compound") }));
-    let building = normalize_text(m.get(cells, const { field("building") }));
+    let address = mask_pii_owned(normalize_text(m.get(cells, const { field("address") })));
+    let typed = normalized(m.get(cells, const { field("compound") }));
+    let building = normalized(m.get(cells, const { field("building") }));
     let mut res = ctx.registry.resolve(&typed);
     if res.compound.is_none() {
         let full = format!("{address}{typed}{building}");
@@ -329,17 +329,16 @@ fn map_row(
     }
     let comp = res.compound.map(|i| &ctx.registry.compounds[i]);
     let cat = ctx.taxonomy.lookup(&label);
-    let status = mapped(src, "status", m.get(cells, const { field("status") }))?
-        .unwrap_or("open")
-        .to_owned();
+    let status =
+        Str::new(mapped(src, "status", m.get(cells, const { field("status") }))?.unwrap_or("open"));
     let mut satisfaction = mapped(
         src,
         "satisfaction",
         m.get(cells, const { field("satisfaction") }),
     )?
-    .map(str::to_owned);
+    .map(Str::new);
     if satisfaction.is_none() {
-        let r = normalize_text(m.get(cells, const { field("rating") }));
+        let r = normalized(m.get(cells, const { field("rating") }));
         if !r.is_empty() {
             let v: f64 = r.parse().map_err(|_| {
                 reject(
@@ -363,12 +362,12 @@ fn map_row(
                 } else {
                     "dissatisfied"
                 }
-                .to_owned(),
+                .into(),
             );
         }
     }
     let participants = {
-        let p = normalize_text(m.get(cells, const { field("participants") }));
+        let p = normalized(m.get(cells, const { field("participants") }));
         if p.is_empty() {
             None
         } else {
@@ -392,7 +391,7 @@ fn map_row(
         "petition_level",
         m.get(cells, const { field("petition_level") }),
     )?
-    .map(str::to_owned);
+    .map(Str::new);
     let skip_level = flag(
         src,
         "skip_level",
@@ -406,19 +405,23 @@ fn map_row(
     )?
     .unwrap_or(false);
     Ok(Record {
-        record_id: format!("{}:{sid}", src.channel.as_str()),
+        record_id: compact_str::format_compact!("{}:{sid}", src.channel.as_str()),
         received_at,
-        compound_id: comp.map(|c| c.compound_id.clone()),
-        match_method: res.method.as_str().to_owned(),
+        compound_id: comp.map(|c| Str::new(&c.compound_id)),
+        match_method: Str::const_new(res.method.as_str()),
         match_score: res.score,
-        street: comp.map(|c| c.street.clone()),
-        community: comp.map(|c| c.community.clone()),
-        grid: comp.map(|c| c.grid.clone()),
-        address: if address.is_empty() { typed } else { address },
+        street: comp.map(|c| Str::new(&c.street)),
+        community: comp.map(|c| Str::new(&c.community)),
+        grid: comp.map(|c| Str::new(&c.grid)),
+        address: if address.is_empty() {
+            typed.into_owned()
+        } else {
+            address
+        },
         content,
-        category_l1: cat.map(|c| c.l1.clone()),
-        category_l2: cat.map(|c| c.l2.clone()),
-        category_source: if cat.is_some() { "given" } else { "none" }.to_owned(),
+        category_l1: cat.map(|c| Str::new(&c.l1)),
+        category_l2: cat.map(|c| Str::new(&c.l2)),
+        category_source: Str::const_new(if cat.is_some() { "given" } else { "none" }),
         reporter_key: m
             .reporter
             .and_then(|i| cells.get(i))
@@ -435,11 +438,11 @@ fn map_row(
         due_at: optional_time(src, "due_at", m.get(cells, const { field("due_at") }))?,
         closed_at: optional_time(src, "closed_at", m.get(cells, const { field("closed_at") }))?,
         status,
-        satisfaction: satisfaction.unwrap_or_else(|| "none".to_owned()),
+        satisfaction: satisfaction.unwrap_or(Str::const_new("none")),
         repeat_flag,
-        source_file: file.to_owned(),
+        source_file: Str::new(file),
         source_row: row as i64,
-        ingest_run: ctx.run.clone(),
+        ingest_run: Str::new(&ctx.run),
     })
 }
 
@@ -485,9 +488,12 @@ fn apply(
                 if known.is_some() {
                     st.updated += 1;
                 }
-                *st.match_methods
-                    .entry(rec.match_method.clone())
-                    .or_default() += 1;
+                match st.match_methods.get_mut(rec.match_method.as_str()) {
+                    Some(c) => *c += 1,
+                    None => {
+                        st.match_methods.insert(rec.match_method.to_string(), 1);
+                    }
+                }
                 pending.insert(rec.record_id.clone(), (Box::new(rec), h, file_idx));
             }
         },
@@ -529,7 +535,7 @@ fn month_label((y, m): (i32, u32)) -> String {
 type Pending = (Box<Record>, u64, usize);
 
 /// Pending records by record id.
-type PendingMap = HashMap<String, Pending, foldhash::quality::FixedState>;
+type PendingMap = HashMap<Str, Pending, foldhash::quality::FixedState>;
 
 /// Files already ingested: path → SHA-256.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -609,7 +615,7 @@ fn merge(
         .map(|((ch, ym), news)| {
             let month = month_label(ym);
             let mut records = lake::read_partition(lake_dir, ch, &month)?;
-            let index: HashMap<String, usize, foldhash::quality::FixedState> = records
+            let index: HashMap<Str, usize, foldhash::quality::FixedState> = records
                 .iter()
                 .enumerate()
                 .map(|(i, r)| (r.record_id.clone(), i))
@@ -620,7 +626,7 @@ fn merge(
                 match index.get(&rec.record_id) {
                     // identical to the lake: a duplicate, not a load
                     Some(&i) if records[i].content_hash() == h => {
-                        out.duplicates.push((fi, rec.match_method.clone()));
+                        out.duplicates.push((fi, rec.match_method.to_string()));
                     }
                     Some(&i) => {
                         out.updated.push(fi);

@@ -374,7 +374,8 @@ fn best_window_similarity(text: &[char], pat: &[char]) -> f64 {
     let mut best = 0.0f64;
     for start in 0..text.len() {
         let longest = (text.len() - start).min(n + 1);
-        if !(short && start == 0) && !(longest + 1 >= n && longest >= 1) {
+        let has_window = longest + 1 >= n && longest >= 1;
+        if !has_window && !(short && start == 0) {
             break; // every later start is shorter still
         }
         prev.clear();

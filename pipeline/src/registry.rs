@@ -375,7 +375,8 @@ fn best_window_similarity(text: &[char], pat: &[char]) -> f64 {
     for start in 0..text.len() {
         let longest = (text.len() - start).min(n + 1);
         let has_window = longest + 1 >= n && longest >= 1;
-        if !has_window && !(short && start == 0) {
+        let whole_short_text = short && start == 0;
+        if !(has_window || whole_short_text) {
             break; // every later start is shorter still
         }
         prev.clear();

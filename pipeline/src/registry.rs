@@ -91,6 +91,8 @@ pub struct Resolution {
 
 struct Pattern {
     key: String,
+    /// The key's characters (for the fuzzy match).
+    chars: Vec<char>,
     compounds: Vec<usize>,
     is_alias: bool,
 }
@@ -101,7 +103,6 @@ pub struct Registry {
     pub compounds: Vec<Compound>,
     patterns: Vec<Pattern>,
     ac: AhoCorasick,
-    streets: Vec<String>,
     bigrams: HashMap<(char, char), Vec<u32>>,
     fuzzy_threshold: f64,
     /// Address key of each compound's street (for street context).
@@ -186,6 +187,7 @@ impl Registry {
         let mut patterns: Vec<Pattern> = by_key
             .into_iter()
             .map(|(key, (compounds, is_alias))| Pattern {
+                chars: key.chars().collect(),
                 key,
                 compounds,
                 is_alias,
@@ -207,14 +209,10 @@ impl Registry {
             }
         }
         let street_keys: Vec<String> = compounds.iter().map(|c| address_key(&c.street)).collect();
-        let mut streets = street_keys.clone();
-        streets.sort();
-        streets.dedup();
         Ok(Registry {
             compounds,
             patterns,
             ac,
-            streets,
             bigrams,
             fuzzy_threshold,
             street_keys,
@@ -234,16 +232,12 @@ impl Registry {
         self.resolve_key(&key)
     }
 
+    /// The one candidate whose street the address names, if exactly one does.
     fn street_context(&self, key: &str, candidates: &[usize]) -> Option<usize> {
-        let named: Vec<&String> = self
-            .streets
-            .iter()
-            .filter(|s| !s.is_empty() && key.contains(s.as_str()))
-            .collect();
-        let mut hits = candidates
-            .iter()
-            .copied()
-            .filter(|&c| named.iter().any(|s| self.street_keys[c] == **s));
+        let mut hits = candidates.iter().copied().filter(|&c| {
+            let street = &self.street_keys[c];
+            !street.is_empty() && key.contains(street.as_str())
+        });
         match (hits.next(), hits.next()) {
             (Some(c), None) => Some(c),
             _ => None,
@@ -316,8 +310,7 @@ impl Registry {
         let mut best: Option<(f64, usize)> = None;
         let mut tie = false;
         for &(p, _) in cands.iter().take(8) {
-            let pat: Vec<char> = self.patterns[p as usize].key.chars().collect();
-            let sim = best_window_similarity(&cs, &pat);
+            let sim = best_window_similarity(&cs, &self.patterns[p as usize].chars);
             match best {
                 Some((s, _)) if (sim - s).abs() < 1e-12 => {
                     if best.map(|b| b.1) != Some(p as usize) {

@@ -6,40 +6,70 @@
 //! exactly (a leap second, extra spaces, another specifier) goes to chrono, so the result
 //! is always chrono's.
 
-use std::collections::HashMap;
-
 use chrono::{Duration, NaiveDate, NaiveDateTime, TimeZone};
 use chrono_tz::Asia::Shanghai;
 
-use crate::normalize::normalize_text;
+use crate::normalize::normalized;
 
 /// Parses a local (Asia/Shanghai) datetime with the given formats (`excel` = serial days).
 pub fn parse_datetime(s: &str, formats: &[String]) -> Option<i64> {
-    let s = normalize_text(s);
-    if s.is_empty() {
-        return None;
-    }
-    for f in formats {
-        let naive = if f == "excel" {
-            s.parse::<f64>()
-                .ok()
-                .filter(|v| (1.0..200_000.0).contains(v))
-                .and_then(|v| {
-                    let base = NaiveDate::from_ymd_opt(1899, 12, 30)?.and_hms_opt(0, 0, 0)?;
-                    base.checked_add_signed(Duration::milliseconds(
-                        (v * 86_400_000.0).round() as i64
-                    ))
+    DateFormats::new(formats).parse(s)
+}
+
+/// A source's datetime formats, compiled once for all its rows.
+pub struct DateFormats(Vec<Format>);
+
+enum Format {
+    /// Excel serial days.
+    Excel,
+    Text(Compiled),
+}
+
+impl DateFormats {
+    /// Compiles `formats` (`excel` = Excel serial days).
+    pub fn new(formats: &[String]) -> DateFormats {
+        DateFormats(
+            formats
+                .iter()
+                .map(|f| {
+                    if f == "excel" {
+                        Format::Excel
+                    } else {
+                        Format::Text(Compiled::new(f))
+                    }
                 })
-        } else {
-            parse_with(&s, f)
-        };
-        if let Some(n) = naive {
-            if let Some(t) = Shanghai.from_local_datetime(&n).earliest() {
-                return Some(t.timestamp_millis());
+                .collect(),
+        )
+    }
+
+    /// The first format that reads `s` (normalised), as epoch milliseconds.
+    pub fn parse(&self, s: &str) -> Option<i64> {
+        let s = normalized(s);
+        if s.is_empty() {
+            return None;
+        }
+        for f in &self.0 {
+            let naive = match f {
+                Format::Excel => s
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| (1.0..200_000.0).contains(v))
+                    .and_then(|v| {
+                        let base = NaiveDate::from_ymd_opt(1899, 12, 30)?.and_hms_opt(0, 0, 0)?;
+                        base.checked_add_signed(Duration::milliseconds(
+                            (v * 86_400_000.0).round() as i64
+                        ))
+                    }),
+                Format::Text(c) => c.parse(&s),
+            };
+            if let Some(n) = naive {
+                if let Some(t) = Shanghai.from_local_datetime(&n).earliest() {
+                    return Some(t.timestamp_millis());
+                }
             }
         }
+        None
     }
-    None
 }
 
 /// A compiled format: chrono's items, and the scanner's tokens when the format is simple.
@@ -135,27 +165,27 @@ fn scan(s: &str, toks: &[Tok]) -> Option<NaiveDateTime> {
     NaiveDate::from_ymd_opt(i32::try_from(v[0]).ok()?, v[1], v[2])?.and_hms_opt(v[3], v[4], v[5])
 }
 
-/// A datetime (or a date at midnight) in format `f`, whose compiled form is kept per thread.
-pub(crate) fn parse_with(s: &str, f: &str) -> Option<NaiveDateTime> {
-    thread_local! {
-        static FORMATS: std::cell::RefCell<HashMap<String, Compiled>> =
-            std::cell::RefCell::new(HashMap::new());
-    }
-    FORMATS.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        if !cache.contains_key(f) {
-            let compiled = Compiled {
-                items: chrono::format::StrftimeItems::new(f).parse_to_owned().ok(),
-                fast: compile_fast(f),
-            };
-            cache.insert(f.to_owned(), compiled);
+impl Compiled {
+    fn new(f: &str) -> Compiled {
+        Compiled {
+            items: chrono::format::StrftimeItems::new(f).parse_to_owned().ok(),
+            fast: compile_fast(f),
         }
-        let c = cache.get(f)?;
-        if let Some(v) = c.fast.as_deref().and_then(|t| scan(s, t)) {
+    }
+
+    /// A datetime (or a date at midnight): the scanner when it accepts `s`, else chrono.
+    fn parse(&self, s: &str) -> Option<NaiveDateTime> {
+        if let Some(v) = self.fast.as_deref().and_then(|t| scan(s, t)) {
             return Some(v);
         }
-        chrono_parse(s, c.items.as_deref()?)
-    })
+        chrono_parse(s, self.items.as_deref()?)
+    }
+}
+
+/// A datetime (or a date at midnight) in format `f`.
+#[cfg(test)]
+fn parse_with(s: &str, f: &str) -> Option<NaiveDateTime> {
+    Compiled::new(f).parse(s)
 }
 
 fn chrono_parse(s: &str, items: &[chrono::format::Item<'static>]) -> Option<NaiveDateTime> {

@@ -8,7 +8,7 @@
 pub mod datetime;
 pub mod readers;
 
-pub use datetime::parse_datetime;
+pub use datetime::{parse_datetime, DateFormats};
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -149,11 +149,28 @@ pub struct Context<'a> {
     pub run: String,
 }
 
+impl Context<'_> {
+    /// Epoch ms from which a record is in the future: the start of the day after
+    /// `as_of` + the tolerance.
+    fn future_limit_ms(&self) -> i64 {
+        let limit = self.as_of + Duration::days(self.config.ingest.future_tolerance_days + 1);
+        limit
+            .and_hms_opt(0, 0, 0)
+            .and_then(|n| Shanghai.from_local_datetime(&n).earliest())
+            .map(|t| t.timestamp_millis())
+            .unwrap_or(i64::MAX)
+    }
+}
+
 /// Column positions of the canonical fields in one file's header.
 struct Mapping {
     /// Column of each canonical field, in `MAPPABLE_FIELDS` order.
     cols: Vec<Option<usize>>,
     reporter: Option<usize>,
+    /// The source's datetime formats, compiled.
+    dates: DateFormats,
+    /// Records received from this epoch ms on are in the future.
+    future_ms: i64,
 }
 
 /// Position of a canonical field in `MAPPABLE_FIELDS`, for `const` use: a misspelt field
@@ -178,7 +195,7 @@ const fn field(name: &str) -> usize {
 }
 
 impl Mapping {
-    fn new(src: &Source, header: &[String]) -> Mapping {
+    fn new(src: &Source, header: &[String], ctx: &Context<'_>) -> Mapping {
         let cols: Vec<Option<usize>> = crate::config::MAPPABLE_FIELDS
             .iter()
             .map(|&f| {
@@ -189,7 +206,12 @@ impl Mapping {
             })
             .collect();
         let reporter = cols[const { field("reporter") }];
-        Mapping { cols, reporter }
+        Mapping {
+            cols,
+            reporter,
+            dates: DateFormats::new(&src.datetime_formats),
+            future_ms: ctx.future_limit_ms(),
+        }
     }
     /// The trimmed cell of the canonical field at `f` (see [`field`]), "" when unmapped.
     fn get<'c>(&self, cells: &'c csv::StringRecord, f: usize) -> &'c str {
@@ -205,12 +227,12 @@ fn mapped<'m>(
     field: &'static str,
     raw: &str,
 ) -> std::result::Result<Option<&'m str>, Reject> {
-    let raw = normalize_text(raw);
+    let raw = normalized(raw);
     if raw.is_empty() {
         return Ok(None);
     }
     match src.values.get(field) {
-        Some(map) => match map.get(&raw) {
+        Some(map) => match map.get(raw.as_ref()) {
             Some(v) => Ok(Some(v.as_str())),
             None => Err(reject(
                 "unknown_value",
@@ -227,35 +249,37 @@ fn mapped<'m>(
 }
 
 fn flag(src: &Source, field: &'static str, raw: &str) -> std::result::Result<Option<bool>, Reject> {
-    let n = normalize_text(raw).to_lowercase();
-    match n.as_str() {
-        "" => Ok(None),
-        "true" | "1" | "yes" | "y" | "是" => Ok(Some(true)),
-        "false" | "0" | "no" | "n" | "否" => Ok(Some(false)),
-        _ => Ok(mapped(src, field, raw)?.map(|v| v == "true")),
+    let n = normalized(raw);
+    let is = |words: &[&str]| words.iter().any(|w| n.eq_ignore_ascii_case(w));
+    if n.is_empty() {
+        Ok(None)
+    } else if is(&["true", "1", "yes", "y", "是"]) {
+        Ok(Some(true))
+    } else if is(&["false", "0", "no", "n", "否"]) {
+        Ok(Some(false))
+    } else {
+        Ok(mapped(src, field, raw)?.map(|v| v == "true"))
     }
 }
 
 fn optional_time(
-    src: &Source,
+    dates: &DateFormats,
     field: &'static str,
     raw: &str,
 ) -> std::result::Result<Option<i64>, Reject> {
     if raw.trim().is_empty() {
         return Ok(None);
     }
-    parse_datetime(raw, &src.datetime_formats)
-        .map(Some)
-        .ok_or_else(|| {
-            reject(
-                "bad_date",
-                Some(field),
-                format!(
-                    "cannot parse `{}` with the configured formats",
-                    normalize_text(raw)
-                ),
-            )
-        })
+    dates.parse(raw).map(Some).ok_or_else(|| {
+        reject(
+            "bad_date",
+            Some(field),
+            format!(
+                "cannot parse `{}` with the configured formats",
+                normalize_text(raw)
+            ),
+        )
+    })
 }
 
 fn map_row(
@@ -271,25 +295,20 @@ fn map_row(
         return Err(reject("missing_id", Some("source_id"), "no source id"));
     }
     let raw_time = m.get(cells, const { field("received_at") });
-    let received_at = parse_datetime(raw_time, &src.datetime_formats).ok_or_else(|| {
+    let received_at = m.dates.parse(raw_time).ok_or_else(|| {
         reject(
             "bad_date",
             Some("received_at"),
             format!("cannot parse `{}`", normalized(raw_time)),
         )
     })?;
-    let limit = ctx.as_of + Duration::days(ctx.config.ingest.future_tolerance_days + 1);
-    let limit_ms = limit
-        .and_hms_opt(0, 0, 0)
-        .and_then(|n| Shanghai.from_local_datetime(&n).earliest())
-        .map(|t| t.timestamp_millis())
-        .unwrap_or(i64::MAX);
-    if received_at >= limit_ms {
+    if received_at >= m.future_ms {
         return Err(reject(
             "future_date",
             Some("received_at"),
             format!(
-                "received after {limit} (run date {} + tolerance)",
+                "received after {} (run date {} + tolerance)",
+                ctx.as_of + Duration::days(ctx.config.ingest.future_tolerance_days + 1),
                 ctx.as_of
             ),
         ));
@@ -431,12 +450,16 @@ fn map_row(
         petition_level,
         skip_level,
         dispatched_at: optional_time(
-            src,
+            &m.dates,
             "dispatched_at",
             m.get(cells, const { field("dispatched_at") }),
         )?,
-        due_at: optional_time(src, "due_at", m.get(cells, const { field("due_at") }))?,
-        closed_at: optional_time(src, "closed_at", m.get(cells, const { field("closed_at") }))?,
+        due_at: optional_time(&m.dates, "due_at", m.get(cells, const { field("due_at") }))?,
+        closed_at: optional_time(
+            &m.dates,
+            "closed_at",
+            m.get(cells, const { field("closed_at") }),
+        )?,
         status,
         satisfaction: satisfaction.unwrap_or(Str::const_new("none")),
         repeat_flag,
@@ -621,6 +644,7 @@ fn merge(
                 .map(|(i, r)| (r.record_id.clone(), i))
                 .collect();
             let mut out = Merged::default();
+            records.reserve(news.len());
             // Pending record ids are unique: only the lake's records need an index.
             for (rec, h, fi) in news {
                 match index.get(&rec.record_id) {
@@ -786,7 +810,7 @@ pub fn ingest(
             src.name,
             path.file_name().and_then(|n| n.to_str()).unwrap_or("")
         ));
-        let mapping = Mapping::new(src, &opened.header);
+        let mapping = Mapping::new(src, &opened.header, &ctx);
         let file_idx = summary.files.len();
         let qfile = state_key(cfg, &st.file);
         summary.files.push(st);

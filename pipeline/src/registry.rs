@@ -104,6 +104,8 @@ pub struct Registry {
     patterns: Vec<Pattern>,
     ac: AhoCorasick,
     bigrams: HashMap<(char, char), Vec<u32>>,
+    /// Pattern index by key, for the exact match.
+    exact: HashMap<String, usize, foldhash::fast::FixedState>,
     fuzzy_threshold: f64,
     /// Address key of each compound's street (for street context).
     street_keys: Vec<String>,
@@ -209,11 +211,17 @@ impl Registry {
             }
         }
         let street_keys: Vec<String> = compounds.iter().map(|c| address_key(&c.street)).collect();
+        let exact = patterns
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.key.clone(), i))
+            .collect();
         Ok(Registry {
             compounds,
             patterns,
             ac,
             bigrams,
+            exact,
             fuzzy_threshold,
             street_keys,
         })
@@ -246,7 +254,7 @@ impl Registry {
 
     fn resolve_key(&self, key: &str) -> Resolution {
         // Exact.
-        if let Ok(i) = self.patterns.binary_search_by(|p| p.key.as_str().cmp(key)) {
+        if let Some(&i) = self.exact.get(key) {
             let p = &self.patterns[i];
             return self.pick(key, &p.compounds, MatchMethod::Exact, 1.0);
         }

@@ -75,7 +75,7 @@ pub(crate) fn run(a: Args, quiet: bool) -> anyhow::Result<u8> {
             .as_deref(),
     )?;
     let as_of = a.as_of.unwrap_or_else(super::today);
-    let s = ingest(&cfg, &keys, as_of, !quiet)
+    let s = crate::allocator::keeping_freed_memory(|| ingest(&cfg, &keys, as_of, !quiet))
         .with_context(|| format!("ingesting with {}", a.config.display()))?;
     if !quiet {
         print_summary(&s);

@@ -340,7 +340,11 @@ fn map_row(
     let building = normalized(m.get(cells, const { field("building") }));
     let mut res = ctx.registry.resolve(&typed);
     if res.compound.is_none() {
-        let full = format!("{address}{typed}{building}");
+        let full: std::borrow::Cow<'_, str> = if typed.is_empty() && building.is_empty() {
+            address.as_str().into()
+        } else {
+            format!("{address}{typed}{building}").into()
+        };
         let r2 = ctx.registry.resolve(&full);
         if r2.compound.is_some() || res.method != MatchMethod::Ambiguous {
             res = r2;

@@ -19,8 +19,8 @@ pub(crate) mod allocator {
     const PURGE_DELAY: c_int = 15;
 
     /// Runs `f` (the `ingest` command) with mimalloc keeping the memory it frees for its
-    /// next allocations. By default mimalloc returns freed pages to the system after 10 ms,
-    /// and the ingest, which frees and allocates millions of rows' worth, then spends about a
+    /// next allocations. By default mimalloc (v3) returns freed pages to the system after a
+    /// second (`purge_delay` 1000 ms), and the ingest, which frees and allocates millions of rows' worth, then spends about a
     /// fifth of its time in the kernel faulting and zeroing them again. Only for the
     /// standalone command (the process ends with it): in `nightly` the retained pages push
     /// the large city's scoring past 4 GiB. `MIMALLOC_PURGE_DELAY` set by the user wins.

@@ -78,7 +78,7 @@ pub(crate) fn run_nightly(
 
     let t = Instant::now();
     // Not `allocator::keeping_freed_memory`: with it the large city's scoring peaked at
-    // 4.9 GB (3.0 GiB without), see the README.
+    // 4.9 GB (3.9 GB without), see the README.
     let summary = ingest(&cfg, &keys, as_of, !quiet).context("ingest")?;
     stages.done("ingest", t);
     if !quiet {

@@ -20,10 +20,11 @@ pub(crate) mod allocator {
 
     /// Runs `f` (the `ingest` command) with mimalloc keeping the memory it frees for its
     /// next allocations. By default mimalloc (v3) returns freed pages to the system after a
-    /// second (`purge_delay` 1000 ms), and the ingest, which frees and allocates millions of rows' worth, then spends about a
-    /// fifth of its time in the kernel faulting and zeroing them again. Only for the
-    /// standalone command (the process ends with it): in `nightly` the retained pages push
-    /// the large city's scoring past 4 GiB. `MIMALLOC_PURGE_DELAY` set by the user wins.
+    /// second (`purge_delay` 1000 ms), and the ingest, which frees and allocates millions
+    /// of rows' worth, then spends about a fifth of its time in the kernel faulting and
+    /// zeroing them again. Only for the standalone command (the process ends with it): in
+    /// `nightly` the retained pages push the large city's scoring past 4 GiB.
+    /// `MIMALLOC_PURGE_DELAY` set by the user wins.
     pub(crate) fn keeping_freed_memory<T>(f: impl FnOnce() -> T) -> T {
         if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
             return f();

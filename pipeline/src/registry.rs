@@ -391,7 +391,7 @@ fn best_window_similarity(text: &[char], pat: &[char]) -> f64 {
             }
             std::mem::swap(&mut prev, &mut cur);
             let len = i + 1;
-            if wanted(len) || (short && start == 0 && len == text.len()) {
+            if wanted(len) || (whole_short_text && len == text.len()) {
                 best = best.max(1.0 - prev[n] as f64 / n as f64);
             }
         }

@@ -53,6 +53,12 @@ fn run_ok(args: &[&str]) -> String {
     text
 }
 
+/// `weaksignal --quiet nightly --config CONFIG --as-of AS_OF`, which must succeed.
+fn nightly_ok(config: &std::path::Path, as_of: &str) -> String {
+    let config = config.to_str().expect("a UTF-8 temporary path");
+    run_ok(&["--quiet", "nightly", "--config", config, "--as-of", as_of])
+}
+
 /// One demo shared by the tests of this file (it takes a while in a debug build).
 fn demo() -> &'static (tempfile::TempDir, String) {
     static DEMO: OnceLock<(tempfile::TempDir, String)> = OnceLock::new();
@@ -173,14 +179,7 @@ fn demo_accounts_for_every_row_and_reruns_change_nothing() {
     let w = work.path().join("city");
     copy_dir(&dir, &w);
     let before = snapshot(&w);
-    run_ok(&[
-        "--quiet",
-        "nightly",
-        "--config",
-        w.join("weaksignal.toml").to_str().unwrap(),
-        "--as-of",
-        AS_OF,
-    ]);
+    nightly_ok(&w.join("weaksignal.toml"), AS_OF);
     let after = snapshot(&w);
     assert_eq!(
         before.keys().collect::<Vec<_>>(),
@@ -218,14 +217,7 @@ fn demo_accounts_for_every_row_and_reruns_change_nothing() {
     let body = day.join("\r\n") + "\r\n";
     let (gbk, _, _) = encoding_rs::GBK.encode(&body);
     std::fs::write(w.join("exports/hotline/12345_2026-01-01.csv"), gbk).unwrap();
-    run_ok(&[
-        "--quiet",
-        "nightly",
-        "--config",
-        w.join("weaksignal.toml").to_str().unwrap(),
-        "--as-of",
-        "2026-01-01",
-    ]);
+    nightly_ok(&w.join("weaksignal.toml"), "2026-01-01");
     let m = manifests(&w);
     let last = m.last().unwrap();
     let read: Vec<&serde_json::Value> = last["ingest"]["files"]
@@ -260,14 +252,7 @@ fn a_killed_run_followed_by_a_new_one_gives_the_same_outputs() {
     let t0 = Instant::now();
     let probe = tempfile::tempdir().unwrap();
     fresh_inputs(probe.path());
-    run_ok(&[
-        "--quiet",
-        "nightly",
-        "--config",
-        probe.path().join("weaksignal.toml").to_str().unwrap(),
-        "--as-of",
-        AS_OF,
-    ]);
+    nightly_ok(&probe.path().join("weaksignal.toml"), AS_OF);
     let full = t0.elapsed();
     let mut killed_running = 0;
     for frac in [0.05, 0.3, 0.7] {
@@ -293,14 +278,7 @@ fn a_killed_run_followed_by_a_new_one_gives_the_same_outputs() {
         }
         let _ = child.kill();
         let _ = child.wait();
-        run_ok(&[
-            "--quiet",
-            "nightly",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--as-of",
-            AS_OF,
-        ]);
+        nightly_ok(&cfg, AS_OF);
         let got = snapshot(work.path());
         let want: BTreeMap<&String, &Vec<u8>> = reference
             .iter()

@@ -11,12 +11,8 @@ use chrono_tz::Asia::Shanghai;
 
 use crate::normalize::normalized;
 
-/// Parses a local (Asia/Shanghai) datetime with the given formats (`excel` = serial days).
-pub fn parse_datetime(s: &str, formats: &[String]) -> Option<i64> {
-    DateFormats::new(formats).parse(s)
-}
-
-/// A source's datetime formats, compiled once for all its rows.
+/// A source's datetime formats, compiled once for all its rows: local (Asia/Shanghai)
+/// datetimes, `excel` = Excel serial days.
 pub struct DateFormats(Vec<Format>);
 
 enum Format {

@@ -8,7 +8,7 @@
 pub mod datetime;
 pub mod readers;
 
-pub use datetime::{parse_datetime, DateFormats};
+pub use datetime::DateFormats;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -150,11 +150,14 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    /// Epoch ms from which a record is in the future: the start of the day after
-    /// `as_of` + the tolerance.
+    /// The day from whose start a record is in the future: `as_of` + the tolerance + 1.
+    fn future_limit(&self) -> NaiveDate {
+        self.as_of + Duration::days(self.config.ingest.future_tolerance_days + 1)
+    }
+
+    /// [`Context::future_limit`] as epoch ms.
     fn future_limit_ms(&self) -> i64 {
-        let limit = self.as_of + Duration::days(self.config.ingest.future_tolerance_days + 1);
-        limit
+        self.future_limit()
             .and_hms_opt(0, 0, 0)
             .and_then(|n| Shanghai.from_local_datetime(&n).earliest())
             .map(|t| t.timestamp_millis())
@@ -308,7 +311,7 @@ fn map_row(
             Some("received_at"),
             format!(
                 "received after {} (run date {} + tolerance)",
-                ctx.as_of + Duration::days(ctx.config.ingest.future_tolerance_days + 1),
+                ctx.future_limit(),
                 ctx.as_of
             ),
         ));

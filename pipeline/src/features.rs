@@ -42,6 +42,7 @@ pub const FEATURES: &[&str] = &[
     "rate28",
     "peer_ratio28",
     "reporters28",
+    "calls_per_reporter28",
     "repeat30",
     "repeat_top30",
     "rated56",
@@ -571,6 +572,9 @@ async fn window_features(
         let n28 = num(b, "n28", i);
         let prev = num(b, "n56", i) - n28;
         r.values[idx("growth28")] = (n28 + 1.0) / (prev + 1.0);
+        // The same households calling again (a dispute) rather than many calling once (an
+        // outage, a building site).
+        r.values[idx("calls_per_reporter28")] = share(n28, num(b, "reporters28", i));
     })?;
     each(&repeat, &mut |r, b, i| {
         r.values[idx("repeat30")] = num(b, "repeat30", i);

@@ -216,6 +216,10 @@ fn matrix(rows: &[&Row]) -> Array2<f64> {
     Array2::from_shape_vec((rows.len(), FEATURES.len()), data).unwrap_or_default()
 }
 
+fn categories<'a>(rows: &[&'a Row]) -> Vec<Option<&'a str>> {
+    rows.iter().map(|r| r.top_category.as_deref()).collect()
+}
+
 fn names() -> Vec<String> {
     FEATURES.iter().map(|s| s.to_string()).collect()
 }
@@ -244,7 +248,14 @@ pub fn model_and_cutoff(
     let fusion = &rules.fusion;
     let dates: Vec<NaiveDate> = history.iter().map(|r| r.as_of).collect();
     let x = matrix(history);
-    let trained = EscalationModel::train_with_validation(&names(), &x, labels, &dates, train);
+    let trained = EscalationModel::train_with_validation(
+        &names(),
+        &x,
+        &categories(history),
+        labels,
+        &dates,
+        train,
+    );
     let mut info = ScoreInfo {
         model: None,
         model_error: None,
@@ -267,7 +278,7 @@ pub fn model_and_cutoff(
         ));
         return (None, info);
     }
-    let probs = model.predict(&names(), &matrix(now)).ok();
+    let probs = model.predict(&names(), &matrix(now), &categories(now)).ok();
     if let Some(precision) = fusion.red_precision {
         // Fit the red cut-off on the out-of-sample (validation) part of the history.
         let scores: Vec<f64> = valid

@@ -7,6 +7,14 @@
 //! model is refitted on every date with the chosen strength. The artefact (serde) keeps its
 //! training window, feature list and validation metrics, and refuses to train on too few rows
 //! or escalations.
+//!
+//! Besides the numeric features, each row carries its compound's main category of problem.
+//! The model learns from its own history how often each category was followed by an
+//! escalation ([`CategoryRisk`], a smoothed rate fitted only on the rows a fit trains on) and
+//! uses that rate as one more feature: a district whose parking disputes never reach a
+//! petition while its late-delivery disputes often do is told so by its own records.
+
+use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use linfa::prelude::*;
@@ -35,6 +43,9 @@ pub struct TrainParams {
     /// kept, deterministically): escalations are rare, and the fit's cost grows with the rows.
     /// Validation and calibration use every row, so the probabilities stay calibrated.
     pub max_negative_ratio: Option<usize>,
+    /// Prior weight (in rows) of the overall escalation rate in a category's rate: a category
+    /// seen in few rows keeps close to the overall rate.
+    pub category_smoothing: f64,
 }
 
 impl Default for TrainParams {
@@ -43,9 +54,10 @@ impl Default for TrainParams {
             min_rows: 200,
             min_positive: 8,
             valid_share: 0.25,
-            alphas: vec![0.1, 1.0, 10.0],
+            alphas: vec![0.1, 1.0, 10.0, 100.0],
             max_iterations: 100,
             max_negative_ratio: Some(10),
+            category_smoothing: 200.0,
         }
     }
 }
@@ -71,13 +83,75 @@ pub struct Metrics {
     pub brier_base_rate: f64,
 }
 
+/// Name of the column the category's learned escalation rate adds to the features.
+pub const CATEGORY_RISK: &str = "category_risk";
+
+/// Escalation rate per 1,000 rows for each category, learned from labelled rows and shrunk
+/// towards the overall rate: `1000·(escalations_c + m·overall) / (rows_c + m)`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct CategoryRisk {
+    /// Rate per 1,000 rows, per category seen in training.
+    pub per_1000: BTreeMap<String, f64>,
+    /// Rate per 1,000 rows over every row (for a category not seen, or none).
+    pub overall: f64,
+}
+
+impl CategoryRisk {
+    /// Fits the rates on the rows `rows` of `categories` and `y`.
+    pub fn fit(categories: &[Option<&str>], y: &[bool], rows: &[usize], smoothing: f64) -> Self {
+        let mut counts: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
+        let mut positive = 0.0;
+        for &i in rows {
+            let hit = f64::from(u8::from(y[i]));
+            positive += hit;
+            if let Some(c) = categories[i] {
+                let e = counts.entry(c).or_default();
+                e.0 += hit;
+                e.1 += 1.0;
+            }
+        }
+        let overall = positive / rows.len().max(1) as f64;
+        let m = smoothing.max(0.0);
+        let per_1000 = counts
+            .into_iter()
+            .map(|(c, (pos, n))| (c.to_string(), 1000.0 * (pos + m * overall) / (n + m)))
+            .collect();
+        CategoryRisk {
+            per_1000,
+            overall: 1000.0 * overall,
+        }
+    }
+
+    /// The rate of a category.
+    pub fn get(&self, category: Option<&str>) -> f64 {
+        category
+            .and_then(|c| self.per_1000.get(c))
+            .copied()
+            .unwrap_or(self.overall)
+    }
+
+    /// Rows `rows` of `x` with the category rate appended as the last column.
+    fn design(&self, x: &Array2<f64>, categories: &[Option<&str>], rows: &[usize]) -> Array2<f64> {
+        let mut out = Array2::zeros((rows.len(), x.ncols() + 1));
+        for (k, &i) in rows.iter().enumerate() {
+            let mut r = out.row_mut(k);
+            r.slice_mut(ndarray::s![..x.ncols()]).assign(&x.row(i));
+            r[x.ncols()] = self.get(categories[i]);
+        }
+        out
+    }
+}
+
 /// A trained, calibrated escalation model.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct EscalationModel {
     /// Artefact version: method and training window.
     pub version: String,
-    /// Feature names, in column order.
+    /// Feature names, in column order, then [`CATEGORY_RISK`].
     pub features: Vec<String>,
+    /// The learned escalation rate of each category (the last column).
+    #[serde(default)]
+    pub category_risk: CategoryRisk,
     /// Mean of each transformed feature.
     pub mean: Vec<f64>,
     /// Standard deviation of each transformed feature (1 where constant).
@@ -290,8 +364,8 @@ fn check_size(y: &[bool], p: &TrainParams, what: &str) -> Result<()> {
 }
 
 impl EscalationModel {
-    /// Trains on rows `x` (one per compound and feature date `dates`), labels `y` (escalation
-    /// in the following 8 weeks).
+    /// Trains on rows `x` (one per compound and feature date `dates`) with their main
+    /// category `categories`, labels `y` (escalation in the following 8 weeks).
     ///
     /// # Errors
     /// [`Error::TooLittleData`] below the minimum rows or escalations (overall, or in the
@@ -300,11 +374,12 @@ impl EscalationModel {
     pub fn train(
         features: &[String],
         x: &Array2<f64>,
+        categories: &[Option<&str>],
         y: &[bool],
         dates: &[NaiveDate],
         p: &TrainParams,
     ) -> Result<EscalationModel> {
-        Self::train_with_validation(features, x, y, dates, p).map(|(m, _)| m)
+        Self::train_with_validation(features, x, categories, y, dates, p).map(|(m, _)| m)
     }
 
     /// As [`EscalationModel::train`], also returning the out-of-sample calibrated
@@ -316,15 +391,22 @@ impl EscalationModel {
     pub fn train_with_validation(
         features: &[String],
         x: &Array2<f64>,
+        categories: &[Option<&str>],
         y: &[bool],
         dates: &[NaiveDate],
         p: &TrainParams,
     ) -> Result<(EscalationModel, Vec<(usize, f64)>)> {
-        if x.nrows() != y.len() || y.len() != dates.len() || x.ncols() != features.len() {
+        if x.nrows() != y.len()
+            || y.len() != dates.len()
+            || y.len() != categories.len()
+            || x.ncols() != features.len()
+        {
             return Err(Error::Mismatch(format!(
-                "{MODEL}: {} rows × {} columns, {} labels, {} dates, {} feature names",
+                "{MODEL}: {} rows × {} columns, {} categories, {} labels, {} dates, {} feature \
+                 names",
                 x.nrows(),
                 x.ncols(),
+                categories.len(),
                 y.len(),
                 dates.len(),
                 features.len()
@@ -347,14 +429,19 @@ impl EscalationModel {
         };
         check_size(&ytr, &half, "the training part of the time split")?;
         check_size(&yva, &half, "the validation part of the time split")?;
+        // The category rates of the validation model come from the training dates only.
+        let risk = CategoryRisk::fit(categories, y, &tr, p.category_smoothing);
         let keep = thin(&ytr, p.max_negative_ratio);
-        let xtr = x.select(Axis(0), &keep.iter().map(|&k| tr[k]).collect::<Vec<_>>());
+        let xtr = risk.design(
+            x,
+            categories,
+            &keep.iter().map(|&k| tr[k]).collect::<Vec<_>>(),
+        );
         let ytr: Vec<bool> = keep.iter().map(|&k| ytr[k]).collect();
-        let xva = x.select(Axis(0), &va);
+        let xva = risk.design(x, categories, &va);
         let scaler = Scaler::fit(&xtr);
         let (ztr, zva) = (scaler.apply(&xtr), scaler.apply(&xva));
-        let mut best: Option<(f64, f64, Vec<f64>)> = None;
-        let mut auc_by_alpha = vec![];
+        let mut tried = vec![];
         for &alpha in &p.alphas {
             let (coef, b) = fit_lr(&ztr, &ytr, alpha, p.max_iterations)?;
             let s: Vec<f64> = zva
@@ -362,18 +449,20 @@ impl EscalationModel {
                 .into_iter()
                 .map(|r| linear(&coef, b, r))
                 .collect();
-            let a = auc(&s, &yva);
-            auc_by_alpha.push((alpha, a));
-            if best
-                .as_ref()
-                .is_none_or(|(_, ba, _)| a > *ba || ba.is_nan())
-            {
-                best = Some((alpha, a, s));
-            }
+            tried.push((alpha, auc(&s, &yva), s));
         }
-        let Some((alpha, auc_valid, s_valid)) = best else {
+        let auc_by_alpha: Vec<(f64, f64)> = tried.iter().map(|(a, u, _)| (*a, *u)).collect();
+        // The best validation AUC (a NaN AUC loses to any number).
+        let Some(chosen) = (0..tried.len()).reduce(|b, i| {
+            if tried[i].1 > tried[b].1 || tried[b].1.is_nan() {
+                i
+            } else {
+                b
+            }
+        }) else {
             return Err(Error::param("alphas", "no L2 strength given"));
         };
+        let (alpha, auc_valid, s_valid) = tried.swap_remove(chosen);
         let (pa, pb) = platt(&s_valid, &yva);
         let base = yva.iter().filter(|&&v| v).count() as f64 / yva.len() as f64;
         let brier = |prob: &dyn Fn(usize) -> f64| {
@@ -391,8 +480,10 @@ impl EscalationModel {
             .map(|(&i, &s)| (i, sigmoid(pa * s + pb)))
             .collect();
         // Final fit on every date, the chosen strength.
+        let all: Vec<usize> = (0..y.len()).collect();
+        let category_risk = CategoryRisk::fit(categories, y, &all, p.category_smoothing);
         let keep = thin(y, p.max_negative_ratio);
-        let xf = x.select(Axis(0), &keep);
+        let xf = category_risk.design(x, categories, &keep);
         let yf: Vec<bool> = keep.iter().map(|&i| y[i]).collect();
         let scaler = Scaler::fit(&xf);
         let (coef, intercept) = fit_lr(&scaler.apply(&xf), &yf, alpha, p.max_iterations)?;
@@ -410,7 +501,12 @@ impl EscalationModel {
         let (from, to) = (uniq[0], uniq[uniq.len() - 1]);
         let model = EscalationModel {
             version: format!("escalation-lr-{from}-{to}"),
-            features: features.to_vec(),
+            features: features
+                .iter()
+                .cloned()
+                .chain([CATEGORY_RISK.to_string()])
+                .collect(),
+            category_risk,
             mean: scaler.mean,
             sd: scaler.sd,
             coef,
@@ -432,24 +528,39 @@ impl EscalationModel {
         Ok((model, valid))
     }
 
-    /// Calibrated probabilities for rows of `x` whose columns are `features`.
+    /// Calibrated probabilities for rows of `x` whose columns are `features`, with their
+    /// main categories.
     ///
     /// # Errors
     /// [`Error::Mismatch`] when the columns differ from the model's.
-    pub fn predict(&self, features: &[String], x: &Array2<f64>) -> Result<Vec<f64>> {
-        if features != self.features.as_slice() || x.ncols() != self.features.len() {
+    pub fn predict(
+        &self,
+        features: &[String],
+        x: &Array2<f64>,
+        categories: &[Option<&str>],
+    ) -> Result<Vec<f64>> {
+        let trained = self.features.split_last().map_or(&[][..], |(_, f)| f);
+        if features != trained
+            || x.ncols() != features.len()
+            || categories.len() != x.nrows()
+            || self.coef.len() != self.features.len()
+        {
             return Err(Error::Mismatch(format!(
-                "{MODEL} {} was trained on features [{}] but is given [{}]",
+                "{MODEL} {} was trained on features [{}] but is given [{}] ({} rows, {} \
+                 categories)",
                 self.version,
                 self.features.join(", "),
-                features.join(", ")
+                features.join(", "),
+                x.nrows(),
+                categories.len()
             )));
         }
         let scaler = Scaler {
             mean: self.mean.clone(),
             sd: self.sd.clone(),
         };
-        let z = scaler.apply(x);
+        let all: Vec<usize> = (0..x.nrows()).collect();
+        let z = scaler.apply(&self.category_risk.design(x, categories, &all));
         Ok(z.rows()
             .into_iter()
             .map(|r| sigmoid(self.platt.0 * linear(&self.coef, self.intercept, r) + self.platt.1))
@@ -457,14 +568,13 @@ impl EscalationModel {
     }
 
     /// Each feature's contribution to the score (coefficient × standardised value), for
-    /// explaining one row.
-    pub fn contributions(&self, row: &[f64]) -> Vec<f64> {
+    /// explaining one row with its main category (the last contribution is the category's).
+    pub fn contributions(&self, row: &[f64], category: Option<&str>) -> Vec<f64> {
         row.iter()
-            .enumerate()
-            .map(|(j, &v)| {
-                self.coef.get(j).copied().unwrap_or(0.0) * (transform(v) - self.mean[j])
-                    / self.sd[j]
-            })
+            .copied()
+            .chain([self.category_risk.get(category)])
+            .zip(self.coef.iter().zip(self.mean.iter().zip(&self.sd)))
+            .map(|(v, (c, (m, sd)))| c * (transform(v) - m) / sd)
             .collect()
     }
 }
@@ -527,7 +637,9 @@ mod tests {
     fn learns_the_informative_feature_and_keeps_its_window() {
         let (x, y, dates) = synthetic(40);
         let names = vec!["signal".to_string(), "noise".to_string()];
-        let m = EscalationModel::train(&names, &x, &y, &dates, &TrainParams::default()).unwrap();
+        let none = vec![None; y.len()];
+        let m =
+            EscalationModel::train(&names, &x, &none, &y, &dates, &TrainParams::default()).unwrap();
         assert!(m.metrics.auc_valid > 0.8, "{:?}", m.metrics);
         assert!(
             m.coef[0] > 0.0 && m.coef[0].abs() > 3.0 * m.coef[1].abs(),
@@ -536,7 +648,7 @@ mod tests {
         );
         assert!(m.metrics.brier_valid < m.metrics.brier_base_rate);
         assert_eq!(m.train_window.0, dates[0]);
-        let p = m.predict(&names, &x).unwrap();
+        let p = m.predict(&names, &x, &none).unwrap();
         let hi: f64 = p
             .iter()
             .zip(&y)
@@ -557,14 +669,79 @@ mod tests {
         assert_eq!(back, m);
         // Columns in another order are refused.
         let swapped = vec!["noise".to_string(), "signal".to_string()];
-        assert!(matches!(m.predict(&swapped, &x), Err(Error::Mismatch(_))));
+        assert!(matches!(
+            m.predict(&swapped, &x, &none),
+            Err(Error::Mismatch(_))
+        ));
+        assert!(matches!(
+            m.predict(&names, &x, &none[1..]),
+            Err(Error::Mismatch(_))
+        ));
+    }
+
+    #[test]
+    fn category_rates_are_smoothed_towards_the_overall_rate() {
+        // A: 2 escalations in 10 rows; B: none in 30; one row without a category.
+        let mut cats = vec![Some("A"); 10];
+        cats.extend(vec![Some("B"); 30]);
+        cats.push(None);
+        let mut y = vec![false; 41];
+        y[0] = true;
+        y[1] = true;
+        let all: Vec<usize> = (0..41).collect();
+        let r = CategoryRisk::fit(&cats, &y, &all, 10.0);
+        let overall = 2.0 / 41.0;
+        assert!((r.overall - 1000.0 * overall).abs() < 1e-9);
+        assert!((r.get(Some("A")) - 1000.0 * (2.0 + 10.0 * overall) / 20.0).abs() < 1e-9);
+        assert!((r.get(Some("B")) - 1000.0 * (10.0 * overall) / 40.0).abs() < 1e-9);
+        assert_eq!(r.get(Some("unseen")), r.overall);
+        assert_eq!(r.get(None), r.overall);
+        // Only the rows given count: without A's rows, B's rate is 0 (overall 0).
+        let b_only: Vec<usize> = (10..41).collect();
+        assert_eq!(
+            CategoryRisk::fit(&cats, &y, &b_only, 10.0).get(Some("B")),
+            0.0
+        );
+    }
+
+    #[test]
+    fn learns_which_categories_escalate() {
+        // Same numeric features; rows of category "dispute" escalate five times as often as
+        // rows of "noise". The model must rank a dispute row above a noise row.
+        let (x, _, dates) = synthetic(40);
+        let names = vec!["signal".to_string(), "noise".to_string()];
+        let mut cats = vec![];
+        let mut y = vec![];
+        for i in 0..x.nrows() {
+            let dispute = i % 2 == 0;
+            let u = (i as f64 * 0.618_033_988_75).fract();
+            let p = sigmoid(x[[i, 0]] - 8.0) * if dispute { 1.0 } else { 0.2 };
+            cats.push(Some(if dispute { "dispute" } else { "noise" }));
+            y.push(u < p);
+        }
+        let m =
+            EscalationModel::train(&names, &x, &cats, &y, &dates, &TrainParams::default()).unwrap();
+        assert!(
+            m.category_risk.get(Some("dispute")) > 2.0 * m.category_risk.get(Some("noise")),
+            "{:?}",
+            m.category_risk
+        );
+        let row = x.select(Axis(0), &[0, 0]);
+        let p = m
+            .predict(&names, &row, &[Some("dispute"), Some("noise")])
+            .unwrap();
+        assert!(p[0] > 1.5 * p[1], "{p:?}");
+        assert!(*m.coef.last().unwrap() > 0.0, "{:?}", m.coef);
+        let c = m.contributions(&[x[[0, 0]], x[[0, 1]]], Some("dispute"));
+        assert_eq!(c.len(), 3);
     }
 
     #[test]
     fn refuses_too_little_data() {
         let (x, y, dates) = synthetic(2);
         let names = vec!["signal".to_string(), "noise".to_string()];
-        let e = EscalationModel::train(&names, &x, &y, &dates, &TrainParams::default());
+        let none = vec![None; y.len()];
+        let e = EscalationModel::train(&names, &x, &none, &y, &dates, &TrainParams::default());
         assert!(matches!(e, Err(Error::TooLittleData { .. })), "{e:?}");
     }
 }

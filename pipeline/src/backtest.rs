@@ -54,7 +54,9 @@ pub struct Accuracy {
     pub precision_new: f64,
     /// Non-escalating episodes in the window.
     pub quiet_episodes: usize,
-    /// Share of them that went red during the episode or the 28 days after.
+    /// Share of them that went red during the episode or the 28 days after (a red alert at
+    /// the compound that was followed by an escalation there within 56 days is a true alarm
+    /// about another problem, not this episode going red).
     pub quiet_red_share: f64,
 }
 
@@ -253,10 +255,10 @@ pub fn evaluate(
         }
         a.quiet_episodes += 1;
         let hi = e.end + Duration::days(28);
-        if by_compound
-            .get(e.compound_id.as_str())
-            .is_some_and(|v| v.iter().any(|&d| d >= e.start && d <= hi))
-        {
+        if by_compound.get(e.compound_id.as_str()).is_some_and(|v| {
+            v.iter()
+                .any(|&d| d >= e.start && d <= hi && !followed(&e.compound_id, d))
+        }) {
             quiet_red += 1;
         }
     }
@@ -317,6 +319,21 @@ mod tests {
         assert!((a.precision_new - 0.5).abs() < 1e-12);
         assert_eq!(a.quiet_episodes, 1);
         assert_eq!(a.quiet_red_share, 1.0);
+        // A quiet episode at A (during the slow burn): the red alerts there were followed by
+        // A's escalation, so they are not this episode going red.
+        let mut with_quiet_a = episodes.clone();
+        with_quiet_a.push(Episode {
+            episode_id: "E3".into(),
+            kind: "burst_water_main".into(),
+            compound_id: "A".into(),
+            start: d("2025-04-12"),
+            end: d("2025-04-13"),
+            escalates: false,
+            escalation_date: None,
+        });
+        let a = evaluate(&red, &with_quiet_a, d("2025-04-01"), d("2025-12-31"));
+        assert_eq!(a.quiet_episodes, 2);
+        assert_eq!(a.quiet_red_share, 0.5);
         // Alerted only 2 days ahead: too late to count.
         let late = vec![(d("2025-05-23"), "A".to_string())];
         assert_eq!(

@@ -96,7 +96,8 @@ pub(crate) fn run(a: Args) -> anyhow::Result<u8> {
         println!(
             "\nrecall: escalations with a precursor red-alerted 3–56 days ahead; precision: red \
              rows (up to {}) followed by an escalation within 56 days; quiet red: non-escalating \
-             episodes that went red.",
+             episodes that went red (during the episode or 28 days after, by an alert not \
+             followed by an escalation at the compound).",
             a.to - chrono::Duration::days(56)
         );
         weaksignal_pipeline::lake::write_atomic(&dir.join("accuracy.json"), |f| {

@@ -557,14 +557,28 @@ pub fn simulate(
         };
         match kind {
             "slow_burn" | "resolved_dispute" => {
+                // A resolved dispute starts like a slow burn; at 40 % of its course the street
+                // intervenes. Calls hold at that level for a week while the work is done, then
+                // fall to nothing by the end, and from a week after the intervention the
+                // tickets are handled: few dissatisfied ratings, few returns, no threats, no
+                // spreading to the grid.
+                let resolved = kind == "resolved_dispute";
+                let intervention = dur * 2 / 5;
                 for d in 0..dur {
-                    let frac = d as f64 / dur as f64;
-                    let frac_eff = if kind == "resolved_dispute" {
-                        frac.min(0.4)
+                    let d: u32 = d;
+                    let frac = f64::from(d) / f64::from(dur);
+                    let since = d.saturating_sub(intervention);
+                    let (frac_eff, fade, handled) = if resolved && d >= intervention {
+                        let fade = if since < 7 {
+                            1.0
+                        } else {
+                            1.0 - f64::from(since - 7) / f64::from((dur - intervention).max(8) - 7)
+                        };
+                        (0.4, fade.max(0.0), since >= 7)
                     } else {
-                        frac
+                        (frac, 1.0, false)
                     };
-                    let lam = 0.15 + 1.2 * frac_eff;
+                    let lam = (0.15 + 1.2 * frac_eff) * fade;
                     let n = Poisson::new(lam)
                         .map(|p| p.sample(&mut rng) as usize)
                         .unwrap_or(0);
@@ -572,20 +586,23 @@ pub fn simulate(
                         let t = (s + Duration::days(d as i64))
                             .and_hms_opt(rng.random_range(8..21), rng.random_range(0..60), 0)
                             .unwrap_or_default();
-                        let ch = if rng.random_bool(0.25 + 0.35 * frac_eff) {
-                            1
+                        let grid_share = if handled {
+                            0.25
                         } else {
-                            0
+                            0.25 + 0.35 * frac_eff
                         };
+                        let ch = if rng.random_bool(grid_share) { 1 } else { 0 };
                         let rep = *pick(&mut rng, &households);
-                        events.push(mk(
-                            t,
-                            ch,
-                            rep,
-                            0.15 + 0.55 * frac_eff,
-                            0.05 + 0.3 * frac_eff,
-                            rng.random_bool(0.1 + 0.4 * frac_eff),
-                        ));
+                        let (dis, ret, esc) = if handled {
+                            (0.10, 0.03, 0.05)
+                        } else {
+                            (
+                                0.15 + 0.55 * frac_eff,
+                                0.05 + 0.3 * frac_eff,
+                                0.1 + 0.4 * frac_eff,
+                            )
+                        };
+                        events.push(mk(t, ch, rep, dis, ret, rng.random_bool(esc)));
                     }
                 }
             }

@@ -488,7 +488,7 @@ pub fn simulate(
     for e in 0..n_ep {
         let ci = rng.random_range(0..compounds.len());
         let kind_roll: f64 = rng.random();
-        let (kind, l2, escalates, dur) = if kind_roll < 0.40 {
+        let (kind, l2, escalates, dur): (&str, &str, bool, u32) = if kind_roll < 0.40 {
             let l2 = *pick(
                 &mut rng,
                 &[
@@ -564,17 +564,13 @@ pub fn simulate(
                 // spreading to the grid.
                 let resolved = kind == "resolved_dispute";
                 let intervention = dur * 2 / 5;
+                let fade_days = (f64::from(dur - intervention) - 7.0).max(1.0);
                 for d in 0..dur {
-                    let d: u32 = d;
                     let frac = f64::from(d) / f64::from(dur);
-                    let since = d.saturating_sub(intervention);
                     let (frac_eff, fade, handled) = if resolved && d >= intervention {
-                        let fade = if since < 7 {
-                            1.0
-                        } else {
-                            1.0 - f64::from(since - 7) / f64::from((dur - intervention).max(8) - 7)
-                        };
-                        (0.4, fade.max(0.0), since >= 7)
+                        let since = f64::from(d - intervention);
+                        let fade = (1.0 - (since - 7.0) / fade_days).clamp(0.0, 1.0);
+                        (0.4, fade, since >= 7.0)
                     } else {
                         (frac, 1.0, false)
                     };

@@ -5,6 +5,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use arrow::array::RecordBatch;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
@@ -12,7 +13,7 @@ use parquet::file::properties::WriterProperties;
 
 use crate::config::Channel;
 use crate::error::IoContext;
-use crate::record::{from_batch, refs_to_batch, Record};
+use crate::record::{from_batch, Record};
 use crate::Result;
 
 /// The folder of one partition.
@@ -22,11 +23,15 @@ pub fn partition_dir(lake: &Path, channel: Channel, month: &str) -> PathBuf {
         .join(format!("month={month}"))
 }
 
-/// Reads every record of a partition (empty if it does not exist).
+/// Reads a partition's batches (none if it does not exist).
 ///
 /// # Errors
 /// An unreadable Parquet file.
-pub fn read_partition(lake: &Path, channel: Channel, month: &str) -> Result<Vec<Record>> {
+pub fn read_partition_batches(
+    lake: &Path,
+    channel: Channel,
+    month: &str,
+) -> Result<Vec<RecordBatch>> {
     let dir = partition_dir(lake, channel, month);
     let mut out = vec![];
     if !dir.exists() {
@@ -41,8 +46,20 @@ pub fn read_partition(lake: &Path, channel: Channel, month: &str) -> Result<Vec<
     for f in files {
         let file = File::open(&f).at(&f)?;
         for batch in ParquetRecordBatchReaderBuilder::try_new(file)?.build()? {
-            out.extend(from_batch(&batch?)?);
+            out.push(batch?);
         }
+    }
+    Ok(out)
+}
+
+/// Reads every record of a partition (empty if it does not exist).
+///
+/// # Errors
+/// An unreadable Parquet file.
+pub fn read_partition(lake: &Path, channel: Channel, month: &str) -> Result<Vec<Record>> {
+    let mut out = vec![];
+    for b in read_partition_batches(lake, channel, month)? {
+        out.extend(from_batch(&b)?);
     }
     Ok(out)
 }
@@ -68,7 +85,8 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&mut File) -> Result<()>) ->
     Ok(())
 }
 
-/// Replaces a partition's contents with `records` (sorted by time, then id).
+/// Replaces a partition's contents with the records of `batch` (lake schema), in its
+/// order (the ingest sorts them by time, then id).
 ///
 /// # Errors
 /// I/O or Parquet errors.
@@ -76,20 +94,13 @@ pub fn write_partition(
     lake: &Path,
     channel: Channel,
     month: &str,
-    records: &[Record],
+    batch: &RecordBatch,
 ) -> Result<PathBuf> {
-    // Sorted by reference: a record is a few hundred bytes to move, a reference eight.
-    let mut records: Vec<&Record> = records.iter().collect();
-    records.sort_unstable_by(|a, b| {
-        a.received_at
-            .cmp(&b.received_at)
-            .then_with(|| a.record_id.cmp(&b.record_id))
-    });
     let path = partition_dir(lake, channel, month).join("part-0.parquet");
     // Dictionaries only where values repeat; unique text (ids, addresses, content,
     // pseudonyms) would fill a dictionary only to fall back to plain encoding.
     let mut props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
         .set_max_row_group_row_count(Some(128 * 1024));
     for c in [
         "record_id",
@@ -103,8 +114,9 @@ pub fn write_partition(
     let props = props.build();
     write_atomic(&path, |f| {
         let mut w = ArrowWriter::try_new(f, crate::record::schema(), Some(props))?;
-        for chunk in records.chunks(64 * 1024) {
-            w.write(&refs_to_batch(chunk)?)?;
+        const CHUNK: usize = 64 * 1024;
+        for start in (0..batch.num_rows()).step_by(CHUNK) {
+            w.write(&batch.slice(start, CHUNK.min(batch.num_rows() - start)))?;
         }
         w.close()?;
         Ok(())

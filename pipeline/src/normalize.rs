@@ -95,17 +95,31 @@ fn is_normal(s: &str) -> bool {
 }
 
 /// An address key for matching: normalised, without spaces and common punctuation.
-pub fn address_key(s: &str) -> String {
-    normalized(s)
-        .chars()
-        .filter(|c| {
-            !c.is_whitespace()
-                && !matches!(
-                    c,
-                    ',' | '，' | '、' | '(' | ')' | '（' | '）' | '-' | '—' | '.' | '。'
-                )
-        })
-        .collect()
+pub fn address_key(s: &str) -> Cow<'_, str> {
+    let n = normalized(s);
+    // Byte by byte: the ASCII characters dropped, and the lead bytes of every non-ASCII
+    // character that can be (whitespace, full-width forms, 、 — 。).
+    let may_drop = n.bytes().any(|b| {
+        b <= b' '
+            || matches!(
+                b,
+                b',' | b'(' | b')' | b'-' | b'.' | 0xC2 | 0xE1..=0xE3 | 0xEF
+            )
+    });
+    if !may_drop {
+        return n;
+    }
+    Cow::Owned(
+        n.chars()
+            .filter(|c| {
+                !c.is_whitespace()
+                    && !matches!(
+                        c,
+                        ',' | '，' | '、' | '(' | ')' | '（' | '）' | '-' | '—' | '.' | '。'
+                    )
+            })
+            .collect(),
+    )
 }
 
 fn pii_patterns() -> &'static [(Regex, &'static str)] {
@@ -131,15 +145,29 @@ pub fn mask_pii(s: &str) -> String {
     mask_pii_owned(s.to_owned())
 }
 
+/// [`mask_pii`] without a copy when there is nothing to mask (most texts).
+pub fn masked(text: Cow<'_, str>) -> Cow<'_, str> {
+    if has_digit_run(&text) {
+        Cow::Owned(mask_pii_owned(text.into_owned()))
+    } else {
+        text
+    }
+}
+
+/// Whether a text has a run of at least seven ASCII digits, which every identifier pattern
+/// needs.
+fn has_digit_run(text: &str) -> bool {
+    let mut run = 0;
+    text.bytes().any(|b| {
+        run = if b.is_ascii_digit() { run + 1 } else { 0 };
+        run >= 7
+    })
+}
+
 /// [`mask_pii`] of an owned text, returned as is (no copy) when there is nothing to mask.
 pub fn mask_pii_owned(mut text: String) -> String {
     // Every pattern needs a run of at least seven digits: most texts have none.
-    let mut run = 0;
-    let has_run = text.bytes().any(|b| {
-        run = if b.is_ascii_digit() { run + 1 } else { 0 };
-        run >= 7
-    });
-    if !has_run {
+    if !has_digit_run(&text) {
         return text;
     }
     for (re, label) in pii_patterns() {

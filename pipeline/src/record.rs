@@ -43,7 +43,8 @@ pub type Str = compact_str::CompactString;
 /// Time zone of every timestamp.
 pub const TZ: &str = "Asia/Shanghai";
 
-/// One canonical record.
+/// One canonical record, owned (tests, small lakes). The ingest builds Arrow columns from
+/// [`RecordRef`]s without one.
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 #[allow(missing_docs)]
 pub struct Record {
@@ -76,23 +77,97 @@ pub struct Record {
     pub ingest_run: Str,
 }
 
+/// One canonical record borrowed from wherever its texts are: a mapped export row, an Arrow
+/// batch, a [`Record`].
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[allow(missing_docs)]
+pub struct RecordRef<'a> {
+    pub record_id: &'a str,
+    pub received_at: i64,
+    pub compound_id: Option<&'a str>,
+    pub match_method: &'a str,
+    pub match_score: f64,
+    pub street: Option<&'a str>,
+    pub community: Option<&'a str>,
+    pub grid: Option<&'a str>,
+    pub address: &'a str,
+    pub content: &'a str,
+    pub category_l1: Option<&'a str>,
+    pub category_l2: Option<&'a str>,
+    pub category_source: &'a str,
+    pub reporter_key: Option<&'a str>,
+    pub participants: Option<i64>,
+    pub is_collective: bool,
+    pub petition_level: Option<&'a str>,
+    pub skip_level: bool,
+    pub dispatched_at: Option<i64>,
+    pub due_at: Option<i64>,
+    pub closed_at: Option<i64>,
+    pub status: &'a str,
+    pub satisfaction: &'a str,
+    pub repeat_flag: bool,
+    pub source_file: &'a str,
+    pub source_row: i64,
+    pub ingest_run: &'a str,
+}
+
 impl Record {
+    /// The record borrowed.
+    pub fn as_ref(&self) -> RecordRef<'_> {
+        RecordRef {
+            record_id: &self.record_id,
+            received_at: self.received_at,
+            compound_id: self.compound_id.as_deref(),
+            match_method: &self.match_method,
+            match_score: self.match_score,
+            street: self.street.as_deref(),
+            community: self.community.as_deref(),
+            grid: self.grid.as_deref(),
+            address: &self.address,
+            content: &self.content,
+            category_l1: self.category_l1.as_deref(),
+            category_l2: self.category_l2.as_deref(),
+            category_source: &self.category_source,
+            reporter_key: self.reporter_key.as_deref(),
+            participants: self.participants,
+            is_collective: self.is_collective,
+            petition_level: self.petition_level.as_deref(),
+            skip_level: self.skip_level,
+            dispatched_at: self.dispatched_at,
+            due_at: self.due_at,
+            closed_at: self.closed_at,
+            status: &self.status,
+            satisfaction: &self.satisfaction,
+            repeat_flag: self.repeat_flag,
+            source_file: &self.source_file,
+            source_row: self.source_row,
+            ingest_run: &self.ingest_run,
+        }
+    }
+
+    /// See [`RecordRef::content_hash`].
+    pub fn content_hash(&self) -> u64 {
+        self.as_ref().content_hash()
+    }
+}
+
+impl RecordRef<'_> {
     /// A hash of the record's content (not where or when it was read), to tell an identical
-    /// re-export (a duplicate) from an update.
+    /// re-export (a duplicate) from an update. The same for a record however it is held.
     pub fn content_hash(&self) -> u64 {
         use std::hash::{BuildHasher, Hash, Hasher};
         let mut h = foldhash::quality::FixedState::with_seed(0x5745_414b).build_hasher();
         (
-            &self.record_id,
+            self.record_id,
             self.received_at,
-            &self.compound_id,
-            &self.address,
-            &self.content,
-            &self.category_l2,
-            &self.reporter_key,
+            self.compound_id,
+            self.address,
+            self.content,
+            self.category_l2,
+            self.reporter_key,
             self.participants,
             self.is_collective,
-            &self.petition_level,
+            self.petition_level,
             self.skip_level,
         )
             .hash(&mut h);
@@ -100,12 +175,46 @@ impl Record {
             self.dispatched_at,
             self.due_at,
             self.closed_at,
-            &self.status,
-            &self.satisfaction,
+            self.status,
+            self.satisfaction,
             self.repeat_flag,
         )
             .hash(&mut h);
         h.finish()
+    }
+
+    /// The record owned.
+    pub fn to_owned(&self) -> Record {
+        let o = |s: Option<&str>| s.map(Str::new);
+        Record {
+            record_id: Str::new(self.record_id),
+            received_at: self.received_at,
+            compound_id: o(self.compound_id),
+            match_method: Str::new(self.match_method),
+            match_score: self.match_score,
+            street: o(self.street),
+            community: o(self.community),
+            grid: o(self.grid),
+            address: self.address.to_owned(),
+            content: self.content.to_owned(),
+            category_l1: o(self.category_l1),
+            category_l2: o(self.category_l2),
+            category_source: Str::new(self.category_source),
+            reporter_key: o(self.reporter_key),
+            participants: self.participants,
+            is_collective: self.is_collective,
+            petition_level: o(self.petition_level),
+            skip_level: self.skip_level,
+            dispatched_at: self.dispatched_at,
+            due_at: self.due_at,
+            closed_at: self.closed_at,
+            status: Str::new(self.status),
+            satisfaction: Str::new(self.satisfaction),
+            repeat_flag: self.repeat_flag,
+            source_file: Str::new(self.source_file),
+            source_row: self.source_row,
+            ingest_run: Str::new(self.ingest_run),
+        }
     }
 }
 
@@ -146,41 +255,152 @@ pub fn schema() -> SchemaRef {
     ]))
 }
 
-macro_rules! strings {
-    ($rs:expr, $f:ident) => {{
-        let mut b = StringBuilder::new();
-        for r in $rs {
-            b.append_value(r.$f.as_str());
-        }
-        Arc::new(b.finish()) as ArrayRef
-    }};
+/// Arrow builders of the lake's columns, filled one [`RecordRef`] at a time: the ingest maps
+/// export rows straight into columns, with no owned record in between.
+pub struct RecordBuilder {
+    record_id: StringBuilder,
+    received_at: TimestampMillisecondBuilder,
+    compound_id: StringBuilder,
+    match_method: StringBuilder,
+    match_score: Float64Builder,
+    street: StringBuilder,
+    community: StringBuilder,
+    grid: StringBuilder,
+    address: StringBuilder,
+    content: StringBuilder,
+    category_l1: StringBuilder,
+    category_l2: StringBuilder,
+    category_source: StringBuilder,
+    reporter_key: StringBuilder,
+    participants: Int64Builder,
+    is_collective: BooleanBuilder,
+    petition_level: StringBuilder,
+    skip_level: BooleanBuilder,
+    dispatched_at: TimestampMillisecondBuilder,
+    due_at: TimestampMillisecondBuilder,
+    closed_at: TimestampMillisecondBuilder,
+    status: StringBuilder,
+    satisfaction: StringBuilder,
+    repeat_flag: BooleanBuilder,
+    source_file: StringBuilder,
+    source_row: Int64Builder,
+    ingest_run: StringBuilder,
 }
-macro_rules! opt_strings {
-    ($rs:expr, $f:ident) => {{
-        let mut b = StringBuilder::new();
-        for r in $rs {
-            b.append_option(r.$f.as_deref());
+
+impl RecordBuilder {
+    /// Builders for about `rows` records.
+    pub fn with_capacity(rows: usize) -> RecordBuilder {
+        let s = || StringBuilder::with_capacity(rows, rows * 8);
+        let text = |bytes| StringBuilder::with_capacity(rows, rows * bytes);
+        let t = || TimestampMillisecondBuilder::with_capacity(rows).with_timezone(TZ);
+        RecordBuilder {
+            record_id: text(20),
+            received_at: t(),
+            compound_id: s(),
+            match_method: s(),
+            match_score: Float64Builder::with_capacity(rows),
+            street: text(12),
+            community: text(12),
+            grid: s(),
+            address: text(48),
+            content: text(64),
+            category_l1: text(12),
+            category_l2: text(12),
+            category_source: s(),
+            reporter_key: text(16),
+            participants: Int64Builder::with_capacity(rows),
+            is_collective: BooleanBuilder::with_capacity(rows),
+            petition_level: s(),
+            skip_level: BooleanBuilder::with_capacity(rows),
+            dispatched_at: t(),
+            due_at: t(),
+            closed_at: t(),
+            status: s(),
+            satisfaction: s(),
+            repeat_flag: BooleanBuilder::with_capacity(rows),
+            source_file: text(16),
+            source_row: Int64Builder::with_capacity(rows),
+            ingest_run: text(20),
         }
-        Arc::new(b.finish()) as ArrayRef
-    }};
-}
-macro_rules! bools {
-    ($rs:expr, $f:ident) => {{
-        let mut b = BooleanBuilder::new();
-        for r in $rs {
-            b.append_value(r.$f);
-        }
-        Arc::new(b.finish()) as ArrayRef
-    }};
-}
-macro_rules! times {
-    ($rs:expr, $f:ident) => {{
-        let mut b = TimestampMillisecondBuilder::new().with_timezone(TZ);
-        for r in $rs {
-            b.append_option(r.$f);
-        }
-        Arc::new(b.finish()) as ArrayRef
-    }};
+    }
+
+    /// Appends one record.
+    pub fn append(&mut self, r: &RecordRef<'_>) {
+        self.record_id.append_value(r.record_id);
+        self.received_at.append_value(r.received_at);
+        self.compound_id.append_option(r.compound_id);
+        self.match_method.append_value(r.match_method);
+        self.match_score.append_value(r.match_score);
+        self.street.append_option(r.street);
+        self.community.append_option(r.community);
+        self.grid.append_option(r.grid);
+        self.address.append_value(r.address);
+        self.content.append_value(r.content);
+        self.category_l1.append_option(r.category_l1);
+        self.category_l2.append_option(r.category_l2);
+        self.category_source.append_value(r.category_source);
+        self.reporter_key.append_option(r.reporter_key);
+        self.participants.append_option(r.participants);
+        self.is_collective.append_value(r.is_collective);
+        self.petition_level.append_option(r.petition_level);
+        self.skip_level.append_value(r.skip_level);
+        self.dispatched_at.append_option(r.dispatched_at);
+        self.due_at.append_option(r.due_at);
+        self.closed_at.append_option(r.closed_at);
+        self.status.append_value(r.status);
+        self.satisfaction.append_value(r.satisfaction);
+        self.repeat_flag.append_value(r.repeat_flag);
+        self.source_file.append_value(r.source_file);
+        self.source_row.append_value(r.source_row);
+        self.ingest_run.append_value(r.ingest_run);
+    }
+
+    /// Records appended so far.
+    pub fn len(&self) -> usize {
+        arrow::array::ArrayBuilder::len(&self.record_id)
+    }
+
+    /// Whether nothing was appended.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The batch of the records appended (the builders are emptied).
+    ///
+    /// # Errors
+    /// Never in practice (the columns match the schema).
+    pub fn finish(&mut self) -> Result<RecordBatch> {
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(self.record_id.finish()),
+            Arc::new(self.received_at.finish()),
+            Arc::new(self.compound_id.finish()),
+            Arc::new(self.match_method.finish()),
+            Arc::new(self.match_score.finish()),
+            Arc::new(self.street.finish()),
+            Arc::new(self.community.finish()),
+            Arc::new(self.grid.finish()),
+            Arc::new(self.address.finish()),
+            Arc::new(self.content.finish()),
+            Arc::new(self.category_l1.finish()),
+            Arc::new(self.category_l2.finish()),
+            Arc::new(self.category_source.finish()),
+            Arc::new(self.reporter_key.finish()),
+            Arc::new(self.participants.finish()),
+            Arc::new(self.is_collective.finish()),
+            Arc::new(self.petition_level.finish()),
+            Arc::new(self.skip_level.finish()),
+            Arc::new(self.dispatched_at.finish()),
+            Arc::new(self.due_at.finish()),
+            Arc::new(self.closed_at.finish()),
+            Arc::new(self.status.finish()),
+            Arc::new(self.satisfaction.finish()),
+            Arc::new(self.repeat_flag.finish()),
+            Arc::new(self.source_file.finish()),
+            Arc::new(self.source_row.finish()),
+            Arc::new(self.ingest_run.finish()),
+        ];
+        Ok(RecordBatch::try_new(schema(), cols)?)
+    }
 }
 
 /// Records to an Arrow batch.
@@ -188,54 +408,11 @@ macro_rules! times {
 /// # Errors
 /// Never in practice (the columns match the schema).
 pub fn to_batch(rs: &[Record]) -> Result<RecordBatch> {
-    refs_to_batch(&rs.iter().collect::<Vec<_>>())
-}
-
-/// [`to_batch`] of records held by reference (sorted without moving them).
-///
-/// # Errors
-/// Never in practice (the columns match the schema).
-pub fn refs_to_batch(rs: &[&Record]) -> Result<RecordBatch> {
-    let mut received = TimestampMillisecondBuilder::new().with_timezone(TZ);
-    let mut score = Float64Builder::new();
-    let mut participants = Int64Builder::new();
-    let mut row = Int64Builder::new();
+    let mut b = RecordBuilder::with_capacity(rs.len());
     for r in rs {
-        received.append_value(r.received_at);
-        score.append_value(r.match_score);
-        participants.append_option(r.participants);
-        row.append_value(r.source_row);
+        b.append(&r.as_ref());
     }
-    let cols: Vec<ArrayRef> = vec![
-        strings!(rs, record_id),
-        Arc::new(received.finish()),
-        opt_strings!(rs, compound_id),
-        strings!(rs, match_method),
-        Arc::new(score.finish()),
-        opt_strings!(rs, street),
-        opt_strings!(rs, community),
-        opt_strings!(rs, grid),
-        strings!(rs, address),
-        strings!(rs, content),
-        opt_strings!(rs, category_l1),
-        opt_strings!(rs, category_l2),
-        strings!(rs, category_source),
-        opt_strings!(rs, reporter_key),
-        Arc::new(participants.finish()),
-        bools!(rs, is_collective),
-        opt_strings!(rs, petition_level),
-        bools!(rs, skip_level),
-        times!(rs, dispatched_at),
-        times!(rs, due_at),
-        times!(rs, closed_at),
-        strings!(rs, status),
-        strings!(rs, satisfaction),
-        bools!(rs, repeat_flag),
-        strings!(rs, source_file),
-        Arc::new(row.finish()),
-        strings!(rs, ingest_run),
-    ];
-    Ok(RecordBatch::try_new(schema(), cols)?)
+    b.finish()
 }
 
 fn col<'a, T: 'static>(b: &'a RecordBatch, name: &str) -> Result<&'a T> {
@@ -249,17 +426,170 @@ fn col<'a, T: 'static>(b: &'a RecordBatch, name: &str) -> Result<&'a T> {
         })
 }
 
-fn s(a: &StringArray, i: usize) -> String {
-    a.value(i).to_owned()
+/// The typed columns of a lake batch, to read its rows as [`RecordRef`]s.
+#[allow(missing_docs)]
+pub struct Columns<'a> {
+    record_id: &'a StringArray,
+    received_at: &'a TimestampMillisecondArray,
+    compound_id: &'a StringArray,
+    match_method: &'a StringArray,
+    match_score: &'a Float64Array,
+    street: &'a StringArray,
+    community: &'a StringArray,
+    grid: &'a StringArray,
+    address: &'a StringArray,
+    content: &'a StringArray,
+    category_l1: &'a StringArray,
+    category_l2: &'a StringArray,
+    category_source: &'a StringArray,
+    reporter_key: &'a StringArray,
+    participants: &'a Int64Array,
+    is_collective: &'a BooleanArray,
+    petition_level: &'a StringArray,
+    skip_level: &'a BooleanArray,
+    dispatched_at: &'a TimestampMillisecondArray,
+    due_at: &'a TimestampMillisecondArray,
+    closed_at: &'a TimestampMillisecondArray,
+    status: &'a StringArray,
+    satisfaction: &'a StringArray,
+    repeat_flag: &'a BooleanArray,
+    source_file: &'a StringArray,
+    source_row: &'a Int64Array,
+    ingest_run: &'a StringArray,
+    rows: usize,
 }
-fn sv(a: &StringArray, i: usize) -> Str {
-    Str::new(a.value(i))
-}
-fn osv(a: &StringArray, i: usize) -> Option<Str> {
-    (!a.is_null(i)).then(|| Str::new(a.value(i)))
+
+fn os(a: &StringArray, i: usize) -> Option<&str> {
+    (!a.is_null(i)).then(|| a.value(i))
 }
 fn ot(a: &TimestampMillisecondArray, i: usize) -> Option<i64> {
     (!a.is_null(i)).then(|| a.value(i))
+}
+
+impl<'a> Columns<'a> {
+    /// The columns of a batch with the lake's schema.
+    ///
+    /// # Errors
+    /// A column is missing or of the wrong type.
+    pub fn new(b: &'a RecordBatch) -> Result<Columns<'a>> {
+        Ok(Columns {
+            record_id: col(b, "record_id")?,
+            received_at: col(b, "received_at")?,
+            compound_id: col(b, "compound_id")?,
+            match_method: col(b, "match_method")?,
+            match_score: col(b, "match_score")?,
+            street: col(b, "street")?,
+            community: col(b, "community")?,
+            grid: col(b, "grid")?,
+            address: col(b, "address")?,
+            content: col(b, "content")?,
+            category_l1: col(b, "category_l1")?,
+            category_l2: col(b, "category_l2")?,
+            category_source: col(b, "category_source")?,
+            reporter_key: col(b, "reporter_key")?,
+            participants: col(b, "participants")?,
+            is_collective: col(b, "is_collective")?,
+            petition_level: col(b, "petition_level")?,
+            skip_level: col(b, "skip_level")?,
+            dispatched_at: col(b, "dispatched_at")?,
+            due_at: col(b, "due_at")?,
+            closed_at: col(b, "closed_at")?,
+            status: col(b, "status")?,
+            satisfaction: col(b, "satisfaction")?,
+            repeat_flag: col(b, "repeat_flag")?,
+            source_file: col(b, "source_file")?,
+            source_row: col(b, "source_row")?,
+            ingest_run: col(b, "ingest_run")?,
+            rows: b.num_rows(),
+        })
+    }
+
+    /// Rows.
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// Whether there is no row.
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// The record id of row `i` (no other column read).
+    pub fn record_id(&self, i: usize) -> &'a str {
+        self.record_id.value(i)
+    }
+
+    /// When row `i` was received (no other column read).
+    pub fn received_at(&self, i: usize) -> i64 {
+        self.received_at.value(i)
+    }
+
+    /// Row `i`.
+    pub fn row(&self, i: usize) -> RecordRef<'a> {
+        RecordRef {
+            record_id: self.record_id.value(i),
+            received_at: self.received_at.value(i),
+            compound_id: os(self.compound_id, i),
+            match_method: self.match_method.value(i),
+            match_score: self.match_score.value(i),
+            street: os(self.street, i),
+            community: os(self.community, i),
+            grid: os(self.grid, i),
+            address: self.address.value(i),
+            content: self.content.value(i),
+            category_l1: os(self.category_l1, i),
+            category_l2: os(self.category_l2, i),
+            category_source: self.category_source.value(i),
+            reporter_key: os(self.reporter_key, i),
+            participants: (!self.participants.is_null(i)).then(|| self.participants.value(i)),
+            is_collective: self.is_collective.value(i),
+            petition_level: os(self.petition_level, i),
+            skip_level: self.skip_level.value(i),
+            dispatched_at: ot(self.dispatched_at, i),
+            due_at: ot(self.due_at, i),
+            closed_at: ot(self.closed_at, i),
+            status: self.status.value(i),
+            satisfaction: self.satisfaction.value(i),
+            repeat_flag: self.repeat_flag.value(i),
+            source_file: self.source_file.value(i),
+            source_row: self.source_row.value(i),
+            ingest_run: self.ingest_run.value(i),
+        }
+    }
+}
+
+/// The rows `indices` ((batch, row) pairs) of lake-schema batches, as one batch.
+///
+/// # Errors
+/// A batch lacks a column of the lake's schema or has it with another type.
+pub fn interleave_records(
+    batches: &[&RecordBatch],
+    indices: &[(usize, usize)],
+) -> Result<RecordBatch> {
+    let schema = schema();
+    let cols = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let values = batches
+                .iter()
+                .map(|b| {
+                    b.column_by_name(f.name())
+                        .filter(|c| c.data_type() == f.data_type())
+                        .map(|c| c.as_ref())
+                        .ok_or_else(|| {
+                            arrow::error::ArrowError::SchemaError(format!(
+                                "lake batch lacks column {} of type {}",
+                                f.name(),
+                                f.data_type()
+                            ))
+                        })
+                })
+                .collect::<std::result::Result<Vec<&dyn Array>, _>>()?;
+            Ok(arrow::compute::interleave(&values, indices)?)
+        })
+        .collect::<Result<Vec<ArrayRef>>>()?;
+    Ok(RecordBatch::try_new(schema, cols)?)
 }
 
 /// An Arrow batch (as written by [`to_batch`]) back to records.
@@ -267,64 +597,8 @@ fn ot(a: &TimestampMillisecondArray, i: usize) -> Option<i64> {
 /// # Errors
 /// A column is missing or of the wrong type.
 pub fn from_batch(b: &RecordBatch) -> Result<Vec<Record>> {
-    let id = col::<StringArray>(b, "record_id")?;
-    let rec = col::<TimestampMillisecondArray>(b, "received_at")?;
-    let cid = col::<StringArray>(b, "compound_id")?;
-    let mm = col::<StringArray>(b, "match_method")?;
-    let ms = col::<Float64Array>(b, "match_score")?;
-    let st = col::<StringArray>(b, "street")?;
-    let cm = col::<StringArray>(b, "community")?;
-    let gr = col::<StringArray>(b, "grid")?;
-    let ad = col::<StringArray>(b, "address")?;
-    let ct = col::<StringArray>(b, "content")?;
-    let l1 = col::<StringArray>(b, "category_l1")?;
-    let l2 = col::<StringArray>(b, "category_l2")?;
-    let cs = col::<StringArray>(b, "category_source")?;
-    let rk = col::<StringArray>(b, "reporter_key")?;
-    let pa = col::<Int64Array>(b, "participants")?;
-    let ic = col::<BooleanArray>(b, "is_collective")?;
-    let pl = col::<StringArray>(b, "petition_level")?;
-    let sk = col::<BooleanArray>(b, "skip_level")?;
-    let da = col::<TimestampMillisecondArray>(b, "dispatched_at")?;
-    let du = col::<TimestampMillisecondArray>(b, "due_at")?;
-    let ca = col::<TimestampMillisecondArray>(b, "closed_at")?;
-    let stt = col::<StringArray>(b, "status")?;
-    let sat = col::<StringArray>(b, "satisfaction")?;
-    let rf = col::<BooleanArray>(b, "repeat_flag")?;
-    let sf = col::<StringArray>(b, "source_file")?;
-    let sr = col::<Int64Array>(b, "source_row")?;
-    let ir = col::<StringArray>(b, "ingest_run")?;
-    Ok((0..b.num_rows())
-        .map(|i| Record {
-            record_id: sv(id, i),
-            received_at: rec.value(i),
-            compound_id: osv(cid, i),
-            match_method: sv(mm, i),
-            match_score: ms.value(i),
-            street: osv(st, i),
-            community: osv(cm, i),
-            grid: osv(gr, i),
-            address: s(ad, i),
-            content: s(ct, i),
-            category_l1: osv(l1, i),
-            category_l2: osv(l2, i),
-            category_source: sv(cs, i),
-            reporter_key: osv(rk, i),
-            participants: (!pa.is_null(i)).then(|| pa.value(i)),
-            is_collective: ic.value(i),
-            petition_level: osv(pl, i),
-            skip_level: sk.value(i),
-            dispatched_at: ot(da, i),
-            due_at: ot(du, i),
-            closed_at: ot(ca, i),
-            status: sv(stt, i),
-            satisfaction: sv(sat, i),
-            repeat_flag: rf.value(i),
-            source_file: sv(sf, i),
-            source_row: sr.value(i),
-            ingest_run: sv(ir, i),
-        })
-        .collect())
+    let c = Columns::new(b)?;
+    Ok((0..c.len()).map(|i| c.row(i).to_owned()).collect())
 }
 
 #[cfg(test)]
@@ -355,5 +629,68 @@ mod tests {
         ];
         let back = from_batch(&to_batch(&rs).unwrap()).unwrap();
         assert_eq!(back, rs);
+    }
+
+    #[test]
+    fn a_row_hashes_the_same_however_it_is_held() {
+        let a = Record {
+            record_id: "hotline:1".into(),
+            received_at: 1_700_000_000_000,
+            compound_id: Some("C1".into()),
+            content: "电梯坏了".into(),
+            status: "open".into(),
+            source_file: "a.csv".into(),
+            ..Default::default()
+        };
+        // Where and when it was read do not count; what it says does.
+        let moved = Record {
+            source_file: "b.csv".into(),
+            source_row: 9,
+            ingest_run: "r2".into(),
+            ..a.clone()
+        };
+        let closed = Record {
+            status: "closed".into(),
+            ..a.clone()
+        };
+        let unresolved = Record {
+            compound_id: None,
+            ..a.clone()
+        };
+        let batch = to_batch(&[a.clone(), moved, closed, unresolved]).unwrap();
+        let cols = Columns::new(&batch).unwrap();
+        let hashes: Vec<u64> = (0..cols.len())
+            .map(|i| cols.row(i).content_hash())
+            .collect();
+        assert_eq!(hashes[0], a.content_hash());
+        assert_eq!(hashes[1], hashes[0]);
+        assert_ne!(hashes[2], hashes[0]);
+        assert_ne!(hashes[3], hashes[0]);
+    }
+
+    #[test]
+    fn interleaving_picks_rows_across_batches() {
+        let r = |id: &str, t: i64| Record {
+            record_id: id.into(),
+            received_at: t,
+            status: "open".into(),
+            ..Default::default()
+        };
+        let a = to_batch(&[r("a1", 1), r("a2", 2)]).unwrap();
+        let b = to_batch(&[r("b1", 3)]).unwrap();
+        let out = interleave_records(&[&a, &b], &[(1, 0), (0, 1)]).unwrap();
+        let ids: Vec<Str> = from_batch(&out)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.record_id)
+            .collect();
+        assert_eq!(ids, ["b1", "a2"]);
+        // A batch of another schema is an error, not a panic.
+        let other = RecordBatch::try_new(
+            Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, false)])),
+            vec![Arc::new(Int64Array::from(vec![1]))],
+        )
+        .unwrap();
+        assert!(interleave_records(&[&a, &other], &[(0, 0)]).is_err());
     }
 }

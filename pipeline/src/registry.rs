@@ -171,7 +171,7 @@ impl Registry {
         for (i, c) in compounds.iter().enumerate() {
             let name = address_key(&c.name);
             if name.chars().count() >= 2 {
-                let e = by_key.entry(name).or_insert((vec![], false));
+                let e = by_key.entry(name.into_owned()).or_insert((vec![], false));
                 if !e.0.contains(&i) {
                     e.0.push(i);
                 }
@@ -179,7 +179,7 @@ impl Registry {
             for a in c.aliases.split('|') {
                 let a = address_key(a);
                 if a.chars().count() >= 2 {
-                    let e = by_key.entry(a).or_insert((vec![], true));
+                    let e = by_key.entry(a.into_owned()).or_insert((vec![], true));
                     if !e.0.contains(&i) {
                         e.0.push(i);
                     }
@@ -210,7 +210,10 @@ impl Registry {
                 }
             }
         }
-        let street_keys: Vec<String> = compounds.iter().map(|c| address_key(&c.street)).collect();
+        let street_keys: Vec<String> = compounds
+            .iter()
+            .map(|c| address_key(&c.street).into_owned())
+            .collect();
         let exact = patterns
             .iter()
             .enumerate()
@@ -459,7 +462,7 @@ impl Taxonomy {
                     .map(str::to_owned),
             );
             for k in keys {
-                lookup.entry(address_key(&k)).or_insert(i);
+                lookup.entry(address_key(&k).into_owned()).or_insert(i);
             }
         }
         Taxonomy { categories, lookup }
@@ -468,7 +471,7 @@ impl Taxonomy {
     /// The category for an export's label, if known.
     pub fn lookup(&self, label: &str) -> Option<&Category> {
         self.lookup
-            .get(&address_key(label))
+            .get(address_key(label).as_ref())
             .map(|&i| &self.categories[i])
     }
 }

@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use arrow::array::RecordBatch;
 use chrono::{Duration, NaiveDate, TimeZone};
 use chrono_tz::Asia::Shanghai;
 use rayon::prelude::*;
@@ -24,9 +25,9 @@ use tracing::{info, instrument, warn};
 use crate::config::{Channel, Config, Source};
 use crate::error::IoContext;
 use crate::lake;
-use crate::normalize::{mask_pii, mask_pii_owned, normalize_text, normalized};
+use crate::normalize::{mask_pii, masked, normalize_text, normalized};
 use crate::privacy::Pseudonymizer;
-use crate::record::{Record, Str};
+use crate::record::{interleave_records, Columns, RecordBuilder, RecordRef, Str};
 use crate::registry::{MatchMethod, Registry, Taxonomy};
 use crate::Result;
 
@@ -285,6 +286,7 @@ fn optional_time(
     })
 }
 
+/// Maps one export row into `out`, or says why it is rejected (then `out` is unchanged).
 fn map_row(
     ctx: &Context<'_>,
     src: &Source,
@@ -292,7 +294,8 @@ fn map_row(
     cells: &csv::StringRecord,
     file: &str,
     row: usize,
-) -> std::result::Result<Record, Reject> {
+    out: &mut RecordBuilder,
+) -> std::result::Result<Loaded, Reject> {
     let sid = normalized(m.get(cells, const { field("source_id") }));
     if sid.is_empty() {
         return Err(reject("missing_id", Some("source_id"), "no source id"));
@@ -316,7 +319,7 @@ fn map_row(
             ),
         ));
     }
-    let content = mask_pii_owned(normalize_text(m.get(cells, const { field("content") })));
+    let content = masked(normalized(m.get(cells, const { field("content") })));
     let label = normalized(m.get(cells, const { field("category") }));
     if content.is_empty() && label.is_empty() {
         return Err(reject(
@@ -338,13 +341,13 @@ fn map_row(
             "test ticket marker in content",
         ));
     }
-    let address = mask_pii_owned(normalize_text(m.get(cells, const { field("address") })));
+    let address = masked(normalized(m.get(cells, const { field("address") })));
     let typed = normalized(m.get(cells, const { field("compound") }));
     let building = normalized(m.get(cells, const { field("building") }));
     let mut res = ctx.registry.resolve(&typed);
     if res.compound.is_none() {
         let full: std::borrow::Cow<'_, str> = if typed.is_empty() && building.is_empty() {
-            address.as_str().into()
+            address.as_ref().into()
         } else {
             format!("{address}{typed}{building}").into()
         };
@@ -355,14 +358,12 @@ fn map_row(
     }
     let comp = res.compound.map(|i| &ctx.registry.compounds[i]);
     let cat = ctx.taxonomy.lookup(&label);
-    let status =
-        Str::new(mapped(src, "status", m.get(cells, const { field("status") }))?.unwrap_or("open"));
+    let status = mapped(src, "status", m.get(cells, const { field("status") }))?.unwrap_or("open");
     let mut satisfaction = mapped(
         src,
         "satisfaction",
         m.get(cells, const { field("satisfaction") }),
-    )?
-    .map(Str::new);
+    )?;
     if satisfaction.is_none() {
         let r = normalized(m.get(cells, const { field("rating") }));
         if !r.is_empty() {
@@ -380,16 +381,13 @@ fn map_row(
                     format!("rating {v} outside 1–5"),
                 ));
             }
-            satisfaction = Some(
-                if v >= 4.0 {
-                    "satisfied"
-                } else if v >= 3.0 {
-                    "basic"
-                } else {
-                    "dissatisfied"
-                }
-                .into(),
-            );
+            satisfaction = Some(if v >= 4.0 {
+                "satisfied"
+            } else if v >= 3.0 {
+                "basic"
+            } else {
+                "dissatisfied"
+            });
         }
     }
     let participants = {
@@ -416,8 +414,7 @@ fn map_row(
         src,
         "petition_level",
         m.get(cells, const { field("petition_level") }),
-    )?
-    .map(Str::new);
+    )?;
     let skip_level = flag(
         src,
         "skip_level",
@@ -430,49 +427,59 @@ fn map_row(
         m.get(cells, const { field("repeat_flag") }),
     )?
     .unwrap_or(false);
-    Ok(Record {
-        record_id: compact_str::format_compact!("{}:{sid}", src.channel.as_str()),
+    let record_id = compact_str::format_compact!("{}:{sid}", src.channel.as_str());
+    let reporter_key = m
+        .reporter
+        .and_then(|i| cells.get(i))
+        .and_then(|v| ctx.keys.key(v));
+    let dispatched_at = optional_time(
+        &m.dates,
+        "dispatched_at",
+        m.get(cells, const { field("dispatched_at") }),
+    )?;
+    let due_at = optional_time(&m.dates, "due_at", m.get(cells, const { field("due_at") }))?;
+    let closed_at = optional_time(
+        &m.dates,
+        "closed_at",
+        m.get(cells, const { field("closed_at") }),
+    )?;
+    let r = RecordRef {
+        record_id: &record_id,
         received_at,
-        compound_id: comp.map(|c| Str::new(&c.compound_id)),
-        match_method: Str::const_new(res.method.as_str()),
+        compound_id: comp.map(|c| c.compound_id.as_str()),
+        match_method: res.method.as_str(),
         match_score: res.score,
-        street: comp.map(|c| Str::new(&c.street)),
-        community: comp.map(|c| Str::new(&c.community)),
-        grid: comp.map(|c| Str::new(&c.grid)),
-        address: if address.is_empty() {
-            typed.into_owned()
-        } else {
-            address
-        },
-        content,
-        category_l1: cat.map(|c| Str::new(&c.l1)),
-        category_l2: cat.map(|c| Str::new(&c.l2)),
-        category_source: Str::const_new(if cat.is_some() { "given" } else { "none" }),
-        reporter_key: m
-            .reporter
-            .and_then(|i| cells.get(i))
-            .and_then(|v| ctx.keys.key(v)),
+        street: comp.map(|c| c.street.as_str()),
+        community: comp.map(|c| c.community.as_str()),
+        grid: comp.map(|c| c.grid.as_str()),
+        address: if address.is_empty() { &typed } else { &address },
+        content: &content,
+        category_l1: cat.map(|c| c.l1.as_str()),
+        category_l2: cat.map(|c| c.l2.as_str()),
+        category_source: if cat.is_some() { "given" } else { "none" },
+        reporter_key: reporter_key.as_deref(),
         participants,
         is_collective,
         petition_level,
         skip_level,
-        dispatched_at: optional_time(
-            &m.dates,
-            "dispatched_at",
-            m.get(cells, const { field("dispatched_at") }),
-        )?,
-        due_at: optional_time(&m.dates, "due_at", m.get(cells, const { field("due_at") }))?,
-        closed_at: optional_time(
-            &m.dates,
-            "closed_at",
-            m.get(cells, const { field("closed_at") }),
-        )?,
+        dispatched_at,
+        due_at,
+        closed_at,
         status,
-        satisfaction: satisfaction.unwrap_or(Str::const_new("none")),
+        satisfaction: satisfaction.unwrap_or("none"),
         repeat_flag,
-        source_file: Str::new(file),
+        source_file: file,
         source_row: row as i64,
-        ingest_run: Str::new(&ctx.run),
+        ingest_run: &ctx.run,
+    };
+    let hash = r.content_hash();
+    out.append(&r);
+    Ok(Loaded {
+        id: record_id,
+        hash,
+        method: res.method,
+        month: month_parts(received_at),
+        row: (out.len() - 1) as u32,
     })
 }
 
@@ -496,44 +503,74 @@ fn redacted(
         .collect()
 }
 
-/// The outcome of mapping one row: the record and its content hash, or why it is rejected.
-type Outcome = std::result::Result<(Record, u64), Reject>;
+/// A row mapped into its chunk's columns.
+struct Loaded {
+    id: Str,
+    /// [`RecordRef::content_hash`].
+    hash: u64,
+    method: MatchMethod,
+    /// Year and month of `received_at`: the partition.
+    month: (i32, u32),
+    /// Row in the chunk's batch.
+    row: u32,
+}
 
-/// Applies one row's outcome to the file's counts, the pending records and the quarantine.
+/// The outcome of mapping one row.
+enum Outcome {
+    Loaded(Loaded),
+    Quarantined(Box<QuarantineRow>),
+}
+
+/// A run of rows mapped together: the batch of those loaded, and every row's outcome in file
+/// order.
+struct Chunk {
+    batch: RecordBatch,
+    outcomes: Vec<Outcome>,
+}
+
+/// Applies one chunk's outcomes to the file's counts, the pending records and the
+/// quarantine.
 fn apply(
     st: &mut FileStats,
-    pending: &mut PendingMap,
+    pending: &mut Pending,
     quarantine: &mut Vec<QuarantineRow>,
     file_idx: usize,
-    raw: readers::RawRow,
-    outcome: Outcome,
-    quarantined: impl Fn(&readers::RawRow, Reject) -> QuarantineRow,
+    chunk: Chunk,
 ) {
-    st.rows += 1;
-    match outcome {
-        Ok((rec, h)) => match pending.get(&rec.record_id) {
-            Some((_, old, _)) if *old == h => st.duplicates += 1,
-            known => {
-                st.loaded += 1;
-                if known.is_some() {
-                    st.updated += 1;
-                }
-                match st.match_methods.get_mut(rec.match_method.as_str()) {
-                    Some(c) => *c += 1,
-                    None => {
-                        st.match_methods.insert(rec.match_method.to_string(), 1);
+    let chunk_idx = pending.chunks.len() as u32;
+    for outcome in chunk.outcomes {
+        st.rows += 1;
+        match outcome {
+            Outcome::Loaded(l) => match pending.slots.get(&l.id) {
+                Some(old) if old.hash == l.hash => st.duplicates += 1,
+                known => {
+                    st.loaded += 1;
+                    if known.is_some() {
+                        st.updated += 1;
                     }
+                    *st.match_methods
+                        .entry(l.method.as_str().to_owned())
+                        .or_default() += 1;
+                    let slot = Slot {
+                        chunk: chunk_idx,
+                        row: l.row,
+                        hash: l.hash,
+                        file: file_idx,
+                        month: l.month,
+                        method: l.method,
+                    };
+                    pending.slots.insert(l.id, slot);
                 }
-                pending.insert(rec.record_id.clone(), (Box::new(rec), h, file_idx));
+            },
+            Outcome::Quarantined(q) => {
+                st.quarantined += 1;
+                *st.quarantine_reasons.entry(q.reason.clone()).or_default() += 1;
+                quarantine.push(*q);
             }
-        },
-        Err(r) => {
-            st.quarantined += 1;
-            *st.quarantine_reasons
-                .entry(r.reason.to_owned())
-                .or_default() += 1;
-            quarantine.push(quarantined(&raw, r));
         }
+    }
+    if chunk.batch.num_rows() > 0 {
+        pending.chunks.push(chunk.batch);
     }
 }
 
@@ -561,11 +598,29 @@ fn month_label((y, m): (i32, u32)) -> String {
     }
 }
 
-/// A record waiting to be merged: the record, its content hash, the index of its file.
-type Pending = (Box<Record>, u64, usize);
+/// Where a pending record is, and what the merge needs to know of it.
+#[derive(Clone, Copy)]
+struct Slot {
+    /// Index of its batch in [`Pending::chunks`].
+    chunk: u32,
+    /// Row in that batch.
+    row: u32,
+    /// [`RecordRef::content_hash`].
+    hash: u64,
+    /// Index of the file that loaded it.
+    file: usize,
+    /// Partition month.
+    month: (i32, u32),
+    method: MatchMethod,
+}
 
-/// Pending records by record id.
-type PendingMap = HashMap<Str, Pending, foldhash::quality::FixedState>;
+/// Records waiting to be merged into the lake: the mapped batches, and the latest version
+/// of each record id in them (an earlier version stays in its batch, unreferenced).
+#[derive(Default)]
+struct Pending {
+    chunks: Vec<RecordBatch>,
+    slots: HashMap<Str, Slot, foldhash::quality::FixedState>,
+}
 
 /// Files already ingested: path → SHA-256.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -617,6 +672,9 @@ pub fn source_files(cfg: &Config) -> Vec<(usize, std::result::Result<PathBuf, St
 /// Rows mapped in parallel at a time.
 const MAP_BATCH: usize = 8192;
 
+/// Rows mapped into one Arrow batch (a task of the parallel map).
+const MAP_CHUNK: usize = 2048;
+
 /// Records held in memory before they are merged into the lake.
 const FLUSH_RECORDS: usize = 400_000;
 
@@ -627,51 +685,79 @@ fn merge(
     lake_dir: &Path,
     cfg: &Config,
     files: &[(usize, std::result::Result<PathBuf, String>)],
-    pending: PendingMap,
+    pending: Pending,
 ) -> Result<Vec<Merged>> {
-    // Merge with the lake, partition by partition.
-    let mut by_part: BTreeMap<(Channel, (i32, u32)), Vec<Pending>> = BTreeMap::new();
-    for (_, (rec, h, fi)) in pending {
+    let Pending { chunks, slots } = pending;
+    let chunk_cols = chunks
+        .iter()
+        .map(Columns::new)
+        .collect::<Result<Vec<_>>>()?;
+    let mut by_part: BTreeMap<(Channel, (i32, u32)), Vec<(Str, Slot)>> = BTreeMap::new();
+    for (id, slot) in slots {
         // summary.files has one entry per entry of `files`, in the same order.
-        let ch = cfg.sources[files[fi].0].channel;
+        let ch = cfg.sources[files[slot.file].0].channel;
         by_part
-            .entry((ch, month_parts(rec.received_at)))
+            .entry((ch, slot.month))
             .or_default()
-            .push((rec, h, fi));
+            .push((id, slot));
     }
     // Partitions are independent: merged and written on every core.
     let outcomes: Vec<Result<Merged>> = by_part
         .into_par_iter()
         .map(|((ch, ym), news)| {
             let month = month_label(ym);
-            let mut records = lake::read_partition(lake_dir, ch, &month)?;
-            let index: HashMap<Str, usize, foldhash::quality::FixedState> = records
+            let lake_batches = lake::read_partition_batches(lake_dir, ch, &month)?;
+            let lake_cols = lake_batches
+                .iter()
+                .map(Columns::new)
+                .collect::<Result<Vec<_>>>()?;
+            // The partition's rows as (source batch, row): the lake's batches, then the chunks.
+            let mut rows: Vec<(usize, usize)> = lake_cols
                 .iter()
                 .enumerate()
-                .map(|(i, r)| (r.record_id.clone(), i))
+                .flat_map(|(b, c)| (0..c.len()).map(move |i| (b, i)))
+                .collect();
+            let index: HashMap<&str, usize, foldhash::quality::FixedState> = rows
+                .iter()
+                .enumerate()
+                .map(|(p, &(b, i))| (lake_cols[b].record_id(i), p))
                 .collect();
             let mut out = Merged::default();
-            records.reserve(news.len());
+            rows.reserve(news.len());
             // Pending record ids are unique: only the lake's records need an index.
-            for (rec, h, fi) in news {
-                match index.get(&rec.record_id) {
-                    // identical to the lake: a duplicate, not a load
-                    Some(&i) if records[i].content_hash() == h => {
-                        out.duplicates.push((fi, rec.match_method.to_string()));
-                    }
-                    Some(&i) => {
-                        out.updated.push(fi);
-                        records[i] = *rec;
-                        out.changed = true;
+            for (id, slot) in news {
+                let new = (lake_batches.len() + slot.chunk as usize, slot.row as usize);
+                match index.get(id.as_str()) {
+                    Some(&p) => {
+                        let (b, i) = rows[p];
+                        if lake_cols[b].row(i).content_hash() == slot.hash {
+                            // identical to the lake: a duplicate, not a load
+                            out.duplicates.push((slot.file, slot.method));
+                        } else {
+                            out.updated.push(slot.file);
+                            rows[p] = new;
+                            out.changed = true;
+                        }
                     }
                     None => {
-                        records.push(*rec);
+                        rows.push(new);
                         out.changed = true;
                     }
                 }
             }
             if out.changed {
-                let p = lake::write_partition(lake_dir, ch, &month, &records)?;
+                // Written sorted by time, then id.
+                let key = |&(b, i): &(usize, usize)| {
+                    let c = match b.checked_sub(lake_cols.len()) {
+                        Some(k) => &chunk_cols[k],
+                        None => &lake_cols[b],
+                    };
+                    (c.received_at(i), c.record_id(i))
+                };
+                rows.sort_unstable_by(|a, b| key(a).cmp(&key(b)));
+                let sources: Vec<&RecordBatch> = lake_batches.iter().chain(&chunks).collect();
+                let batch = interleave_records(&sources, &rows)?;
+                let p = lake::write_partition(lake_dir, ch, &month, &batch)?;
                 out.written = Some(p.to_string_lossy().into_owned());
             }
             Ok(out)
@@ -688,7 +774,7 @@ fn account(summary: &mut IngestSummary, merged: Vec<Merged>) {
             let st = &mut summary.files[fi];
             st.loaded -= 1;
             st.duplicates += 1;
-            if let Some(c) = st.match_methods.get_mut(&method) {
+            if let Some(c) = st.match_methods.get_mut(method.as_str()) {
                 *c -= 1;
             }
         }
@@ -703,7 +789,7 @@ fn account(summary: &mut IngestSummary, merged: Vec<Merged>) {
 #[derive(Default)]
 struct Merged {
     /// (file index, match method) of records identical to the lake.
-    duplicates: Vec<(usize, String)>,
+    duplicates: Vec<(usize, MatchMethod)>,
     /// File indices of records that replaced an older version.
     updated: Vec<usize>,
     changed: bool,
@@ -766,8 +852,7 @@ pub fn ingest(
         ..Default::default()
     };
     // record_id → (record, content hash, index of the file that loaded it)
-    let mut pending: PendingMap =
-        HashMap::with_capacity_and_hasher(FLUSH_RECORDS, Default::default());
+    let mut pending = Pending::default();
     let mut quarantine: Vec<QuarantineRow> = vec![];
     let mp = indicatif::MultiProgress::with_draw_target(if progress {
         indicatif::ProgressDrawTarget::stderr()
@@ -851,7 +936,7 @@ pub fn ingest(
                 }
             });
             // Merges run on their own thread, in order, while rows go on being mapped.
-            let (merge_tx, merge_rx) = std::sync::mpsc::sync_channel::<PendingMap>(1);
+            let (merge_tx, merge_rx) = std::sync::mpsc::sync_channel::<Pending>(1);
             let merger = scope.spawn(move || -> Result<Vec<Merged>> {
                 let mut found = vec![];
                 for p in merge_rx {
@@ -859,59 +944,91 @@ pub fn ingest(
                 }
                 Ok(found)
             });
-            let (out_tx, out_rx) =
-                std::sync::mpsc::sync_channel::<(Vec<readers::RawRow>, Vec<Outcome>)>(2);
+            let (out_tx, out_rx) = std::sync::mpsc::sync_channel::<Vec<Chunk>>(2);
             let applier = scope.spawn(move || {
-                for (batch, outcomes) in out_rx {
+                for chunks in out_rx {
                     let st = &mut *stats;
-                    for (raw, outcome) in batch.into_iter().zip(outcomes) {
-                        apply(st, pending, quarantine, file_idx, raw, outcome, |raw, r| {
-                            QuarantineRow {
-                                source: src.name.clone(),
-                                file: qfile.clone(),
-                                row: raw.row,
-                                reason: r.reason.to_owned(),
-                                field: r.field.map(str::to_owned),
-                                detail: r.detail,
-                                fields: raw
-                                    .cells
-                                    .as_ref()
-                                    .map(|c| redacted(header, c, mapping.reporter))
-                                    .unwrap_or_default(),
-                            }
-                        });
+                    for chunk in chunks {
+                        apply(st, pending, quarantine, file_idx, chunk);
                     }
                     pb.set_position(st.rows);
-                    if pending.len() >= FLUSH_RECORDS
+                    if pending.slots.len() >= FLUSH_RECORDS
                         && merge_tx.send(std::mem::take(pending)).is_err()
                     {
                         break; // the merger stopped on an error
                     }
                 }
             });
+            let quarantined = |raw: &readers::RawRow, r: Reject| QuarantineRow {
+                source: src.name.clone(),
+                file: qfile.clone(),
+                row: raw.row,
+                reason: r.reason.to_owned(),
+                field: r.field.map(str::to_owned),
+                detail: r.detail,
+                fields: raw
+                    .cells
+                    .as_ref()
+                    .map(|c| redacted(header, c, mapping.reporter))
+                    .unwrap_or_default(),
+            };
+            let mut mapped: Result<()> = Ok(());
             for batch in raw_rx {
-                let outcomes: Vec<Outcome> = batch
-                    .par_iter()
-                    .map(|raw| match &raw.cells {
-                        Err((reason, detail)) => Err(reject(reason, None, detail.clone())),
-                        Ok(cells) => map_row(ctx, src, mapping, cells, fname, raw.row).map(|r| {
-                            let h = r.content_hash();
-                            (r, h)
-                        }),
+                // Each chunk of rows is mapped into its own Arrow columns, on every core.
+                let chunks: Result<Vec<Chunk>> = batch
+                    .par_chunks(MAP_CHUNK)
+                    .map(|raws| {
+                        let mut builder = RecordBuilder::with_capacity(raws.len());
+                        let outcomes = raws
+                            .iter()
+                            .map(|raw| {
+                                let outcome = match &raw.cells {
+                                    Err((reason, detail)) => {
+                                        Err(reject(reason, None, detail.clone()))
+                                    }
+                                    Ok(cells) => map_row(
+                                        ctx,
+                                        src,
+                                        mapping,
+                                        cells,
+                                        fname,
+                                        raw.row,
+                                        &mut builder,
+                                    ),
+                                };
+                                match outcome {
+                                    Ok(l) => Outcome::Loaded(l),
+                                    Err(r) => Outcome::Quarantined(Box::new(quarantined(raw, r))),
+                                }
+                            })
+                            .collect();
+                        Ok(Chunk {
+                            batch: builder.finish()?,
+                            outcomes,
+                        })
                     })
                     .collect();
-                if out_tx.send((batch, outcomes)).is_err() {
-                    break; // the applier stopped on an error
+                match chunks {
+                    Ok(c) => {
+                        if out_tx.send(c).is_err() {
+                            break; // the applier stopped on an error
+                        }
+                    }
+                    Err(e) => {
+                        mapped = Err(e);
+                        break;
+                    }
                 }
             }
             drop(out_tx);
             if let Err(panic) = applier.join() {
                 std::panic::resume_unwind(panic);
             }
-            match merger.join() {
+            let merged = match merger.join() {
                 Ok(r) => r,
                 Err(panic) => std::panic::resume_unwind(panic),
-            }
+            };
+            mapped.and(merged)
         });
         account(&mut summary, applied?);
         pb.finish_and_clear();

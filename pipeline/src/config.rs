@@ -64,6 +64,11 @@ pub struct Scoring {
     pub grid_red_rate: f64,
     /// Grid grading: petitions per half-year at or above which a grid is red.
     pub grid_red_petitions: u32,
+    /// Tree depths of balanced random forests that compete with the escalation model's
+    /// logistic regression on validation (average precision); empty: the logistic regression
+    /// alone. Off by default: on the demo city they catch about as many escalations with about
+    /// as many quiet reds, and train two to three times as long (see the README).
+    pub escalation_forest_depths: Vec<usize>,
 }
 
 impl Default for Scoring {
@@ -80,6 +85,7 @@ impl Default for Scoring {
             text_retrain_days: 28,
             grid_yellow_rate: 60.0,
             grid_red_rate: 120.0,
+            escalation_forest_depths: vec![],
             grid_red_petitions: 3,
         }
     }

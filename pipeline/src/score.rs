@@ -129,7 +129,10 @@ impl Scorer {
                 detector_weeks: cfg.scoring.detector_weeks,
             },
             history_weeks: cfg.scoring.history_weeks,
-            train: TrainParams::default(),
+            train: TrainParams {
+                forest_depths: cfg.scoring.escalation_forest_depths.clone(),
+                ..TrainParams::default()
+            },
         })
     }
 

@@ -19,7 +19,10 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use linfa::prelude::*;
 use linfa_logistic::LogisticRegression;
+use linfa_trees::DecisionTree;
 use ndarray::{Array1, Array2, ArrayView1, Axis};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
@@ -46,6 +49,11 @@ pub struct TrainParams {
     /// Prior weight (in rows) of the overall escalation rate in a category's rate: a category
     /// seen in few rows keeps close to the overall rate.
     pub category_smoothing: f64,
+    /// Tree depths of the balanced random forests that compete with the logistic regression
+    /// on validation (empty: the logistic regression only).
+    pub forest_depths: Vec<usize>,
+    /// Trees per forest.
+    pub forest_trees: usize,
 }
 
 impl Default for TrainParams {
@@ -58,6 +66,8 @@ impl Default for TrainParams {
             max_iterations: 100,
             max_negative_ratio: Some(10),
             category_smoothing: 200.0,
+            forest_depths: vec![],
+            forest_trees: 60,
         }
     }
 }
@@ -75,7 +85,10 @@ pub struct Metrics {
     pub n_valid_positive: usize,
     /// Area under the ROC curve on validation, per L2 strength tried.
     pub auc_by_alpha: Vec<(f64, f64)>,
-    /// Validation AUC of the chosen strength.
+    /// Area under the ROC curve on validation, per forest depth tried.
+    #[serde(default)]
+    pub auc_by_forest_depth: Vec<(usize, f64)>,
+    /// Validation AUC of the chosen model.
     pub auc_valid: f64,
     /// Brier score of the calibrated validation probabilities.
     pub brier_valid: f64,
@@ -156,13 +169,17 @@ pub struct EscalationModel {
     pub mean: Vec<f64>,
     /// Standard deviation of each transformed feature (1 where constant).
     pub sd: Vec<f64>,
-    /// Logistic coefficients on standardised features.
+    /// Logistic coefficients on standardised features (empty when the forest scores).
     pub coef: Vec<f64>,
     /// Logistic intercept.
     pub intercept: f64,
+    /// The forest that scores instead of the logistic regression, when it validated better.
+    #[serde(default)]
+    pub forest: Option<Forest>,
     /// Platt calibration: p = σ(a·score + b).
     pub platt: (f64, f64),
-    /// Chosen L2 strength.
+    /// Chosen L2 strength of the logistic regression (the one a forest beat, when `forest` is
+    /// set).
     pub alpha: f64,
     /// First and last feature date trained on.
     pub train_window: (NaiveDate, NaiveDate),
@@ -180,6 +197,84 @@ fn transform(x: f64) -> f64 {
 
 fn sigmoid(z: f64) -> f64 {
     1.0 / (1.0 + (-z).exp())
+}
+
+/// A balanced random forest (Chen, Liaw & Breiman, 2004): each tree (linfa-trees, Gini
+/// impurity) is fitted on a bootstrap sample of the positive rows and as many negative rows
+/// drawn at random, over a random half of the features; a row's score is the share of trees
+/// that vote "escalation" (calibrated afterwards like the logistic score). Trees learn what a
+/// linear score cannot: that many calls from single callers about noise are not a dispute,
+/// while a few repeat callers, returned tickets and spreading complaints are.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Forest {
+    /// Deepest split of a tree.
+    pub max_depth: usize,
+    /// The trees.
+    pub trees: Vec<DecisionTree<f64, usize>>,
+    /// Columns each tree was fitted on.
+    pub columns: Vec<Vec<usize>>,
+}
+
+impl Forest {
+    fn fit(x: &Array2<f64>, y: &[bool], max_depth: usize, n_trees: usize) -> Result<Forest> {
+        let pos: Vec<usize> = (0..y.len()).filter(|&i| y[i]).collect();
+        let neg: Vec<usize> = (0..y.len()).filter(|&i| !y[i]).collect();
+        if pos.is_empty() || neg.is_empty() {
+            return Err(Error::Fit {
+                model: MODEL,
+                reason: "a forest needs rows with and without escalations".into(),
+            });
+        }
+        let p = x.ncols();
+        let n_cols = p.div_ceil(2).max(1);
+        // Seeded: the same history trains the same forest.
+        let mut rng = StdRng::seed_from_u64(0x5745_414b ^ max_depth as u64);
+        let params = DecisionTree::params()
+            .max_depth(Some(max_depth))
+            .min_weight_leaf(3.0);
+        let mut trees = Vec::with_capacity(n_trees);
+        let mut columns = Vec::with_capacity(n_trees);
+        for _ in 0..n_trees {
+            let mut cols: Vec<usize> = rand::seq::index::sample(&mut rng, p, n_cols).into_vec();
+            cols.sort_unstable();
+            let mut rows = Vec::with_capacity(2 * pos.len());
+            for _ in 0..pos.len() {
+                rows.push(pos[rng.random_range(0..pos.len())]);
+            }
+            for _ in 0..pos.len() {
+                rows.push(neg[rng.random_range(0..neg.len())]);
+            }
+            let xs = x.select(Axis(0), &rows).select(Axis(1), &cols);
+            let ys: Array1<usize> = rows.iter().map(|&i| usize::from(y[i])).collect();
+            let tree = params.fit(&Dataset::new(xs, ys)).map_err(|e| Error::Fit {
+                model: MODEL,
+                reason: e.to_string(),
+            })?;
+            trees.push(tree);
+            columns.push(cols);
+        }
+        Ok(Forest {
+            max_depth,
+            trees,
+            columns,
+        })
+    }
+
+    /// Share of trees voting "escalation", per row of `x`.
+    fn score(&self, x: &Array2<f64>) -> Vec<f64> {
+        let mut votes = vec![0.0; x.nrows()];
+        for (tree, cols) in self.trees.iter().zip(&self.columns) {
+            if cols.iter().any(|&c| c >= x.ncols()) {
+                continue; // not this model's columns: predict() checks them first
+            }
+            let labels: Array1<usize> = tree.predict(&x.select(Axis(1), cols));
+            for (v, &l) in votes.iter_mut().zip(&labels) {
+                *v += l as f64;
+            }
+        }
+        let n = self.trees.len().max(1) as f64;
+        votes.into_iter().map(|v| v / n).collect()
+    }
 }
 
 struct Scaler {
@@ -213,6 +308,26 @@ impl Scaler {
         }
         t
     }
+}
+
+/// Average precision (area under the precision–recall curve, as a step function): the mean,
+/// over the positive rows, of the precision among the rows scored at least as high. Rows with
+/// equal scores enter together. NaN without a positive row.
+pub fn average_precision(score: &[f64], y: &[bool]) -> f64 {
+    let positives = y.iter().filter(|&&v| v).count();
+    if positives == 0 {
+        return f64::NAN;
+    }
+    let mut idx: Vec<usize> = (0..score.len()).collect();
+    idx.sort_by(|&a, &b| score[b].total_cmp(&score[a]));
+    let (mut seen, mut tp, mut sum) = (0usize, 0usize, 0.0);
+    for group in idx.chunk_by(|&a, &b| score[a] == score[b]) {
+        let hits = group.iter().filter(|&&i| y[i]).count();
+        seen += group.len();
+        tp += hits;
+        sum += hits as f64 * tp as f64 / seen as f64;
+    }
+    sum / positives as f64
 }
 
 /// Area under the ROC curve (Mann–Whitney, ties count one half); NaN without both classes.
@@ -462,7 +577,25 @@ impl EscalationModel {
         }) else {
             return Err(Error::param("alphas", "no L2 strength given"));
         };
-        let (alpha, auc_valid, s_valid) = tried.swap_remove(chosen);
+        let (alpha, mut auc_valid, mut s_valid) = tried.swap_remove(chosen);
+        // Balanced forests compete on the same validation dates, fitted on every training row
+        // (each tree balances its own sample).
+        let ztr_all = scaler.apply(&risk.design(x, categories, &tr));
+        let ytr_all: Vec<bool> = tr.iter().map(|&i| y[i]).collect();
+        // Red alerts are the top of the ranking: the models compete on average precision,
+        // which weighs the top, rather than AUC, which weighs every rank alike.
+        let mut ap_valid = average_precision(&s_valid, &yva);
+        let mut auc_by_forest_depth = vec![];
+        let mut forest_depth = None;
+        for &depth in &p.forest_depths {
+            let f = Forest::fit(&ztr_all, &ytr_all, depth, p.forest_trees)?;
+            let s = f.score(&zva);
+            let (u, ap) = (auc(&s, &yva), average_precision(&s, &yva));
+            auc_by_forest_depth.push((depth, u));
+            if ap > ap_valid || ap_valid.is_nan() {
+                (auc_valid, ap_valid, s_valid, forest_depth) = (u, ap, s, Some(depth));
+            }
+        }
         let (pa, pb) = platt(&s_valid, &yva);
         let base = yva.iter().filter(|&&v| v).count() as f64 / yva.len() as f64;
         let brier = |prob: &dyn Fn(usize) -> f64| {
@@ -486,21 +619,33 @@ impl EscalationModel {
         let xf = category_risk.design(x, categories, &keep);
         let yf: Vec<bool> = keep.iter().map(|&i| y[i]).collect();
         let scaler = Scaler::fit(&xf);
-        let (coef, intercept) = fit_lr(&scaler.apply(&xf), &yf, alpha, p.max_iterations)?;
-        // The final fit saw fewer negatives than the validation model did; shift its intercept
-        // by the log of the thinning so Platt's calibration (fitted on all rows) still applies.
-        let thinning = |all: &[bool], kept: &[bool]| {
-            let neg_all = all.iter().filter(|&&v| !v).count() as f64;
-            let neg_kept = kept.iter().filter(|&&v| !v).count() as f64;
-            (neg_all / neg_kept.max(1.0)).ln()
+        let (coef, intercept, forest) = match forest_depth {
+            Some(depth) => {
+                let z = scaler.apply(&category_risk.design(x, categories, &all));
+                let f = Forest::fit(&z, y, depth, p.forest_trees)?;
+                (vec![], 0.0, Some(f))
+            }
+            None => {
+                let (coef, intercept) = fit_lr(&scaler.apply(&xf), &yf, alpha, p.max_iterations)?;
+                // The final fit saw fewer negatives than the validation model did; shift its
+                // intercept by the log of the thinning so Platt's calibration (fitted on all
+                // rows) still applies.
+                let thinning = |all: &[bool], kept: &[bool]| {
+                    let neg_all = all.iter().filter(|&&v| !v).count() as f64;
+                    let neg_kept = kept.iter().filter(|&&v| !v).count() as f64;
+                    (neg_all / neg_kept.max(1.0)).ln()
+                };
+                let shift_tr = thinning(&ytr_all, &ytr);
+                let shift_f = thinning(y, &yf);
+                (coef, intercept - shift_f + shift_tr, None)
+            }
         };
-        let ytr_all: Vec<bool> = tr.iter().map(|&i| y[i]).collect();
-        let shift_tr = thinning(&ytr_all, &ytr);
-        let shift_f = thinning(y, &yf);
-        let intercept = intercept - shift_f + shift_tr;
         let (from, to) = (uniq[0], uniq[uniq.len() - 1]);
         let model = EscalationModel {
-            version: format!("escalation-lr-{from}-{to}"),
+            version: match &forest {
+                Some(f) => format!("escalation-forest-d{}-{from}-{to}", f.max_depth),
+                None => format!("escalation-lr-{from}-{to}"),
+            },
             features: features
                 .iter()
                 .cloned()
@@ -511,6 +656,7 @@ impl EscalationModel {
             sd: scaler.sd,
             coef,
             intercept,
+            forest,
             platt: (pa, pb),
             alpha,
             train_window: (from, to),
@@ -520,6 +666,7 @@ impl EscalationModel {
                 n_valid: yva.len(),
                 n_valid_positive: yva.iter().filter(|&&v| v).count(),
                 auc_by_alpha,
+                auc_by_forest_depth,
                 auc_valid,
                 brier_valid,
                 brier_base_rate,
@@ -543,7 +690,7 @@ impl EscalationModel {
         if features != trained
             || x.ncols() != features.len()
             || categories.len() != x.nrows()
-            || self.coef.len() != self.features.len()
+            || (self.forest.is_none() && self.coef.len() != self.features.len())
         {
             return Err(Error::Mismatch(format!(
                 "{MODEL} {} was trained on features [{}] but is given [{}] ({} rows, {} \
@@ -561,14 +708,23 @@ impl EscalationModel {
         };
         let all: Vec<usize> = (0..x.nrows()).collect();
         let z = scaler.apply(&self.category_risk.design(x, categories, &all));
-        Ok(z.rows()
+        let score: Vec<f64> = match &self.forest {
+            Some(f) => f.score(&z),
+            None => z
+                .rows()
+                .into_iter()
+                .map(|r| linear(&self.coef, self.intercept, r))
+                .collect(),
+        };
+        Ok(score
             .into_iter()
-            .map(|r| sigmoid(self.platt.0 * linear(&self.coef, self.intercept, r) + self.platt.1))
+            .map(|s| sigmoid(self.platt.0 * s + self.platt.1))
             .collect())
     }
 
-    /// Each feature's contribution to the score (coefficient × standardised value), for
-    /// explaining one row with its main category (the last contribution is the category's).
+    /// Each feature's contribution to the logistic score (coefficient × standardised value),
+    /// for explaining one row with its main category (the last contribution is the
+    /// category's); empty when the forest scores.
     pub fn contributions(&self, row: &[f64], category: Option<&str>) -> Vec<f64> {
         row.iter()
             .copied()
@@ -582,6 +738,17 @@ impl EscalationModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn average_precision_reference_values() {
+        // sklearn.metrics.average_precision_score([1,0,1,0],[0.9,0.8,0.7,0.1]) = 0.8333…
+        let ap = average_precision(&[0.9, 0.8, 0.7, 0.1], &[true, false, true, false]);
+        assert!((ap - 5.0 / 6.0).abs() < 1e-12, "{ap}");
+        // Ties enter together: two rows at the top, one positive → precision 1/2.
+        let ap = average_precision(&[0.5, 0.5, 0.1], &[true, false, false]);
+        assert!((ap - 0.5).abs() < 1e-12, "{ap}");
+        assert!(average_precision(&[0.3, 0.2], &[false, false]).is_nan());
+    }
 
     #[test]
     fn auc_reference_values() {
@@ -631,6 +798,69 @@ mod tests {
             y,
             dates,
         )
+    }
+
+    #[test]
+    fn a_forest_scores_when_only_trees_can_learn_the_signal() {
+        // Escalations at both ends of the first feature: no linear score ranks them.
+        let d0 = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap_or_default();
+        let (mut rows, mut y, mut dates) = (vec![], vec![], vec![]);
+        for d in 0..40 {
+            for c in 0..60 {
+                let v = ((c * 7 + d * 3) % 11) as f64;
+                let noise = ((c * 13 + d * 5) % 7) as f64;
+                let u = ((c * 31 + d * 17) as f64 * 0.618_033_988_75).fract();
+                y.push(u < if v <= 1.0 || v >= 9.0 { 0.7 } else { 0.03 });
+                rows.extend([v, noise]);
+                dates.push(d0 + chrono::Duration::days(7 * d as i64));
+            }
+        }
+        let x = Array2::from_shape_vec((y.len(), 2), rows).unwrap();
+        let names = vec!["v".to_string(), "noise".to_string()];
+        let none = vec![None; y.len()];
+        let p = TrainParams {
+            forest_depths: vec![3],
+            ..TrainParams::default()
+        };
+        let m = EscalationModel::train(&names, &x, &none, &y, &dates, &p).unwrap();
+        let forest = m.forest.as_ref().expect("the forest validates better");
+        assert_eq!(forest.trees.len(), p.forest_trees);
+        assert!(
+            m.version.starts_with("escalation-forest-d3-"),
+            "{}",
+            m.version
+        );
+        let lr_auc = m
+            .metrics
+            .auc_by_alpha
+            .iter()
+            .map(|a| a.1)
+            .fold(0.0, f64::max);
+        assert!(
+            m.metrics.auc_valid > 0.85 && lr_auc < 0.7,
+            "{:?}",
+            m.metrics
+        );
+        // The artefact round-trips and scores the same.
+        let back: EscalationModel =
+            serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
+        let (a, b) = (
+            m.predict(&names, &x, &none).unwrap(),
+            back.predict(&names, &x, &none).unwrap(),
+        );
+        assert_eq!(a, b);
+        let mean = |pos: bool| {
+            let v: Vec<f64> = (0..y.len())
+                .filter(|&i| y[i] == pos)
+                .map(|i| a[i])
+                .collect();
+            v.iter().sum::<f64>() / v.len() as f64
+        };
+        assert!(mean(true) > 2.0 * mean(false));
+        // Off by default: the logistic regression alone.
+        let lr =
+            EscalationModel::train(&names, &x, &none, &y, &dates, &TrainParams::default()).unwrap();
+        assert!(lr.forest.is_none() && lr.metrics.auc_by_forest_depth.is_empty());
     }
 
     #[test]

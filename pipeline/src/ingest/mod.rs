@@ -598,6 +598,9 @@ fn month_label((y, m): (i32, u32)) -> String {
     }
 }
 
+/// A lake partition: channel, and year and month.
+type Partition = (Channel, (i32, u32));
+
 /// Where a pending record is, and what the merge needs to know of it.
 #[derive(Clone, Copy)]
 struct Slot {
@@ -692,7 +695,7 @@ fn merge(
         .iter()
         .map(Columns::new)
         .collect::<Result<Vec<_>>>()?;
-    let mut by_part: BTreeMap<(Channel, (i32, u32)), Vec<(Str, Slot)>> = BTreeMap::new();
+    let mut by_part: BTreeMap<Partition, Vec<(Str, Slot)>> = BTreeMap::new();
     for (id, slot) in slots {
         // summary.files has one entry per entry of `files`, in the same order.
         let ch = cfg.sources[files[slot.file].0].channel;

@@ -578,22 +578,24 @@ impl EscalationModel {
             return Err(Error::param("alphas", "no L2 strength given"));
         };
         let (alpha, mut auc_valid, mut s_valid) = tried.swap_remove(chosen);
-        // Balanced forests compete on the same validation dates, fitted on every training row
-        // (each tree balances its own sample).
-        let ztr_all = scaler.apply(&risk.design(x, categories, &tr));
         let ytr_all: Vec<bool> = tr.iter().map(|&i| y[i]).collect();
-        // Red alerts are the top of the ranking: the models compete on average precision,
-        // which weighs the top, rather than AUC, which weighs every rank alike.
-        let mut ap_valid = average_precision(&s_valid, &yva);
         let mut auc_by_forest_depth = vec![];
         let mut forest_depth = None;
-        for &depth in &p.forest_depths {
-            let f = Forest::fit(&ztr_all, &ytr_all, depth, p.forest_trees)?;
-            let s = f.score(&zva);
-            let (u, ap) = (auc(&s, &yva), average_precision(&s, &yva));
-            auc_by_forest_depth.push((depth, u));
-            if ap > ap_valid || ap_valid.is_nan() {
-                (auc_valid, ap_valid, s_valid, forest_depth) = (u, ap, s, Some(depth));
+        if !p.forest_depths.is_empty() {
+            // Balanced forests compete on the same validation dates, fitted on every training
+            // row (each tree balances its own sample). Red alerts are the top of the ranking:
+            // the models compete on average precision, which weighs the top, rather than AUC,
+            // which weighs every rank alike.
+            let ztr_all = scaler.apply(&risk.design(x, categories, &tr));
+            let mut ap_valid = average_precision(&s_valid, &yva);
+            for &depth in &p.forest_depths {
+                let f = Forest::fit(&ztr_all, &ytr_all, depth, p.forest_trees)?;
+                let s = f.score(&zva);
+                let (u, ap) = (auc(&s, &yva), average_precision(&s, &yva));
+                auc_by_forest_depth.push((depth, u));
+                if ap > ap_valid || ap_valid.is_nan() {
+                    (auc_valid, ap_valid, s_valid, forest_depth) = (u, ap, s, Some(depth));
+                }
             }
         }
         let (pa, pb) = platt(&s_valid, &yva);

@@ -548,9 +548,13 @@ fn apply(
                     if known.is_some() {
                         st.updated += 1;
                     }
-                    *st.match_methods
-                        .entry(l.method.as_str().to_owned())
-                        .or_default() += 1;
+                    // No key allocated per row: the few methods are inserted once.
+                    match st.match_methods.get_mut(l.method.as_str()) {
+                        Some(c) => *c += 1,
+                        None => {
+                            st.match_methods.insert(l.method.as_str().to_owned(), 1);
+                        }
+                    }
                     let slot = Slot {
                         chunk: chunk_idx,
                         row: l.row,

@@ -67,8 +67,9 @@ fn same_seed_same_bytes_other_seed_other_city() {
                     weaksignal_pipeline::config::Encoding::Auto,
                 )
                 .unwrap();
-                let rows: Vec<_> = f.rows.map(|r| (r.row, r.cells)).collect();
-                (f.header, rows)
+                let header = f.header.clone();
+                let rows: Vec<_> = f.into_rows().map(|r| (r.row, r.cells)).collect();
+                (header, rows)
             };
             let (a_cells, b_cells) = (cells(a.path()), cells(b.path()));
             assert!(a_cells.1.len() > 5, "{k} has rows");

@@ -682,6 +682,21 @@ const MAP_BATCH: usize = 8192;
 /// Rows mapped into one Arrow batch (a task of the parallel map).
 const MAP_CHUNK: usize = 2048;
 
+/// CSV blocks mapped at a time (in parallel), about `MAP_BATCH` rows.
+const MAP_BLOCKS: usize = 4;
+
+/// Rows read and not yet mapped.
+enum Batch {
+    Rows(Vec<readers::RawRow>),
+    Blocks(Vec<readers::Block>),
+}
+
+/// A row's cells, or why it could not be read (reason code, detail).
+type RowCells<'c> = std::result::Result<&'c csv::StringRecord, (&'static str, String)>;
+
+/// Where rows go to be mapped: line number and cells.
+type RowSink<'s> = dyn FnMut(usize, RowCells<'_>) + 's;
+
 /// Records held in memory before they are merged into the lake.
 const FLUSH_RECORDS: usize = 400_000;
 
@@ -932,15 +947,20 @@ pub fn ingest(
         let applied: Result<Vec<Merged>> = std::thread::scope(|scope| {
             let (stats, pending, quarantine) =
                 (&mut summary.files[file_idx], &mut pending, &mut quarantine);
-            let (raw_tx, raw_rx) = std::sync::mpsc::sync_channel::<Vec<readers::RawRow>>(2);
-            scope.spawn(move || {
-                let mut rows = rows;
-                loop {
+            let (raw_tx, raw_rx) = std::sync::mpsc::sync_channel::<Batch>(2);
+            scope.spawn(move || match rows {
+                readers::Rows::Parsed(mut rows) => loop {
                     let batch: Vec<readers::RawRow> = rows.by_ref().take(MAP_BATCH).collect();
-                    if batch.is_empty() || raw_tx.send(batch).is_err() {
+                    if batch.is_empty() || raw_tx.send(Batch::Rows(batch)).is_err() {
                         break;
                     }
-                }
+                },
+                readers::Rows::Blocks(mut blocks) => loop {
+                    let batch: Vec<readers::Block> = blocks.by_ref().take(MAP_BLOCKS).collect();
+                    if batch.is_empty() || raw_tx.send(Batch::Blocks(batch)).is_err() {
+                        break;
+                    }
+                },
             });
             // Merges run on their own thread, in order, while rows go on being mapped.
             let (merge_tx, merge_rx) = std::sync::mpsc::sync_channel::<Pending>(1);
@@ -966,55 +986,56 @@ pub fn ingest(
                     }
                 }
             });
-            let quarantined = |raw: &readers::RawRow, r: Reject| QuarantineRow {
-                source: src.name.clone(),
-                file: qfile.clone(),
-                row: raw.row,
-                reason: r.reason.to_owned(),
-                field: r.field.map(str::to_owned),
-                detail: r.detail,
-                fields: raw
-                    .cells
-                    .as_ref()
-                    .map(|c| redacted(header, c, mapping.reporter))
-                    .unwrap_or_default(),
+            let quarantined =
+                |row: usize, cells: Option<&csv::StringRecord>, r: Reject| QuarantineRow {
+                    source: src.name.clone(),
+                    file: qfile.clone(),
+                    row,
+                    reason: r.reason.to_owned(),
+                    field: r.field.map(str::to_owned),
+                    detail: r.detail,
+                    fields: cells
+                        .map(|c| redacted(header, c, mapping.reporter))
+                        .unwrap_or_default(),
+                };
+            // Maps the rows `each` yields into one chunk of Arrow columns.
+            let map_chunk = |capacity: usize, each: &dyn Fn(&mut RowSink<'_>)| {
+                let mut builder = RecordBuilder::with_capacity(capacity);
+                let mut outcomes = Vec::with_capacity(capacity);
+                each(&mut |row, cells| {
+                    let outcome = match &cells {
+                        Err((reason, detail)) => Err(reject(reason, None, detail.clone())),
+                        Ok(c) => map_row(ctx, src, mapping, c, fname, row, &mut builder),
+                    };
+                    outcomes.push(match outcome {
+                        Ok(l) => Outcome::Loaded(l),
+                        Err(r) => Outcome::Quarantined(Box::new(quarantined(row, cells.ok(), r))),
+                    });
+                });
+                Ok(Chunk {
+                    batch: builder.finish()?,
+                    outcomes,
+                })
             };
             let mut mapped: Result<()> = Ok(());
             for batch in raw_rx {
                 // Each chunk of rows is mapped into its own Arrow columns, on every core.
-                let chunks: Result<Vec<Chunk>> = batch
-                    .par_chunks(MAP_CHUNK)
-                    .map(|raws| {
-                        let mut builder = RecordBuilder::with_capacity(raws.len());
-                        let outcomes = raws
-                            .iter()
-                            .map(|raw| {
-                                let outcome = match &raw.cells {
-                                    Err((reason, detail)) => {
-                                        Err(reject(reason, None, detail.clone()))
-                                    }
-                                    Ok(cells) => map_row(
-                                        ctx,
-                                        src,
-                                        mapping,
-                                        cells,
-                                        fname,
-                                        raw.row,
-                                        &mut builder,
-                                    ),
-                                };
-                                match outcome {
-                                    Ok(l) => Outcome::Loaded(l),
-                                    Err(r) => Outcome::Quarantined(Box::new(quarantined(raw, r))),
+                let chunks: Result<Vec<Chunk>> = match &batch {
+                    Batch::Rows(rows) => rows
+                        .par_chunks(MAP_CHUNK)
+                        .map(|raws| {
+                            map_chunk(raws.len(), &|f| {
+                                for raw in raws {
+                                    f(raw.row, raw.cells.as_ref().map_err(Clone::clone));
                                 }
                             })
-                            .collect();
-                        Ok(Chunk {
-                            batch: builder.finish()?,
-                            outcomes,
                         })
-                    })
-                    .collect();
+                        .collect(),
+                    Batch::Blocks(blocks) => blocks
+                        .par_iter()
+                        .map(|b| map_chunk(MAP_CHUNK, &|f| b.for_each_row(&mut *f)))
+                        .collect(),
+                };
                 match chunks {
                     Ok(c) => {
                         if out_tx.send(c).is_err() {

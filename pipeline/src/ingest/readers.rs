@@ -2,6 +2,7 @@
 //! detected when asked), JSON Lines, and XLSX (first sheet). Each yields the header and then
 //! rows of strings with their 1-based row number in the file.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -28,7 +29,248 @@ pub struct OpenFile {
     /// Column names.
     pub header: Vec<String>,
     /// The rows.
-    pub rows: Box<dyn Iterator<Item = RawRow> + Send>,
+    pub rows: Rows,
+}
+
+/// The rows of a source file.
+pub enum Rows {
+    /// Parsed as they are read (JSON Lines, XLSX).
+    Parsed(Box<dyn Iterator<Item = RawRow> + Send>),
+    /// CSV cut into blocks of whole records; a block is decoded and split into rows where it
+    /// is mapped, so decoding and parsing run on every core.
+    Blocks(CsvBlocks),
+}
+
+impl OpenFile {
+    /// Every row in file order, parsed on this thread.
+    pub fn into_rows(self) -> Box<dyn Iterator<Item = RawRow> + Send> {
+        match self.rows {
+            Rows::Parsed(rows) => rows,
+            Rows::Blocks(blocks) => Box::new(blocks.flat_map(|b| {
+                let mut rows = vec![];
+                b.for_each_row(|row, cells| {
+                    rows.push(RawRow {
+                        row,
+                        cells: cells.cloned(),
+                    });
+                });
+                rows
+            })),
+        }
+    }
+}
+
+/// Raw bytes read per CSV block (about 2,000 hotline rows).
+const BLOCK_BYTES: usize = 512 * 1024;
+
+/// A CSV file read as blocks of whole records, in file order.
+pub struct CsvBlocks {
+    input: Box<dyn Read + Send>,
+    encoding: &'static encoding_rs::Encoding,
+    /// Columns of the header.
+    width: usize,
+    /// Bytes read and not yet handed out; they begin at a record's start.
+    carry: Vec<u8>,
+    /// Line number of the carry's first byte.
+    line: usize,
+    eof: bool,
+    /// A read error: the rows before it are handed out, then it ends the file.
+    error: Option<String>,
+}
+
+/// Whole CSV records of a file, still in its encoding.
+pub struct Block {
+    bytes: Vec<u8>,
+    /// Line number of the first byte.
+    first_line: usize,
+    encoding: &'static encoding_rs::Encoding,
+    width: usize,
+    /// The read error that ended the file after this block.
+    error: Option<String>,
+}
+
+impl CsvBlocks {
+    /// Reads up to `BLOCK_BYTES` more bytes into the carry.
+    fn fill(&mut self) {
+        if self.eof {
+            return;
+        }
+        let start = self.carry.len();
+        self.carry.resize(start + BLOCK_BYTES, 0);
+        match read_full(&mut self.input, &mut self.carry[start..]) {
+            Ok(n) => {
+                self.carry.truncate(start + n);
+                self.eof = n < BLOCK_BYTES;
+            }
+            Err(e) => {
+                self.carry.truncate(start);
+                self.eof = true;
+                self.error = Some(format!("read error: {e}"));
+            }
+        }
+    }
+
+    /// Takes the first record (the header) off the carry.
+    fn take_first_record(&mut self) -> Vec<u8> {
+        loop {
+            let end = match record_ends(&self.carry, true) {
+                Some((end, _)) => end,
+                None if self.eof => self.carry.len(),
+                None => {
+                    self.fill();
+                    continue;
+                }
+            };
+            let rest = self.carry.split_off(end);
+            let first = std::mem::replace(&mut self.carry, rest);
+            self.line += memchr::memchr_iter(b'\n', &first).count();
+            return first;
+        }
+    }
+}
+
+impl Iterator for CsvBlocks {
+    type Item = Block;
+
+    fn next(&mut self) -> Option<Block> {
+        loop {
+            self.fill();
+            let cut = match record_ends(&self.carry, false) {
+                Some(c) if !self.eof => c,
+                // A record longer than a block: read on.
+                None if !self.eof => continue,
+                _ if self.carry.is_empty() && self.error.is_none() => return None,
+                _ => (
+                    self.carry.len(),
+                    memchr::memchr_iter(b'\n', &self.carry).count(),
+                ),
+            };
+            let rest = self.carry.split_off(cut.0);
+            let block = Block {
+                bytes: std::mem::replace(&mut self.carry, rest),
+                first_line: self.line,
+                encoding: self.encoding,
+                width: self.width,
+                error: if self.eof { self.error.take() } else { None },
+            };
+            self.line += cut.1;
+            return Some(block);
+        }
+    }
+}
+
+/// The end (after its line break) of the last whole record in `buf`, or the first when
+/// `first_only`, and the line breaks before it; `buf` begins at a record's start.
+///
+/// The bytes are read the way the `csv` crate reads them: a quote opens a quoted field only
+/// at a field's start, `""` inside one is a quote, and line breaks inside one belong to it.
+fn record_ends(buf: &[u8], first_only: bool) -> Option<(usize, usize)> {
+    let (mut i, mut field_start, mut lines) = (0, 0, 0);
+    let mut last = None;
+    while let Some(k) = memchr::memchr3(b'"', b',', b'\n', &buf[i..]) {
+        let p = i + k;
+        i = p + 1;
+        match buf[p] {
+            b',' => field_start = i,
+            b'\n' => {
+                lines += 1;
+                last = Some((i, lines));
+                if first_only {
+                    return last;
+                }
+                field_start = i;
+            }
+            _ if p == field_start => loop {
+                // A quoted field: on to its closing quote.
+                let Some(q) = memchr::memchr(b'"', &buf[i..]) else {
+                    return last;
+                };
+                let q = i + q;
+                lines += memchr::memchr_iter(b'\n', &buf[i..q]).count();
+                i = q + 1;
+                match buf.get(i) {
+                    Some(b'"') => i += 1,
+                    // Cannot tell an escaped quote cut by the buffer's end from a close.
+                    None => return last,
+                    Some(_) => break,
+                }
+            },
+            _ => {}
+        }
+    }
+    last
+}
+
+/// `bytes` as text (invalid sequences become U+FFFD); borrowed when valid UTF-8.
+fn decode<'b>(encoding: &'static encoding_rs::Encoding, bytes: &'b [u8]) -> Cow<'b, str> {
+    if encoding == UTF_8 {
+        String::from_utf8_lossy(bytes)
+    } else {
+        encoding.decode_without_bom_handling(bytes).0
+    }
+}
+
+impl Block {
+    /// Decodes and parses the block, calling `f` with each row's line number and cells (or
+    /// the problem of the row, as [`RawRow::cells`]); blank rows are skipped.
+    pub fn for_each_row(
+        &self,
+        mut f: impl FnMut(usize, std::result::Result<&csv::StringRecord, (&'static str, String)>),
+    ) {
+        let text = decode(self.encoding, &self.bytes);
+        let bytes = text.as_bytes();
+        let mut rdr = csv::ReaderBuilder::new()
+            .flexible(true)
+            .has_headers(false)
+            .from_reader(bytes);
+        let mut rec = csv::StringRecord::new();
+        // The line of a record: the line breaks before its first byte (the csv crate may
+        // report a record to start at the line break that ends the one before).
+        let (mut at, mut line) = (0usize, self.first_line);
+        let mut line_at = |pos: Option<u64>| {
+            let mut pos = pos.map_or(at, |p| (p as usize).min(bytes.len()));
+            while pos < bytes.len() && matches!(bytes[pos], b'\r' | b'\n') {
+                pos += 1;
+            }
+            if pos > at {
+                line += memchr::memchr_iter(b'\n', &bytes[at..pos]).count();
+                at = pos;
+            }
+            line
+        };
+        loop {
+            match rdr.read_record(&mut rec) {
+                Ok(false) => break,
+                Ok(true) => {
+                    let row = line_at(rec.position().map(csv::Position::byte));
+                    if rec.iter().all(|c| c.trim().is_empty()) {
+                        continue;
+                    }
+                    if rec.len() == self.width {
+                        f(row, Ok(&rec));
+                    } else {
+                        f(
+                            row,
+                            Err((
+                                "column_count",
+                                format!("{} columns, header has {}", rec.len(), self.width),
+                            )),
+                        );
+                    }
+                }
+                Err(e) => {
+                    let row = line_at(e.position().map(csv::Position::byte));
+                    f(row, Err(("malformed", format!("unreadable row: {e}"))));
+                }
+            }
+        }
+        if let Some(e) = &self.error {
+            f(
+                line_at(Some(bytes.len() as u64)),
+                Err(("malformed", e.clone())),
+            );
+        }
+    }
 }
 
 fn source_err(path: &Path, reason: impl Into<String>) -> Error {
@@ -52,7 +294,8 @@ pub fn detect_encoding(head: &[u8]) -> &'static encoding_rs::Encoding {
     }
 }
 
-fn text_reader(path: &Path, enc: Encoding) -> Result<Box<dyn Read + Send>> {
+/// The encoding of a text file, and its first bytes (read to detect it).
+fn sniff(path: &Path, enc: Encoding) -> Result<(&'static encoding_rs::Encoding, Vec<u8>, File)> {
     let mut f = File::open(path).map_err(|e| source_err(path, e.to_string()))?;
     let mut head = vec![0u8; 64 * 1024];
     let n = read_full(&mut f, &mut head).map_err(|e| source_err(path, e.to_string()))?;
@@ -68,6 +311,11 @@ fn text_reader(path: &Path, enc: Encoding) -> Result<Box<dyn Read + Send>> {
             "not valid UTF-8 (set encoding = \"gbk\" or \"auto\")",
         ));
     }
+    Ok((encoding, head, f))
+}
+
+fn text_reader(path: &Path, enc: Encoding) -> Result<Box<dyn Read + Send>> {
+    let (encoding, head, f) = sniff(path, enc)?;
     let chained = std::io::Cursor::new(head).chain(f);
     Ok(Box::new(
         DecodeReaderBytesBuilder::new()
@@ -77,7 +325,7 @@ fn text_reader(path: &Path, enc: Encoding) -> Result<Box<dyn Read + Send>> {
     ))
 }
 
-fn read_full(f: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+fn read_full(f: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match f.read(&mut buf[n..])? {
@@ -101,63 +349,58 @@ pub fn open(path: &Path, format: Format, enc: Encoding) -> Result<OpenFile> {
 }
 
 fn open_csv(path: &Path, enc: Encoding) -> Result<OpenFile> {
-    let rdr = text_reader(path, enc)?;
-    let mut csv = csv::ReaderBuilder::new()
+    let (encoding, mut head, f) = sniff(path, enc)?;
+    // Both encodings the blocks handle are ASCII-transparent: a byte `"`, `,` or `\n` is
+    // always that character, so records can be cut on the raw bytes. UTF-16 cannot.
+    const GB18030_BOM: &[u8] = &[0x84, 0x31, 0x95, 0x33];
+    let (encoding, bom) = if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        (UTF_8, 3)
+    } else if encoding == GB18030 && head.starts_with(GB18030_BOM) {
+        (GB18030, 4)
+    } else {
+        (encoding, 0)
+    };
+    head.drain(..bom);
+    let utf16 = head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]);
+    let (encoding, input, head): (_, Box<dyn Read + Send>, _) = if utf16 {
+        // UTF-16 is not ASCII-transparent: it is decoded to UTF-8 as it is read.
+        (UTF_8, text_reader(path, enc)?, vec![])
+    } else {
+        (encoding, Box::new(f), head)
+    };
+    let mut blocks = CsvBlocks {
+        input,
+        encoding,
+        width: 0,
+        carry: head,
+        line: 1,
+        eof: false,
+        error: None,
+    };
+    let first = blocks.take_first_record();
+    let text = decode(encoding, &first);
+    let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
-        .has_headers(true)
-        .from_reader(rdr);
-    let header: Vec<String> = csv
-        .headers()
-        .map_err(|e| source_err(path, format!("cannot read the header: {e}")))?
-        .iter()
-        .map(|h| h.trim().trim_start_matches('\u{feff}').to_owned())
-        .collect();
+        .has_headers(false)
+        .from_reader(text.as_bytes());
+    let mut rec = csv::StringRecord::new();
+    let header: Vec<String> = match rdr.read_record(&mut rec) {
+        Ok(_) => rec
+            .iter()
+            .map(|h| h.trim().trim_start_matches('\u{feff}').to_owned())
+            .collect(),
+        Err(e) => return Err(source_err(path, format!("cannot read the header: {e}"))),
+    };
+    if let Some(e) = blocks.error.take() {
+        return Err(source_err(path, e));
+    }
     if header.iter().all(String::is_empty) {
         return Err(source_err(path, "empty file or no header row"));
     }
-    let width = header.len();
-    // The first record is on line 2; the csv crate reports line 1 there when the header
-    // ends with CRLF (as Windows exports do), one less for every later line too.
-    let offset = 2usize.saturating_sub(csv.position().line() as usize);
-    let mut rec = csv::StringRecord::new();
-    let mut row = 1usize;
-    let rows = std::iter::from_fn(move || loop {
-        match csv.read_record(&mut rec) {
-            Ok(false) => return None,
-            Ok(true) => {
-                row = rec
-                    .position()
-                    .map(|p| p.line() as usize + offset)
-                    .unwrap_or(row + 1);
-                if rec.iter().all(|c| c.trim().is_empty()) {
-                    continue;
-                }
-                let cells = if rec.len() != width {
-                    Err((
-                        "column_count",
-                        format!("{} columns, header has {width}", rec.len()),
-                    ))
-                } else {
-                    Ok(rec.clone())
-                };
-                return Some(RawRow { row, cells });
-            }
-            Err(e) => {
-                row += 1;
-                let line = e
-                    .position()
-                    .map(|p| p.line() as usize + offset)
-                    .unwrap_or(row);
-                return Some(RawRow {
-                    row: line,
-                    cells: Err(("malformed", format!("unreadable row: {e}"))),
-                });
-            }
-        }
-    });
+    blocks.width = header.len();
     Ok(OpenFile {
         header,
-        rows: Box::new(rows),
+        rows: Rows::Blocks(blocks),
     })
 }
 
@@ -208,7 +451,7 @@ fn open_jsonl(path: &Path, enc: Encoding) -> Result<OpenFile> {
     });
     Ok(OpenFile {
         header,
-        rows: Box::new(rows),
+        rows: Rows::Parsed(Box::new(rows)),
     })
 }
 
@@ -261,7 +504,7 @@ fn open_xlsx(path: &Path) -> Result<OpenFile> {
         .collect();
     Ok(OpenFile {
         header,
-        rows: Box::new(rows.into_iter()),
+        rows: Rows::Parsed(Box::new(rows.into_iter())),
     })
 }
 
@@ -274,11 +517,120 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("a.csv");
         for eol in ["\n", "\r\n"] {
-            let text = ["a,b", "1,2", "\"x\ny\",3", "4,5,6", ""].join(eol);
+            let text = ["a,b", "1,2", "\"x\ny\",3", "", "4,5,6", "7,8", ""].join(eol);
             std::fs::write(&p, text).unwrap();
             let f = open(&p, Format::Csv, Encoding::Utf8).unwrap();
-            let rows: Vec<(usize, bool)> = f.rows.map(|r| (r.row, r.cells.is_ok())).collect();
-            assert_eq!(rows, vec![(2, true), (3, true), (5, false)], "{eol:?}");
+            let rows: Vec<(usize, bool)> =
+                f.into_rows().map(|r| (r.row, r.cells.is_ok())).collect();
+            assert_eq!(
+                rows,
+                vec![(2, true), (3, true), (6, false), (7, true)],
+                "{eol:?}"
+            );
+        }
+    }
+
+    /// Rows read as blocks and the same rows parsed as one block agree, cells and line
+    /// numbers, for a file of several blocks whose quoted fields
+    /// hold line breaks, escaped quotes and commas, with stray quotes inside unquoted fields,
+    /// CRLF line ends, short rows and blank lines.
+    #[test]
+    fn blocks_read_the_same_rows_as_one_stream() {
+        let dir = tempfile::tempdir().unwrap();
+        for (eol, gbk) in [("\n", false), ("\r\n", true)] {
+            let mut text = format!("编号,内容,地址{eol}");
+            for i in 0..30_000 {
+                let row = match i % 7 {
+                    0 => format!("{i},\"第{i}行\n电梯\"\"坏了\"\",仍未修, 已反映\",幸福里{eol}"),
+                    1 => format!("{i},他说5\"屏幕坏了,和平路{i}号{eol}"),
+                    2 => format!("{i},短行{eol}"),
+                    3 => eol.to_owned(),
+                    4 => format!("{i},\"\",\"{}\"{eol}", "长".repeat(i % 300)),
+                    _ => format!("{i},楼道堆放杂物，要求清理。,紫荆家园{i}号楼{eol}"),
+                };
+                text.push_str(&row);
+            }
+            text.push_str("last,无换行结尾,\"x\ny\"");
+            let p = dir.path().join("a.csv");
+            let bytes = if gbk {
+                GB18030.encode(&text).0.into_owned()
+            } else {
+                text.into_bytes()
+            };
+            assert!(bytes.len() > 3 * BLOCK_BYTES);
+            std::fs::write(&p, &bytes).unwrap();
+            let enc = if gbk { Encoding::Gbk } else { Encoding::Utf8 };
+            let blocks = open(&p, Format::Csv, enc).unwrap();
+            assert!(matches!(blocks.rows, Rows::Blocks(_)));
+            assert_eq!(blocks.header, vec!["编号", "内容", "地址"]);
+            let a: Vec<_> = blocks.into_rows().map(|r| (r.row, r.cells)).collect();
+            // The same rows parsed as one block.
+            let body = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
+            let whole = Block {
+                bytes: bytes[body..].to_vec(),
+                first_line: 2,
+                encoding: if gbk { GB18030 } else { UTF_8 },
+                width: 3,
+                error: None,
+            };
+            let mut b = vec![];
+            whole.for_each_row(|row, cells| b.push((row, cells.cloned())));
+            assert_eq!(a.len(), b.len(), "{eol:?}");
+            assert_eq!(a.len(), (0..30_000).filter(|i| i % 7 != 3).count() + 1);
+            for (x, y) in a.iter().zip(&b) {
+                assert_eq!(x, y, "{eol:?}");
+            }
+            let last = a.last().unwrap();
+            assert_eq!(last.1.as_ref().unwrap().get(2), Some("x\ny"));
+        }
+    }
+
+    #[test]
+    fn record_ends_never_cut_inside_a_quoted_field() {
+        // (buffer, last end, first end), an end being (index, line breaks before it)
+        type End = Option<(usize, usize)>;
+        let cases: [(&[u8], End, End); 6] = [
+            (b"a,b\nc,d\ne", Some((8, 2)), Some((4, 1))),
+            (b"a,\"b\nc\"\nd", Some((8, 2)), Some((8, 2))),
+            // An unterminated quoted field: no end after its start.
+            (b"a\n\"b\nc", Some((2, 1)), Some((2, 1))),
+            // A quote at the buffer's end may be the first of an escaped pair.
+            (b"a\n\"b\"", Some((2, 1)), Some((2, 1))),
+            (b"a\n\"b\"\"\n\"\n", Some((9, 3)), Some((2, 1))),
+            // A quote inside an unquoted field is a character.
+            (b"a\"b\nc", Some((4, 1)), Some((4, 1))),
+        ];
+        for (buf, last, first) in cases {
+            let name = String::from_utf8_lossy(buf);
+            assert_eq!(record_ends(buf, false), last, "{name}");
+            assert_eq!(record_ends(buf, true), first, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_bom_is_dropped_and_utf16_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.csv");
+        let mut utf8 = vec![0xEF, 0xBB, 0xBF];
+        utf8.extend_from_slice("工单,内容\n1,漏水\n".as_bytes());
+        let mut gb = vec![0x84, 0x31, 0x95, 0x33];
+        gb.extend_from_slice(&GB18030.encode("工单,内容\n1,漏水\n").0);
+        let mut utf16 = vec![0xFF, 0xFE];
+        for u in "工单,内容\n1,漏水\n".encode_utf16() {
+            utf16.extend_from_slice(&u.to_le_bytes());
+        }
+        for (bytes, enc) in [
+            (utf8, Encoding::Auto),
+            (gb, Encoding::Gbk),
+            (utf16, Encoding::Auto),
+        ] {
+            std::fs::write(&p, bytes).unwrap();
+            let f = open(&p, Format::Csv, enc).unwrap();
+            assert_eq!(f.header, vec!["工单", "内容"]);
+            let rows: Vec<_> = f.into_rows().map(|r| (r.row, r.cells.unwrap())).collect();
+            assert_eq!(rows.len(), 1);
+            assert_eq!(rows[0].0, 2);
+            assert_eq!(rows[0].1.get(1), Some("漏水"));
         }
     }
 }

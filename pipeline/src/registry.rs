@@ -104,8 +104,6 @@ pub struct Registry {
     patterns: Vec<Pattern>,
     ac: AhoCorasick,
     bigrams: HashMap<(char, char), Vec<u32>>,
-    /// Pattern index by key, for the exact match.
-    exact: HashMap<String, usize, foldhash::fast::FixedState>,
     fuzzy_threshold: f64,
     /// Address key of each compound's street (for street context).
     street_keys: Vec<String>,
@@ -214,17 +212,11 @@ impl Registry {
             .iter()
             .map(|c| address_key(&c.street).into_owned())
             .collect();
-        let exact = patterns
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.key.clone(), i))
-            .collect();
         Ok(Registry {
             compounds,
             patterns,
             ac,
             bigrams,
-            exact,
             fuzzy_threshold,
             street_keys,
         })
@@ -256,15 +248,15 @@ impl Registry {
     }
 
     fn resolve_key(&self, key: &str) -> Resolution {
-        // Exact.
-        if let Some(&i) = self.exact.get(key) {
-            let p = &self.patterns[i];
-            return self.pick(key, &p.compounds, MatchMethod::Exact, 1.0);
-        }
-        // Longest name/alias inside the address.
+        // Longest name/alias inside the address. A name or alias that is the whole address
+        // (exact) can only be the first, leftmost-longest, match.
         let mut best: Option<(usize, usize)> = None; // (pattern, length)
         for m in self.ac.find_iter(key) {
             let len = m.end() - m.start();
+            if len == key.len() {
+                let p = &self.patterns[m.pattern().as_usize()];
+                return self.pick(key, &p.compounds, MatchMethod::Exact, 1.0);
+            }
             if best.is_none_or(|(_, l)| len > l) {
                 best = Some((m.pattern().as_usize(), len));
             }

@@ -29,7 +29,7 @@ use crate::registry::Compound;
 use crate::{lake, Result};
 
 /// Bump when a feature query or detector changes: every cached date is then recomputed.
-const FEATURE_VERSION: &str = "features-v2";
+const FEATURE_VERSION: &str = "features-v3";
 const KEY: &str = "weaksignal.features.key";
 const DAY: i64 = 86_400_000;
 

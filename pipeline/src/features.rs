@@ -308,7 +308,7 @@ fn base_sql(ctx: &SessionContext, from_ms: i64, to_ms: i64, phrase: &str) -> Res
     let last_month = crate::ingest::month_of(to_ms);
     Ok(format!(
         "SELECT records.record_id AS record_id, channel, compound_id, {cat},
-            reporter_key, COALESCE(participants, 1) AS participants, is_collective,
+            reporter_key, address, COALESCE(participants, 1) AS participants, is_collective,
             petition_level, status, satisfaction,
             CAST(received_at AS BIGINT) AS t_ms,
             CAST(closed_at AS BIGINT) AS closed_ms,
@@ -408,15 +408,18 @@ async fn window_features(
         "window records in memory"
     );
     ctx.register_table("base", mem_table(base)?)?;
-    // A record is "reopened" when a ticket of the same compound and category was closed in
-    // the 30 days before it was received.
+    // A record is "reopened" (假性整改: closed as fixed while the problem remains) when the
+    // same household, or someone at the same address, reported the same category in the
+    // compound and that ticket was closed in the 30 days before this one was received.
+    // Different households raising one loud problem (a building site's noise) are not.
     let reop = collect(
         ctx,
         &format!(
             "SELECT DISTINCT x.record_id FROM base x JOIN base y
                ON x.compound_id = y.compound_id AND x.category_l2 = y.category_l2
              WHERE y.status = 'closed' AND y.closed_ms <= x.t_ms
-               AND x.t_ms - y.closed_ms <= {} AND x.record_id <> y.record_id",
+               AND x.t_ms - y.closed_ms <= {} AND x.record_id <> y.record_id
+               AND (x.reporter_key = y.reporter_key OR x.address = y.address)",
             30 * DAY
         ),
     )
@@ -920,4 +923,97 @@ pub async fn evidence(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Channel;
+    use crate::record::{to_batch, Record};
+
+    fn at(d: u32, h: u32) -> i64 {
+        Shanghai
+            .with_ymd_and_hms(2025, 3, d, h, 0, 0)
+            .single()
+            .map_or(0, |t| t.timestamp_millis())
+    }
+
+    /// A report is "reopened" only when the same household or the same address reports the
+    /// same category again within 30 days of a closure; other households' reports of one
+    /// loud problem are not.
+    #[tokio::test]
+    async fn reopened_counts_the_same_household_or_address_after_a_closure() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = Record {
+            compound_id: Some("C1".into()),
+            match_method: "exact".into(),
+            content: "电梯又坏了".into(),
+            category_l1: Some("物业服务".into()),
+            category_l2: Some("电梯故障".into()),
+            category_source: "given".into(),
+            status: "open".into(),
+            satisfaction: "none".into(),
+            ..Default::default()
+        };
+        let rec = |id: &str, day: u32, household: &str, address: &str| Record {
+            record_id: format!("hotline:{id}").into(),
+            received_at: at(day, 9),
+            reporter_key: Some(household.into()),
+            address: address.into(),
+            ..base.clone()
+        };
+        let closed = Record {
+            status: "closed".into(),
+            closed_at: Some(at(2, 9)),
+            ..rec("1", 1, "A", "幸福里3号楼1单元")
+        };
+        let records = vec![
+            closed,
+            // Same household, other address: reopened.
+            rec("2", 10, "A", "幸福里"),
+            // Another household at another address: not.
+            rec("3", 12, "B", "幸福里5号楼2单元"),
+            // Another household at the closed ticket's address: reopened.
+            rec("4", 15, "C", "幸福里3号楼1单元"),
+            // Again, but no ticket of this household or address was closed: not.
+            rec("5", 25, "B", "幸福里5号楼2单元"),
+            // The first household and address, more than 30 days after the closure: not.
+            Record {
+                received_at: at(2, 9) + 31 * DAY,
+                ..rec("6", 1, "A", "幸福里3号楼1单元")
+            },
+        ];
+        crate::lake::write_partition(
+            dir.path(),
+            Channel::Hotline,
+            "2025-03",
+            &to_batch(&records).unwrap(),
+        )
+        .unwrap();
+        let ctx = session(dir.path()).await.unwrap();
+        let compounds = vec![Compound {
+            compound_id: "C1".into(),
+            name: "幸福里".into(),
+            aliases: String::new(),
+            street: "街道".into(),
+            community: "社区".into(),
+            grid: "G1".into(),
+            households: 100,
+            population: 300,
+            kind: "商品房".into(),
+            property_company: String::new(),
+            lon: 0.0,
+            lat: 0.0,
+            year_built: 2000,
+        }];
+        let settings = FeatureSettings {
+            phrases: vec![],
+            detector_weeks: 8,
+        };
+        let date = NaiveDate::from_ymd_opt(2025, 4, 10).unwrap();
+        let rows = compute(&ctx, &compounds, &[date], &settings).await.unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].get("n56"), 6.0);
+        assert_eq!(rows[0].get("reopened56"), 2.0);
+    }
 }

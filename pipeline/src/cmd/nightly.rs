@@ -112,9 +112,10 @@ pub(crate) fn run_nightly(
     stages.done("classify", t);
 
     let t = Instant::now();
-    let (alerts_dir, alerts, info) = rt
-        .block_on(super::score::score_date(&cfg, as_of))
-        .context("scoring")?;
+    let (alerts_dir, alerts, info) = crate::allocator::returning_freed_memory(|| {
+        rt.block_on(super::score::score_date(&cfg, as_of))
+    })
+    .context("scoring")?;
     stages.done("score", t);
     if !quiet {
         super::score::print_alerts(&alerts, &info);

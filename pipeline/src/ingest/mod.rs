@@ -933,7 +933,8 @@ pub fn ingest(
             .and_then(|n| n.to_str())
             .unwrap_or("")
             .to_owned();
-        // Three stages overlap: a reader thread decodes and splits rows in file order, the
+        // Three stages overlap: a reader thread reads the file in order (CSV as blocks of
+        // whole records, decoded and parsed by the mapping; other formats as parsed rows), the
         // rayon pool maps each batch, and an applier thread applies the outcomes in file
         // order (so the result does not depend on threads) and merges into the lake whenever
         // FLUSH_RECORDS are pending (bounded memory). The files are recorded as ingested

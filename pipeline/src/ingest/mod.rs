@@ -629,6 +629,16 @@ struct Pending {
     slots: HashMap<Str, Slot, foldhash::quality::FixedState>,
 }
 
+impl Pending {
+    /// Room for a flush's worth of records, so the slots never rehash while they fill.
+    fn for_a_flush() -> Pending {
+        Pending {
+            chunks: vec![],
+            slots: HashMap::with_capacity_and_hasher(FLUSH_RECORDS + MAP_BATCH, Default::default()),
+        }
+    }
+}
+
 /// Files already ingested: path → SHA-256.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct State {
@@ -874,7 +884,7 @@ pub fn ingest(
         ..Default::default()
     };
     // record_id → (record, content hash, index of the file that loaded it)
-    let mut pending = Pending::default();
+    let mut pending = Pending::for_a_flush();
     let mut quarantine: Vec<QuarantineRow> = vec![];
     let mp = indicatif::MultiProgress::with_draw_target(if progress {
         indicatif::ProgressDrawTarget::stderr()
@@ -981,7 +991,9 @@ pub fn ingest(
                     }
                     pb.set_position(st.rows);
                     if pending.slots.len() >= FLUSH_RECORDS
-                        && merge_tx.send(std::mem::take(pending)).is_err()
+                        && merge_tx
+                            .send(std::mem::replace(pending, Pending::for_a_flush()))
+                            .is_err()
                     {
                         break; // the merger stopped on an error
                     }

@@ -854,16 +854,17 @@ pub fn ingest(
     // The run id depends only on the inputs, so a re-run after a crash writes the same lake.
     let mut run_hasher = Sha256::new();
     run_hasher.update(as_of.to_string());
-    let mut hashes = vec![];
-    for (_, f) in &files {
-        let h = match f {
-            Ok(p) => crate::nightly::sha256_file(p).ok(),
-            Err(_) => None,
-        };
-        if let Some(h) = &h {
-            run_hasher.update(h);
-        }
-        hashes.push(h);
+    // Each file's SHA-256 (on every core: a first run reads years of exports).
+    let hashes: Vec<Option<String>> = files
+        .par_iter()
+        .map(|(_, f)| {
+            f.as_ref()
+                .ok()
+                .and_then(|p| crate::nightly::sha256_file(p).ok())
+        })
+        .collect();
+    for h in hashes.iter().flatten() {
+        run_hasher.update(h);
     }
     let run = format!(
         "{}-{}",

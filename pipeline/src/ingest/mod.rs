@@ -1017,13 +1017,16 @@ pub fn ingest(
                 let mut builder = RecordBuilder::with_capacity(capacity);
                 let mut outcomes = Vec::with_capacity(capacity);
                 each(&mut |row, cells| {
-                    let outcome = match &cells {
-                        Err((reason, detail)) => Err(reject(reason, None, detail.clone())),
-                        Ok(c) => map_row(ctx, src, mapping, c, fname, row, &mut builder),
+                    let (outcome, read) = match cells {
+                        Err((reason, detail)) => (Err(reject(reason, None, detail)), None),
+                        Ok(c) => (
+                            map_row(ctx, src, mapping, c, fname, row, &mut builder),
+                            Some(c),
+                        ),
                     };
                     outcomes.push(match outcome {
                         Ok(l) => Outcome::Loaded(l),
-                        Err(r) => Outcome::Quarantined(Box::new(quarantined(row, cells.ok(), r))),
+                        Err(r) => Outcome::Quarantined(Box::new(quarantined(row, read, r))),
                     });
                 });
                 Ok(Chunk {

@@ -58,14 +58,48 @@ impl DateFormats {
                     }),
                 Format::Text(c) => c.parse(&s),
             };
-            if let Some(n) = naive {
-                if let Some(t) = Shanghai.from_local_datetime(&n).earliest() {
-                    return Some(t.timestamp_millis());
-                }
+            if let Some(ms) = naive.and_then(|n| local_to_ms(&n)) {
+                return Some(ms);
             }
         }
         None
     }
+}
+
+/// Asia/Shanghai has kept UTC+8 without daylight saving since its last transition on
+/// 1991-09-15 (tz database): from here on a local time converts by a fixed offset. Earlier
+/// times go through the time-zone table.
+const FIXED_FROM_LOCAL: NaiveDate = match NaiveDate::from_ymd_opt(1992, 1, 1) {
+    Some(d) => d,
+    None => NaiveDate::MIN,
+};
+const OFFSET_MS: i64 = 8 * 3_600_000;
+/// 1992-01-01 00:00 Asia/Shanghai in epoch milliseconds (8,035 days after 1970-01-01 UTC,
+/// less the offset).
+const FIXED_FROM_MS: i64 = 694_224_000_000 - OFFSET_MS;
+
+/// Epoch milliseconds of a local (Asia/Shanghai) datetime; the earlier one when a clock
+/// change made it ambiguous, `None` when it did not exist.
+pub fn local_to_ms(n: &NaiveDateTime) -> Option<i64> {
+    if n.date() >= FIXED_FROM_LOCAL {
+        return Some(n.and_utc().timestamp_millis() - OFFSET_MS);
+    }
+    Shanghai
+        .from_local_datetime(n)
+        .earliest()
+        .map(|t| t.timestamp_millis())
+}
+
+/// The local (Asia/Shanghai) datetime of epoch milliseconds.
+pub fn ms_to_local(ms: i64) -> Option<NaiveDateTime> {
+    if ms >= FIXED_FROM_MS {
+        return chrono::DateTime::from_timestamp_millis(ms.checked_add(OFFSET_MS)?)
+            .map(|t| t.naive_utc());
+    }
+    Shanghai
+        .timestamp_millis_opt(ms)
+        .earliest()
+        .map(|t| t.naive_local())
 }
 
 /// A compiled format: chrono's items, and the scanner's tokens when the format is simple.
@@ -246,6 +280,44 @@ mod tests {
             parse_with("2024-3-5 4:2:1", FORMATS[0]),
             NaiveDate::from_ymd_opt(2024, 3, 5).and_then(|d| d.and_hms_opt(4, 2, 1))
         );
+    }
+
+    #[test]
+    fn fixed_offset_agrees_with_the_time_zone_table() {
+        let tz = |n: &NaiveDateTime| {
+            Shanghai
+                .from_local_datetime(n)
+                .earliest()
+                .map(|t| t.timestamp_millis())
+        };
+        // Every 7 hours from 1985 (daylight saving until 1991) to 2045.
+        let mut n = NaiveDate::from_ymd_opt(1985, 1, 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .unwrap_or_default();
+        let end = NaiveDate::from_ymd_opt(2045, 1, 1).unwrap_or_default();
+        let mut checked = 0;
+        while n.date() < end {
+            let ms = local_to_ms(&n);
+            assert_eq!(ms, tz(&n), "{n}");
+            if let Some(ms) = ms {
+                let back = Shanghai
+                    .timestamp_millis_opt(ms)
+                    .earliest()
+                    .map(|t| t.naive_local());
+                assert_eq!(ms_to_local(ms), back, "{ms}");
+                assert_eq!(
+                    ms_to_local(ms - 1),
+                    back.map(|b| b - Duration::milliseconds(1))
+                );
+            }
+            n += Duration::hours(7);
+            checked += 1;
+        }
+        assert!(checked > 75_000);
+        // The boundary itself.
+        let b = FIXED_FROM_LOCAL.and_hms_opt(0, 0, 0).unwrap_or_default();
+        assert_eq!(local_to_ms(&b), Some(FIXED_FROM_MS));
+        assert_eq!(tz(&b), Some(FIXED_FROM_MS));
     }
 
     proptest::proptest! {

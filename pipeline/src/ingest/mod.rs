@@ -27,6 +27,8 @@ use crate::error::IoContext;
 use crate::lake;
 use crate::normalize::{mask_pii, masked, normalize_text, normalized};
 use crate::privacy::Pseudonymizer;
+use readers::Cells;
+
 use crate::record::{interleave_records, Columns, RecordBuilder, RecordRef, Str};
 use crate::registry::{MatchMethod, Registry, Taxonomy};
 use crate::Result;
@@ -218,7 +220,7 @@ impl Mapping {
         }
     }
     /// The trimmed cell of the canonical field at `f` (see [`field`]), "" when unmapped.
-    fn get<'c>(&self, cells: &'c csv::StringRecord, f: usize) -> &'c str {
+    fn get<'c>(&self, cells: &'c Cells<'_>, f: usize) -> &'c str {
         self.cols[f]
             .and_then(|i| cells.get(i))
             .map(|s| s.trim())
@@ -291,7 +293,7 @@ fn map_row(
     ctx: &Context<'_>,
     src: &Source,
     m: &Mapping,
-    cells: &csv::StringRecord,
+    cells: &Cells<'_>,
     file: &str,
     row: usize,
     out: &mut RecordBuilder,
@@ -485,14 +487,14 @@ fn map_row(
 
 fn redacted(
     header: &[String],
-    cells: &csv::StringRecord,
+    cells: &Cells<'_>,
     reporter: Option<usize>,
 ) -> BTreeMap<String, String> {
     header
         .iter()
         .enumerate()
         .map(|(i, h)| {
-            let v = cells.get(i).unwrap_or("");
+            let v = cells.get(i).map_or("", |c| c.as_ref());
             let v = if Some(i) == reporter && !v.trim().is_empty() {
                 "[已脱敏]".to_owned()
             } else {
@@ -581,9 +583,7 @@ fn apply(
 /// Year and month (Asia/Shanghai) of a timestamp; (0, 0) when out of range.
 fn month_parts(ms: i64) -> (i32, u32) {
     use chrono::Datelike;
-    Shanghai
-        .timestamp_millis_opt(ms)
-        .earliest()
+    datetime::ms_to_local(ms)
         .map(|t| (t.year(), t.month()))
         .unwrap_or((0, 0))
 }
@@ -702,7 +702,7 @@ enum Batch {
 }
 
 /// A row's cells, or why it could not be read (reason code, detail).
-type RowCells<'c> = std::result::Result<&'c csv::StringRecord, (&'static str, String)>;
+type RowCells<'c> = std::result::Result<&'c Cells<'c>, (&'static str, String)>;
 
 /// Where rows go to be mapped: line number and cells.
 type RowSink<'s> = dyn FnMut(usize, RowCells<'_>) + 's;
@@ -1000,18 +1000,17 @@ pub fn ingest(
                     }
                 }
             });
-            let quarantined =
-                |row: usize, cells: Option<&csv::StringRecord>, r: Reject| QuarantineRow {
-                    source: src.name.clone(),
-                    file: qfile.clone(),
-                    row,
-                    reason: r.reason.to_owned(),
-                    field: r.field.map(str::to_owned),
-                    detail: r.detail,
-                    fields: cells
-                        .map(|c| redacted(header, c, mapping.reporter))
-                        .unwrap_or_default(),
-                };
+            let quarantined = |row: usize, cells: Option<&Cells<'_>>, r: Reject| QuarantineRow {
+                source: src.name.clone(),
+                file: qfile.clone(),
+                row,
+                reason: r.reason.to_owned(),
+                field: r.field.map(str::to_owned),
+                detail: r.detail,
+                fields: cells
+                    .map(|c| redacted(header, c, mapping.reporter))
+                    .unwrap_or_default(),
+            };
             // Maps the rows `each` yields into one chunk of Arrow columns.
             let map_chunk = |capacity: usize, each: &dyn Fn(&mut RowSink<'_>)| {
                 let mut builder = RecordBuilder::with_capacity(capacity);
@@ -1043,7 +1042,7 @@ pub fn ingest(
                         .map(|raws| {
                             map_chunk(raws.len(), &|f| {
                                 for raw in raws {
-                                    f(raw.row, raw.cells.as_ref().map_err(Clone::clone));
+                                    f(raw.row, raw.cells.as_deref().map_err(Clone::clone));
                                 }
                             })
                         })

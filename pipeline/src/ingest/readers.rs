@@ -14,14 +14,17 @@ use encoding_rs_io::DecodeReaderBytesBuilder;
 use crate::config::{Encoding, Format};
 use crate::{Error, Result};
 
+/// A row's cells in header order: borrowed from the decoded text where they can be.
+pub type Cells<'t> = [Cow<'t, str>];
+
 /// One data row: its row number in the file and its cells (JSONL: values in header order).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RawRow {
     /// 1-based line / row number in the file (the header is row 1 for CSV and XLSX).
     pub row: usize,
     /// Cells, or the problem of the row: its quarantine reason code (`column_count` or
     /// `malformed`) and a detail.
-    pub cells: std::result::Result<csv::StringRecord, (&'static str, String)>,
+    pub cells: std::result::Result<Vec<Cow<'static, str>>, (&'static str, String)>,
 }
 
 /// A source file opened for reading.
@@ -51,7 +54,7 @@ impl OpenFile {
                 b.for_each_row(|row, cells| {
                     rows.push(RawRow {
                         row,
-                        cells: cells.cloned(),
+                        cells: cells.map(owned),
                     });
                 });
                 rows
@@ -215,61 +218,114 @@ impl Block {
     /// the problem of the row, as [`RawRow::cells`]); blank rows are skipped.
     pub fn for_each_row(
         &self,
-        mut f: impl FnMut(usize, std::result::Result<&csv::StringRecord, (&'static str, String)>),
+        mut f: impl for<'c> FnMut(usize, std::result::Result<&'c Cells<'c>, (&'static str, String)>),
     ) {
         let text = decode(self.encoding, &self.bytes);
         let bytes = text.as_bytes();
-        let mut rdr = csv::ReaderBuilder::new()
-            .flexible(true)
-            .has_headers(false)
-            .from_reader(bytes);
-        let mut rec = csv::StringRecord::new();
-        // The line of a record: the line breaks before its first byte (the csv crate may
-        // report a record to start at the line break that ends the one before).
-        let (mut at, mut line) = (0usize, self.first_line);
-        let mut line_at = |pos: Option<u64>| {
-            let mut pos = pos.map_or(at, |p| (p as usize).min(bytes.len()));
-            while pos < bytes.len() && matches!(bytes[pos], b'\r' | b'\n') {
-                pos += 1;
-            }
-            if pos > at {
-                line += memchr::memchr_iter(b'\n', &bytes[at..pos]).count();
-                at = pos;
-            }
-            line
+        let mut records = Records {
+            text: &text,
+            pos: 0,
         };
-        loop {
-            match rdr.read_record(&mut rec) {
-                Ok(false) => break,
-                Ok(true) => {
-                    let row = line_at(rec.position().map(csv::Position::byte));
-                    if rec.iter().all(|c| c.trim().is_empty()) {
-                        continue;
-                    }
-                    if rec.len() == self.width {
-                        f(row, Ok(&rec));
-                    } else {
-                        f(
-                            row,
-                            Err((
-                                "column_count",
-                                format!("{} columns, header has {}", rec.len(), self.width),
-                            )),
-                        );
-                    }
-                }
-                Err(e) => {
-                    let row = line_at(e.position().map(csv::Position::byte));
-                    f(row, Err(("malformed", format!("unreadable row: {e}"))));
-                }
+        let mut cells = Vec::with_capacity(self.width);
+        // The line of a record: the line breaks before its first byte.
+        let (mut at, mut line) = (0usize, self.first_line);
+        while let Some(start) = records.next_into(&mut cells) {
+            line += memchr::memchr_iter(b'\n', &bytes[at..start]).count();
+            at = start;
+            if cells.iter().all(|c| c.trim().is_empty()) {
+                continue;
+            }
+            if cells.len() == self.width {
+                f(line, Ok(&cells));
+            } else {
+                f(
+                    line,
+                    Err((
+                        "column_count",
+                        format!("{} columns, header has {}", cells.len(), self.width),
+                    )),
+                );
             }
         }
         if let Some(e) = &self.error {
-            f(
-                line_at(Some(bytes.len() as u64)),
-                Err(("malformed", e.clone())),
-            );
+            line += memchr::memchr_iter(b'\n', &bytes[at..]).count();
+            f(line, Err(("malformed", e.clone())));
         }
+    }
+}
+
+/// Cells that outlive the text they were read from.
+pub fn owned(cells: &Cells<'_>) -> Vec<Cow<'static, str>> {
+    cells.iter().map(|c| Cow::Owned(c.to_string())).collect()
+}
+
+/// The records of decoded CSV text, split the way the `csv` crate reads them: comma
+/// separated; a quote opens a quoted field only at a field's start, and in one `""` is a
+/// quote and commas and line breaks are text; after its closing quote the rest of the field
+/// is kept as written; `\r`, `\n` or `\r\n` end a record; blank lines are skipped. A field
+/// without quotes is borrowed from the text (no copy, no second UTF-8 check); only a quoted
+/// one is built.
+struct Records<'t> {
+    text: &'t str,
+    /// Where the next record (or the blank lines before it) begins.
+    pos: usize,
+}
+
+impl<'t> Records<'t> {
+    /// Reads the next record into `cells` and returns the offset of its first byte.
+    ///
+    /// Every offset used to slice the text is its start, its end, or next to an ASCII byte,
+    /// so it is always a character boundary.
+    fn next_into(&mut self, cells: &mut Vec<Cow<'t, str>>) -> Option<usize> {
+        let b = self.text.as_bytes();
+        while self.pos < b.len() && matches!(b[self.pos], b'\r' | b'\n') {
+            self.pos += 1;
+        }
+        if self.pos >= b.len() {
+            return None;
+        }
+        let start = self.pos;
+        cells.clear();
+        loop {
+            let (cell, end) = self.field(self.pos);
+            cells.push(cell);
+            self.pos = (end + 1).min(b.len());
+            if b.get(end) != Some(&b',') {
+                return Some(start);
+            }
+        }
+    }
+
+    /// The field that starts at `at`, and the offset of the comma, line break or end of
+    /// text that ends it.
+    fn field(&self, at: usize) -> (Cow<'t, str>, usize) {
+        let (text, b) = (self.text, self.text.as_bytes());
+        let end_from =
+            |i: usize| memchr::memchr3(b',', b'\r', b'\n', &b[i..]).map_or(b.len(), |k| i + k);
+        if b.get(at) != Some(&b'"') {
+            let end = end_from(at);
+            return (Cow::Borrowed(&text[at..end]), end);
+        }
+        let mut out = String::new();
+        let mut i = at + 1;
+        loop {
+            let Some(k) = memchr::memchr(b'"', &b[i..]) else {
+                // Never closed: the field runs to the end of the text.
+                out.push_str(&text[i..]);
+                return (Cow::Owned(out), b.len());
+            };
+            out.push_str(&text[i..i + k]);
+            i += k + 1;
+            if b.get(i) == Some(&b'"') {
+                out.push('"');
+                i += 1;
+            } else {
+                break;
+            }
+        }
+        let end = end_from(i);
+        out.push_str(&text[i..end]);
+        (Cow::Owned(out), end)
     }
 }
 
@@ -443,7 +499,8 @@ fn open_jsonl(path: &Path, enc: Encoding) -> Result<OpenFile> {
                     Some(serde_json::Value::String(s)) => s.clone(),
                     Some(v) => v.to_string(),
                 })
-                .collect::<csv::StringRecord>()),
+                .map(Cow::Owned)
+                .collect()),
             Ok(_) => Err(("malformed", "not a JSON object".to_owned())),
             Err(e) => Err(("malformed", format!("invalid JSON: {e}"))),
         };
@@ -499,7 +556,7 @@ fn open_xlsx(path: &Path) -> Result<OpenFile> {
         .filter(|(_, r)| r.iter().any(|c| !matches!(c, Data::Empty)))
         .map(|(i, r)| RawRow {
             row: start + i + 2,
-            cells: Ok(r.iter().map(cell_string).collect::<csv::StringRecord>()),
+            cells: Ok(r.iter().map(|c| Cow::Owned(cell_string(c))).collect()),
         })
         .collect();
     Ok(OpenFile {
@@ -574,14 +631,72 @@ mod tests {
                 error: None,
             };
             let mut b = vec![];
-            whole.for_each_row(|row, cells| b.push((row, cells.cloned())));
+            whole.for_each_row(|row, cells| b.push((row, cells.map(owned))));
             assert_eq!(a.len(), b.len(), "{eol:?}");
             assert_eq!(a.len(), (0..30_000).filter(|i| i % 7 != 3).count() + 1);
             for (x, y) in a.iter().zip(&b) {
                 assert_eq!(x, y, "{eol:?}");
             }
             let last = a.last().unwrap();
-            assert_eq!(last.1.as_ref().unwrap().get(2), Some("x\ny"));
+            assert_eq!(last.1.as_ref().unwrap()[2], "x\ny");
+        }
+    }
+
+    /// The records of `text` as the `csv` crate reads them.
+    fn csv_crate(text: &str) -> Vec<Vec<String>> {
+        csv::ReaderBuilder::new()
+            .flexible(true)
+            .has_headers(false)
+            .from_reader(text.as_bytes())
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+            .collect()
+    }
+
+    fn split(text: &str) -> Vec<(usize, Vec<String>)> {
+        let mut records = Records { text, pos: 0 };
+        let mut cells = vec![];
+        let mut out = vec![];
+        while let Some(start) = records.next_into(&mut cells) {
+            out.push((start, cells.iter().map(|c| c.to_string()).collect()));
+        }
+        out
+    }
+
+    #[test]
+    fn records_split_like_the_csv_crate() {
+        for text in [
+            "a,b\nc,d",
+            "\n\r\n a , b ,\r\n\r\n",
+            "\"x,\"\"y\"\"\nz\",2\r3,\"\"\n",
+            "a\"b\"c,\"d\"e\"f\",\"g",
+            ",\n,,\n\"\"",
+            "工单,\"内容，\n第二行\"\r\n1,漏水",
+        ] {
+            let got: Vec<_> = split(text).into_iter().map(|r| r.1).collect();
+            assert_eq!(got, csv_crate(text), "{text:?}");
+        }
+        // Record starts: after the blank lines, at the first byte of the record.
+        let starts: Vec<_> = split("\r\na\n\nb,\"\n\"\nc").iter().map(|r| r.0).collect();
+        assert_eq!(starts, vec![2, 5, 11]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn records_split_like_the_csv_crate_on_any_text(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just("a"), proptest::strategy::Just("电梯"),
+                    proptest::strategy::Just(","), proptest::strategy::Just("\""),
+                    proptest::strategy::Just("\r"), proptest::strategy::Just("\n"),
+                    proptest::strategy::Just(" "), proptest::strategy::Just("\"\""),
+                ],
+                0..40,
+            )
+        ) {
+            let text = parts.concat();
+            let got: Vec<_> = split(&text).into_iter().map(|r| r.1).collect();
+            proptest::prop_assert_eq!(got, csv_crate(&text));
         }
     }
 
@@ -630,7 +745,7 @@ mod tests {
             let rows: Vec<_> = f.into_rows().map(|r| (r.row, r.cells.unwrap())).collect();
             assert_eq!(rows.len(), 1);
             assert_eq!(rows[0].0, 2);
-            assert_eq!(rows[0].1.get(1), Some("漏水"));
+            assert_eq!(rows[0].1[1], "漏水");
         }
     }
 }

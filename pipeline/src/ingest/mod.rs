@@ -543,31 +543,36 @@ fn apply(
     for outcome in chunk.outcomes {
         st.rows += 1;
         match outcome {
-            Outcome::Loaded(l) => match pending.slots.get(&l.id) {
-                Some(old) if old.hash == l.hash => st.duplicates += 1,
-                known => {
-                    st.loaded += 1;
-                    if known.is_some() {
-                        st.updated += 1;
-                    }
-                    // No key allocated per row: the few methods are inserted once.
-                    match st.match_methods.get_mut(l.method.as_str()) {
-                        Some(c) => *c += 1,
-                        None => {
-                            st.match_methods.insert(l.method.as_str().to_owned(), 1);
-                        }
-                    }
-                    let slot = Slot {
-                        chunk: chunk_idx,
-                        row: l.row,
-                        hash: l.hash,
-                        file: file_idx,
-                        month: l.month,
-                        method: l.method,
-                    };
-                    pending.slots.insert(l.id, slot);
+            Outcome::Loaded(l) => {
+                if !pending.recent.contains(&l.month) {
+                    pending.recent.push(l.month);
                 }
-            },
+                match pending.slots.get(&l.id) {
+                    Some(old) if old.hash == l.hash => st.duplicates += 1,
+                    known => {
+                        st.loaded += 1;
+                        if known.is_some() {
+                            st.updated += 1;
+                        }
+                        // No key allocated per row: the few methods are inserted once.
+                        match st.match_methods.get_mut(l.method.as_str()) {
+                            Some(c) => *c += 1,
+                            None => {
+                                st.match_methods.insert(l.method.as_str().to_owned(), 1);
+                            }
+                        }
+                        let slot = Slot {
+                            chunk: chunk_idx,
+                            row: l.row,
+                            hash: l.hash,
+                            file: file_idx,
+                            month: l.month,
+                            method: l.method,
+                        };
+                        pending.slots.insert(l.id, slot);
+                    }
+                }
+            }
             Outcome::Quarantined(q) => {
                 st.quarantined += 1;
                 *st.quarantine_reasons.entry(q.reason.clone()).or_default() += 1;
@@ -627,6 +632,8 @@ struct Slot {
 struct Pending {
     chunks: Vec<RecordBatch>,
     slots: HashMap<Str, Slot, foldhash::quality::FixedState>,
+    /// Partition months of the rows applied last.
+    recent: Vec<(i32, u32)>,
 }
 
 impl Pending {
@@ -635,6 +642,59 @@ impl Pending {
         Pending {
             chunks: vec![],
             slots: HashMap::with_capacity_and_hasher(FLUSH_RECORDS + MAP_BATCH, Default::default()),
+            recent: vec![],
+        }
+    }
+
+    /// Takes the records to merge now: those of the months the latest rows did not touch.
+    /// Exports run in time order, so those months are complete and are written once, while
+    /// the month being read stays pending instead of being written now and rewritten at the
+    /// next flush. When that would leave most records pending (an export out of time
+    /// order), everything is taken.
+    fn take_settled(&mut self) -> Pending {
+        let recent = std::mem::take(&mut self.recent);
+        let settled = self
+            .slots
+            .values()
+            .filter(|s| !recent.contains(&s.month))
+            .count();
+        if settled < self.slots.len() / 2 {
+            return std::mem::replace(self, Pending::for_a_flush());
+        }
+        let mut keep = Pending::for_a_flush();
+        let mut kept_chunks = vec![false; self.chunks.len()];
+        let mut take = HashMap::with_capacity_and_hasher(settled, Default::default());
+        for (id, slot) in self.slots.drain() {
+            if recent.contains(&slot.month) {
+                kept_chunks[slot.chunk as usize] = true;
+                keep.slots.insert(id, slot);
+            } else {
+                take.insert(id, slot);
+            }
+        }
+        // The kept slots point into the same chunks (shared, not copied); a chunk they do
+        // not use is left empty so its memory goes with the merge.
+        keep.chunks = self
+            .chunks
+            .iter()
+            .zip(kept_chunks)
+            .map(|(c, kept)| {
+                if kept {
+                    c.clone()
+                } else {
+                    // Not a zero-length slice: that would keep the buffers alive.
+                    RecordBatch::new_empty(c.schema())
+                }
+            })
+            .collect();
+        keep.recent = recent;
+        let chunks = std::mem::replace(&mut self.chunks, keep.chunks);
+        self.slots = keep.slots;
+        self.recent = keep.recent;
+        Pending {
+            chunks,
+            slots: take,
+            recent: vec![],
         }
     }
 }
@@ -708,7 +768,7 @@ type RowCells<'c> = std::result::Result<&'c Cells<'c>, (&'static str, String)>;
 type RowSink<'s> = dyn FnMut(usize, RowCells<'_>) + 's;
 
 /// Records held in memory before they are merged into the lake.
-const FLUSH_RECORDS: usize = 400_000;
+const FLUSH_RECORDS: usize = 200_000;
 
 /// Merges pending records into their lake partitions: identical to the lake → a duplicate,
 /// different → an update, absent → a new row. Only changed partitions are rewritten. What
@@ -719,7 +779,7 @@ fn merge(
     files: &[(usize, std::result::Result<PathBuf, String>)],
     pending: Pending,
 ) -> Result<Vec<Merged>> {
-    let Pending { chunks, slots } = pending;
+    let Pending { chunks, slots, .. } = pending;
     let chunk_cols = chunks
         .iter()
         .map(Columns::new)
@@ -987,14 +1047,13 @@ pub fn ingest(
             let applier = scope.spawn(move || {
                 for chunks in out_rx {
                     let st = &mut *stats;
+                    pending.recent.clear();
                     for chunk in chunks {
                         apply(st, pending, quarantine, file_idx, chunk);
                     }
                     pb.set_position(st.rows);
                     if pending.slots.len() >= FLUSH_RECORDS
-                        && merge_tx
-                            .send(std::mem::replace(pending, Pending::for_a_flush()))
-                            .is_err()
+                        && merge_tx.send(pending.take_settled()).is_err()
                     {
                         break; // the merger stopped on an error
                     }
@@ -1110,4 +1169,67 @@ pub fn ingest(
     let sp = state_path(&lake_dir);
     lake::write_atomic(&sp, |f| Ok(serde_json::to_writer_pretty(f, &state)?))?;
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::Int32Array;
+
+    fn batch(rows: i32) -> RecordBatch {
+        let a = Int32Array::from_iter_values(0..rows);
+        RecordBatch::try_from_iter([("x", std::sync::Arc::new(a) as arrow::array::ArrayRef)])
+            .unwrap()
+    }
+
+    fn slot(chunk: u32, row: u32, month: (i32, u32)) -> Slot {
+        Slot {
+            chunk,
+            row,
+            hash: 0,
+            file: 0,
+            month,
+            method: MatchMethod::Exact,
+        }
+    }
+
+    fn ids(p: &Pending) -> Vec<&str> {
+        let mut v: Vec<&str> = p.slots.keys().map(|k| k.as_str()).collect();
+        v.sort_unstable();
+        v
+    }
+
+    #[test]
+    fn a_flush_leaves_the_month_being_read_pending() {
+        let (jan, feb) = ((2024, 1), (2024, 2));
+        let mut p = Pending::for_a_flush();
+        p.chunks = vec![batch(2), batch(2), batch(1)];
+        for (id, s) in [
+            ("a", slot(0, 0, jan)),
+            ("b", slot(0, 1, jan)),
+            ("c", slot(1, 0, jan)),
+            ("d", slot(1, 1, feb)),
+            ("e", slot(2, 0, feb)),
+        ] {
+            p.slots.insert(id.into(), s);
+        }
+        p.recent = vec![feb];
+        let taken = p.take_settled();
+        assert_eq!(ids(&taken), ["a", "b", "c"]);
+        assert_eq!(ids(&p), ["d", "e"]);
+        // Chunk indices stay valid on both sides; the chunk only January used is not kept.
+        assert_eq!(taken.chunks.len(), 3);
+        let kept_rows: Vec<usize> = p.chunks.iter().map(|c| c.num_rows()).collect();
+        assert_eq!(kept_rows, [0, 2, 1]);
+        assert_eq!(p.recent, [feb]);
+
+        // Rows out of time order: the months just read hold most records, so all go.
+        p.slots.insert("f".into(), slot(2, 0, jan));
+        p.slots.insert("g".into(), slot(2, 0, (2023, 12)));
+        p.recent = vec![feb, jan];
+        let taken = p.take_settled();
+        assert_eq!(ids(&taken), ["d", "e", "f", "g"]);
+        assert_eq!(taken.chunks.len(), 3);
+        assert!(p.slots.is_empty() && p.chunks.is_empty() && p.recent.is_empty());
+    }
 }

@@ -97,11 +97,22 @@ struct Pattern {
     is_alias: bool,
 }
 
+/// What a match needs of its pattern, kept apart from the patterns in a dense array (eight
+/// to a cache line): most matches name one compound and go no further.
+#[derive(Clone, Copy)]
+struct Head {
+    /// The compound, when the pattern names only one; `u32::MAX` otherwise.
+    only: u32,
+    is_alias: bool,
+}
+
 /// The registry with its matchers.
 pub struct Registry {
     /// All compounds.
     pub compounds: Vec<Compound>,
     patterns: Vec<Pattern>,
+    /// One per pattern.
+    heads: Vec<Head>,
     ac: AhoCorasick,
     bigrams: HashMap<(char, char), Vec<u32>>,
     fuzzy_threshold: f64,
@@ -212,9 +223,20 @@ impl Registry {
             .iter()
             .map(|c| address_key(&c.street).into_owned())
             .collect();
+        let heads = patterns
+            .iter()
+            .map(|p| Head {
+                only: match p.compounds[..] {
+                    [c] => u32::try_from(c).unwrap_or(u32::MAX),
+                    _ => u32::MAX,
+                },
+                is_alias: p.is_alias,
+            })
+            .collect();
         Ok(Registry {
             compounds,
             patterns,
+            heads,
             ac,
             bigrams,
             fuzzy_threshold,
@@ -254,23 +276,33 @@ impl Registry {
         for m in self.ac.find_iter(key) {
             let len = m.end() - m.start();
             if len == key.len() {
-                let p = &self.patterns[m.pattern().as_usize()];
-                return self.pick(key, &p.compounds, MatchMethod::Exact, 1.0);
+                return self.pick_pattern(key, m.pattern().as_usize(), MatchMethod::Exact, 1.0);
             }
             if best.is_none_or(|(_, l)| len > l) {
                 best = Some((m.pattern().as_usize(), len));
             }
         }
         if let Some((pi, _)) = best {
-            let p = &self.patterns[pi];
-            let method = if p.is_alias {
+            let method = if self.heads[pi].is_alias {
                 MatchMethod::Alias
             } else {
                 MatchMethod::Substring
             };
-            return self.pick(key, &p.compounds, method, 0.95);
+            return self.pick_pattern(key, pi, method, 0.95);
         }
         self.fuzzy(key)
+    }
+
+    /// [`Registry::pick`] among the compounds of pattern `pi`.
+    fn pick_pattern(&self, key: &str, pi: usize, method: MatchMethod, score: f64) -> Resolution {
+        match self.heads[pi].only {
+            u32::MAX => self.pick(key, &self.patterns[pi].compounds, method, score),
+            c => Resolution {
+                compound: Some(c as usize),
+                method,
+                score,
+            },
+        }
     }
 
     fn pick(&self, key: &str, candidates: &[usize], method: MatchMethod, score: f64) -> Resolution {

@@ -10,6 +10,7 @@ pub mod readers;
 
 pub use datetime::DateFormats;
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -547,29 +548,38 @@ fn apply(
                 if !pending.recent.contains(&l.month) {
                     pending.recent.push(l.month);
                 }
-                match pending.slots.get(&l.id) {
-                    Some(old) if old.hash == l.hash => st.duplicates += 1,
-                    known => {
-                        st.loaded += 1;
-                        if known.is_some() {
-                            st.updated += 1;
-                        }
-                        // No key allocated per row: the few methods are inserted once.
-                        match st.match_methods.get_mut(l.method.as_str()) {
-                            Some(c) => *c += 1,
-                            None => {
-                                st.match_methods.insert(l.method.as_str().to_owned(), 1);
-                            }
-                        }
-                        let slot = Slot {
-                            chunk: chunk_idx,
-                            row: l.row,
-                            hash: l.hash,
-                            file: file_idx,
-                            month: l.month,
-                            method: l.method,
-                        };
-                        pending.slots.insert(l.id, slot);
+                let slot = Slot {
+                    chunk: chunk_idx,
+                    row: l.row,
+                    hash: l.hash,
+                    file: file_idx,
+                    month: l.month,
+                    method: l.method,
+                };
+                // One hash and probe per row: the entry is found or made once.
+                let known = match pending.slots.entry(l.id) {
+                    Entry::Occupied(o) if o.get().hash == l.hash => {
+                        st.duplicates += 1;
+                        continue;
+                    }
+                    Entry::Occupied(mut o) => {
+                        o.insert(slot);
+                        true
+                    }
+                    Entry::Vacant(v) => {
+                        v.insert(slot);
+                        false
+                    }
+                };
+                st.loaded += 1;
+                if known {
+                    st.updated += 1;
+                }
+                // No key allocated per row: the few methods are inserted once.
+                match st.match_methods.get_mut(l.method.as_str()) {
+                    Some(c) => *c += 1,
+                    None => {
+                        st.match_methods.insert(l.method.as_str().to_owned(), 1);
                     }
                 }
             }

@@ -671,20 +671,20 @@ impl Pending {
         if settled < self.slots.len() / 2 {
             return std::mem::replace(self, Pending::for_a_flush());
         }
-        let mut keep = Pending::for_a_flush();
-        let mut kept_chunks = vec![false; self.chunks.len()];
+        let mut keep = Pending::for_a_flush().slots;
         let mut take = HashMap::with_capacity_and_hasher(settled, Default::default());
+        let mut kept_chunks = vec![false; self.chunks.len()];
         for (id, slot) in self.slots.drain() {
             if recent.contains(&slot.month) {
                 kept_chunks[slot.chunk as usize] = true;
-                keep.slots.insert(id, slot);
+                keep.insert(id, slot);
             } else {
                 take.insert(id, slot);
             }
         }
         // The kept slots point into the same chunks (shared, not copied); a chunk they do
         // not use is left empty so its memory goes with the merge.
-        keep.chunks = self
+        let kept: Vec<RecordBatch> = self
             .chunks
             .iter()
             .zip(kept_chunks)
@@ -697,12 +697,10 @@ impl Pending {
                 }
             })
             .collect();
-        keep.recent = recent;
-        let chunks = std::mem::replace(&mut self.chunks, keep.chunks);
-        self.slots = keep.slots;
-        self.recent = keep.recent;
+        self.slots = keep;
+        self.recent = recent;
         Pending {
-            chunks,
+            chunks: std::mem::replace(&mut self.chunks, kept),
             slots: take,
             recent: vec![],
         }

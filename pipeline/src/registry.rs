@@ -94,7 +94,6 @@ struct Pattern {
     /// The key's characters (for the fuzzy match).
     chars: Vec<char>,
     compounds: Vec<usize>,
-    is_alias: bool,
 }
 
 /// What a match needs of its pattern, kept apart from the patterns in a dense array (eight
@@ -195,24 +194,33 @@ impl Registry {
                 }
             }
         }
-        let mut patterns: Vec<Pattern> = by_key
+        let mut by_key: Vec<(String, (Vec<usize>, bool))> = by_key.into_iter().collect();
+        by_key.sort_by(|a, b| a.0.cmp(&b.0));
+        let heads = by_key
+            .iter()
+            .map(|(_, (compounds, is_alias))| Head {
+                only: match compounds[..] {
+                    [c] => u32::try_from(c).unwrap_or(u32::MAX),
+                    _ => u32::MAX,
+                },
+                is_alias: *is_alias,
+            })
+            .collect();
+        let patterns: Vec<Pattern> = by_key
             .into_iter()
-            .map(|(key, (compounds, is_alias))| Pattern {
+            .map(|(key, (compounds, _))| Pattern {
                 chars: key.chars().collect(),
                 key,
                 compounds,
-                is_alias,
             })
             .collect();
-        patterns.sort_by(|a, b| a.key.cmp(&b.key));
         let ac = AhoCorasickBuilder::new()
             .match_kind(MatchKind::LeftmostLongest)
             .build(patterns.iter().map(|p| p.key.as_str()))
             .map_err(|e| e.to_string())?;
         let mut bigrams: HashMap<(char, char), Vec<u32>> = HashMap::new();
         for (pi, p) in patterns.iter().enumerate() {
-            let cs: Vec<char> = p.key.chars().collect();
-            for w in cs.windows(2) {
+            for w in p.chars.windows(2) {
                 let v = bigrams.entry((w[0], w[1])).or_default();
                 if v.last() != Some(&(pi as u32)) {
                     v.push(pi as u32);
@@ -222,16 +230,6 @@ impl Registry {
         let street_keys: Vec<String> = compounds
             .iter()
             .map(|c| address_key(&c.street).into_owned())
-            .collect();
-        let heads = patterns
-            .iter()
-            .map(|p| Head {
-                only: match p.compounds[..] {
-                    [c] => u32::try_from(c).unwrap_or(u32::MAX),
-                    _ => u32::MAX,
-                },
-                is_alias: p.is_alias,
-            })
             .collect();
         Ok(Registry {
             compounds,

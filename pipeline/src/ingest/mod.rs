@@ -16,8 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use arrow::array::RecordBatch;
-use chrono::{Duration, NaiveDate, TimeZone};
-use chrono_tz::Asia::Shanghai;
+use chrono::{Duration, NaiveDate};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -28,11 +27,10 @@ use crate::error::IoContext;
 use crate::lake;
 use crate::normalize::{mask_pii, masked, normalize_text, normalized};
 use crate::privacy::Pseudonymizer;
-use readers::Cells;
-
 use crate::record::{interleave_records, Columns, RecordBuilder, RecordRef, Str};
 use crate::registry::{MatchMethod, Registry, Taxonomy};
 use crate::Result;
+use readers::Cells;
 
 /// Row accounting and timing for one source file.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -163,8 +161,7 @@ impl Context<'_> {
     fn future_limit_ms(&self) -> i64 {
         self.future_limit()
             .and_hms_opt(0, 0, 0)
-            .and_then(|n| Shanghai.from_local_datetime(&n).earliest())
-            .map(|t| t.timestamp_millis())
+            .and_then(|n| datetime::local_to_ms(&n))
             .unwrap_or(i64::MAX)
     }
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use arrow::array::RecordBatch;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
+use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
 use crate::config::Channel;
@@ -98,18 +98,24 @@ pub fn write_partition(
 ) -> Result<PathBuf> {
     let path = partition_dir(lake, channel, month).join("part-0.parquet");
     // Dictionaries only where values repeat; unique text (ids, addresses, content,
-    // pseudonyms) would fill a dictionary only to fall back to plain encoding.
+    // pseudonyms) would fill a dictionary only to fall back to plain encoding. Times and
+    // row numbers rise with the partition's order, so they are stored as packed deltas.
     let mut props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
         .set_max_row_group_row_count(Some(128 * 1024));
+    for c in ["record_id", "address", "content", "reporter_key"] {
+        props = props.set_column_dictionary_enabled(c.into(), false);
+    }
     for c in [
-        "record_id",
-        "address",
-        "content",
-        "reporter_key",
+        "received_at",
+        "dispatched_at",
+        "due_at",
+        "closed_at",
         "source_row",
     ] {
-        props = props.set_column_dictionary_enabled(c.into(), false);
+        props = props
+            .set_column_dictionary_enabled(c.into(), false)
+            .set_column_encoding(c.into(), Encoding::DELTA_BINARY_PACKED);
     }
     let props = props.build();
     write_atomic(&path, |f| {

@@ -115,6 +115,8 @@ enum Tok {
     Num { field: usize, max: usize },
     /// One space (chrono's whitespace item; more than one goes to chrono).
     Space,
+    /// A literal ASCII character (compared as one byte).
+    Byte(u8),
     /// A literal character.
     Lit(char),
 }
@@ -144,6 +146,7 @@ fn compile_fast(f: &str) -> Option<Vec<Tok>> {
                 Tok::Num { field, max }
             }
             c if c.is_whitespace() => Tok::Space,
+            c if c.is_ascii() => Tok::Byte(c as u8),
             c => Tok::Lit(c),
         };
         toks.push(t);
@@ -175,6 +178,12 @@ fn scan(s: &str, toks: &[Tok]) -> Option<NaiveDateTime> {
             Tok::Space => {
                 let next_is_space = b.get(pos + 1).is_some_and(u8::is_ascii_whitespace);
                 if b.get(pos) != Some(&b' ') || next_is_space {
+                    return None;
+                }
+                pos += 1;
+            }
+            Tok::Byte(l) => {
+                if b.get(pos) != Some(&l) {
                     return None;
                 }
                 pos += 1;

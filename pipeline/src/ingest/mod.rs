@@ -175,6 +175,8 @@ struct Mapping {
     dates: DateFormats,
     /// Records received from this epoch ms on are in the future.
     future_ms: i64,
+    /// Searchers for the test-ticket markers, built once.
+    test_markers: Vec<memchr::memmem::Finder<'static>>,
 }
 
 /// Position of a canonical field in `MAPPABLE_FIELDS`, for `const` use: a misspelt field
@@ -215,6 +217,9 @@ impl Mapping {
             reporter,
             dates: DateFormats::new(&src.datetime_formats),
             future_ms: ctx.future_limit_ms(),
+            test_markers: (ctx.config.ingest.test_markers.iter())
+                .map(|t| memchr::memmem::Finder::new(t.as_bytes()).into_owned())
+                .collect(),
         }
     }
     /// The trimmed cell of the canonical field at `f` (see [`field`]), "" when unmapped.
@@ -328,12 +333,9 @@ fn map_row(
             "no content and no category",
         ));
     }
-    if ctx
-        .config
-        .ingest
-        .test_markers
+    if m.test_markers
         .iter()
-        .any(|t| content.contains(t.as_str()))
+        .any(|t| t.find(content.as_bytes()).is_some())
     {
         return Err(reject(
             "test_ticket",

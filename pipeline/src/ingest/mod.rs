@@ -222,12 +222,12 @@ impl Mapping {
                 .collect(),
         }
     }
-    /// The trimmed cell of the canonical field at `f` (see [`field`]), "" when unmapped.
+    /// The cell of the canonical field at `f` (see [`field`]), "" when unmapped. Not
+    /// trimmed: every cell goes through [`normalized`], which trims.
     fn get<'c>(&self, cells: &'c Cells<'_>, f: usize) -> &'c str {
         self.cols[f]
             .and_then(|i| cells.get(i))
-            .map(|s| s.trim())
-            .unwrap_or("")
+            .map_or("", |s| s.as_ref())
     }
 }
 
@@ -853,7 +853,11 @@ fn merge(
                     };
                     (c.received_at(i), c.record_id(i))
                 };
-                rows.sort_unstable_by(|a, b| key(a).cmp(&key(b)));
+                // Keys read once per row, not twice per comparison.
+                let mut keyed: Vec<((i64, &str), (usize, usize))> =
+                    rows.iter().map(|r| (key(r), *r)).collect();
+                keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                let rows: Vec<(usize, usize)> = keyed.into_iter().map(|(_, r)| r).collect();
                 let sources: Vec<&RecordBatch> = lake_batches.iter().chain(&chunks).collect();
                 let batch = interleave_records(&sources, &rows)?;
                 let p = lake::write_partition(lake_dir, ch, &month, &batch)?;

@@ -854,8 +854,7 @@ fn merge(
                     (c.received_at(i), c.record_id(i))
                 };
                 // Keys read once per row, not twice per comparison.
-                let mut keyed: Vec<((i64, &str), (usize, usize))> =
-                    rows.iter().map(|r| (key(r), *r)).collect();
+                let mut keyed: Vec<_> = rows.iter().map(|r| (key(r), *r)).collect();
                 keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
                 let rows: Vec<(usize, usize)> = keyed.into_iter().map(|(_, r)| r).collect();
                 let sources: Vec<&RecordBatch> = lake_batches.iter().chain(&chunks).collect();

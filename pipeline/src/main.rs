@@ -23,7 +23,8 @@ pub(crate) mod allocator {
     /// second (`purge_delay` 1000 ms), and the ingest, which frees and allocates millions
     /// of rows' worth, then spends about a fifth of its time in the kernel faulting and
     /// zeroing them again. Only for the standalone command (the process ends with it): in
-    /// `nightly` the retained pages push the large city's scoring past 4 GiB.
+    /// `nightly` the retained pages push the large city's scoring past 4 GiB. Transparent
+    /// huge pages are off meanwhile ([`without_huge_pages`]).
     pub(crate) fn keeping_freed_memory<T>(f: impl FnOnce() -> T) -> T {
         without_huge_pages(|| with_purge_delay(-1, f))
     }

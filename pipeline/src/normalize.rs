@@ -73,7 +73,9 @@ fn first_change(s: &str) -> Option<usize> {
             continue;
         }
         // A special byte is ASCII or a lead byte, so `i` is a character boundary.
-        let c = s.get(i..).and_then(|t| t.chars().next())?;
+        let Some(c) = s.get(i..).and_then(|t| t.chars().next()) else {
+            return Some(i);
+        };
         if c.is_whitespace() || half_width(c) != c {
             return Some(i);
         }

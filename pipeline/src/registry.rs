@@ -116,8 +116,11 @@ pub struct Registry {
     ac: AhoCorasick,
     bigrams: HashMap<(char, char), Vec<u32>, FixedState>,
     fuzzy_threshold: f64,
-    /// Address key of each compound's street (for street context).
-    street_keys: Vec<String>,
+    /// The distinct non-empty address keys of the streets, as one automaton (for street
+    /// context).
+    streets: AhoCorasick,
+    /// Each compound's street in `streets`; `u32::MAX` for none.
+    street_of: Vec<u32>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -228,10 +231,23 @@ impl Registry {
                 }
             }
         }
-        let street_keys: Vec<String> = compounds
+        let mut street_ids: HashMap<String, u32, FixedState> = HashMap::default();
+        let street_of = compounds
             .iter()
-            .map(|c| address_key(&c.street).into_owned())
+            .map(|c| {
+                let key = address_key(&c.street);
+                if key.is_empty() {
+                    return u32::MAX;
+                }
+                let next = street_ids.len() as u32;
+                *street_ids.entry(key.into_owned()).or_insert(next)
+            })
             .collect();
+        let mut street_keys: Vec<(String, u32)> = street_ids.into_iter().collect();
+        street_keys.sort_by_key(|&(_, id)| id);
+        // Standard semantics: every street the address contains, overlapping or not.
+        let streets = AhoCorasick::new(street_keys.iter().map(|(k, _)| k.as_str()))
+            .map_err(|e| e.to_string())?;
         Ok(Registry {
             compounds,
             patterns,
@@ -239,7 +255,8 @@ impl Registry {
             ac,
             bigrams,
             fuzzy_threshold,
-            street_keys,
+            streets,
+            street_of,
         })
     }
 
@@ -258,10 +275,13 @@ impl Registry {
 
     /// The one candidate whose street the address names, if exactly one does.
     fn street_context(&self, key: &str, candidates: &[usize]) -> Option<usize> {
-        let mut hits = candidates.iter().copied().filter(|&c| {
-            let street = &self.street_keys[c];
-            !street.is_empty() && key.contains(street.as_str())
-        });
+        // One pass over the address for all streets, rather than a search per candidate.
+        let named: Vec<u32> = self
+            .streets
+            .find_overlapping_iter(key)
+            .map(|m| m.pattern().as_u32())
+            .collect();
+        let mut hits = (candidates.iter().copied()).filter(|&c| named.contains(&self.street_of[c]));
         match (hits.next(), hits.next()) {
             (Some(c), None) => Some(c),
             _ => None,
@@ -582,6 +602,10 @@ mod tests {
                 c("C3", "幸福里", "", "东城街道"),
                 c("C4", "幸福里", "", "西湖街道"),
                 c("C5", "锦绣江南", "锦绣", "西湖街道"),
+                // one street's name inside another's
+                c("C6", "和园", "", "南湖街道"),
+                c("C7", "和园", "", "湖街道"),
+                c("C8", "和园", "", "北岸街道"),
             ],
             0.75,
         )
@@ -620,5 +644,15 @@ mod tests {
             (Some("C4".into()), MatchMethod::Substring)
         );
         assert_eq!(m("人民医院门口"), (None, MatchMethod::Unresolved));
+        // every street the address names counts, even inside another street's name
+        assert_eq!(
+            m("北岸街道和园2栋"),
+            (Some("C8".into()), MatchMethod::Substring)
+        );
+        assert_eq!(
+            m("湖街道和园2栋"),
+            (Some("C7".into()), MatchMethod::Substring)
+        );
+        assert_eq!(m("南湖街道和园2栋"), (None, MatchMethod::Ambiguous));
     }
 }

@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// The allocator's behaviour around the ingest.
+/// The allocator's settings: huge pages, and how long freed memory is kept.
 pub(crate) mod allocator {
     use std::ffi::c_int;
 
@@ -23,33 +23,28 @@ pub(crate) mod allocator {
     /// second (`purge_delay` 1000 ms), and the ingest, which frees and allocates millions
     /// of rows' worth, then spends about a fifth of its time in the kernel faulting and
     /// zeroing them again. Only for the standalone command (the process ends with it): in
-    /// `nightly` the retained pages push the large city's scoring past 4 GiB. Transparent
-    /// huge pages are off meanwhile ([`without_huge_pages`]).
+    /// `nightly` the retained pages push the large city's scoring past 4 GiB.
     pub(crate) fn keeping_freed_memory<T>(f: impl FnOnce() -> T) -> T {
-        without_huge_pages(|| with_purge_delay(-1, f))
+        with_purge_delay(-1, f)
     }
 
-    /// Runs `f` with transparent huge pages off for the process (Linux). mimalloc asks for
-    /// them on its arenas, and every first touch of a 2 MiB page then zeroes all of it: on
-    /// the 2-core VM the GBK benchmark spent 1.6–1.9 s in the kernel that way, 0.7 s
-    /// without (wall 7.89 → 7.56 s median of five, paired; user time +0.3 s for the smaller
-    /// pages). Restored afterwards.
-    #[cfg(target_os = "linux")]
-    fn without_huge_pages<T>(f: impl FnOnce() -> T) -> T {
-        // SAFETY: `prctl(PR_SET_THP_DISABLE, …)` takes integers only and changes how the
-        // kernel backs later page faults, nothing the program can observe.
-        let set = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) } == 0;
-        let out = f();
-        if set {
-            // SAFETY: as above.
-            unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 0, 0, 0, 0) };
+    /// Turns transparent huge pages off for the whole process (Linux), unless the user set
+    /// `MIMALLOC_ALLOW_THP` (then mimalloc decides). mimalloc asks for huge pages on its
+    /// arenas; every first touch of a 2 MiB page then has the kernel zero all of it, and
+    /// pages freed in part stay resident whole. On the 2-core VM the GBK ingest benchmark
+    /// spent 1.6–1.9 s in the kernel that way (0.7 s without; wall 7.89 → 7.56 s, median of
+    /// five paired), and the large city's first `nightly` took 161.6–168.0 s and peaked at
+    /// 3.30–3.45 GB with them, 136.8–140.6 s and 2.50–2.56 GB without.
+    pub(crate) fn without_huge_pages() {
+        if std::env::var_os("MIMALLOC_ALLOW_THP").is_some() {
+            return;
         }
-        out
-    }
-
-    #[cfg(not(target_os = "linux"))]
-    fn without_huge_pages<T>(f: impl FnOnce() -> T) -> T {
-        f()
+        #[cfg(target_os = "linux")]
+        // SAFETY: `prctl(PR_SET_THP_DISABLE, 1, …)` takes integers only and changes how the
+        // kernel backs later page faults, nothing the program can observe.
+        if unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) } != 0 {
+            tracing::debug!("transparent huge pages stay on (prctl refused)");
+        }
     }
 
     /// Runs `f` (the scoring of `nightly`) with mimalloc returning freed pages to the system
@@ -149,6 +144,7 @@ fn main() -> ExitCode {
             .with_writer(std::io::stderr)
             .init();
     }
+    allocator::without_huge_pages();
     let result = match cli.command {
         Command::Simulate(a) => cmd::simulate::run(a),
         Command::Ingest(a) => cmd::ingest::run(a, cli.quiet),

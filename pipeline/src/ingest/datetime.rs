@@ -45,6 +45,12 @@ impl DateFormats {
             return None;
         }
         for f in &self.0 {
+            // The common case: a simple format, a valid datetime from 1992 on.
+            if let Format::Text(Compiled { fast: Some(t), .. }) = f {
+                if let Some(ms) = scan_fields(&s, t).and_then(fixed_offset_ms) {
+                    return Some(ms);
+                }
+            }
             let naive = match f {
                 Format::Excel => s
                     .parse::<f64>()
@@ -77,6 +83,31 @@ const OFFSET_MS: i64 = 8 * 3_600_000;
 /// 1992-01-01 00:00 Asia/Shanghai in epoch milliseconds (8,035 days after 1970-01-01 UTC,
 /// less the offset).
 const FIXED_FROM_MS: i64 = 694_224_000_000 - OFFSET_MS;
+
+/// Epoch milliseconds of a valid local datetime (year, month, day, hour, minute, second)
+/// from 1992 to 9999 without chrono (days from the civil calendar, H. Hinnant's
+/// algorithm); `None` for an invalid datetime or one outside those years.
+fn fixed_offset_ms([y, mo, d, h, mi, s]: [u32; 6]) -> Option<i64> {
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let month_days = match mo {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if !(1992..=9999).contains(&y) || d == 0 || d > month_days || h > 23 || mi > 59 || s > 59 {
+        return None;
+    }
+    let y = i64::from(y) - i64::from(mo <= 2);
+    let (era, yoe) = (y / 400, y % 400);
+    let mp = i64::from((mo + 9) % 12); // March = 0
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = ((days * 24 + i64::from(h)) * 60 + i64::from(mi)) * 60 + i64::from(s);
+    Some(secs * 1000 - OFFSET_MS)
+}
 
 /// Epoch milliseconds of a local (Asia/Shanghai) datetime; the earlier one when a clock
 /// change made it ambiguous, `None` when it did not exist.
@@ -158,6 +189,12 @@ fn compile_fast(f: &str) -> Option<Vec<Tok>> {
 
 /// The scanner. `None` means "ask chrono", never "invalid".
 fn scan(s: &str, toks: &[Tok]) -> Option<NaiveDateTime> {
+    let [y, mo, d, h, mi, sec] = scan_fields(s, toks)?;
+    NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, mo, d)?.and_hms_opt(h, mi, sec)
+}
+
+/// The scanner's fields (year, month, day, hour, minute, second; unset ones 0), unchecked.
+fn scan_fields(s: &str, toks: &[Tok]) -> Option<[u32; 6]> {
     let b = s.as_bytes();
     let mut pos = 0;
     let mut v = [0u32; 6];
@@ -198,10 +235,7 @@ fn scan(s: &str, toks: &[Tok]) -> Option<NaiveDateTime> {
             }
         }
     }
-    if pos != b.len() {
-        return None;
-    }
-    NaiveDate::from_ymd_opt(i32::try_from(v[0]).ok()?, v[1], v[2])?.and_hms_opt(v[3], v[4], v[5])
+    (pos == b.len()).then_some(v)
 }
 
 impl Compiled {
@@ -288,6 +322,51 @@ mod tests {
         assert_eq!(
             parse_with("2024-3-5 4:2:1", FORMATS[0]),
             NaiveDate::from_ymd_opt(2024, 3, 5).and_then(|d| d.and_hms_opt(4, 2, 1))
+        );
+    }
+
+    /// chrono's epoch of the same fields, for the years the direct path covers.
+    fn via_chrono(v: [u32; 6]) -> Option<i64> {
+        use chrono::Datelike;
+        let [y, mo, d, h, mi, s] = v;
+        NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, mo, d)?
+            .and_hms_opt(h, mi, s)
+            .filter(|n| (1992..=9999).contains(&n.year()))
+            .and_then(|n| local_to_ms(&n))
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn direct_epoch_agrees_with_chrono(
+            y in 1900u32..10_100, mo in 0u32..14, d in 0u32..33,
+            h in 0u32..25, mi in 0u32..61, s in 0u32..61,
+        ) {
+            proptest::prop_assert_eq!(fixed_offset_ms([y, mo, d, h, mi, s]), via_chrono([y, mo, d, h, mi, s]));
+        }
+    }
+
+    #[test]
+    fn direct_epoch_on_calendar_edges() {
+        for v in [
+            [1992, 1, 1, 0, 0, 0],
+            [1991, 12, 31, 23, 59, 59],
+            [2000, 2, 29, 12, 0, 0],
+            [2100, 2, 29, 12, 0, 0],
+            [2024, 2, 29, 23, 59, 59],
+            [2023, 2, 29, 0, 0, 0],
+            [2024, 12, 31, 23, 59, 59],
+            [2024, 4, 31, 0, 0, 0],
+            [2024, 13, 1, 0, 0, 0],
+            [9999, 12, 31, 23, 59, 59],
+            [10_000, 1, 1, 0, 0, 0],
+        ] {
+            assert_eq!(fixed_offset_ms(v), via_chrono(v), "{v:?}");
+        }
+        // 1992-01-01 00:00 in Shanghai is 1991-12-31 16:00 UTC.
+        assert_eq!(fixed_offset_ms([1992, 1, 1, 0, 0, 0]), Some(FIXED_FROM_MS));
+        assert_eq!(
+            fixed_offset_ms([2024, 2, 29, 0, 0, 0]),
+            Some(1_709_136_000_000)
         );
     }
 

@@ -28,20 +28,22 @@ rows=$(($(wc -l < "$work/utf8/hotline.csv") - 1))
 mb=$(du -m "$work/utf8/hotline.csv" | cut -f1)
 mb_gbk=$(du -m "$work/gbk/hotline.csv" | cut -f1)
 echo "input: $rows rows, UTF-8 $mb MB, GBK $mb_gbk MB"
-t() { local s e; s=$(date +%s.%N); "$@" > /dev/null; e=$(date +%s.%N); echo "$e - $s" | bc; }
-report() { printf "%-28s %7.2f s  %9.0f rows/s  %6.1f MB/s\n" "$1" "$2" "$(echo "$rows / $2" | bc -l)" "$(echo "$3 / $2" | bc -l)"; }
+# Wall and CPU (user + system) seconds of a command, by GNU time: on two cores CPU time is
+# what the tools really compare on.
+t() { /usr/bin/time -f "%e %U %S" -o "$work/.time" "$@" > /dev/null; local e u s; read -r e u s < "$work/.time"; echo "$e $(echo "$u + $s" | bc)"; }
+report() { printf "%-28s %7.2f s  %6.2f s CPU  %9.0f rows/s  %6.1f MB/s\n" "$1" "$2" "$3" "$(echo "$rows / $2" | bc -l)" "$(echo "$4 / $2" | bc -l)"; }
 for enc in utf8 gbk; do
   rm -rf "$work/$enc/lake"
-  s=$(t $bin --quiet ingest --config "$work/$enc/weaksignal.toml" --as-of 2025-12-31)
+  read -r s c <<< "$(t $bin --quiet ingest --config "$work/$enc/weaksignal.toml" --as-of 2025-12-31)"
   size=$([ $enc = utf8 ] && echo $mb || echo $mb_gbk)
-  report "weaksignal ingest ($enc)" "$s" "$size"
+  report "weaksignal ingest ($enc)" "$s" "$c" "$size"
 done
 rm -f "$work/duck.parquet" "$work/polars.parquet"
-s=$(t "$work/venv/bin/python" -c "
+read -r s c <<< "$(t "$work/venv/bin/python" -c "
 import duckdb
-duckdb.sql(\"COPY (SELECT * FROM read_csv('$work/utf8/hotline.csv', all_varchar=true)) TO '$work/duck.parquet' (FORMAT parquet)\")")
-report "DuckDB $("$work/venv/bin/python" -c 'import duckdb; print(duckdb.__version__)')" "$s" "$mb"
-s=$(t "$work/venv/bin/python" -c "
+duckdb.sql(\"COPY (SELECT * FROM read_csv('$work/utf8/hotline.csv', all_varchar=true)) TO '$work/duck.parquet' (FORMAT parquet)\")")"
+report "DuckDB $("$work/venv/bin/python" -c 'import duckdb; print(duckdb.__version__)')" "$s" "$c" "$mb"
+read -r s c <<< "$(t "$work/venv/bin/python" -c "
 import polars as pl
-pl.scan_csv('$work/utf8/hotline.csv', infer_schema=False).sink_parquet('$work/polars.parquet')")
-report "polars $("$work/venv/bin/python" -c 'import polars; print(polars.__version__)')" "$s" "$mb"
+pl.scan_csv('$work/utf8/hotline.csv', infer_schema=False).sink_parquet('$work/polars.parquet')")"
+report "polars $("$work/venv/bin/python" -c 'import polars; print(polars.__version__)')" "$s" "$c" "$mb"

@@ -109,16 +109,7 @@ fn normalize_from(s: &str, at: usize) -> String {
             break;
         };
         i += c.len_utf8();
-        let c = half_width(c);
-        if c.is_whitespace() {
-            if !last_space {
-                out.push(' ');
-                last_space = true;
-            }
-        } else {
-            out.push(c);
-            last_space = false;
-        }
+        push_normal(&mut out, c, &mut last_space);
     }
     if out.ends_with(' ') {
         out.pop();
@@ -126,21 +117,28 @@ fn normalize_from(s: &str, at: usize) -> String {
     out
 }
 
+/// Appends `c` as normalisation writes it: half-width, and whitespace as one space unless
+/// one was just written.
+fn push_normal(out: &mut String, c: char, last_space: &mut bool) {
+    let c = half_width(c);
+    if c.is_whitespace() {
+        if !*last_space {
+            out.push(' ');
+            *last_space = true;
+        }
+    } else {
+        out.push(c);
+        *last_space = false;
+    }
+}
+
+/// The definition, character by character (what the property test compares with).
 #[cfg(test)]
 fn normalize_chars(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut last_space = true;
     for c in s.chars() {
-        let c = half_width(c);
-        if c.is_whitespace() {
-            if !last_space {
-                out.push(' ');
-                last_space = true;
-            }
-        } else {
-            out.push(c);
-            last_space = false;
-        }
+        push_normal(&mut out, c, &mut last_space);
     }
     if out.ends_with(' ') {
         out.pop();

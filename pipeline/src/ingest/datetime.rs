@@ -44,31 +44,20 @@ impl DateFormats {
         if s.is_empty() {
             return None;
         }
-        for f in &self.0 {
-            // The common case: a simple format, a valid datetime from 1992 on.
-            if let Format::Text(Compiled { fast: Some(t), .. }) = f {
-                if let Some(ms) = scan_fields(&s, t).and_then(fixed_offset_ms) {
-                    return Some(ms);
-                }
-            }
-            let naive = match f {
-                Format::Excel => s
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|v| (1.0..200_000.0).contains(v))
-                    .and_then(|v| {
-                        let base = NaiveDate::from_ymd_opt(1899, 12, 30)?.and_hms_opt(0, 0, 0)?;
-                        base.checked_add_signed(Duration::milliseconds(
-                            (v * 86_400_000.0).round() as i64
-                        ))
-                    }),
-                Format::Text(c) => c.parse(&s),
-            };
-            if let Some(ms) = naive.and_then(|n| local_to_ms(&n)) {
-                return Some(ms);
-            }
-        }
-        None
+        self.0.iter().find_map(|f| match f {
+            Format::Excel => s
+                .parse::<f64>()
+                .ok()
+                .filter(|v| (1.0..200_000.0).contains(v))
+                .and_then(|v| {
+                    let base = NaiveDate::from_ymd_opt(1899, 12, 30)?.and_hms_opt(0, 0, 0)?;
+                    base.checked_add_signed(Duration::milliseconds(
+                        (v * 86_400_000.0).round() as i64
+                    ))
+                })
+                .and_then(|n| local_to_ms(&n)),
+            Format::Text(c) => c.parse_ms(&s),
+        })
     }
 }
 
@@ -187,13 +176,14 @@ fn compile_fast(f: &str) -> Option<Vec<Tok>> {
     (date && time).then_some(toks)
 }
 
-/// The scanner. `None` means "ask chrono", never "invalid".
-fn scan(s: &str, toks: &[Tok]) -> Option<NaiveDateTime> {
-    let [y, mo, d, h, mi, sec] = scan_fields(s, toks)?;
+/// The datetime of the scanner's fields; `None` (then chrono is asked) when they are not a
+/// valid one.
+fn to_naive([y, mo, d, h, mi, sec]: [u32; 6]) -> Option<NaiveDateTime> {
     NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, mo, d)?.and_hms_opt(h, mi, sec)
 }
 
-/// The scanner's fields (year, month, day, hour, minute, second; unset ones 0), unchecked.
+/// The scanner: the fields (year, month, day, hour, minute, second; unset ones 0) of `s`,
+/// unchecked. `None` means "ask chrono", never "invalid".
 fn scan_fields(s: &str, toks: &[Tok]) -> Option<[u32; 6]> {
     let b = s.as_bytes();
     let mut pos = 0;
@@ -246,12 +236,27 @@ impl Compiled {
         }
     }
 
-    /// A datetime (or a date at midnight): the scanner when it accepts `s`, else chrono.
-    fn parse(&self, s: &str) -> Option<NaiveDateTime> {
-        if let Some(v) = self.fast.as_deref().and_then(|t| scan(s, t)) {
-            return Some(v);
+    /// Epoch milliseconds of `s` (a local datetime, or a date at midnight). The scanner's
+    /// fields convert directly when they are a valid datetime from 1992 on (nearly every
+    /// cell); otherwise the datetime of [`Compiled::parse`] goes through the time zone.
+    fn parse_ms(&self, s: &str) -> Option<i64> {
+        let fields = self.fast.as_deref().and_then(|t| scan_fields(s, t));
+        if let Some(ms) = fields.and_then(fixed_offset_ms) {
+            return Some(ms);
         }
-        chrono_parse(s, self.items.as_deref()?)
+        let naive = match fields.and_then(to_naive) {
+            Some(n) => n,
+            None => chrono_parse(s, self.items.as_deref()?)?,
+        };
+        local_to_ms(&naive)
+    }
+
+    /// A datetime (or a date at midnight): the scanner when it accepts `s`, else chrono.
+    #[cfg(test)]
+    fn parse(&self, s: &str) -> Option<NaiveDateTime> {
+        (self.fast.as_deref().and_then(|t| scan_fields(s, t)))
+            .and_then(to_naive)
+            .or_else(|| chrono_parse(s, self.items.as_deref()?))
     }
 }
 

@@ -854,9 +854,7 @@ fn merge(
                     (c.received_at(i), c.record_id(i))
                 };
                 // Keys read once per row, not twice per comparison.
-                let mut keyed: Vec<_> = rows.iter().map(|r| (key(r), *r)).collect();
-                keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-                let rows: Vec<(usize, usize)> = keyed.into_iter().map(|(_, r)| r).collect();
+                rows.sort_by_cached_key(key);
                 let sources: Vec<&RecordBatch> = lake_batches.iter().chain(&chunks).collect();
                 let batch = interleave_records(&sources, &rows)?;
                 let p = lake::write_partition(lake_dir, ch, &month, &batch)?;

@@ -126,7 +126,7 @@ impl CsvBlocks {
             };
             let rest = self.carry.split_off(end);
             let first = std::mem::replace(&mut self.carry, rest);
-            self.line += memchr::memchr_iter(b'\n', &first).count();
+            self.line += line_breaks(&first);
             return first;
         }
     }
@@ -143,10 +143,7 @@ impl Iterator for CsvBlocks {
                 // A record longer than a block: read on.
                 None if !self.eof => continue,
                 _ if self.carry.is_empty() && self.error.is_none() => return None,
-                _ => (
-                    self.carry.len(),
-                    memchr::memchr_iter(b'\n', &self.carry).count(),
-                ),
+                _ => (self.carry.len(), line_breaks(&self.carry)),
             };
             let rest = self.carry.split_off(cut.0);
             let block = Block {
@@ -162,43 +159,63 @@ impl Iterator for CsvBlocks {
     }
 }
 
+/// The line breaks in `b`: `\n`, `\r\n`, and `\r` alone (old Mac exports), each counted
+/// once. A `\r` at the end of `b` counts as a break: callers pass whole records, or text
+/// that ends before a record's first byte, so it is never the first half of a `\r\n`.
+fn line_breaks(b: &[u8]) -> usize {
+    let lf = memchr::memchr_iter(b'\n', b).count();
+    let cr = memchr::memchr_iter(b'\r', b)
+        .filter(|&i| b.get(i + 1) != Some(&b'\n'))
+        .count();
+    lf + cr
+}
+
 /// The end (after its line break) of the last whole record in `buf`, or the first when
 /// `first_only`, and the line breaks before it; `buf` begins at a record's start.
 ///
 /// The bytes are read the way the `csv` crate reads them: a quote opens a quoted field only
-/// at a field's start, `""` inside one is a quote, and line breaks inside one belong to it.
+/// at a field's start, `""` inside one is a quote, and line breaks inside one belong to it;
+/// `\n`, `\r\n` and `\r` end a record. A `\r` at the end of `buf` ends nothing yet: the
+/// next byte may be its `\n`.
 fn record_ends(buf: &[u8], first_only: bool) -> Option<(usize, usize)> {
-    let (mut i, mut field_start, mut lines) = (0, 0, 0);
+    let (mut i, mut lines) = (0, 0);
     let mut last = None;
-    while let Some(k) = memchr::memchr3(b'"', b',', b'\n', &buf[i..]) {
+    // Commas matter only before a quote (whether it opens a field), so the scan looks for
+    // quotes and line breaks and checks the byte before a quote.
+    while let Some(k) = memchr::memchr3(b'"', b'\n', b'\r', &buf[i..]) {
         let p = i + k;
         i = p + 1;
         match buf[p] {
-            b',' => field_start = i,
-            b'\n' => {
-                lines += 1;
-                last = Some((i, lines));
-                if first_only {
-                    return last;
-                }
-                field_start = i;
-            }
-            _ if p == field_start => loop {
-                // A quoted field: on to its closing quote.
-                let Some(q) = memchr::memchr(b'"', &buf[i..]) else {
-                    return last;
-                };
-                let q = i + q;
-                lines += memchr::memchr_iter(b'\n', &buf[i..q]).count();
-                i = q + 1;
-                match buf.get(i) {
-                    Some(b'"') => i += 1,
-                    // Cannot tell an escaped quote cut by the buffer's end from a close.
-                    None => return last,
-                    Some(_) => break,
-                }
+            b'\n' => {}
+            b'\r' => match buf.get(i) {
+                Some(b'\n') => continue, // the `\n` ends the record
+                None => return last,
+                Some(_) => {}
             },
-            _ => {}
+            _ if p == 0 || matches!(buf[p - 1], b',' | b'\n' | b'\r') => {
+                // A quoted field: on to its closing quote.
+                loop {
+                    let Some(q) = memchr::memchr(b'"', &buf[i..]) else {
+                        return last;
+                    };
+                    let q = i + q;
+                    lines += line_breaks(&buf[i..q]);
+                    i = q + 1;
+                    match buf.get(i) {
+                        Some(b'"') => i += 1,
+                        // Cannot tell an escaped quote cut by the buffer's end from a close.
+                        None => return last,
+                        Some(_) => break,
+                    }
+                }
+                continue;
+            }
+            _ => continue,
+        }
+        lines += 1;
+        last = Some((i, lines));
+        if first_only {
+            return last;
         }
     }
     last
@@ -230,7 +247,7 @@ impl Block {
         // The line of a record: the line breaks before its first byte.
         let (mut at, mut line) = (0usize, self.first_line);
         while let Some(start) = records.next_into(&mut cells) {
-            line += memchr::memchr_iter(b'\n', &bytes[at..start]).count();
+            line += line_breaks(&bytes[at..start]);
             at = start;
             if cells.iter().all(|c| c.trim().is_empty()) {
                 continue;
@@ -248,7 +265,7 @@ impl Block {
             }
         }
         if let Some(e) = &self.error {
-            line += memchr::memchr_iter(b'\n', &bytes[at..]).count();
+            line += line_breaks(&bytes[at..]);
             f(line, Err(("malformed", e.clone())));
         }
     }
@@ -573,7 +590,7 @@ mod tests {
     fn csv_rows_are_numbered_like_a_spreadsheet() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("a.csv");
-        for eol in ["\n", "\r\n"] {
+        for eol in ["\n", "\r\n", "\r"] {
             let text = ["a,b", "1,2", "\"x\ny\",3", "", "4,5,6", "7,8", ""].join(eol);
             std::fs::write(&p, text).unwrap();
             let f = open(&p, Format::Csv, Encoding::Utf8).unwrap();
@@ -590,11 +607,11 @@ mod tests {
     /// Rows read as blocks and the same rows parsed as one block agree, cells and line
     /// numbers, for a file of several blocks whose quoted fields
     /// hold line breaks, escaped quotes and commas, with stray quotes inside unquoted fields,
-    /// CRLF line ends, short rows and blank lines.
+    /// CRLF or CR-only line ends, short rows and blank lines.
     #[test]
     fn blocks_read_the_same_rows_as_one_stream() {
         let dir = tempfile::tempdir().unwrap();
-        for (eol, gbk) in [("\n", false), ("\r\n", true)] {
+        for (eol, gbk) in [("\n", false), ("\r\n", true), ("\r", false), ("\r", true)] {
             let mut text = format!("编号,内容,地址{eol}");
             for i in 0..30_000 {
                 let row = match i % 7 {
@@ -618,11 +635,18 @@ mod tests {
             std::fs::write(&p, &bytes).unwrap();
             let enc = if gbk { Encoding::Gbk } else { Encoding::Utf8 };
             let blocks = open(&p, Format::Csv, enc).unwrap();
-            assert!(matches!(blocks.rows, Rows::Blocks(_)));
+            let Rows::Blocks(reader) = blocks.rows else {
+                panic!("not read as blocks")
+            };
+            // Whole records per block, not the file as one block (a CR-only file has no `\n`).
+            let sizes: Vec<usize> = reader.map(|b| b.bytes.len()).collect();
+            assert!(sizes.len() > 3, "{eol:?}: {} blocks", sizes.len());
+            assert!(sizes.iter().all(|&n| n < 2 * BLOCK_BYTES), "{eol:?}");
+            let blocks = open(&p, Format::Csv, enc).unwrap();
             assert_eq!(blocks.header, vec!["编号", "内容", "地址"]);
             let a: Vec<_> = blocks.into_rows().map(|r| (r.row, r.cells)).collect();
             // The same rows parsed as one block.
-            let body = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
+            let body = record_ends(&bytes, true).unwrap().0;
             let whole = Block {
                 bytes: bytes[body..].to_vec(),
                 first_line: 2,
@@ -700,11 +724,46 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Cutting any prefix where `record_ends` says loses nothing: the records before and
+        /// after the cut are the records of the whole text, and the line count is right.
+        #[test]
+        fn a_cut_at_a_record_end_splits_nothing(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just("a"), proptest::strategy::Just("电梯"),
+                    proptest::strategy::Just(","), proptest::strategy::Just("\""),
+                    proptest::strategy::Just("\r"), proptest::strategy::Just("\n"),
+                    proptest::strategy::Just("\r\n"), proptest::strategy::Just("\"\""),
+                ],
+                0..40,
+            ),
+            prefix in proptest::prelude::any::<proptest::sample::Index>(),
+            first_only in proptest::bool::ANY,
+        ) {
+            let text = parts.concat();
+            let prefix = prefix.index(text.len() + 1);
+            if let Some((end, lines)) = record_ends(&text.as_bytes()[..prefix], first_only) {
+                proptest::prop_assert!(end <= prefix);
+                let (before, after) = text.as_bytes().split_at(end);
+                proptest::prop_assert_eq!(lines, line_breaks(before));
+                proptest::prop_assert_eq!(
+                    line_breaks(before) + line_breaks(after),
+                    line_breaks(text.as_bytes())
+                );
+                let mut both: Vec<_> = split(&text[..end]).into_iter().map(|r| r.1).collect();
+                both.extend(split(&text[end..]).into_iter().map(|r| r.1));
+                let whole: Vec<_> = split(&text).into_iter().map(|r| r.1).collect();
+                proptest::prop_assert_eq!(both, whole);
+            }
+        }
+    }
+
     #[test]
     fn record_ends_never_cut_inside_a_quoted_field() {
         // (buffer, last end, first end), an end being (index, line breaks before it)
         type End = Option<(usize, usize)>;
-        let cases: [(&[u8], End, End); 6] = [
+        let cases: [(&[u8], End, End); 9] = [
             (b"a,b\nc,d\ne", Some((8, 2)), Some((4, 1))),
             (b"a,\"b\nc\"\nd", Some((8, 2)), Some((8, 2))),
             // An unterminated quoted field: no end after its start.
@@ -714,6 +773,10 @@ mod tests {
             (b"a\n\"b\"\"\n\"\n", Some((9, 3)), Some((2, 1))),
             // A quote inside an unquoted field is a character.
             (b"a\"b\nc", Some((4, 1)), Some((4, 1))),
+            // `\r\n` is one break; `\r` alone is one too, but not at the buffer's end.
+            (b"a\r\nb\r\nc", Some((6, 2)), Some((3, 1))),
+            (b"a\rb,\"c\rd\"\re\r", Some((10, 3)), Some((2, 1))),
+            (b"a\r", None, None),
         ];
         for (buf, last, first) in cases {
             let name = String::from_utf8_lossy(buf);

@@ -85,7 +85,7 @@ pub fn classified_dir(lake: &Path, month: &str) -> PathBuf {
     lake.join("classified").join(format!("month={month}"))
 }
 
-/// SHA-256 of each month's partitions under `lake/<table>` (all channels), month → hex.
+/// A hash of each month's partitions (their paths and BLAKE3 digests) under `lake/<table>` (all channels), month → hex.
 ///
 /// # Errors
 /// An unreadable lake folder.
@@ -119,7 +119,7 @@ pub fn month_fingerprints(lake: &Path, table: &str) -> Result<BTreeMap<String, S
                 .to_string_lossy()
                 .to_string();
             h.update(rel.as_bytes());
-            h.update(crate::nightly::sha256_file(&p)?.as_bytes());
+            h.update(crate::nightly::file_digest(&p)?.as_bytes());
         }
         out.insert(month, hex::encode(h.finalize()));
     }

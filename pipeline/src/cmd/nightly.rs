@@ -63,7 +63,7 @@ pub(crate) fn run_nightly(
     quiet: bool,
 ) -> anyhow::Result<Outcome> {
     let cfg = Config::load(config)?;
-    let config_sha256 = nightly::sha256_file(config)?;
+    let config_blake3 = nightly::file_digest(config)?;
     let output = cfg.resolve(&cfg.scoring.output);
     let _lock = Lock::acquire(&output.join(".lock"))?;
     let started = chrono::Utc::now().to_rfc3339();
@@ -146,7 +146,7 @@ pub(crate) fn run_nightly(
         run: format!("{as_of}_{}", summary.run),
         as_of,
         started,
-        config_sha256,
+        config_blake3,
         model: info.model.as_ref().map(|m| m.version.clone()),
         text_model,
         model_error: info.model_error.clone(),

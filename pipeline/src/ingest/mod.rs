@@ -39,8 +39,8 @@ pub struct FileStats {
     pub source: String,
     /// File path.
     pub file: String,
-    /// SHA-256 of the file.
-    pub sha256: String,
+    /// BLAKE3 of the file (`b3sum`).
+    pub blake3: String,
     /// Skipped because unchanged since the last ingest.
     pub skipped_unchanged: bool,
     /// Data rows read.
@@ -706,7 +706,8 @@ impl Pending {
     }
 }
 
-/// Files already ingested: path → SHA-256.
+/// Files already ingested: path → BLAKE3 (a state written with SHA-256 by an earlier version
+/// matches nothing, so its files are read once more and found to be duplicates).
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct State {
     files: BTreeMap<String, String>,
@@ -922,13 +923,13 @@ pub fn ingest(
     // The run id depends only on the inputs, so a re-run after a crash writes the same lake.
     let mut run_hasher = Sha256::new();
     run_hasher.update(as_of.to_string());
-    // Each file's SHA-256 (on every core: a first run reads years of exports).
+    // Each file's BLAKE3 (on every core: a first run reads years of exports).
     let hashes: Vec<Option<String>> = files
         .par_iter()
         .map(|(_, f)| {
             f.as_ref()
                 .ok()
-                .and_then(|p| crate::nightly::sha256_file(p).ok())
+                .and_then(|p| crate::nightly::file_digest(p).ok())
         })
         .collect();
     for h in hashes.iter().flatten() {
@@ -982,7 +983,7 @@ pub fn ingest(
             summary.files.push(st);
             continue;
         };
-        st.sha256 = hash.clone();
+        st.blake3 = hash.clone();
         if state.files.get(&state_key(cfg, &st.file)) == Some(hash) {
             st.skipped_unchanged = true;
             summary.files.push(st);
@@ -1171,7 +1172,7 @@ pub fn ingest(
         if f.error.is_none() && !f.file.is_empty() {
             state
                 .files
-                .insert(state_key(cfg, &f.file), f.sha256.clone());
+                .insert(state_key(cfg, &f.file), f.blake3.clone());
         }
     }
     let sp = state_path(&lake_dir);

@@ -527,3 +527,54 @@ fn unreadable_sources_are_reported_not_fatal() {
     // The readable files still load.
     assert_eq!(file(&s, "grid_2025-03.jsonl").loaded, 2);
 }
+
+#[test]
+fn a_header_without_the_needed_columns_is_an_error_naming_them() {
+    let c = city();
+    let normal = run(&c);
+    let petitions_loaded = file(&normal, "petitions.xlsx").loaded;
+    std::fs::remove_dir_all(c.dir.path().join("lake")).unwrap();
+
+    let mut cfg = c.cfg.clone();
+    // The hotline export renamed its id column; the grid export (UTF-8) is declared GBK,
+    // which would turn its keys into mojibake; petitions map a column they do not have.
+    cfg.sources[0]
+        .columns
+        .insert("source_id".into(), vec!["工单号".into()]);
+    cfg.sources[1].encoding = weaksignal_pipeline::config::Encoding::Gbk;
+    cfg.sources[2].columns.insert(
+        "satisfaction".into(),
+        vec!["满意度".into(), "回访结果".into()],
+    );
+    let s = ingest(&cfg, &c.keys, as_of(), false).unwrap();
+    assert!(s.has_errors());
+
+    let hot = file(&s, "12345_2025-03.csv");
+    let e = hot.error.as_deref().unwrap();
+    assert!(e.contains("12345_2025-03.csv"), "{e}");
+    assert!(e.contains("source_id (工单号)"), "{e}");
+    assert!(
+        e.contains(HOTLINE_HEADER.replace(',', ", ").as_str()),
+        "{e}"
+    );
+    assert_eq!((hot.rows, hot.quarantined), (0, 0));
+
+    let grid = file(&s, "grid_2025-03.jsonl");
+    let e = grid.error.as_deref().unwrap();
+    assert!(e.contains("UTF-8, not GBK"), "{e}");
+
+    // A missing optional column is a warning: the rows load with the field empty.
+    let pet = file(&s, "petitions.xlsx");
+    assert!(pet.error.is_none(), "{pet:?}");
+    assert_eq!(pet.missing_columns, vec!["satisfaction (满意度, 回访结果)"]);
+    assert_eq!(pet.loaded, petitions_loaded);
+    assert_eq!(
+        file(&normal, "petitions.xlsx").missing_columns,
+        Vec::<String>::new()
+    );
+    // Nothing is recorded as ingested for the failed files: the next run reads them again.
+    let fixed = run(&c);
+    assert!(!file(&fixed, "12345_2025-03.csv").skipped_unchanged);
+    assert!(!file(&fixed, "grid_2025-03.jsonl").skipped_unchanged);
+    assert!(file(&fixed, "petitions.xlsx").skipped_unchanged);
+}

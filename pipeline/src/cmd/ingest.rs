@@ -60,6 +60,13 @@ pub(crate) fn print_summary(s: &IngestSummary) {
         }
     }
     println!("compound match by method: {methods:?}");
+    for f in s.files.iter().filter(|f| !f.missing_columns.is_empty()) {
+        println!(
+            "warning: {} has no column for {}: empty in every row",
+            f.file,
+            f.missing_columns.join("; ")
+        );
+    }
     if let Some(q) = &s.quarantine_file {
         println!("quarantine: {q}");
     }

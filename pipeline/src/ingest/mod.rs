@@ -57,8 +57,12 @@ pub struct FileStats {
     pub match_methods: BTreeMap<String, u64>,
     /// Quarantined rows by reason.
     pub quarantine_reasons: BTreeMap<String, u64>,
-    /// A file that could not be read at all.
+    /// A file that could not be read at all, or whose header lacks a column every row needs.
     pub error: Option<String>,
+    /// Mapped fields none of whose columns the header has, as `field (column, …)`: those
+    /// fields are empty in every row of the file (a renamed column, usually).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_columns: Vec<String>,
     /// Seconds spent.
     pub seconds: f64,
 }
@@ -198,6 +202,40 @@ const fn field(name: &str) -> usize {
         i += 1;
     }
     panic!("not a canonical field")
+}
+
+/// The mapped fields the header has no column for: the first list those every row needs
+/// (`source_id`, `received_at`, and `content` or `category`), the second the others. Each is
+/// written `field (column, …)`.
+fn missing_columns(src: &Source, header: &[String]) -> (Vec<String>, Vec<String>) {
+    let absent = |f: &str| {
+        src.columns
+            .get(f)
+            .filter(|names| !names.iter().any(|n| header.contains(n)))
+            .map(|names| format!("{f} ({})", names.join(", ")))
+    };
+    let (mut required, mut optional) = (vec![], vec![]);
+    for (f, _) in &src.columns {
+        let Some(m) = absent(f) else { continue };
+        match f.as_str() {
+            "source_id" | "received_at" => required.push(m),
+            "content" | "category" => {
+                let other = if f == "content" {
+                    "category"
+                } else {
+                    "content"
+                };
+                let other_found = src.columns.contains_key(other) && absent(other).is_none();
+                if other_found {
+                    optional.push(m);
+                } else {
+                    required.push(m);
+                }
+            }
+            _ => optional.push(m),
+        }
+    }
+    (required, optional)
 }
 
 impl Mapping {
@@ -998,6 +1036,24 @@ pub fn ingest(
                 continue;
             }
         };
+        let (required, optional) = missing_columns(src, &opened.header);
+        if !required.is_empty() {
+            let e = format!(
+                "{}: the header has no column for {}; it has: {}. Check the source's columns \
+                 and its encoding",
+                path.display(),
+                required.join("; "),
+                opened.header.join(", ")
+            );
+            warn!("{e}");
+            st.error = Some(e);
+            summary.files.push(st);
+            continue;
+        }
+        if !optional.is_empty() {
+            warn!(file = %path.display(), "no column for {}: empty in every row", optional.join("; "));
+            st.missing_columns = optional;
+        }
         let pb = mp.add(indicatif::ProgressBar::new_spinner());
         pb.set_message(format!(
             "{} {}",

@@ -384,6 +384,20 @@ fn sniff(path: &Path, enc: Encoding) -> Result<(&'static encoding_rs::Encoding, 
             "not valid UTF-8 (set encoding = \"gbk\" or \"auto\")",
         ));
     }
+    // Chinese text in GBK is never valid UTF-8 for long, so non-ASCII text that is valid
+    // UTF-8 throughout was written as UTF-8 (read as GBK it would turn into mojibake, and
+    // the header would match none of the mapped columns). A BOM says so by itself.
+    let non_ascii = head.iter().filter(|b| !b.is_ascii()).count();
+    if encoding == GB18030
+        && !head.starts_with(&[0xEF, 0xBB, 0xBF])
+        && non_ascii >= 16
+        && detect_encoding(&head) == UTF_8
+    {
+        return Err(source_err(
+            path,
+            "the text is UTF-8, not GBK (set encoding = \"utf-8\" or \"auto\")",
+        ));
+    }
     Ok((encoding, head, f))
 }
 
@@ -782,6 +796,36 @@ mod tests {
             let name = String::from_utf8_lossy(buf);
             assert_eq!(record_ends(buf, false), last, "{name}");
             assert_eq!(record_ends(buf, true), first, "{name}");
+        }
+    }
+
+    #[test]
+    fn utf8_text_declared_gbk_is_an_error_but_ascii_and_gbk_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.csv");
+        let text = "工单编号,诉求内容\n1,小区电梯坏了三天没人修\n";
+        let cases: [(Vec<u8>, bool); 4] = [
+            (text.as_bytes().to_vec(), false),
+            (GB18030.encode(text).0.into_owned(), true),
+            (b"id,content\n1,lift\n".to_vec(), true),
+            // A BOM says UTF-8 by itself.
+            ([&[0xEF, 0xBB, 0xBF][..], text.as_bytes()].concat(), true),
+        ];
+        for (bytes, ok) in cases {
+            std::fs::write(&p, &bytes).unwrap();
+            for format in [Format::Csv, Format::Jsonl] {
+                let r = open(&p, format, Encoding::Gbk);
+                if format == Format::Jsonl {
+                    // Not JSON either way; only the encoding error matters here.
+                    let e = r.err().map(|e| e.to_string()).unwrap_or_default();
+                    assert_eq!(e.contains("not GBK"), !ok, "{e}");
+                    continue;
+                }
+                match r {
+                    Ok(f) => assert!(ok, "read {:?}", f.header),
+                    Err(e) => assert!(!ok && e.to_string().contains("UTF-8, not GBK"), "{e}"),
+                }
+            }
         }
     }
 

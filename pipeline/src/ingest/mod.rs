@@ -215,7 +215,7 @@ fn missing_columns(src: &Source, header: &[String]) -> (Vec<String>, Vec<String>
             .map(|names| format!("{f} ({})", names.join(", ")))
     };
     let (mut required, mut optional) = (vec![], vec![]);
-    for (f, _) in &src.columns {
+    for f in src.columns.keys() {
         let Some(m) = absent(f) else { continue };
         match f.as_str() {
             "source_id" | "received_at" => required.push(m),

@@ -578,3 +578,51 @@ fn a_header_without_the_needed_columns_is_an_error_naming_them() {
     assert!(!file(&fixed, "grid_2025-03.jsonl").skipped_unchanged);
     assert!(file(&fixed, "petitions.xlsx").skipped_unchanged);
 }
+
+#[test]
+fn a_workbook_is_read_from_its_first_sheet_with_cells_and_other_sheets_are_named() {
+    let c = city();
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    wb.add_worksheet().set_name("封面").unwrap();
+    let header = [
+        "信访编号",
+        "登记日期",
+        "信访人",
+        "反映地址",
+        "反映内容",
+        "问题类别",
+    ];
+    for (name, ids) in [("3月", ["X101", "X102"]), ("4月", ["X201", "X202"])] {
+        let ws = wb.add_worksheet().set_name(name).unwrap();
+        for (col, h) in header.iter().enumerate() {
+            ws.write_string(0, col as u16, *h).unwrap();
+        }
+        for (r, id) in ids.iter().enumerate() {
+            let row = [
+                *id,
+                "2025-03-21",
+                "李四",
+                "阳光花园",
+                "电梯长期停运",
+                "电梯故障",
+            ];
+            for (col, v) in row.iter().enumerate() {
+                ws.write_string(r as u32 + 1, col as u16, *v).unwrap();
+            }
+        }
+    }
+    wb.save(c.dir.path().join("exports/petition/petitions.xlsx"))
+        .unwrap();
+    let s = run(&c);
+    let f = file(&s, "petitions.xlsx");
+    assert_eq!((f.rows, f.loaded), (2, 2));
+    assert_eq!(f.unread_sheets, vec!["4月 (2 rows)"]);
+    let recs = records(&c);
+    assert!(recs.contains_key("petition:X101") && !recs.contains_key("petition:X201"));
+    // The manifest keeps the warning.
+    let json = serde_json::to_value(&s).unwrap();
+    let files = json["files"].as_array().unwrap();
+    assert!(files
+        .iter()
+        .any(|f| f["unread_sheets"][0] == "4月 (2 rows)"));
+}

@@ -67,6 +67,13 @@ pub(crate) fn print_summary(s: &IngestSummary) {
             f.missing_columns.join("; ")
         );
     }
+    for f in s.files.iter().filter(|f| !f.unread_sheets.is_empty()) {
+        println!(
+            "warning: {}: only the first sheet with cells is read; not read: {}",
+            f.file,
+            f.unread_sheets.join(", ")
+        );
+    }
     if let Some(q) = &s.quarantine_file {
         println!("quarantine: {q}");
     }

@@ -63,6 +63,9 @@ pub struct FileStats {
     /// fields are empty in every row of the file (a renamed column, usually).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing_columns: Vec<String>,
+    /// Sheets of a workbook with rows that were not read, as `name (N rows)`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unread_sheets: Vec<String>,
     /// Seconds spent.
     pub seconds: f64,
 }
@@ -1038,17 +1041,25 @@ pub fn ingest(
         };
         let (required, optional) = missing_columns(src, &opened.header);
         if !required.is_empty() {
-            let e = format!(
+            let mut e = format!(
                 "{}: the header has no column for {}; it has: {}. Check the source's columns \
                  and its encoding",
                 path.display(),
                 required.join("; "),
                 opened.header.join(", ")
             );
+            if !opened.unread_sheets.is_empty() {
+                let others = opened.unread_sheets.join(", ");
+                e.push_str(&format!(" (the workbook's other sheets: {others})"));
+            }
             warn!("{e}");
             st.error = Some(e);
             summary.files.push(st);
             continue;
+        }
+        if !opened.unread_sheets.is_empty() {
+            warn!(file = %path.display(), "sheets not read: {}", opened.unread_sheets.join(", "));
+            st.unread_sheets.clone_from(&opened.unread_sheets);
         }
         if !optional.is_empty() {
             warn!(file = %path.display(), "no column for {}: empty in every row", optional.join("; "));

@@ -1,5 +1,6 @@
 //! Streaming readers for the export formats: CSV (UTF-8 with or without BOM, GBK/GB18030,
-//! detected when asked), JSON Lines, and XLSX (first sheet). Each yields the header and then
+//! detected when asked), JSON Lines, and XLSX (the first sheet with cells; other sheets with
+//! rows are named in the summary). Each yields the header and then
 //! rows of strings with their 1-based row number in the file.
 
 use std::borrow::Cow;
@@ -33,6 +34,9 @@ pub struct OpenFile {
     pub header: Vec<String>,
     /// The rows.
     pub rows: Rows,
+    /// Sheets of a workbook with rows that are not read (only the first sheet with any
+    /// cell is), as `name (N rows)`.
+    pub unread_sheets: Vec<String>,
 }
 
 /// The rows of a source file.
@@ -642,6 +646,7 @@ fn open_csv(path: &Path, enc: Encoding) -> Result<OpenFile> {
     Ok(OpenFile {
         header,
         rows: Rows::Blocks(blocks),
+        unread_sheets: vec![],
     })
 }
 
@@ -694,6 +699,7 @@ fn open_jsonl(path: &Path, enc: Encoding) -> Result<OpenFile> {
     Ok(OpenFile {
         header,
         rows: Rows::Parsed(Box::new(rows)),
+        unread_sheets: vec![],
     })
 }
 
@@ -720,14 +726,30 @@ fn cell_string(d: &Data) -> String {
 fn open_xlsx(path: &Path) -> Result<OpenFile> {
     let mut wb = open_workbook_auto(path)
         .map_err(|e| source_err(path, format!("not a readable workbook: {e}")))?;
-    let sheet = wb
-        .sheet_names()
-        .first()
-        .cloned()
-        .ok_or_else(|| source_err(path, "workbook has no sheet"))?;
-    let range = wb
-        .worksheet_range(&sheet)
-        .map_err(|e| source_err(path, format!("sheet {sheet}: {e}")))?;
+    let names = wb.sheet_names();
+    if names.is_empty() {
+        return Err(source_err(path, "workbook has no sheet"));
+    }
+    // The first sheet with any cell holds the records (an empty cover sheet before it is
+    // passed over); others with rows are named, so they are not lost unnoticed.
+    let has_cells = |r: &[Data]| r.iter().any(|c| !matches!(c, Data::Empty));
+    let (mut data, mut unread_sheets) = (None, vec![]);
+    for name in names {
+        let range = wb.worksheet_range(&name);
+        match (&data, range) {
+            (None, Ok(r)) if r.rows().any(has_cells) => data = Some(r),
+            (None, Ok(_)) => {}
+            (None, Err(e)) => return Err(source_err(path, format!("sheet {name}: {e}"))),
+            (Some(_), Ok(r)) => {
+                let rows = r.rows().filter(|r| has_cells(r)).count();
+                if rows > 1 {
+                    unread_sheets.push(format!("{name} ({} rows)", rows - 1));
+                }
+            }
+            (Some(_), Err(e)) => unread_sheets.push(format!("{name} (unreadable: {e})")),
+        }
+    }
+    let range = data.ok_or_else(|| source_err(path, "every sheet is empty"))?;
     let mut it = range.rows();
     let header: Vec<String> = it
         .next()
@@ -747,6 +769,7 @@ fn open_xlsx(path: &Path) -> Result<OpenFile> {
     Ok(OpenFile {
         header,
         rows: Rows::Parsed(Box::new(rows.into_iter())),
+        unread_sheets,
     })
 }
 

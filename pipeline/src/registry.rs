@@ -348,18 +348,21 @@ impl Registry {
 
     fn fuzzy(&self, key: &str) -> Resolution {
         let cs: Vec<char> = key.chars().collect();
-        let mut votes: HashMap<u32, u32, FixedState> = HashMap::default();
+        // One vote per shared bigram, counted by sorting the votes (no hash map to grow).
+        let mut votes: Vec<u32> = vec![];
         for w in cs.windows(2) {
             if let Some(ps) = self.bigrams.get(&(w[0], w[1])) {
                 if ps.len() > 200 {
                     continue; // too common to discriminate (e.g. 小区, 花园)
                 }
-                for &p in ps {
-                    *votes.entry(p).or_default() += 1;
-                }
+                votes.extend_from_slice(ps);
             }
         }
-        let mut cands: Vec<(u32, u32)> = votes.into_iter().collect();
+        votes.sort_unstable();
+        let mut cands: Vec<(u32, u32)> = votes
+            .chunk_by(|a, b| a == b)
+            .map(|run| (run[0], run.len() as u32))
+            .collect();
         cands.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         let mut best: Option<(f64, usize)> = None;
         let mut tie = false;

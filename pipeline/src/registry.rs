@@ -121,6 +121,25 @@ pub struct Registry {
     streets: AhoCorasick,
     /// Each compound's street in `streets`; `u32::MAX` for none.
     street_of: Vec<u32>,
+    /// The labels every resolved record copies (id, street, community, grid), packed one
+    /// compound after another: the ingest reads them for most rows, and from one small
+    /// array they stay in cache where `compounds` (large structs, scattered strings) do not.
+    labels: String,
+    /// Each compound's label ends in `labels` (its labels start where the previous end).
+    label_ends: Vec<[u32; 4]>,
+}
+
+/// A compound's labels, as [`Registry::labels`] gives them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Labels<'r> {
+    /// `compound_id`.
+    pub id: &'r str,
+    /// 街道.
+    pub street: &'r str,
+    /// 社区.
+    pub community: &'r str,
+    /// 网格.
+    pub grid: &'r str,
 }
 
 impl std::fmt::Debug for Registry {
@@ -248,7 +267,22 @@ impl Registry {
         // Standard semantics: every street the address contains, overlapping or not.
         let streets = AhoCorasick::new(street_keys.iter().map(|(k, _)| k.as_str()))
             .map_err(|e| e.to_string())?;
+        let mut labels = String::new();
+        let label_ends = compounds
+            .iter()
+            .map(|c| {
+                [&c.compound_id, &c.street, &c.community, &c.grid].map(|l| {
+                    labels.push_str(l);
+                    u32::try_from(labels.len()).unwrap_or(u32::MAX)
+                })
+            })
+            .collect();
+        if u32::try_from(labels.len()).is_err() {
+            return Err("compound labels longer than 4 GiB".into());
+        }
         Ok(Registry {
+            labels,
+            label_ends,
             compounds,
             patterns,
             heads,
@@ -258,6 +292,22 @@ impl Registry {
             streets,
             street_of,
         })
+    }
+
+    /// The id, street, community and grid of compound `c`.
+    pub fn labels(&self, c: usize) -> Labels<'_> {
+        let ends = self.label_ends[c];
+        let start = match c {
+            0 => 0,
+            _ => self.label_ends[c - 1][3],
+        };
+        let at = |from: u32, to: u32| self.labels.get(from as usize..to as usize).unwrap_or("");
+        Labels {
+            id: at(start, ends[0]),
+            street: at(ends[0], ends[1]),
+            community: at(ends[1], ends[2]),
+            grid: at(ends[2], ends[3]),
+        }
     }
 
     /// Resolves an address (and optionally a compound name typed by the user).
@@ -613,6 +663,23 @@ mod tests {
             0.75,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn packed_labels_are_each_compounds_own() {
+        let mut compounds = reg().compounds;
+        compounds[2].community = String::new(); // an empty label between two others
+        compounds[3].grid = "网格七".into();
+        let r = Registry::new(compounds, 0.75).unwrap();
+        for (i, c) in r.compounds.iter().enumerate() {
+            let want = Labels {
+                id: &c.compound_id,
+                street: &c.street,
+                community: &c.community,
+                grid: &c.grid,
+            };
+            assert_eq!(r.labels(i), want);
+        }
     }
 
     #[test]

@@ -399,7 +399,7 @@ fn map_row(
             res = r2;
         }
     }
-    let comp = res.compound.map(|i| &ctx.registry.compounds[i]);
+    let comp = res.compound.map(|i| ctx.registry.labels(i));
     let cat = ctx.taxonomy.lookup(&label);
     let status = mapped(src, "status", m.get(cells, const { field("status") }))?.unwrap_or("open");
     let mut satisfaction = mapped(
@@ -489,12 +489,12 @@ fn map_row(
     let r = RecordRef {
         record_id: &record_id,
         received_at,
-        compound_id: comp.map(|c| c.compound_id.as_str()),
+        compound_id: comp.map(|c| c.id),
         match_method: res.method.as_str(),
         match_score: res.score,
-        street: comp.map(|c| c.street.as_str()),
-        community: comp.map(|c| c.community.as_str()),
-        grid: comp.map(|c| c.grid.as_str()),
+        street: comp.map(|c| c.street),
+        community: comp.map(|c| c.community),
+        grid: comp.map(|c| c.grid),
         address: if address.is_empty() { &typed } else { &address },
         content: &content,
         category_l1: cat.map(|c| c.l1.as_str()),

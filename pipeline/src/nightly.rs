@@ -156,13 +156,7 @@ pub fn file_digest(path: &Path) -> Result<String> {
     let mut buf = vec![0u8; 1 << 20];
     loop {
         // Whole buffers where the file allows, so each is split across the cores.
-        let mut n = 0;
-        while n < buf.len() {
-            match std::io::Read::read(&mut f, &mut buf[n..]).at(path)? {
-                0 => break,
-                k => n += k,
-            }
-        }
+        let n = crate::ingest::readers::read_full(&mut f, &mut buf).at(path)?;
         if n == 0 {
             break;
         }

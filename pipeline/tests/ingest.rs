@@ -580,7 +580,7 @@ fn a_header_without_the_needed_columns_is_an_error_naming_them() {
 }
 
 #[test]
-fn a_workbook_is_read_from_its_first_sheet_with_cells_and_other_sheets_are_named() {
+fn every_sheet_with_the_same_columns_is_read_and_names_its_rows() {
     let c = city();
     let mut wb = rust_xlsxwriter::Workbook::new();
     wb.add_worksheet().set_name("封面").unwrap();
@@ -588,41 +588,145 @@ fn a_workbook_is_read_from_its_first_sheet_with_cells_and_other_sheets_are_named
         "信访编号",
         "登记日期",
         "信访人",
+        "人数",
         "反映地址",
         "反映内容",
         "问题类别",
     ];
-    for (name, ids) in [("3月", ["X101", "X102"]), ("4月", ["X201", "X202"])] {
-        let ws = wb.add_worksheet().set_name(name).unwrap();
-        for (col, h) in header.iter().enumerate() {
-            ws.write_string(0, col as u16, *h).unwrap();
-        }
-        for (r, id) in ids.iter().enumerate() {
-            let row = [
-                *id,
-                "2025-03-21",
-                "李四",
-                "阳光花园",
-                "电梯长期停运",
-                "电梯故障",
-            ];
-            for (col, v) in row.iter().enumerate() {
-                ws.write_string(r as u32 + 1, col as u16, *v).unwrap();
+    let row = |id: &'static str, people: &'static str| {
+        [
+            id,
+            "2025-03-21",
+            "李四",
+            people,
+            "阳光花园",
+            "电梯长期停运",
+            "电梯故障",
+        ]
+    };
+    // Two months in the same columns, a third with its columns reordered (and starting
+    // below a blank row), and a notes sheet with other columns.
+    type Sheet = (&'static str, Vec<usize>, Vec<[&'static str; 7]>);
+    let sheets: [Sheet; 3] = [
+        (
+            "3月",
+            (0..7).collect(),
+            vec![row("X101", "1"), row("X102", "1")],
+        ),
+        (
+            "4月",
+            (0..7).collect(),
+            vec![row("X201", "1"), row("X202", "很多")],
+        ),
+        ("5月", vec![6, 5, 4, 3, 2, 1, 0], vec![row("X301", "40")]),
+    ];
+    for (name, order, rows) in &sheets {
+        let ws = wb.add_worksheet().set_name(*name).unwrap();
+        let skip = u32::from(*name == "5月");
+        for (col, &from) in order.iter().enumerate() {
+            ws.write_string(skip, col as u16, header[from]).unwrap();
+            for (r, cells) in rows.iter().enumerate() {
+                ws.write_string(skip + r as u32 + 1, col as u16, cells[from])
+                    .unwrap();
             }
         }
     }
+    let notes = wb.add_worksheet().set_name("说明").unwrap();
+    notes.write_string(0, 0, "说明").unwrap();
+    notes.write_string(1, 0, "本表按月登记").unwrap();
     wb.save(c.dir.path().join("exports/petition/petitions.xlsx"))
         .unwrap();
     let s = run(&c);
     let f = file(&s, "petitions.xlsx");
-    assert_eq!((f.rows, f.loaded), (2, 2));
-    assert_eq!(f.unread_sheets, vec!["4月 (2 rows)"]);
+    assert_eq!((f.rows, f.loaded, f.quarantined), (5, 4, 1));
+    assert_eq!(f.unread_sheets, vec!["说明 (1 rows, other columns)"]);
     let recs = records(&c);
-    assert!(recs.contains_key("petition:X101") && !recs.contains_key("petition:X201"));
+    let at = |id: &str| {
+        let r = &recs[id].1;
+        (r.source_file.to_string(), r.source_row, r.participants)
+    };
+    assert_eq!(
+        at("petition:X101"),
+        ("petitions.xlsx#3月".into(), 2, Some(1))
+    );
+    assert_eq!(
+        at("petition:X201"),
+        ("petitions.xlsx#4月".into(), 2, Some(1))
+    );
+    // Reordered columns are read by name; the row counts from the top of the sheet.
+    assert_eq!(
+        at("petition:X301"),
+        ("petitions.xlsx#5月".into(), 3, Some(40))
+    );
+    assert!(recs["petition:X301"].1.is_collective);
+    // The quarantine names the sheet of the row.
+    let q = quarantine(&s);
+    let bad: Vec<(&str, u64)> = q
+        .iter()
+        .filter(|v| v["reason"] == "unknown_value" && v["field"] == "participants")
+        .map(|v| (v["file"].as_str().unwrap(), v["row"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(bad, [("exports/petition/petitions.xlsx#4月", 3)]);
     // The manifest keeps the warning.
     let json = serde_json::to_value(&s).unwrap();
     let files = json["files"].as_array().unwrap();
     assert!(files
         .iter()
-        .any(|f| f["unread_sheets"][0] == "4月 (2 rows)"));
+        .any(|f| f["unread_sheets"][0] == "说明 (1 rows, other columns)"));
+}
+
+#[test]
+fn rows_with_bytes_that_cannot_be_decoded_are_loaded_and_counted() {
+    let c = city();
+    // Row 3's content holds 0xFF, which no GBK character has; row 5's address a lead byte
+    // followed by `!`, which cannot end a two-byte character.
+    let mut bytes = vec![];
+    for (i, line) in hotline_march().split_inclusive("\r\n").enumerate() {
+        let mut b = gbk(line);
+        match i + 1 {
+            3 => {
+                let at = b
+                    .windows(2)
+                    .position(|w| w == gbk("乱").as_slice())
+                    .unwrap();
+                b.insert(at, 0xFF);
+            }
+            5 => {
+                let at = b
+                    .windows(2)
+                    .position(|w| w == gbk("号").as_slice())
+                    .unwrap();
+                b.splice(at..at, [0x81, b'!']);
+            }
+            _ => {}
+        }
+        bytes.extend(b);
+    }
+    write(c.dir.path(), "exports/hotline/12345_2025-03.csv", &bytes);
+    let s = run(&c);
+    let f = file(&s, "12345_2025-03.csv");
+    assert_eq!(f.undecodable_rows, 2);
+    assert_eq!(
+        f.undecodable_first.as_deref(),
+        Some("row 3, column 诉求内容")
+    );
+    // The same accounting as the clean file: nothing is lost for a bad byte.
+    let clean = run(&city());
+    let g = file(&clean, "12345_2025-03.csv");
+    assert_eq!(
+        (f.rows, f.loaded, f.quarantined),
+        (g.rows, g.loaded, g.quarantined)
+    );
+    assert_eq!(g.undecodable_rows, 0);
+    assert!(g.undecodable_first.is_none());
+    let recs = records(&c);
+    assert!(recs["hotline:H002"].1.content.contains('\u{FFFD}'));
+    assert!(recs["hotline:H004"].1.address.contains('\u{FFFD}'));
+    assert!(!recs["hotline:H001"].1.content.contains('\u{FFFD}'));
+    let json = serde_json::to_value(&s).unwrap();
+    assert!(json["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["undecodable_rows"] == 2));
 }

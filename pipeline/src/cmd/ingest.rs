@@ -69,9 +69,18 @@ pub(crate) fn print_summary(s: &IngestSummary) {
     }
     for f in s.files.iter().filter(|f| !f.unread_sheets.is_empty()) {
         println!(
-            "warning: {}: only the first sheet with cells is read; not read: {}",
+            "warning: {}: sheets whose columns differ from the first sheet's are not read: {}",
             f.file,
             f.unread_sheets.join(", ")
+        );
+    }
+    for f in s.files.iter().filter(|f| f.undecodable_rows > 0) {
+        println!(
+            "warning: {}: {} rows hold bytes that could not be decoded (shown as �), \
+             first at {}; check the export and its encoding",
+            f.file,
+            f.undecodable_rows,
+            f.undecodable_first.as_deref().unwrap_or("?")
         );
     }
     if let Some(q) = &s.quarantine_file {

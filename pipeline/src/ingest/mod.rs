@@ -63,11 +63,24 @@ pub struct FileStats {
     /// fields are empty in every row of the file (a renamed column, usually).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing_columns: Vec<String>,
-    /// Sheets of a workbook with rows that were not read, as `name (N rows)`.
+    /// Sheets of a workbook with rows that were not read (their columns differ from the
+    /// first sheet's), as `name (N rows, …)`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unread_sheets: Vec<String>,
+    /// Rows read whose text holds U+FFFD: bytes the encoding could not decode (a damaged
+    /// export, or the wrong encoding). They are loaded or quarantined like any row, with
+    /// the character replaced.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub undecodable_rows: u64,
+    /// The first of them, as `row N, column C`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undecodable_first: Option<String>,
     /// Seconds spent.
     pub seconds: f64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl FileStats {
@@ -574,6 +587,8 @@ enum Outcome {
 struct Chunk {
     batch: RecordBatch,
     outcomes: Vec<Outcome>,
+    /// Rows whose text holds U+FFFD, and where the first is.
+    undecodable: (u64, Option<String>),
 }
 
 /// Applies one chunk's outcomes to the file's counts, the pending records and the
@@ -586,6 +601,10 @@ fn apply(
     chunk: Chunk,
 ) {
     let chunk_idx = pending.chunks.len() as u32;
+    st.undecodable_rows += chunk.undecodable.0;
+    if st.undecodable_first.is_none() {
+        st.undecodable_first = chunk.undecodable.1;
+    }
     for outcome in chunk.outcomes {
         st.rows += 1;
         match outcome {
@@ -818,8 +837,9 @@ enum Batch {
 /// A row's cells, or why it could not be read (reason code, detail).
 type RowCells<'c> = std::result::Result<&'c Cells<'c>, (&'static str, String)>;
 
-/// Where rows go to be mapped: line number and cells.
-type RowSink<'s> = dyn FnMut(usize, RowCells<'_>) + 's;
+/// Where rows go to be mapped: line number, sheet (index in [`readers::OpenFile::sheets`]),
+/// cells, and whether the cells may hold U+FFFD.
+type RowSink<'s> = dyn FnMut(usize, u32, RowCells<'_>, bool) + 's;
 
 /// Records held in memory before they are merged into the lake.
 const FLUSH_RECORDS: usize = 200_000;
@@ -1080,11 +1100,15 @@ pub fn ingest(
         let file_idx = summary.files.len();
         let qfile = state_key(cfg, &st.file);
         summary.files.push(st);
-        let fname = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("")
-            .to_owned();
+        let fname = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        // Per sheet: the file as records (`source_file`) and the quarantine name it, with
+        // the sheet when a workbook has several (`登记.xlsx#2025年`).
+        let labels: Vec<(String, String)> = match opened.sheets.is_empty() {
+            true => vec![(fname.to_owned(), qfile)],
+            false => (opened.sheets.iter())
+                .map(|s| (format!("{fname}#{s}"), format!("{qfile}#{s}")))
+                .collect(),
+        };
         // Three stages overlap: a reader thread reads the file in order (CSV as blocks of
         // whole records, decoded and parsed by the mapping; other formats as parsed rows), the
         // rayon pool maps each batch, and an applier thread applies the outcomes in file
@@ -1094,8 +1118,7 @@ pub fn ingest(
         // loaded (counted as duplicates then), leaving the same lake.
         let rows = opened.rows;
         let header = &opened.header;
-        let (mapping, ctx, fname, lake_dir, files) =
-            (&mapping, &ctx, fname.as_str(), &lake_dir, &files);
+        let (mapping, ctx, labels, lake_dir, files) = (&mapping, &ctx, &labels, &lake_dir, &files);
         let pb = &pb;
         let applied: Result<Vec<Merged>> = std::thread::scope(|scope| {
             let (stats, pending, quarantine) =
@@ -1140,22 +1163,38 @@ pub fn ingest(
                     }
                 }
             });
-            let quarantined = |row: usize, cells: Option<&Cells<'_>>, r: Reject| QuarantineRow {
-                source: src.name.clone(),
-                file: qfile.clone(),
-                row,
-                reason: r.reason.to_owned(),
-                field: r.field.map(str::to_owned),
-                detail: r.detail,
-                fields: cells
-                    .map(|c| redacted(header, c, mapping.reporter))
-                    .unwrap_or_default(),
-            };
+            let quarantined =
+                |row: usize, qfile: &str, cells: Option<&Cells<'_>>, r: Reject| QuarantineRow {
+                    source: src.name.clone(),
+                    file: qfile.to_owned(),
+                    row,
+                    reason: r.reason.to_owned(),
+                    field: r.field.map(str::to_owned),
+                    detail: r.detail,
+                    fields: cells
+                        .map(|c| redacted(header, c, mapping.reporter))
+                        .unwrap_or_default(),
+                };
             // Maps the rows `each` yields into one chunk of Arrow columns.
             let map_chunk = |capacity: usize, each: &dyn Fn(&mut RowSink<'_>)| {
                 let mut builder = RecordBuilder::with_capacity(capacity);
                 let mut outcomes = Vec::with_capacity(capacity);
-                each(&mut |row, cells| {
+                let mut undecodable = (0, None);
+                each(&mut |row, sheet, cells, lossy| {
+                    let (fname, qfile) = &labels[(sheet as usize).min(labels.len() - 1)];
+                    if let (true, Ok(c)) = (lossy, &cells) {
+                        if let Some(col) = c.iter().position(|v| v.contains(readers::REPLACEMENT)) {
+                            undecodable.0 += 1;
+                            undecodable.1.get_or_insert_with(|| {
+                                let column = header.get(col).map_or("", String::as_str);
+                                let sheet = match labels.len() {
+                                    1 => String::new(),
+                                    _ => format!(" of {fname}"),
+                                };
+                                format!("row {row}{sheet}, column {column}")
+                            });
+                        }
+                    }
                     let (outcome, read) = match cells {
                         Err((reason, detail)) => (Err(reject(reason, None, detail)), None),
                         Ok(c) => (
@@ -1165,12 +1204,13 @@ pub fn ingest(
                     };
                     outcomes.push(match outcome {
                         Ok(l) => Outcome::Loaded(l),
-                        Err(r) => Outcome::Quarantined(Box::new(quarantined(row, read, r))),
+                        Err(r) => Outcome::Quarantined(Box::new(quarantined(row, qfile, read, r))),
                     });
                 });
                 Ok(Chunk {
                     batch: builder.finish()?,
                     outcomes,
+                    undecodable,
                 })
             };
             let mut mapped: Result<()> = Ok(());
@@ -1182,14 +1222,19 @@ pub fn ingest(
                         .map(|raws| {
                             map_chunk(raws.len(), &|f| {
                                 for raw in raws {
-                                    f(raw.row, raw.cells.as_deref().map_err(Clone::clone));
+                                    let cells = raw.cells.as_deref().map_err(Clone::clone);
+                                    f(raw.row, raw.sheet, cells, true);
                                 }
                             })
                         })
                         .collect(),
                     Batch::Blocks(blocks) => blocks
                         .par_iter()
-                        .map(|b| map_chunk(MAP_CHUNK, &|f| b.for_each_row(&mut *f)))
+                        .map(|b| {
+                            map_chunk(MAP_CHUNK, &|f| {
+                                b.for_each_row(|row, cells, lossy| f(row, 0, cells, lossy))
+                            })
+                        })
                         .collect(),
                 };
                 match chunks {
@@ -1218,6 +1263,9 @@ pub fn ingest(
         pb.finish_and_clear();
         let st = &mut summary.files[file_idx];
         st.seconds = started.elapsed().as_secs_f64();
+        if let Some(first) = &st.undecodable_first {
+            warn!(file = %st.file, rows = st.undecodable_rows, "bytes that could not be decoded, first at {first}");
+        }
         info!(source = %st.source, file = %st.file, rows = st.rows, loaded = st.loaded, quarantined = st.quarantined, duplicates = st.duplicates, "file ingested");
     }
 

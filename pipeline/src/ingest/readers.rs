@@ -23,6 +23,8 @@ pub type Cells<'t> = [Cow<'t, str>];
 pub struct RawRow {
     /// 1-based line / row number in the file (the header is row 1 for CSV and XLSX).
     pub row: usize,
+    /// Index of its sheet in [`OpenFile::sheets`] (0 for CSV and JSON Lines).
+    pub sheet: u32,
     /// Cells, or the problem of the row: its quarantine reason code (`column_count` or
     /// `malformed`) and a detail.
     pub cells: std::result::Result<Vec<Cow<'static, str>>, (&'static str, String)>,
@@ -34,8 +36,10 @@ pub struct OpenFile {
     pub header: Vec<String>,
     /// The rows.
     pub rows: Rows,
-    /// Sheets of a workbook with rows that are not read (only the first sheet with any
-    /// cell is), as `name (N rows)`.
+    /// The sheets of a workbook that are read, when there are several (empty otherwise).
+    pub sheets: Vec<String>,
+    /// Sheets of a workbook with rows that are not read (their header differs from the
+    /// first sheet's), as `name (N rows, …)`.
     pub unread_sheets: Vec<String>,
 }
 
@@ -55,9 +59,10 @@ impl OpenFile {
             Rows::Parsed(rows) => rows,
             Rows::Blocks(blocks) => Box::new(blocks.flat_map(|b| {
                 let mut rows = vec![];
-                b.for_each_row(|row, cells| {
+                b.for_each_row(|row, cells, _| {
                     rows.push(RawRow {
                         row,
+                        sheet: 0,
                         cells: cells.map(owned),
                     });
                 });
@@ -358,23 +363,35 @@ fn record_ends(buf: &[u8], first_only: bool, layout: Layout) -> Option<(usize, u
     last
 }
 
-/// `bytes` as text (invalid sequences become U+FFFD); borrowed when valid UTF-8.
-fn decode<'b>(encoding: &'static encoding_rs::Encoding, bytes: &'b [u8]) -> Cow<'b, str> {
+/// What a byte sequence that cannot be decoded becomes.
+pub const REPLACEMENT: &str = "\u{FFFD}";
+
+/// `bytes` as text (invalid sequences become U+FFFD), borrowed when valid UTF-8, and whether
+/// any sequence was invalid.
+fn decode<'b>(encoding: &'static encoding_rs::Encoding, bytes: &'b [u8]) -> (Cow<'b, str>, bool) {
     if encoding == UTF_8 {
-        String::from_utf8_lossy(bytes)
+        let text = String::from_utf8_lossy(bytes);
+        let invalid = matches!(text, Cow::Owned(_));
+        (text, invalid)
     } else {
-        encoding.decode_without_bom_handling(bytes).0
+        encoding.decode_without_bom_handling(bytes)
     }
 }
 
 impl Block {
-    /// Decodes and parses the block, calling `f` with each row's line number and cells (or
-    /// the problem of the row, as [`RawRow::cells`]); blank rows are skipped.
+    /// Decodes and parses the block, calling `f` with each row's line number, its cells (or
+    /// the problem of the row, as [`RawRow::cells`]) and whether the cells may hold U+FFFD
+    /// for bytes that could not be decoded (false when every byte of the block could).
+    /// Blank rows are skipped.
     pub fn for_each_row(
         &self,
-        mut f: impl for<'c> FnMut(usize, std::result::Result<&'c Cells<'c>, (&'static str, String)>),
+        mut f: impl for<'c> FnMut(
+            usize,
+            std::result::Result<&'c Cells<'c>, (&'static str, String)>,
+            bool,
+        ),
     ) {
-        let text = decode(self.encoding, &self.bytes);
+        let (text, lossy) = decode(self.encoding, &self.bytes);
         let bytes = text.as_bytes();
         let mut records = Records {
             text: &text,
@@ -392,7 +409,7 @@ impl Block {
                 continue;
             }
             if cells.len() == width {
-                f(line, Ok(&cells));
+                f(line, Ok(&cells), lossy);
             } else {
                 f(
                     line,
@@ -400,12 +417,13 @@ impl Block {
                         "column_count",
                         format!("{} columns, header has {}", cells.len(), width),
                     )),
+                    lossy,
                 );
             }
         }
         if let Some(e) = &self.error {
             line += line_breaks(&bytes[at..]);
-            f(line, Err(("malformed", e.clone())));
+            f(line, Err(("malformed", e.clone())), lossy);
         }
     }
 }
@@ -624,7 +642,7 @@ fn open_csv(path: &Path, enc: Encoding) -> Result<OpenFile> {
         error: None,
     };
     let first = blocks.take_first_record();
-    let text = decode(encoding, &first);
+    let (text, _) = decode(encoding, &first);
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
         .has_headers(false)
@@ -647,6 +665,7 @@ fn open_csv(path: &Path, enc: Encoding) -> Result<OpenFile> {
     Ok(OpenFile {
         header,
         rows: Rows::Blocks(blocks),
+        sheets: vec![],
         unread_sheets: vec![],
     })
 }
@@ -674,6 +693,7 @@ fn open_jsonl(path: &Path, enc: Encoding) -> Result<OpenFile> {
             Err(e) => {
                 return Some(RawRow {
                     row,
+                    sheet: 0,
                     cells: Err(("malformed", format!("unreadable line: {e}"))),
                 })
             }
@@ -695,11 +715,16 @@ fn open_jsonl(path: &Path, enc: Encoding) -> Result<OpenFile> {
             Ok(_) => Err(("malformed", "not a JSON object".to_owned())),
             Err(e) => Err(("malformed", format!("invalid JSON: {e}"))),
         };
-        Some(RawRow { row, cells })
+        Some(RawRow {
+            row,
+            sheet: 0,
+            cells,
+        })
     });
     Ok(OpenFile {
         header,
         rows: Rows::Parsed(Box::new(rows)),
+        sheets: vec![],
         unread_sheets: vec![],
     })
 }
@@ -731,47 +756,100 @@ fn open_xlsx(path: &Path) -> Result<OpenFile> {
     if names.is_empty() {
         return Err(source_err(path, "workbook has no sheet"));
     }
-    // The first sheet with any cell holds the records (an empty cover sheet before it is
-    // passed over); others with rows are named, so they are not lost unnoticed.
+    // The first sheet with any cell sets the header (an empty cover sheet before it is passed
+    // over). Every later sheet with the same columns, in any order, is read too (a register
+    // kept one sheet per month or year); one with other columns is named, not lost
+    // unnoticed.
     let has_cells = |r: &[Data]| r.iter().any(|c| !matches!(c, Data::Empty));
-    let (mut data, mut unread_sheets) = (None, vec![]);
+    let mut header: Option<Vec<String>> = None;
+    let (mut sheets, mut rows, mut unread_sheets) = (vec![], vec![], vec![]);
     for name in names {
-        let range = wb.worksheet_range(&name);
-        match (&data, range) {
-            (None, Ok(r)) if r.rows().any(has_cells) => data = Some(r),
-            (None, Ok(_)) => {}
-            (None, Err(e)) => return Err(source_err(path, format!("sheet {name}: {e}"))),
-            (Some(_), Ok(r)) => {
-                let rows = r.rows().filter(|r| has_cells(r)).count();
-                if rows > 1 {
-                    unread_sheets.push(format!("{name} ({} rows)", rows - 1));
-                }
+        let range = match wb.worksheet_range(&name) {
+            Ok(r) => r,
+            Err(e) if header.is_none() => {
+                return Err(source_err(path, format!("sheet {name}: {e}")))
             }
-            (Some(_), Err(e)) => unread_sheets.push(format!("{name} (unreadable: {e})")),
-        }
+            Err(e) => {
+                unread_sheets.push(format!("{name} (unreadable: {e})"));
+                continue;
+            }
+        };
+        let mut it = range.rows().skip_while(|r| !has_cells(r));
+        let Some(first) = it.next() else {
+            continue; // an empty sheet
+        };
+        let names: Vec<String> = first
+            .iter()
+            .map(|c| cell_string(c).trim().to_owned())
+            .collect();
+        // Where each column of the file's header is in this sheet.
+        let order: Option<Vec<Option<usize>>> = match &header {
+            None => Some((0..names.len()).map(Some).collect()),
+            Some(h) => same_columns(h, &names),
+        };
+        let Some(order) = order else {
+            let n = it.filter(|r| has_cells(r)).count();
+            unread_sheets.push(format!("{name} ({n} rows, other columns)"));
+            continue;
+        };
+        let header_row = range.start().map(|(r, _)| r as usize).unwrap_or(0)
+            + range.rows().position(has_cells).unwrap_or(0);
+        let sheet = sheets.len() as u32;
+        rows.extend(it.enumerate().filter(|(_, r)| has_cells(r)).map(|(i, r)| {
+            RawRow {
+                row: header_row + i + 2,
+                sheet,
+                cells: Ok(order
+                    .iter()
+                    .map(|c| {
+                        Cow::Owned(
+                            c.and_then(|c| r.get(c))
+                                .map(cell_string)
+                                .unwrap_or_default(),
+                        )
+                    })
+                    .collect()),
+            }
+        }));
+        header.get_or_insert(names);
+        sheets.push(name);
     }
-    let range = data.ok_or_else(|| source_err(path, "every sheet is empty"))?;
-    let mut it = range.rows();
-    let header: Vec<String> = it
-        .next()
-        .ok_or_else(|| source_err(path, "empty sheet"))?
-        .iter()
-        .map(|c| cell_string(c).trim().to_owned())
-        .collect();
-    let start = range.start().map(|(r, _)| r as usize).unwrap_or(0);
-    let rows: Vec<RawRow> = it
-        .enumerate()
-        .filter(|(_, r)| r.iter().any(|c| !matches!(c, Data::Empty)))
-        .map(|(i, r)| RawRow {
-            row: start + i + 2,
-            cells: Ok(r.iter().map(|c| Cow::Owned(cell_string(c))).collect()),
-        })
-        .collect();
+    let header = header.ok_or_else(|| source_err(path, "every sheet is empty"))?;
+    if sheets.len() == 1 {
+        sheets.clear();
+    }
     Ok(OpenFile {
         header,
         rows: Rows::Parsed(Box::new(rows.into_iter())),
+        sheets,
         unread_sheets,
     })
+}
+
+/// Where each column of `header` is in `names`, when both name the same non-blank columns
+/// (in any order; blank header cells are ignored).
+fn same_columns(header: &[String], names: &[String]) -> Option<Vec<Option<usize>>> {
+    fn named(v: &[String]) -> Vec<&str> {
+        let mut n: Vec<&str> = v
+            .iter()
+            .map(String::as_str)
+            .filter(|h| !h.is_empty())
+            .collect();
+        n.sort_unstable();
+        n
+    }
+    if named(header) != named(names) {
+        return None;
+    }
+    Some(
+        header
+            .iter()
+            .map(|h| match h.is_empty() {
+                true => None,
+                false => names.iter().position(|n| n == h),
+            })
+            .collect(),
+    )
 }
 
 #[cfg(test)]
@@ -850,7 +928,7 @@ mod tests {
                 error: None,
             };
             let mut b = vec![];
-            whole.for_each_row(|row, cells| b.push((row, cells.map(owned))));
+            whole.for_each_row(|row, cells, _| b.push((row, cells.map(owned))));
             assert_eq!(a.len(), b.len(), "{eol:?}");
             assert_eq!(a.len(), (0..30_000).filter(|i| i % 7 != 3).count() + 1);
             for (x, y) in a.iter().zip(&b) {

@@ -670,9 +670,44 @@ fn open_csv(path: &Path, enc: Encoding) -> Result<OpenFile> {
     })
 }
 
+/// The lines of a text, numbered from 1, each ended by `\n`, `\r\n` or a lone `\r` (as
+/// CSV records are), without their line break.
+fn text_lines(mut input: impl BufRead) -> impl Iterator<Item = (usize, std::io::Result<String>)> {
+    let (mut line, mut queue, mut done) = (0, std::collections::VecDeque::new(), false);
+    std::iter::from_fn(move || loop {
+        if let Some(l) = queue.pop_front() {
+            line += 1;
+            return Some((line, l));
+        }
+        if done {
+            return None;
+        }
+        let mut buf = vec![];
+        match input.read_until(b'\n', &mut buf) {
+            Ok(0) => done = true,
+            Ok(_) => {
+                if buf.ends_with(b"\n") {
+                    buf.pop();
+                    if buf.ends_with(b"\r") {
+                        buf.pop();
+                    }
+                }
+                // Lone CRs inside (JSON text never holds a raw CR: it is escaped).
+                queue.extend(
+                    buf.split(|&b| b == b'\r')
+                        .map(|l| Ok(String::from_utf8_lossy(l).into_owned())),
+                );
+            }
+            Err(e) => {
+                done = true;
+                queue.push_back(Err(e));
+            }
+        }
+    })
+}
+
 fn open_jsonl(path: &Path, enc: Encoding) -> Result<OpenFile> {
-    let rdr = BufReader::new(text_reader(path, enc)?);
-    let mut lines = rdr.lines().enumerate().peekable();
+    let mut lines = text_lines(BufReader::new(text_reader(path, enc)?)).peekable();
     // The header is the union of keys of the first object; later rows map by key.
     let mut header: Vec<String> = vec![];
     if let Some((_, Ok(first))) = lines.peek() {
@@ -686,8 +721,7 @@ fn open_jsonl(path: &Path, enc: Encoding) -> Result<OpenFile> {
         return Err(source_err(path, "the first line is not a JSON object"));
     }
     let keys = header.clone();
-    let rows = lines.filter_map(move |(i, line)| {
-        let row = i + 1;
+    let rows = lines.filter_map(move |(row, line)| {
         let line = match line {
             Ok(l) => l,
             Err(e) => {
@@ -869,6 +903,46 @@ mod tests {
             assert_eq!(
                 rows,
                 vec![(2, true), (3, true), (6, false), (7, true)],
+                "{eol:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn json_lines_end_in_lf_crlf_or_a_lone_cr() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.jsonl");
+        for eol in ["\n", "\r\n", "\r"] {
+            let lines = [
+                r#"{"id":"1","内容":"电梯坏了"}"#,
+                r#"{"id":"2","内容":"第一行\r\n第二行"}"#,
+                "",
+                r#"{"id":"3""#,
+                r#"{"id":"4","内容":"漏水"}"#,
+            ];
+            std::fs::write(&p, lines.join(eol)).unwrap();
+            let f = open(&p, Format::Jsonl, Encoding::Utf8).unwrap();
+            assert_eq!(f.header, vec!["id", "内容"]);
+            let rows: Vec<(usize, Option<Vec<String>>)> = f
+                .into_rows()
+                .map(|r| {
+                    let cells = r
+                        .cells
+                        .ok()
+                        .map(|c| c.iter().map(|v| v.to_string()).collect());
+                    (r.row, cells)
+                })
+                .collect();
+            let cells = |id: &str, text: &str| Some(vec![id.to_owned(), text.to_owned()]);
+            assert_eq!(
+                rows,
+                vec![
+                    (1, cells("1", "电梯坏了")),
+                    // An escaped line break is text, not a line end.
+                    (2, cells("2", "第一行\r\n第二行")),
+                    (4, None),
+                    (5, cells("4", "漏水")),
+                ],
                 "{eol:?}"
             );
         }

@@ -875,12 +875,17 @@ fn same_columns(header: &[String], names: &[String]) -> Option<Vec<Option<usize>
     if named(header) != named(names) {
         return None;
     }
+    // A repeated name (two 备注 columns) takes its occurrences in order.
+    let mut taken = vec![false; names.len()];
     Some(
         header
             .iter()
-            .map(|h| match h.is_empty() {
-                true => None,
-                false => names.iter().position(|n| n == h),
+            .map(|h| {
+                let at = (!h.is_empty())
+                    .then(|| (0..names.len()).find(|&i| !taken[i] && names[i] == *h))
+                    .flatten()?;
+                taken[at] = true;
+                Some(at)
             })
             .collect(),
     )
@@ -906,6 +911,21 @@ mod tests {
                 "{eol:?}"
             );
         }
+    }
+
+    #[test]
+    fn sheets_match_by_column_names_in_any_order() {
+        let v = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        let h = v(&["编号", "备注", "", "备注"]);
+        assert_eq!(
+            same_columns(&h, &v(&["备注", "编号", "备注"])),
+            Some(vec![Some(1), Some(0), None, Some(2)])
+        );
+        assert_eq!(same_columns(&h, &v(&["编号", "备注"])), None);
+        assert_eq!(
+            same_columns(&h, &v(&["编号", "备注", "备注", "地址"])),
+            None
+        );
     }
 
     #[test]

@@ -808,26 +808,25 @@ fn open_xlsx(path: &Path) -> Result<OpenFile> {
                 continue;
             }
         };
-        let mut it = range.rows().skip_while(|r| !has_cells(r));
-        let Some(first) = it.next() else {
+        // The sheet's header is its first row with a cell.
+        let Some(top) = range.rows().position(has_cells) else {
             continue; // an empty sheet
         };
-        let names: Vec<String> = first
-            .iter()
+        let mut it = range.rows().skip(top);
+        let columns: Vec<String> = (it.next().unwrap_or_default().iter())
             .map(|c| cell_string(c).trim().to_owned())
             .collect();
         // Where each column of the file's header is in this sheet.
         let order: Option<Vec<Option<usize>>> = match &header {
-            None => Some((0..names.len()).map(Some).collect()),
-            Some(h) => same_columns(h, &names),
+            None => Some((0..columns.len()).map(Some).collect()),
+            Some(h) => same_columns(h, &columns),
         };
         let Some(order) = order else {
             let n = it.filter(|r| has_cells(r)).count();
             unread_sheets.push(format!("{name} ({n} rows, other columns)"));
             continue;
         };
-        let header_row = range.start().map(|(r, _)| r as usize).unwrap_or(0)
-            + range.rows().position(has_cells).unwrap_or(0);
+        let header_row = range.start().map(|(r, _)| r as usize).unwrap_or(0) + top;
         let sheet = sheets.len() as u32;
         rows.extend(it.enumerate().filter(|(_, r)| has_cells(r)).map(|(i, r)| {
             RawRow {
@@ -845,7 +844,7 @@ fn open_xlsx(path: &Path) -> Result<OpenFile> {
                     .collect()),
             }
         }));
-        header.get_or_insert(names);
+        header.get_or_insert(columns);
         sheets.push(name);
     }
     let header = header.ok_or_else(|| source_err(path, "every sheet is empty"))?;

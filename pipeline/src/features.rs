@@ -988,6 +988,7 @@ mod tests {
             Channel::Hotline,
             "2025-03",
             &to_batch(&records).unwrap(),
+            Default::default(),
         )
         .unwrap();
         let ctx = session(dir.path()).await.unwrap();

@@ -11,7 +11,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
-use crate::config::Channel;
+use crate::config::{Channel, LakeCompression};
 use crate::error::IoContext;
 use crate::record::{from_batch, Record};
 use crate::Result;
@@ -95,13 +95,19 @@ pub fn write_partition(
     channel: Channel,
     month: &str,
     batch: &RecordBatch,
+    compression: LakeCompression,
 ) -> Result<PathBuf> {
     let path = partition_dir(lake, channel, month).join("part-0.parquet");
     // Dictionaries only where values repeat; unique text (ids, addresses, content,
     // pseudonyms) would fill a dictionary only to fall back to plain encoding. Times and
     // row numbers rise with the partition's order, so they are stored as packed deltas.
     let mut props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
+        .set_compression(match compression {
+            LakeCompression::Snappy => Compression::SNAPPY,
+            LakeCompression::Zstd => Compression::ZSTD(ZstdLevel::try_new(1)?),
+            LakeCompression::Lz4 => Compression::LZ4_RAW,
+            LakeCompression::None => Compression::UNCOMPRESSED,
+        })
         .set_max_row_group_row_count(Some(128 * 1024));
     for c in ["record_id", "address", "content", "reporter_key"] {
         props = props.set_column_dictionary_enabled(c.into(), false);

@@ -924,7 +924,7 @@ fn merge(
                 rows.sort_by_cached_key(key);
                 let sources: Vec<&RecordBatch> = lake_batches.iter().chain(&chunks).collect();
                 let batch = interleave_records(&sources, &rows)?;
-                let p = lake::write_partition(lake_dir, ch, &month, &batch)?;
+                let p = lake::write_partition(lake_dir, ch, &month, &batch, cfg.lake_compression)?;
                 out.written = Some(p.to_string_lossy().into_owned());
             }
             Ok(out)

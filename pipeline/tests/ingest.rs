@@ -424,6 +424,56 @@ fn every_quarantine_reason_names_file_row_and_field() {
     }
     assert!(text.contains("[身份证号]") && text.contains("[已脱敏]"));
     assert!(q.iter().all(|v| !v["detail"].as_str().unwrap().is_empty()));
+    // A row with too few cells keeps them too, under the header's names, the cells its
+    // reporter may have moved to masked.
+    let short = q.iter().find(|v| v["reason"] == "column_count").unwrap();
+    assert_eq!(short["fields"]["诉求地址"], "阳光花园");
+    assert_eq!(short["fields"]["工单编号"], "[已脱敏]");
+    assert_eq!(short["fields"]["来电号码"], "[已脱敏]");
+    assert_eq!(short["fields"]["办理状态"], "");
+}
+
+#[test]
+fn a_row_with_extra_cells_is_quarantined_with_its_cells_and_its_reporter_masked() {
+    let c = city();
+    // A comma typed in the content splits it: the row has 11 cells for 9 columns, an
+    // openid-like reporter in the third. Its undecodable byte (0xFF) is counted too.
+    let mut bytes = gbk(&[
+        HOTLINE_HEADER,
+        "H020,2025-03-05 10:00:00,wx_abcdef,阳光花园,电梯坏了,又坏了,还是坏,电梯故障,,办理中,",
+        "H021,2025-03-05 11:00:00,13812345678,阳光花园,电梯坏了,电梯故障,,办理中,",
+    ]
+    .join("\n"));
+    let at = bytes.windows(3).position(|w| w == b"H02").unwrap() + 10;
+    bytes.insert(at, 0xFF);
+    write(c.dir.path(), "exports/hotline/12345_2025-03.csv", &bytes);
+    let s = run(&c);
+    let hot = file(&s, "12345_2025-03.csv");
+    assert_eq!((hot.rows, hot.loaded, hot.quarantined), (2, 1, 1));
+    assert_eq!(hot.undecodable_rows, 1);
+    assert_eq!(
+        hot.undecodable_first.as_deref(),
+        Some("row 2, column 来电时间")
+    );
+    let q = quarantine(&s);
+    let row = q.iter().find(|v| v["reason"] == "column_count").unwrap();
+    assert_eq!(row["row"], 2);
+    assert_eq!(row["detail"], "11 columns, header has 9");
+    let fields = row["fields"].as_object().unwrap();
+    assert_eq!(fields.len(), 11);
+    assert_eq!(fields["第11列"], "");
+    assert_eq!(fields["第10列"], "办理中");
+    // The reporter's column and the two it may have moved to.
+    for (k, v) in [
+        ("来电号码", "[已脱敏]"),
+        ("诉求地址", "[已脱敏]"),
+        ("诉求内容", "[已脱敏]"),
+    ] {
+        assert_eq!(fields[k], v, "{k}");
+    }
+    assert_eq!(fields["诉求分类"], "又坏了");
+    let text = std::fs::read_to_string(s.quarantine_file.as_ref().unwrap()).unwrap();
+    assert!(!text.contains("wx_abcdef"));
 }
 
 #[test]

@@ -549,17 +549,31 @@ fn redacted(
     cells: &Cells<'_>,
     reporter: Option<usize>,
 ) -> BTreeMap<String, String> {
-    header
-        .iter()
-        .enumerate()
-        .map(|(i, h)| {
+    if cells.is_empty() {
+        return BTreeMap::new(); // a record that is not valid CSV or JSON: no cells
+    }
+    // A row with more cells than the header (a separator typed in a cell) may have its
+    // reporter moved right by the difference, one with fewer moved left: every cell it may
+    // have moved to is masked too.
+    let (left, right) = match cells.len().checked_sub(header.len()) {
+        Some(more) => (0, more),
+        None => (header.len() - cells.len(), 0),
+    };
+    let is_reporter = |i: usize| reporter.is_some_and(|r| i + left >= r && i <= r + right);
+    (0..header.len().max(cells.len()))
+        .map(|i| {
             let v = cells.get(i).map_or("", |c| c.as_ref());
-            let v = if Some(i) == reporter && !v.trim().is_empty() {
+            let v = if is_reporter(i) && !v.trim().is_empty() {
                 "[已脱敏]".to_owned()
             } else {
                 mask_pii(&normalize_text(v))
             };
-            (h.clone(), v)
+            // Cells beyond the header are named by position.
+            let name = header
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| format!("第{}列", i + 1));
+            (name, v)
         })
         .collect()
 }
@@ -834,12 +848,10 @@ enum Batch {
     Blocks(Vec<readers::Block>),
 }
 
-/// A row's cells, or why it could not be read (reason code, detail).
-type RowCells<'c> = std::result::Result<&'c Cells<'c>, (&'static str, String)>;
-
 /// Where rows go to be mapped: line number, sheet (index in [`readers::OpenFile::sheets`]),
-/// cells, and whether the cells may hold U+FFFD.
-type RowSink<'s> = dyn FnMut(usize, u32, RowCells<'_>, bool) + 's;
+/// cells (however many the row has), why the row cannot be mapped if it cannot, and
+/// whether the cells may hold U+FFFD.
+type RowSink<'s> = dyn FnMut(usize, u32, &Cells<'_>, Option<readers::Problem>, bool) + 's;
 
 /// Records held in memory before they are merged into the lake.
 const FLUSH_RECORDS: usize = 200_000;
@@ -1164,26 +1176,26 @@ pub fn ingest(
                 }
             });
             let quarantined =
-                |row: usize, qfile: &str, cells: Option<&Cells<'_>>, r: Reject| QuarantineRow {
+                |row: usize, qfile: &str, cells: &Cells<'_>, r: Reject| QuarantineRow {
                     source: src.name.clone(),
                     file: qfile.to_owned(),
                     row,
                     reason: r.reason.to_owned(),
                     field: r.field.map(str::to_owned),
                     detail: r.detail,
-                    fields: cells
-                        .map(|c| redacted(header, c, mapping.reporter))
-                        .unwrap_or_default(),
+                    fields: redacted(header, cells, mapping.reporter),
                 };
             // Maps the rows `each` yields into one chunk of Arrow columns.
             let map_chunk = |capacity: usize, each: &dyn Fn(&mut RowSink<'_>)| {
                 let mut builder = RecordBuilder::with_capacity(capacity);
                 let mut outcomes = Vec::with_capacity(capacity);
                 let mut undecodable = (0, None);
-                each(&mut |row, sheet, cells, lossy| {
+                each(&mut |row, sheet, cells, problem, lossy| {
                     let (fname, qfile) = &labels[(sheet as usize).min(labels.len() - 1)];
-                    if let (true, Ok(c)) = (lossy, &cells) {
-                        if let Some(col) = c.iter().position(|v| v.contains(readers::REPLACEMENT)) {
+                    if lossy {
+                        if let Some(col) =
+                            cells.iter().position(|v| v.contains(readers::REPLACEMENT))
+                        {
                             undecodable.0 += 1;
                             undecodable.1.get_or_insert_with(|| {
                                 let column = header.get(col).map_or("", String::as_str);
@@ -1195,16 +1207,13 @@ pub fn ingest(
                             });
                         }
                     }
-                    let (outcome, read) = match cells {
-                        Err((reason, detail)) => (Err(reject(reason, None, detail)), None),
-                        Ok(c) => (
-                            map_row(ctx, src, mapping, c, fname, row, &mut builder),
-                            Some(c),
-                        ),
+                    let outcome = match problem {
+                        Some((reason, detail)) => Err(reject(reason, None, detail)),
+                        None => map_row(ctx, src, mapping, cells, fname, row, &mut builder),
                     };
                     outcomes.push(match outcome {
                         Ok(l) => Outcome::Loaded(l),
-                        Err(r) => Outcome::Quarantined(Box::new(quarantined(row, qfile, read, r))),
+                        Err(r) => Outcome::Quarantined(Box::new(quarantined(row, qfile, cells, r))),
                     });
                 });
                 Ok(Chunk {
@@ -1222,8 +1231,10 @@ pub fn ingest(
                         .map(|raws| {
                             map_chunk(raws.len(), &|f| {
                                 for raw in raws {
-                                    let cells = raw.cells.as_deref().map_err(Clone::clone);
-                                    f(raw.row, raw.sheet, cells, true);
+                                    match &raw.cells {
+                                        Ok(c) => f(raw.row, raw.sheet, c, None, true),
+                                        Err(p) => f(raw.row, raw.sheet, &[], Some(p.clone()), true),
+                                    }
                                 }
                             })
                         })
@@ -1232,7 +1243,9 @@ pub fn ingest(
                         .par_iter()
                         .map(|b| {
                             map_chunk(MAP_CHUNK, &|f| {
-                                b.for_each_row(|row, cells, lossy| f(row, 0, cells, lossy))
+                                b.for_each_row(|row, cells, problem, lossy| {
+                                    f(row, 0, cells, problem, lossy)
+                                })
                             })
                         })
                         .collect(),

@@ -25,9 +25,23 @@ pub struct RawRow {
     pub row: usize,
     /// Index of its sheet in [`OpenFile::sheets`] (0 for CSV and JSON Lines).
     pub sheet: u32,
-    /// Cells, or the problem of the row: its quarantine reason code (`column_count` or
-    /// `malformed`) and a detail.
-    pub cells: std::result::Result<Vec<Cow<'static, str>>, (&'static str, String)>,
+    /// Cells, or the problem of the row.
+    pub cells: std::result::Result<Vec<Cow<'static, str>>, Problem>,
+}
+
+/// Why a row cannot be mapped: its quarantine reason code (`column_count` or `malformed`)
+/// and a detail.
+pub type Problem = (&'static str, String);
+
+/// A row as [`RawRow::cells`] holds it: its cells when it has no problem.
+fn row_result(
+    cells: &Cells<'_>,
+    problem: Option<Problem>,
+) -> std::result::Result<Vec<Cow<'static, str>>, Problem> {
+    match problem {
+        None => Ok(owned(cells)),
+        Some(p) => Err(p),
+    }
 }
 
 /// A source file opened for reading.
@@ -59,11 +73,11 @@ impl OpenFile {
             Rows::Parsed(rows) => rows,
             Rows::Blocks(blocks) => Box::new(blocks.flat_map(|b| {
                 let mut rows = vec![];
-                b.for_each_row(|row, cells, _| {
+                b.for_each_row(|row, cells, problem, _| {
                     rows.push(RawRow {
                         row,
                         sheet: 0,
-                        cells: cells.map(owned),
+                        cells: row_result(cells, problem),
                     });
                 });
                 rows
@@ -379,17 +393,13 @@ fn decode<'b>(encoding: &'static encoding_rs::Encoding, bytes: &'b [u8]) -> (Cow
 }
 
 impl Block {
-    /// Decodes and parses the block, calling `f` with each row's line number, its cells (or
-    /// the problem of the row, as [`RawRow::cells`]) and whether the cells may hold U+FFFD
-    /// for bytes that could not be decoded (false when every byte of the block could).
-    /// Blank rows are skipped.
+    /// Decodes and parses the block, calling `f` with each row's line number, its cells
+    /// (however many it has; none for a record that is not valid CSV), the problem of the
+    /// row if it has one, and whether the cells may hold U+FFFD for bytes that could not be
+    /// decoded (false when every byte of the block could). Blank rows are skipped.
     pub fn for_each_row(
         &self,
-        mut f: impl for<'c> FnMut(
-            usize,
-            std::result::Result<&'c Cells<'c>, (&'static str, String)>,
-            bool,
-        ),
+        mut f: impl for<'c> FnMut(usize, &'c Cells<'c>, Option<Problem>, bool),
     ) {
         let (text, lossy) = decode(self.encoding, &self.bytes);
         let bytes = text.as_bytes();
@@ -408,22 +418,15 @@ impl Block {
             if cells.iter().all(|c| c.trim().is_empty()) {
                 continue;
             }
-            if cells.len() == width {
-                f(line, Ok(&cells), lossy);
-            } else {
-                f(
-                    line,
-                    Err((
-                        "column_count",
-                        format!("{} columns, header has {}", cells.len(), width),
-                    )),
-                    lossy,
-                );
-            }
+            let problem = (cells.len() != width).then(|| {
+                let detail = format!("{} columns, header has {}", cells.len(), width);
+                ("column_count", detail)
+            });
+            f(line, &cells, problem, lossy);
         }
         if let Some(e) = &self.error {
             line += line_breaks(&bytes[at..]);
-            f(line, Err(("malformed", e.clone())), lossy);
+            f(line, &[], Some(("malformed", e.clone())), lossy);
         }
     }
 }
@@ -1021,7 +1024,7 @@ mod tests {
                 error: None,
             };
             let mut b = vec![];
-            whole.for_each_row(|row, cells, _| b.push((row, cells.map(owned))));
+            whole.for_each_row(|row, cells, problem, _| b.push((row, row_result(cells, problem))));
             assert_eq!(a.len(), b.len(), "{eol:?}");
             assert_eq!(a.len(), (0..30_000).filter(|i| i % 7 != 3).count() + 1);
             for (x, y) in a.iter().zip(&b) {

@@ -144,8 +144,8 @@ impl Default for IngestSettings {
 #[serde(rename_all = "lowercase")]
 pub enum LakeCompression {
     /// Snappy (the default of DuckDB and Spark): fast to write and read. On the
-    /// 2.4-million-row benchmark it made the lake about 1.5× the size of `zstd` and the
-    /// ingest about 0.4 s faster.
+    /// 2.4-million-row benchmark the lake is 1.5× the size of `zstd`'s (150 MB against 101)
+    /// and the ingest 0.15 s faster (0.27 s less CPU).
     #[default]
     Snappy,
     /// Zstandard, level 1: the smallest lake, at more CPU per write.

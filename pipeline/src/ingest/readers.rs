@@ -304,10 +304,55 @@ fn extent(b: &[u8], start: usize, layout: Layout, eof: bool) -> Extent {
             }
         }
     }
-    if multiline && layout.width != 0 && fields != layout.width {
-        return first_line(b);
+    if multiline && layout.width != 0 {
+        if fields != layout.width || continues_like_a_record(&b[start..i], layout.width) {
+            return first_line(b);
+        }
     }
     Extent::Whole(i)
+}
+
+/// Whether a record that holds quoted line breaks is two stray quotes paired up: its first
+/// line, read alone, is a whole record (its unclosed quote a character), and so is a later
+/// line. Two stray quotes in the same column of two rows make a record of the header's
+/// width that swallows the rows between; a field typed across lines leaves an incomplete
+/// first line (its field opens there), or, in the last column, later lines of its own text,
+/// which would need the header's number of fields to be taken for a record.
+fn continues_like_a_record(record: &[u8], width: usize) -> bool {
+    if width < 2 {
+        return false; // every line is a whole record of one field
+    }
+    let mut lines = record.split(|&c| c == b'\n' || c == b'\r');
+    lines.next().is_some_and(|l| fields_on_line(l) == width)
+        && lines.any(|l| fields_on_line(l) == width)
+}
+
+/// The fields of one line read as a record on its own: a quote opens a quoted field at a
+/// field's start only if it closes on the line (`""` inside is a quote); otherwise it is a
+/// character.
+fn fields_on_line(line: &[u8]) -> usize {
+    let (mut i, mut fields) = (0, 1);
+    loop {
+        if line.get(i) == Some(&b'"') {
+            let mut j = i + 1;
+            while let Some(q) = memchr::memchr(b'"', &line[j..]) {
+                j += q + 1;
+                if line.get(j) == Some(&b'"') {
+                    j += 1; // an escaped quote
+                } else {
+                    i = j; // closed: the field goes on after it
+                    break;
+                }
+            }
+        }
+        match memchr::memchr(b',', &line[i.min(line.len())..]) {
+            Some(k) => {
+                i += k + 1;
+                fields += 1;
+            }
+            None => return fields,
+        }
+    }
 }
 
 /// The end (after its line break) of the last whole record in `buf`, or the first when
@@ -1174,10 +1219,25 @@ mod tests {
         assert_eq!(got[0].1, cells(&["1", "一"]));
         assert_eq!(got[3].1, cells(&["四\"", "a"]));
         assert_eq!(got[4].1, cells(&["2", "b", "c"]));
+        // Two stray quotes in the same column pair up into a record of the right width:
+        // the lines between, and the second row, have a whole record's commas, so the
+        // first quote is taken as stray and every row is read.
+        let text = "1,\"坏了,a\n2,漏水,b\n3,又\"说,c\n4,d,e\n";
+        let got = rows(text);
+        assert_eq!(got.len(), 4, "{got:?}");
+        assert_eq!(got[0].1, cells(&["1", "坏了,a"]));
+        assert_eq!(got[1].1, cells(&["2", "漏水", "b"]));
+        assert_eq!(got[2].1, cells(&["3", "又\"说", "c"]));
+        let text = "1,\"坏了,a\r\n3,又\"说,c\r\n";
+        assert_eq!(rows(text).len(), 2, "{:?}", rows(text));
+        // A field typed across lines, with a comma in its text, stays one record.
+        let text = "1,\"第一行,\n第二行\",a\n2,b,c\n";
+        assert_eq!(rows(text), csv_crate_with_starts(text));
         // The cuts agree: the blocks of a file hold the same records.
         for text in [
             "1,\"电梯坏了,a\n2,漏水,b\r\n3,停水,c\n",
             "1,\"坏了,a\n2,漏水,b\n3,\"x,y\",c\n",
+            "1,\"坏了,a\n2,漏水,b\n3,又\"说,c\n",
         ] {
             let (end, _) = record_ends(text.as_bytes(), true, layout).unwrap();
             assert_eq!(&text[end..end + 2], "2,");

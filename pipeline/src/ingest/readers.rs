@@ -304,10 +304,11 @@ fn extent(b: &[u8], start: usize, layout: Layout, eof: bool) -> Extent {
             }
         }
     }
-    if multiline && layout.width != 0 {
-        if fields != layout.width || continues_like_a_record(&b[start..i], layout.width) {
-            return first_line(b);
-        }
+    if multiline
+        && layout.width != 0
+        && (fields != layout.width || continues_like_a_record(&b[start..i], layout.width))
+    {
+        return first_line(b);
     }
     Extent::Whole(i)
 }

@@ -436,28 +436,33 @@ fn every_quarantine_reason_names_file_row_and_field() {
 #[test]
 fn a_row_with_extra_cells_is_quarantined_with_its_cells_and_its_reporter_masked() {
     let c = city();
-    // A comma typed in the content splits it: the row has 11 cells for 9 columns, an
-    // openid-like reporter in the third. Its undecodable byte (0xFF) is counted too.
+    // Two trailing separators: 11 cells for 9 columns, an undecodable byte (0xFF) in the
+    // last, which is named by its position.
+    // A comma typed in the content splits it: 11 cells again, an openid-like reporter in
+    // the third, an undecodable byte in the time.
     let mut bytes = gbk(&[
         HOTLINE_HEADER,
+        "H022,2025-03-05 12:00:00,13812345678,阳光花园,电梯坏了,电梯故障,,办理中,,,",
         "H020,2025-03-05 10:00:00,wx_abcdef,阳光花园,电梯坏了,又坏了,还是坏,电梯故障,,办理中,",
         "H021,2025-03-05 11:00:00,13812345678,阳光花园,电梯坏了,电梯故障,,办理中,",
     ]
     .join("\n"));
-    let at = bytes.windows(3).position(|w| w == b"H02").unwrap() + 10;
+    let at = bytes.windows(5).position(|w| w == b"H020,").unwrap();
+    bytes.insert(at - 1, 0xFF);
+    let at = bytes.windows(5).position(|w| w == b"H020,").unwrap() + 10;
     bytes.insert(at, 0xFF);
     write(c.dir.path(), "exports/hotline/12345_2025-03.csv", &bytes);
     let s = run(&c);
     let hot = file(&s, "12345_2025-03.csv");
-    assert_eq!((hot.rows, hot.loaded, hot.quarantined), (2, 1, 1));
-    assert_eq!(hot.undecodable_rows, 1);
+    assert_eq!((hot.rows, hot.loaded, hot.quarantined), (3, 1, 2));
+    assert_eq!(hot.undecodable_rows, 2);
     assert_eq!(
         hot.undecodable_first.as_deref(),
-        Some("row 2, column 来电时间")
+        Some("row 2, column 第11列")
     );
     let q = quarantine(&s);
-    let row = q.iter().find(|v| v["reason"] == "column_count").unwrap();
-    assert_eq!(row["row"], 2);
+    let row = q.iter().find(|v| v["row"] == 3).unwrap();
+    assert_eq!(row["reason"], "column_count");
     assert_eq!(row["detail"], "11 columns, header has 9");
     let fields = row["fields"].as_object().unwrap();
     assert_eq!(fields.len(), 11);

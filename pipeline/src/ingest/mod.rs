@@ -137,7 +137,9 @@ pub struct QuarantineRow {
     pub field: Option<String>,
     /// Human-readable detail.
     pub detail: String,
-    /// The row's cells, identifiers masked and the reporter column removed.
+    /// The row's cells by column name (`第N列` beyond the header), identifiers masked and
+    /// the reporter's cell replaced by `[已脱敏]` (with every cell it may have shifted to,
+    /// in a row of the wrong width).
     pub fields: BTreeMap<String, String>,
 }
 
@@ -544,6 +546,14 @@ fn map_row(
     })
 }
 
+/// The name of column `i` (0-based): the header's, or `第N列` for a cell beyond it.
+fn column_name(header: &[String], i: usize) -> std::borrow::Cow<'_, str> {
+    match header.get(i) {
+        Some(h) => h.as_str().into(),
+        None => format!("第{}列", i + 1).into(),
+    }
+}
+
 fn redacted(
     header: &[String],
     cells: &Cells<'_>,
@@ -568,12 +578,7 @@ fn redacted(
             } else {
                 mask_pii(&normalize_text(v))
             };
-            // Cells beyond the header are named by position.
-            let name = header
-                .get(i)
-                .cloned()
-                .unwrap_or_else(|| format!("第{}列", i + 1));
-            (name, v)
+            (column_name(header, i).into_owned(), v)
         })
         .collect()
 }
@@ -1198,7 +1203,7 @@ pub fn ingest(
                         {
                             undecodable.0 += 1;
                             undecodable.1.get_or_insert_with(|| {
-                                let column = header.get(col).map_or("", String::as_str);
+                                let column = column_name(header, col);
                                 let sheet = match labels.len() {
                                     1 => String::new(),
                                     _ => format!(" of {fname}"),

@@ -434,6 +434,33 @@ fn every_quarantine_reason_names_file_row_and_field() {
 }
 
 #[test]
+fn header_names_match_the_config_once_normalised() {
+    let c = city();
+    // Another system's header: a full-width parenthesis pair, an ideographic space, a
+    // zero-width space and a byte-order mark inside the line (a concatenated export).
+    let header = HOTLINE_HEADER
+        .replace("工单编号", "工单编号\u{200b}")
+        .replace("来电时间", "\u{3000}来电时间")
+        .replace("诉求内容", "\u{feff}诉求内容");
+    let bytes = [
+        header.as_str(),
+        "H030,2025-03-05 10:00:00,13812345678,阳光花园,电梯坏了,电梯故障,,办理中,",
+    ]
+    .join("\n");
+    write(
+        c.dir.path(),
+        "exports/hotline/12345_2025-03.csv",
+        bytes.as_bytes(),
+    );
+    let s = run(&c);
+    let hot = file(&s, "12345_2025-03.csv");
+    assert!(hot.missing_columns.is_empty(), "{:?}", hot.missing_columns);
+    assert_eq!((hot.rows, hot.loaded), (1, 1));
+    let r = &records(&c)["hotline:H030"].1;
+    assert_eq!(r.content, "电梯坏了");
+}
+
+#[test]
 fn a_row_with_extra_cells_is_quarantined_with_its_cells_and_its_reporter_masked() {
     let c = city();
     // Two trailing separators: 11 cells for 9 columns, an undecodable byte (0xFF) in the

@@ -222,6 +222,13 @@ const fn field(name: &str) -> usize {
     panic!("not a canonical field")
 }
 
+/// Whether an export's column name is a configured one: equal once both are normalised
+/// (full-width forms, a stray U+FEFF or zero-width character, doubled spaces), as systems
+/// that write the same header differently do.
+fn same_name(header: &str, configured: &str) -> bool {
+    normalized(header) == normalized(configured)
+}
+
 /// The mapped fields the header has no column for: the first list those every row needs
 /// (`source_id`, `received_at`, and `content` or `category`), the second the others. Each is
 /// written `field (column, …)`.
@@ -229,7 +236,7 @@ fn missing_columns(src: &Source, header: &[String]) -> (Vec<String>, Vec<String>
     let absent = |f: &str| {
         src.columns
             .get(f)
-            .filter(|names| !names.iter().any(|n| header.contains(n)))
+            .filter(|names| !names.iter().any(|n| header.iter().any(|h| same_name(h, n))))
             .map(|names| format!("{f} ({})", names.join(", ")))
     };
     let (mut required, mut optional) = (vec![], vec![]);
@@ -264,7 +271,7 @@ impl Mapping {
                 src.columns
                     .get(f)?
                     .iter()
-                    .find_map(|n| header.iter().position(|h| h == n))
+                    .find_map(|n| header.iter().position(|h| same_name(h, n)))
             })
             .collect();
         let reporter = cols[const { field("reporter") }];

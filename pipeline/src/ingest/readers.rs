@@ -1231,9 +1231,15 @@ mod tests {
         assert_eq!(got[2].1, cells(&["3", "又\"说", "c"]));
         let text = "1,\"坏了,a\r\n3,又\"说,c\r\n";
         assert_eq!(rows(text).len(), 2, "{:?}", rows(text));
-        // A field typed across lines, with a comma in its text, stays one record.
-        let text = "1,\"第一行,\n第二行\",a\n2,b,c\n";
-        assert_eq!(rows(text), csv_crate_with_starts(text));
+        // A field typed across lines, with a comma in its text, stays one record, and so
+        // does one in the last column, whose first line alone has the header's width.
+        for text in [
+            "1,\"第一行,\n第二行\",a\n2,b,c\n",
+            "1,a,\"第一行\r\n第二行\"\r\n2,b,c\r\n",
+        ] {
+            assert_eq!(rows(text), csv_crate_with_starts(text));
+            assert_eq!(rows(text).len(), 2);
+        }
         // The cuts agree: the blocks of a file hold the same records.
         for text in [
             "1,\"电梯坏了,a\n2,漏水,b\r\n3,停水,c\n",

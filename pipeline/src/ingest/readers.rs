@@ -229,8 +229,9 @@ enum Extent {
 
 /// The extent of the record that starts at `start` in `b`, read as [`Records`] reads it. A
 /// quoted field may hold line breaks, but a record that does is trusted only if each of its
-/// quotes closes (within `max_quoted_lines` line breaks) and it has the header's number of
-/// fields. Otherwise a quote was stray (typed at the start of a cell, or a closing one
+/// quotes closes (within `max_quoted_lines` line breaks), it has the header's number of
+/// fields, and it is not two stray quotes paired up ([`continues_like_a_record`]).
+/// Otherwise a quote was stray (typed at the start of a cell, or a closing one
 /// lost) and would swallow the records after it: the first line alone is taken as the
 /// record (usually quarantined for its column count) and reading goes on at the next line,
 /// so every later record is still read and counted. `eof`: `b` is the whole text.
@@ -1221,8 +1222,8 @@ mod tests {
         assert_eq!(got[3].1, cells(&["四\"", "a"]));
         assert_eq!(got[4].1, cells(&["2", "b", "c"]));
         // Two stray quotes in the same column pair up into a record of the right width:
-        // the lines between, and the second row, have a whole record's commas, so the
-        // first quote is taken as stray and every row is read.
+        // its first line and the lines after it each read as a whole record, so the first
+        // quote is taken as stray and every row is read.
         let text = "1,\"坏了,a\n2,漏水,b\n3,又\"说,c\n4,d,e\n";
         let got = rows(text);
         assert_eq!(got.len(), 4, "{got:?}");

@@ -1,7 +1,8 @@
 //! The compound registry and taxonomy, and address → compound resolution.
 //!
 //! Resolution, in order: **exact** (the whole address is a name or alias), **alias** /
-//! **substring** (the longest name or alias inside the address, by Aho-Corasick), **fuzzy**
+//! **substring** (the longest name or alias inside the address, by a character-wise
+//! double-array Aho-Corasick automaton), **fuzzy**
 //! (character edit distance against candidates sharing character bigrams, with a similarity
 //! score). A name shared by compounds of different streets is resolved by the street named in
 //! the address, else left unresolved as ambiguous.
@@ -9,7 +10,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::AhoCorasick;
+use daachorse::{CharwiseDoubleArrayAhoCorasick, CharwiseDoubleArrayAhoCorasickBuilder, MatchKind};
 use foldhash::quality::FixedState;
 use serde::{Deserialize, Serialize};
 
@@ -113,7 +115,10 @@ pub struct Registry {
     patterns: Vec<Pattern>,
     /// One per pattern.
     heads: Vec<Head>,
-    ac: AhoCorasick,
+    /// Every name and alias key, valued by its index in `patterns`, leftmost-longest. It
+    /// steps a character at a time (an address is mostly three-byte CJK, which a byte-wise
+    /// automaton walks in three transitions).
+    ac: CharwiseDoubleArrayAhoCorasick<u32>,
     bigrams: HashMap<(char, char), Vec<u32>, FixedState>,
     fuzzy_threshold: f64,
     /// The distinct non-empty address keys of the streets, as one automaton (for street
@@ -237,9 +242,11 @@ impl Registry {
                 compounds,
             })
             .collect();
-        let ac = AhoCorasickBuilder::new()
+        let ac = CharwiseDoubleArrayAhoCorasickBuilder::new()
             .match_kind(MatchKind::LeftmostLongest)
-            .build(patterns.iter().map(|p| p.key.as_str()))
+            .build_with_values(
+                (patterns.iter().enumerate()).map(|(i, p)| (p.key.as_str(), i as u32)),
+            )
             .map_err(|e| e.to_string())?;
         let mut bigrams: HashMap<(char, char), Vec<u32>, FixedState> = HashMap::default();
         for (pi, p) in patterns.iter().enumerate() {
@@ -342,13 +349,14 @@ impl Registry {
         // Longest name/alias inside the address. A name or alias that is the whole address
         // (exact) can only be the first, leftmost-longest, match.
         let mut best: Option<(usize, usize)> = None; // (pattern, length)
-        for m in self.ac.find_iter(key) {
+        for m in self.ac.leftmost_find_iter(key) {
             let len = m.end() - m.start();
+            let pi = m.value() as usize;
             if len == key.len() {
-                return self.pick_pattern(key, m.pattern().as_usize(), MatchMethod::Exact, 1.0);
+                return self.pick_pattern(key, pi, MatchMethod::Exact, 1.0);
             }
             if best.is_none_or(|(_, l)| len > l) {
-                best = Some((m.pattern().as_usize(), len));
+                best = Some((pi, len));
             }
         }
         if let Some((pi, _)) = best {

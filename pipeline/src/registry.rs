@@ -551,7 +551,9 @@ pub struct Category {
 pub struct Taxonomy {
     /// All categories.
     pub categories: Vec<Category>,
-    lookup: HashMap<String, usize>,
+    /// Address key of every name a category is known by → its index (looked up for every
+    /// row: foldhash, not SipHash).
+    lookup: HashMap<String, usize, FixedState>,
 }
 
 impl Taxonomy {
@@ -565,7 +567,7 @@ impl Taxonomy {
 
     /// Builds the lookup: l2, aliases and `l1-l2` / `l1/l2` forms.
     pub fn new(categories: Vec<Category>) -> Taxonomy {
-        let mut lookup = HashMap::new();
+        let mut lookup = HashMap::default();
         for (i, c) in categories.iter().enumerate() {
             let mut keys = vec![
                 c.l2.clone(),

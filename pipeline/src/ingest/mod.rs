@@ -199,6 +199,32 @@ struct Mapping {
     future_ms: i64,
     /// Searchers for the test-ticket markers, built once.
     test_markers: Vec<memchr::memmem::Finder<'static>>,
+    /// The source's value map of each field of [`VALUE_MAPPED`], in its order, as a list
+    /// searched in place: a map holds a handful of values, and a sorted map of maps
+    /// compared strings at every level, for five fields of every row.
+    ///
+    /// [`VALUE_MAPPED`]: crate::config::VALUE_MAPPED
+    values: Vec<Option<Vec<(String, String)>>>,
+}
+
+/// Position of a field in [`crate::config::VALUE_MAPPED`], for `const` use.
+const fn value_field(name: &str) -> usize {
+    let fields = crate::config::VALUE_MAPPED;
+    let mut i = 0;
+    while i < fields.len() {
+        let (a, b) = (fields[i].0.as_bytes(), name.as_bytes());
+        if a.len() == b.len() {
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    panic!("not a value-mapped field")
 }
 
 /// Position of a canonical field in `MAPPABLE_FIELDS`, for `const` use: a misspelt field
@@ -283,6 +309,63 @@ impl Mapping {
             test_markers: (ctx.config.ingest.test_markers.iter())
                 .map(|t| memchr::memmem::Finder::new(t.as_bytes()).into_owned())
                 .collect(),
+            values: (crate::config::VALUE_MAPPED.iter())
+                .map(|(f, _)| {
+                    let map = src.values.get(*f)?;
+                    Some(map.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                })
+                .collect(),
+        }
+    }
+
+    /// The canonical value of `raw` (normalised) in the source's value map of `field` (at
+    /// `f` in `VALUE_MAPPED`); `None` for a blank cell, an error for a value the map lacks
+    /// or a field without a map.
+    fn mapped(
+        &self,
+        f: usize,
+        field: &'static str,
+        raw: &str,
+    ) -> std::result::Result<Option<&str>, Reject> {
+        let raw = normalized(raw);
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        match self.values.get(f).and_then(Option::as_ref) {
+            Some(map) => match map.iter().find(|(k, _)| *k == *raw) {
+                Some((_, v)) => Ok(Some(v.as_str())),
+                None => Err(reject(
+                    "unknown_value",
+                    Some(field),
+                    format!("value `{raw}` is not in values.{field}"),
+                )),
+            },
+            None => Err(reject(
+                "unknown_value",
+                Some(field),
+                format!("no value map for `{field}` (value `{raw}`)"),
+            )),
+        }
+    }
+
+    /// A yes/no cell: the usual words, else the source's value map of `field` (at `f` in
+    /// `VALUE_MAPPED`); `None` when blank.
+    fn flag(
+        &self,
+        f: usize,
+        field: &'static str,
+        raw: &str,
+    ) -> std::result::Result<Option<bool>, Reject> {
+        let n = normalized(raw);
+        let is = |words: &[&str]| words.iter().any(|w| n.eq_ignore_ascii_case(w));
+        if n.is_empty() {
+            Ok(None)
+        } else if is(&["true", "1", "yes", "y", "是"]) {
+            Ok(Some(true))
+        } else if is(&["false", "0", "no", "n", "否"]) {
+            Ok(Some(false))
+        } else {
+            Ok(self.mapped(f, field, raw)?.map(|v| v == "true"))
         }
     }
     /// The cell of the canonical field at `f` (see [`field`]), "" when unmapped. Not
@@ -291,46 +374,6 @@ impl Mapping {
         self.cols[f]
             .and_then(|i| cells.get(i))
             .map_or("", |s| s.as_ref())
-    }
-}
-
-fn mapped<'m>(
-    src: &'m Source,
-    field: &'static str,
-    raw: &str,
-) -> std::result::Result<Option<&'m str>, Reject> {
-    let raw = normalized(raw);
-    if raw.is_empty() {
-        return Ok(None);
-    }
-    match src.values.get(field) {
-        Some(map) => match map.get(raw.as_ref()) {
-            Some(v) => Ok(Some(v.as_str())),
-            None => Err(reject(
-                "unknown_value",
-                Some(field),
-                format!("value `{raw}` is not in values.{field}"),
-            )),
-        },
-        None => Err(reject(
-            "unknown_value",
-            Some(field),
-            format!("no value map for `{field}` (value `{raw}`)"),
-        )),
-    }
-}
-
-fn flag(src: &Source, field: &'static str, raw: &str) -> std::result::Result<Option<bool>, Reject> {
-    let n = normalized(raw);
-    let is = |words: &[&str]| words.iter().any(|w| n.eq_ignore_ascii_case(w));
-    if n.is_empty() {
-        Ok(None)
-    } else if is(&["true", "1", "yes", "y", "是"]) {
-        Ok(Some(true))
-    } else if is(&["false", "0", "no", "n", "否"]) {
-        Ok(Some(false))
-    } else {
-        Ok(mapped(src, field, raw)?.map(|v| v == "true"))
     }
 }
 
@@ -423,9 +466,15 @@ fn map_row(
     }
     let comp = res.compound.map(|i| ctx.registry.labels(i));
     let cat = ctx.taxonomy.lookup(&label);
-    let status = mapped(src, "status", m.get(cells, const { field("status") }))?.unwrap_or("open");
-    let mut satisfaction = mapped(
-        src,
+    let status = m
+        .mapped(
+            const { value_field("status") },
+            "status",
+            m.get(cells, const { field("status") }),
+        )?
+        .unwrap_or("open");
+    let mut satisfaction = m.mapped(
+        const { value_field("satisfaction") },
         "satisfaction",
         m.get(cells, const { field("satisfaction") }),
     )?;
@@ -469,25 +518,25 @@ fn map_row(
             })?)
         }
     };
-    let is_collective = flag(
-        src,
+    let is_collective = m.flag(
+        const { value_field("is_collective") },
         "is_collective",
         m.get(cells, const { field("is_collective") }),
     )?
     .unwrap_or(participants.is_some_and(|p| p >= ctx.config.ingest.collective_threshold));
-    let petition_level = mapped(
-        src,
+    let petition_level = m.mapped(
+        const { value_field("petition_level") },
         "petition_level",
         m.get(cells, const { field("petition_level") }),
     )?;
-    let skip_level = flag(
-        src,
+    let skip_level = m.flag(
+        const { value_field("skip_level") },
         "skip_level",
         m.get(cells, const { field("skip_level") }),
     )?
     .unwrap_or(false);
-    let repeat_flag = flag(
-        src,
+    let repeat_flag = m.flag(
+        const { value_field("repeat_flag") },
         "repeat_flag",
         m.get(cells, const { field("repeat_flag") }),
     )?

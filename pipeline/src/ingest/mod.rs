@@ -518,29 +518,32 @@ fn map_row(
             })?)
         }
     };
-    let is_collective = m.flag(
-        const { value_field("is_collective") },
-        "is_collective",
-        m.get(cells, const { field("is_collective") }),
-    )?
-    .unwrap_or(participants.is_some_and(|p| p >= ctx.config.ingest.collective_threshold));
+    let is_collective = m
+        .flag(
+            const { value_field("is_collective") },
+            "is_collective",
+            m.get(cells, const { field("is_collective") }),
+        )?
+        .unwrap_or(participants.is_some_and(|p| p >= ctx.config.ingest.collective_threshold));
     let petition_level = m.mapped(
         const { value_field("petition_level") },
         "petition_level",
         m.get(cells, const { field("petition_level") }),
     )?;
-    let skip_level = m.flag(
-        const { value_field("skip_level") },
-        "skip_level",
-        m.get(cells, const { field("skip_level") }),
-    )?
-    .unwrap_or(false);
-    let repeat_flag = m.flag(
-        const { value_field("repeat_flag") },
-        "repeat_flag",
-        m.get(cells, const { field("repeat_flag") }),
-    )?
-    .unwrap_or(false);
+    let skip_level = m
+        .flag(
+            const { value_field("skip_level") },
+            "skip_level",
+            m.get(cells, const { field("skip_level") }),
+        )?
+        .unwrap_or(false);
+    let repeat_flag = m
+        .flag(
+            const { value_field("repeat_flag") },
+            "repeat_flag",
+            m.get(cells, const { field("repeat_flag") }),
+        )?
+        .unwrap_or(false);
     // Pushed, not formatted: `format_compact!` went through `fmt::write` (1 % of an ingest).
     let channel = src.channel.as_str();
     let mut record_id = Str::with_capacity(channel.len() + 1 + sid.len());

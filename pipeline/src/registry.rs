@@ -734,5 +734,20 @@ mod tests {
             (Some("C7".into()), MatchMethod::Substring)
         );
         assert_eq!(m("南湖街道和园2栋"), (None, MatchMethod::Ambiguous));
+        // characters no name holds (an emoji, an undecodable byte's U+FFFD, a lone name
+        // character) break no match, before, inside the run of names or after
+        assert_eq!(
+            m("😀\u{FFFD}阳阳光花园二期\u{FFFD}5栋😀"),
+            (Some("C2".into()), MatchMethod::Substring)
+        );
+        // of two names in one address, the longer is taken wherever it stands
+        assert_eq!(
+            m("锦绣对面的阳光花园二期3栋"),
+            (Some("C2".into()), MatchMethod::Substring)
+        );
+        assert_eq!(
+            m("阳光花园二期对面的锦绣3栋"),
+            (Some("C2".into()), MatchMethod::Substring)
+        );
     }
 }

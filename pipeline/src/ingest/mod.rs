@@ -212,19 +212,28 @@ const fn value_field(name: &str) -> usize {
     let fields = crate::config::VALUE_MAPPED;
     let mut i = 0;
     while i < fields.len() {
-        let (a, b) = (fields[i].0.as_bytes(), name.as_bytes());
-        if a.len() == b.len() {
-            let mut j = 0;
-            while j < a.len() && a[j] == b[j] {
-                j += 1;
-            }
-            if j == a.len() {
-                return i;
-            }
+        if same_str(fields[i].0, name) {
+            return i;
         }
         i += 1;
     }
     panic!("not a value-mapped field")
+}
+
+/// Whether two strings are equal, for `const` use.
+const fn same_str(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut j = 0;
+    while j < a.len() {
+        if a[j] != b[j] {
+            return false;
+        }
+        j += 1;
+    }
+    true
 }
 
 /// Position of a canonical field in `MAPPABLE_FIELDS`, for `const` use: a misspelt field
@@ -233,15 +242,8 @@ const fn field(name: &str) -> usize {
     let fields = crate::config::MAPPABLE_FIELDS;
     let mut i = 0;
     while i < fields.len() {
-        let (a, b) = (fields[i].as_bytes(), name.as_bytes());
-        if a.len() == b.len() {
-            let mut j = 0;
-            while j < a.len() && a[j] == b[j] {
-                j += 1;
-            }
-            if j == a.len() {
-                return i;
-            }
+        if same_str(fields[i], name) {
+            return i;
         }
         i += 1;
     }

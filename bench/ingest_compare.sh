@@ -37,20 +37,26 @@ for enc in utf8 gbk; do
   read -r s c <<< "$(t $bin --quiet ingest --config "$work/$enc/weaksignal.toml" --as-of 2025-12-31)"
   size=$([ $enc = utf8 ] && echo $mb || echo $mb_gbk)
   report "weaksignal ingest ($enc)" "$s" "$c" "$size"
+  [ $enc = gbk ] && ws_s=$s
 done
 rm -f "$work/duck.parquet" "$work/polars.parquet"
-# DuckDB is given the dialect: its sniffer rejects the comma dialect on these exports (rows
-# with a stray quote or a separator typed in a cell, as real exports have) and falls back to
-# `|` with no quotes, reading each line as one column, which is a copy, not a conversion.
+# DuckDB is given the dialect: its sniffer rejects the comma dialect on these exports (some
+# records have fewer fields than the header: a line break typed in a cell, as real exports
+# have) and falls back to `|` with no quotes, reading each line as one column, which is a
+# copy, not a conversion.
 # strict_mode=false and null_padding=true keep every row (ignore_errors would drop them).
 read -r s c <<< "$(t "$work/venv/bin/python" -c "
 import duckdb
 duckdb.sql(\"COPY (SELECT * FROM read_csv('$work/utf8/hotline.csv', all_varchar=true, delim=',', quote='\\\"', escape='\\\"', header=true, strict_mode=false, null_padding=true)) TO '$work/duck.parquet' (FORMAT parquet)\")")"
 report "DuckDB $("$work/venv/bin/python" -c 'import duckdb; print(duckdb.__version__)')" "$s" "$c" "$mb"
+duck_s=$s
 read -r s c <<< "$(t "$work/venv/bin/python" -c "
 import polars as pl
 pl.scan_csv('$work/utf8/hotline.csv', infer_schema=False).sink_parquet('$work/polars.parquet')")"
 report "polars $("$work/venv/bin/python" -c 'import polars; print(polars.__version__)')" "$s" "$c" "$mb"
+polars_s=$s
+fastest=$(echo "if ($duck_s < $polars_s) $duck_s else $polars_s" | bc -l)
+printf "ratio (fastest converter / weaksignal GBK): %.2f (target >= 1)\n" "$(echo "$fastest / $ws_s" | bc -l)"
 # A converter counts only if it wrote every row into the header's columns.
 "$work/venv/bin/python" - "$work" "$rows" <<'PY'
 import sys, duckdb

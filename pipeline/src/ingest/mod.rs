@@ -320,15 +320,11 @@ impl Mapping {
         }
     }
 
-    /// The canonical value of `raw` (normalised) in the source's value map of `field` (at
-    /// `f` in `VALUE_MAPPED`); `None` for a blank cell, an error for a value the map lacks
-    /// or a field without a map.
-    fn mapped(
-        &self,
-        f: usize,
-        field: &'static str,
-        raw: &str,
-    ) -> std::result::Result<Option<&str>, Reject> {
+    /// The canonical value of `raw` (normalised) in the source's value map of the field at
+    /// `f` in `VALUE_MAPPED` (see [`value_field`]); `None` for a blank cell, an error for a
+    /// value the map lacks or a field without a map.
+    fn mapped(&self, f: usize, raw: &str) -> std::result::Result<Option<&str>, Reject> {
+        let field = crate::config::VALUE_MAPPED.get(f).map_or("", |v| v.0);
         let raw = normalized(raw);
         if raw.is_empty() {
             return Ok(None);
@@ -350,14 +346,9 @@ impl Mapping {
         }
     }
 
-    /// A yes/no cell: the usual words, else the source's value map of `field` (at `f` in
-    /// `VALUE_MAPPED`); `None` when blank.
-    fn flag(
-        &self,
-        f: usize,
-        field: &'static str,
-        raw: &str,
-    ) -> std::result::Result<Option<bool>, Reject> {
+    /// A yes/no cell: the usual words, else the source's value map of the field at `f` in
+    /// `VALUE_MAPPED`; `None` when blank.
+    fn flag(&self, f: usize, raw: &str) -> std::result::Result<Option<bool>, Reject> {
         let n = normalized(raw);
         let is = |words: &[&str]| words.iter().any(|w| n.eq_ignore_ascii_case(w));
         if n.is_empty() {
@@ -367,9 +358,10 @@ impl Mapping {
         } else if is(&["false", "0", "no", "n", "否"]) {
             Ok(Some(false))
         } else {
-            Ok(self.mapped(f, field, raw)?.map(|v| v == "true"))
+            Ok(self.mapped(f, raw)?.map(|v| v == "true"))
         }
     }
+
     /// The cell of the canonical field at `f` (see [`field`]), "" when unmapped. Not
     /// trimmed: every cell goes through [`normalized`], which trims.
     fn get<'c>(&self, cells: &'c Cells<'_>, f: usize) -> &'c str {
@@ -471,13 +463,11 @@ fn map_row(
     let status = m
         .mapped(
             const { value_field("status") },
-            "status",
             m.get(cells, const { field("status") }),
         )?
         .unwrap_or("open");
     let mut satisfaction = m.mapped(
         const { value_field("satisfaction") },
-        "satisfaction",
         m.get(cells, const { field("satisfaction") }),
     )?;
     if satisfaction.is_none() {
@@ -523,26 +513,22 @@ fn map_row(
     let is_collective = m
         .flag(
             const { value_field("is_collective") },
-            "is_collective",
             m.get(cells, const { field("is_collective") }),
         )?
         .unwrap_or(participants.is_some_and(|p| p >= ctx.config.ingest.collective_threshold));
     let petition_level = m.mapped(
         const { value_field("petition_level") },
-        "petition_level",
         m.get(cells, const { field("petition_level") }),
     )?;
     let skip_level = m
         .flag(
             const { value_field("skip_level") },
-            "skip_level",
             m.get(cells, const { field("skip_level") }),
         )?
         .unwrap_or(false);
     let repeat_flag = m
         .flag(
             const { value_field("repeat_flag") },
-            "repeat_flag",
             m.get(cells, const { field("repeat_flag") }),
         )?
         .unwrap_or(false);

@@ -15,10 +15,26 @@ pub fn normalize_text(s: &str) -> String {
 
 /// [`normalize_text`] without a copy when the text is already normal (most cells).
 pub fn normalized(s: &str) -> Cow<'_, str> {
-    match first_change(s) {
+    match first_change::<false>(s) {
         None => Cow::Borrowed(s),
-        Some(at) => Cow::Owned(normalize_from(s, at)),
+        Some(at) => Cow::Owned(normalize_from::<false>(s, at)),
     }
+}
+
+/// [`normalized`] for free text that people read (a record's content and address): the
+/// same, except that the punctuation Chinese writes full-width (`，：；！？（）`) stays as
+/// it is, so a sentence keeps its own commas. Full-width digits, letters and symbols still
+/// become half-width, so identifiers are still found and masked.
+pub fn normalized_free_text(s: &str) -> Cow<'_, str> {
+    match first_change::<true>(s) {
+        None => Cow::Borrowed(s),
+        Some(at) => Cow::Owned(normalize_from::<true>(s, at)),
+    }
+}
+
+/// Full-width punctuation Chinese text is written with (GB/T 15834), kept in free text.
+fn chinese_punctuation(c: char) -> bool {
+    matches!(c, '，' | '：' | '；' | '！' | '？' | '（' | '）')
 }
 
 /// Whether a byte may start a character that normalisation changes: ASCII whitespace and
@@ -44,9 +60,11 @@ const fn special_bytes() -> [bool; 256] {
 }
 static SPECIAL: [bool; 256] = special_bytes();
 
-/// The character normalisation makes of `c`, before whitespace is collapsed.
-fn half_width(c: char) -> char {
+/// The character normalisation makes of `c`, before whitespace is collapsed (in free text
+/// when `FREE_TEXT`).
+fn half_width<const FREE_TEXT: bool>(c: char) -> char {
     match c {
+        c if FREE_TEXT && chinese_punctuation(c) => c,
         '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
         '\u{3000}' => ' ',
         c if c.is_control() => ' ',
@@ -61,7 +79,7 @@ fn invisible(c: char) -> bool {
 
 /// The byte offset of the first place where [`normalize_text`] changes `s` (the start of a
 /// character it rewrites, or a space it drops), `None` when `s` is already normal.
-fn first_change(s: &str) -> Option<usize> {
+fn first_change<const FREE_TEXT: bool>(s: &str) -> Option<usize> {
     let b = s.as_bytes();
     if b.first() == Some(&b' ') {
         return Some(0);
@@ -86,7 +104,7 @@ fn first_change(s: &str) -> Option<usize> {
         let Some(c) = s.get(i..).and_then(|t| t.chars().next()) else {
             return Some(i);
         };
-        if c.is_whitespace() || half_width(c) != c || invisible(c) {
+        if c.is_whitespace() || half_width::<FREE_TEXT>(c) != c || invisible(c) {
             return Some(i);
         }
         last_space = false;
@@ -97,7 +115,7 @@ fn first_change(s: &str) -> Option<usize> {
 
 /// [`normalize_text`] of `s` whose first `at` bytes are already normal: copies them, then
 /// copies runs of ordinary bytes whole and rewrites only the special characters.
-fn normalize_from(s: &str, at: usize) -> String {
+fn normalize_from<const FREE_TEXT: bool>(s: &str, at: usize) -> String {
     let b = s.as_bytes();
     let mut out = String::with_capacity(s.len());
     let (head, _) = s.split_at_checked(at).unwrap_or(("", s));
@@ -119,7 +137,7 @@ fn normalize_from(s: &str, at: usize) -> String {
             break;
         };
         i += c.len_utf8();
-        push_normal(&mut out, c, &mut last_space);
+        push_normal::<FREE_TEXT>(&mut out, c, &mut last_space);
     }
     if out.ends_with(' ') {
         out.pop();
@@ -129,11 +147,11 @@ fn normalize_from(s: &str, at: usize) -> String {
 
 /// Appends `c` as normalisation writes it: nothing if invisible, half-width, and whitespace
 /// (and control characters) as one space unless one was just written.
-fn push_normal(out: &mut String, c: char, last_space: &mut bool) {
+fn push_normal<const FREE_TEXT: bool>(out: &mut String, c: char, last_space: &mut bool) {
     if invisible(c) {
         return;
     }
-    let c = half_width(c);
+    let c = half_width::<FREE_TEXT>(c);
     if c.is_whitespace() {
         if !*last_space {
             out.push(' ');
@@ -147,11 +165,11 @@ fn push_normal(out: &mut String, c: char, last_space: &mut bool) {
 
 /// The definition, character by character (what the property test compares with).
 #[cfg(test)]
-fn normalize_chars(s: &str) -> String {
+fn normalize_chars<const FREE_TEXT: bool>(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut last_space = true;
     for c in s.chars() {
-        push_normal(&mut out, c, &mut last_space);
+        push_normal::<FREE_TEXT>(&mut out, c, &mut last_space);
     }
     if out.ends_with(' ') {
         out.pop();
@@ -284,13 +302,17 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn fast_path_agrees_with_the_full_normalisation(
-            s in "[a-z1 \u{3000}\u{00a0}\u{0085}\u{1680}\u{2028}\u{205f}\u{2010}\u{ff0c}\u{ff10}-\u{ff19}\u{ff21}\u{ff5e}\u{ff5f}\u{ff00}\u{0800}\u{3042}\t\n\r\u{0b}\u{1c}\u{0}\u{7f}\u{9f}\u{200b}\u{200d}\u{2060}\u{feff}\u{fefe}é小区电梯😀]{0,24}(小区电梯abc){0,3}[ ，\u{3000}a]{0,2}"
+            s in "[a-z1 \u{3000}\u{00a0}\u{0085}\u{1680}\u{2028}\u{205f}\u{2010}\u{ff0c}\u{ff08}\u{ff09}\u{ff0d}\u{ff1a}\u{ff10}-\u{ff19}\u{ff21}\u{ff5e}\u{ff5f}\u{ff00}\u{0800}\u{3042}\t\n\r\u{0b}\u{1c}\u{0}\u{7f}\u{9f}\u{200b}\u{200d}\u{2060}\u{feff}\u{fefe}é小区电梯😀]{0,24}(小区电梯abc){0,3}[ ，\u{3000}a]{0,2}"
         ) {
-            let want = normalize_chars(&s);
+            let want = normalize_chars::<false>(&s);
             proptest::prop_assert_eq!(normalize_text(&s), want.as_str());
             // Borrowed exactly when nothing changes.
             let borrowed = matches!(normalized(&s), Cow::Borrowed(_));
             proptest::prop_assert_eq!(borrowed, want == s);
+            let want = normalize_chars::<true>(&s);
+            let free = normalized_free_text(&s);
+            proptest::prop_assert_eq!(free.as_ref(), want.as_str());
+            proptest::prop_assert_eq!(matches!(free, Cow::Borrowed(_)), want == s);
         }
     }
 
@@ -327,6 +349,24 @@ mod tests {
             "阳光花园12号楼 3单元"
         );
         assert_eq!(normalize_text("ＡＢＣ，"), "ABC,");
+    }
+
+    #[test]
+    fn free_text_keeps_chinese_punctuation() {
+        assert_eq!(
+            normalized_free_text("电梯坏了，没人修！（３号楼）ＡＢ－１ 问：何时？；"),
+            "电梯坏了，没人修！（3号楼）AB-1 问：何时？；"
+        );
+        // Nothing to change: borrowed, even with its full-width commas.
+        assert!(matches!(
+            normalized_free_text("施工队拖欠工资，请尽快处理。"),
+            Cow::Borrowed(_)
+        ));
+        // A number typed full-width, dash included, is still found and masked.
+        let t = masked(normalized_free_text(
+            "座机０１０－８７６５４３２１，手机１３８１２３４５６７８",
+        ));
+        assert_eq!(t, "座机[电话]，手机[手机号]");
     }
 
     #[test]

@@ -25,7 +25,7 @@ use tracing::{info, instrument, warn};
 use crate::config::{Channel, Config, Source};
 use crate::error::IoContext;
 use crate::lake;
-use crate::normalize::{mask_pii, masked, normalize_text, normalized};
+use crate::normalize::{mask_pii, masked, normalize_text, normalized, normalized_free_text};
 use crate::privacy::Pseudonymizer;
 use crate::record::{interleave_records, Columns, RecordBuilder, RecordRef, Str};
 use crate::registry::{MatchMethod, Registry, Taxonomy};
@@ -424,7 +424,9 @@ fn map_row(
             ),
         ));
     }
-    let content = masked(normalized(m.get(cells, const { field("content") })));
+    let content = masked(normalized_free_text(
+        m.get(cells, const { field("content") }),
+    ));
     let label = normalized(m.get(cells, const { field("category") }));
     if content.is_empty() && label.is_empty() {
         return Err(reject(
@@ -443,7 +445,9 @@ fn map_row(
             "test ticket marker in content",
         ));
     }
-    let address = masked(normalized(m.get(cells, const { field("address") })));
+    let address = masked(normalized_free_text(
+        m.get(cells, const { field("address") }),
+    ));
     let typed = normalized(m.get(cells, const { field("compound") }));
     let building = normalized(m.get(cells, const { field("building") }));
     let mut res = ctx.registry.resolve(&typed);
@@ -623,7 +627,7 @@ fn redacted(
             let v = if is_reporter(i) && !v.trim().is_empty() {
                 "[已脱敏]".to_owned()
             } else {
-                mask_pii(&normalize_text(v))
+                mask_pii(&normalized_free_text(v))
             };
             (column_name(header, i).into_owned(), v)
         })

@@ -267,6 +267,7 @@ fn pick<'a, T>(rng: &mut StdRng, v: &'a [T]) -> &'a T {
 fn build_registry(rng: &mut StdRng, n: usize) -> Vec<Compound> {
     let mut out = Vec::with_capacity(n);
     let mut used = std::collections::HashSet::new();
+    let mut gates = std::collections::HashSet::new();
     let communities_per_street = (n / 40).clamp(2, 40);
     for i in 0..n {
         let street = STREETS[i % STREETS.len()];
@@ -306,7 +307,12 @@ fn build_registry(rng: &mut StdRng, n: usize) -> Vec<Compound> {
             _ => rng.random_range(500..3000),
         };
         let road = pick(rng, ROADS);
-        let no = rng.random_range(1..300);
+        // A road number is one gate: taken numbers move on to the next free one (a large
+        // city's roads run into the thousands), so no two compounds share a road address.
+        let mut no = rng.random_range(1..300);
+        while !gates.insert((road, no)) {
+            no += 1;
+        }
         let short: String = name.chars().take(2).collect();
         let aliases = format!(
             "{road}{no}号|{short}{}",
@@ -1080,3 +1086,25 @@ fn write_outputs(
 
 /// The config for the demo city's exports (also `notebooks-data/demo.toml`).
 pub const DEMO_CONFIG: &str = include_str!("../../notebooks-data/demo.toml");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A road number is one gate: however large the city, no two compounds share their
+    /// road-number alias, and a small city keeps the numbers it drew.
+    #[test]
+    fn road_numbers_are_unique_in_any_city() {
+        for n in [80, 600, 10_000] {
+            let reg = build_registry(&mut StdRng::seed_from_u64(1), n);
+            let roads: std::collections::HashSet<&str> = reg
+                .iter()
+                .filter_map(|c| c.aliases.split('|').next())
+                .collect();
+            assert_eq!(roads.len(), n, "{n} compounds");
+            assert!(reg.iter().all(|c| ROADS
+                .iter()
+                .any(|r| c.aliases.starts_with(r) && c.aliases.contains("号|"))));
+        }
+    }
+}

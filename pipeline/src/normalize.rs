@@ -37,11 +37,13 @@ fn chinese_punctuation(c: char) -> bool {
     matches!(c, '，' | '：' | '；' | '！' | '？' | '（' | '）')
 }
 
-/// Whether a byte may start a character that normalisation changes: ASCII whitespace and
+/// The definition [`next_special`] is tested against. Whether a byte may start a character
+/// that normalisation changes: ASCII whitespace and
 /// control characters, and outside ASCII the lead bytes 0xC2 (C1 controls, Unicode
 /// whitespace), 0xE1, 0xE2 and 0xE3 (whitespace, zero-width characters, the ideographic
 /// space) and 0xEF (full-width ASCII, U+FEFF). Continuation bytes and the lead bytes of CJK
 /// never do, so a run of them is copied as it is.
+#[cfg(test)]
 const fn special_bytes() -> [bool; 256] {
     let mut t = [false; 256];
     let mut b = 0x00;
@@ -58,7 +60,68 @@ const fn special_bytes() -> [bool; 256] {
     t[0xEF] = true;
     t
 }
+#[cfg(test)]
 static SPECIAL: [bool; 256] = special_bytes();
+
+/// The first position from `i` on whose byte is [`special_bytes`], or `b.len()`. Sixteen
+/// bytes at a time (SSE2 compares on x86-64): most text is CJK and ordinary ASCII, and this
+/// scan was most of what normalisation cost.
+fn next_special(b: &[u8], mut i: usize) -> usize {
+    while let Some(w) = b.get(i..i + 16) {
+        let mask = special_mask(w.try_into().unwrap_or(&[0; 16]));
+        if mask != 0 {
+            return i + mask.trailing_zeros() as usize;
+        }
+        i += 16;
+    }
+    if i >= b.len() {
+        return b.len();
+    }
+    // The tail, padded with 'a', which is not special.
+    let mut w = [b'a'; 16];
+    w[..b.len() - i].copy_from_slice(&b[i..]);
+    match special_mask(&w) {
+        0 => b.len(),
+        mask => i + mask.trailing_zeros() as usize,
+    }
+}
+
+/// Bit k set when byte k is one of [`special_bytes`]: controls and the space (≤ 0x20), 0x7F,
+/// 0xC2, 0xE1–0xE3 and 0xEF.
+#[cfg(target_arch = "x86_64")]
+fn special_mask(w: &[u8; 16]) -> u32 {
+    // SAFETY: SSE2 is part of the x86-64 baseline: every CPU this code runs on has it.
+    unsafe { special_mask_sse2(w) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+fn special_mask_sse2(w: &[u8; 16]) -> u32 {
+    use std::arch::x86_64::*;
+    let x = load16(w);
+    let splat = |v: u8| _mm_set1_epi8(v as i8);
+    // Unsigned x ≤ 0x20 as min(x, 0x20) == x; 0xE1–0xE3 as min(x − 0xE1, 2) == x − 0xE1.
+    let low = _mm_cmpeq_epi8(_mm_min_epu8(x, splat(0x20)), x);
+    let e1 = _mm_sub_epi8(x, splat(0xE1));
+    let e1_e3 = _mm_cmpeq_epi8(_mm_min_epu8(e1, splat(2)), e1);
+    let eq = |v: u8| _mm_cmpeq_epi8(x, splat(v));
+    let hit = _mm_or_si128(
+        _mm_or_si128(low, e1_e3),
+        _mm_or_si128(eq(0x7F), _mm_or_si128(eq(0xC2), eq(0xEF))),
+    );
+    _mm_movemask_epi8(hit) as u32
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn special_mask(w: &[u8; 16]) -> u32 {
+    let mut mask = 0u32;
+    for (k, &c) in w.iter().enumerate() {
+        let special =
+            (c <= 0x20) | (c == 0x7F) | (c == 0xC2) | (c.wrapping_sub(0xE1) <= 2) | (c == 0xEF);
+        mask |= u32::from(special) << k;
+    }
+    mask
+}
 
 /// The character normalisation makes of `c`, before whitespace is collapsed (in free text
 /// when `FREE_TEXT`).
@@ -86,11 +149,14 @@ fn first_change<const FREE_TEXT: bool>(s: &str) -> Option<usize> {
     }
     let mut last_space = false;
     let mut i = 0;
-    while i < b.len() {
-        if !SPECIAL[usize::from(b[i])] {
+    loop {
+        let next = next_special(b, i);
+        if next > i {
             last_space = false;
-            i += 1;
-            continue;
+            i = next;
+        }
+        if i >= b.len() {
+            break;
         }
         if b[i] == b' ' {
             if last_space || i + 1 == b.len() {
@@ -125,9 +191,7 @@ fn normalize_from<const FREE_TEXT: bool>(s: &str, at: usize) -> String {
     let mut i = head.len();
     while i < b.len() {
         let run = i;
-        while i < b.len() && !SPECIAL[usize::from(b[i])] {
-            i += 1;
-        }
+        i = next_special(b, i);
         if i > run {
             // Both ends are character boundaries: a run stops only at ASCII or a lead byte.
             out.push_str(s.get(run..i).unwrap_or_default());
@@ -241,43 +305,59 @@ pub fn masked(text: Cow<'_, str>) -> Cow<'_, str> {
 /// needs.
 fn has_digit_run(text: &str) -> bool {
     let b = text.as_bytes();
-    // Eight bytes at a time: a run of seven digits puts at least four of them into one
-    // eight-byte word (or ends in the tail after the last whole word), and only around such
-    // a word is the run looked for. Words of CJK text, with no ASCII digit, pass at once.
+    // Sixteen bytes at a time: bit k of `window` is whether byte `i - 16 + k` is a digit, so
+    // every run of seven lies inside the window of some block, with the block before it.
+    let mut prev = 0u32;
     let mut i = 0;
-    while i + 8 <= b.len() {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&b[i..i + 8]);
-        if digits_in_word(u64::from_le_bytes(w)) >= 4
-            && run_of_seven(b, i.saturating_sub(6), (i + 14).min(b.len()))
-        {
+    while i < b.len() {
+        let mask = match b.get(i..i + 16) {
+            Some(w) => digit_mask(w.try_into().unwrap_or(&[0; 16])),
+            None => {
+                let mut w = [0u8; 16]; // the tail, padded with NUL, which is not a digit
+                w[..b.len() - i].copy_from_slice(&b[i..]);
+                digit_mask(&w)
+            }
+        };
+        let w = prev | (mask << 16);
+        if w & (w >> 1) & (w >> 2) & (w >> 3) & (w >> 4) & (w >> 5) & (w >> 6) != 0 {
             return true;
         }
-        i += 8;
+        prev = mask;
+        i += 16;
     }
-    run_of_seven(b, i.saturating_sub(6), b.len())
+    false
 }
 
-/// Whether `b[from..to]` holds seven ASCII digits in a row.
-fn run_of_seven(b: &[u8], from: usize, to: usize) -> bool {
-    let mut run = 0;
-    b.get(from..to).unwrap_or_default().iter().any(|&c| {
-        run = if c.is_ascii_digit() { run + 1 } else { 0 };
-        run >= 7
-    })
+/// Bit k set when byte k is an ASCII digit.
+#[cfg(target_arch = "x86_64")]
+fn digit_mask(w: &[u8; 16]) -> u32 {
+    // SAFETY: SSE2 is part of the x86-64 baseline: every CPU this code runs on has it.
+    unsafe { digit_mask_sse2(w) }
 }
 
-/// How many of the eight bytes of `w` are ASCII digits (0x30–0x39).
-fn digits_in_word(w: u64) -> u32 {
-    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // Per byte, without carries between bytes: the high bit set when the low seven bits
-    // are at least 0x30, and when they are at least 0x3A; a digit has the first, not the
-    // second, and no high bit of its own.
-    let low = w & LOW7;
-    let ge_30 = (low + 0x5050_5050_5050_5050) & HIGH;
-    let ge_3a = (low + 0x4646_4646_4646_4646) & HIGH;
-    (ge_30 & !ge_3a & !w & HIGH).count_ones()
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+fn digit_mask_sse2(w: &[u8; 16]) -> u32 {
+    use std::arch::x86_64::*;
+    // Digits are x − 0x30 ≤ 9, unsigned.
+    let d = _mm_sub_epi8(load16(w), _mm_set1_epi8(0x30));
+    _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d)) as u32
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn digit_mask(w: &[u8; 16]) -> u32 {
+    (w.iter().enumerate()).fold(0, |m, (k, c)| m | u32::from(c.is_ascii_digit()) << k)
+}
+
+/// Sixteen bytes in a vector register.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+fn load16(w: &[u8; 16]) -> std::arch::x86_64::__m128i {
+    let [a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p] = *w;
+    std::arch::x86_64::_mm_set_epi64x(
+        i64::from_le_bytes([i, j, k, l, m, n, o, p]),
+        i64::from_le_bytes([a, b, c, d, e, f, g, h]),
+    )
 }
 
 /// [`mask_pii`] of an owned text, returned as is (no copy) when there is nothing to mask.
@@ -318,12 +398,16 @@ mod tests {
 
     /// The definition: seven ASCII digits in a row anywhere.
     fn has_digit_run_bytewise(text: &str) -> bool {
-        run_of_seven(text.as_bytes(), 0, text.len())
+        let mut run = 0;
+        text.bytes().any(|c| {
+            run = if c.is_ascii_digit() { run + 1 } else { 0 };
+            run >= 7
+        })
     }
 
     proptest::proptest! {
         #[test]
-        fn digit_runs_are_found_word_by_word_as_byte_by_byte(
+        fn digit_runs_are_found_block_by_block_as_byte_by_byte(
             s in "[0-9]{0,9}([a小/:9０]{0,3}[0-9]{0,9}){0,6}"
         ) {
             proptest::prop_assert_eq!(has_digit_run(&s), has_digit_run_bytewise(&s), "{}", s);
@@ -331,11 +415,37 @@ mod tests {
     }
 
     #[test]
-    fn digits_counted_in_a_word() {
+    fn special_bytes_are_found_sixteen_at_a_time_as_one_by_one() {
+        for c in 0..=255u8 {
+            for len in [1, 7, 15, 16, 17, 31, 33] {
+                for at in 0..len {
+                    let mut t = vec![b'x'; len];
+                    t[at] = c;
+                    let want = if SPECIAL[usize::from(c)] { at } else { len };
+                    for from in [0, at / 2, at] {
+                        assert_eq!(next_special(&t, from), want, "{c:#x} at {at} of {len}");
+                    }
+                    assert_eq!(next_special(&t, len), len);
+                }
+            }
+        }
+        assert_eq!(next_special(b"", 0), 0);
+        assert_eq!(next_special("阳光花园，3号楼".as_bytes(), 0), 12);
+    }
+
+    #[test]
+    fn digits_found_sixteen_at_a_time() {
         for b in 0..=255u8 {
-            let w = u64::from_le_bytes([b, b'0', 0xE5, b'9', b'/', b':', 0x80 | b'5', b]);
-            let want = 2 + 2 * u32::from(b.is_ascii_digit());
-            assert_eq!(digits_in_word(w), want, "byte {b:#x}");
+            let mut w = [b; 16];
+            w[3] = b'0';
+            w[9] = b'9';
+            w[10] = 0x80 | b'5';
+            w[11] = b'/';
+            w[12] = b':';
+            let want = (0..16)
+                .filter(|&k| w[k].is_ascii_digit())
+                .fold(0, |m, k| m | 1 << k);
+            assert_eq!(digit_mask(&w), want, "byte {b:#x}");
         }
         assert!(has_digit_run("电话13812345678"));
         assert!(!has_digit_run("3号楼12层漏水，编号123456的表"));

@@ -66,23 +66,28 @@ static SPECIAL: [bool; 256] = special_bytes();
 /// The first position from `i` on whose byte is [`special_bytes`], or `b.len()`. Sixteen
 /// bytes at a time (SSE2 compares on x86-64): most text is CJK and ordinary ASCII, and this
 /// scan was most of what normalisation cost.
-fn next_special(b: &[u8], mut i: usize) -> usize {
+fn next_special(b: &[u8], i: usize) -> usize {
+    first_in(b, i, special_mask)
+}
+
+/// The first position from `i` on whose bit `mask` sets in its block of sixteen bytes, or
+/// `b.len()`. The tail is padded with `a`, which no mask sets.
+fn first_in(b: &[u8], mut i: usize, mask: impl Fn(&[u8; 16]) -> u32) -> usize {
     while let Some(w) = b.get(i..i + 16) {
-        let mask = special_mask(w.try_into().unwrap_or(&[0; 16]));
-        if mask != 0 {
-            return i + mask.trailing_zeros() as usize;
+        let m = mask(w.try_into().unwrap_or(&[b'a'; 16]));
+        if m != 0 {
+            return i + m.trailing_zeros() as usize;
         }
         i += 16;
     }
     if i >= b.len() {
         return b.len();
     }
-    // The tail, padded with 'a', which is not special.
     let mut w = [b'a'; 16];
     w[..b.len() - i].copy_from_slice(&b[i..]);
-    match special_mask(&w) {
+    match mask(&w) {
         0 => b.len(),
-        mask => i + mask.trailing_zeros() as usize,
+        m => i + m.trailing_zeros() as usize,
     }
 }
 
@@ -244,15 +249,9 @@ fn normalize_chars<const FREE_TEXT: bool>(s: &str) -> String {
 /// An address key for matching: normalised, without spaces and common punctuation.
 pub fn address_key(s: &str) -> Cow<'_, str> {
     let n = normalized(s);
-    // Byte by byte: the ASCII characters dropped, and the lead bytes of every non-ASCII
-    // character that can be (whitespace, full-width forms, 、 — 。).
-    let may_drop = n.bytes().any(|b| {
-        b <= b' '
-            || matches!(
-                b,
-                b',' | b'(' | b')' | b'-' | b'.' | 0xC2 | 0xE1..=0xE3 | 0xEF
-            )
-    });
+    // The ASCII characters dropped, and the lead bytes of every non-ASCII character that can
+    // be (whitespace, full-width forms, 、 — 。), which are all special bytes.
+    let may_drop = first_in(n.as_bytes(), 0, |w| special_mask(w) | dropped_ascii_mask(w)) < n.len();
     if !may_drop {
         return n;
     }
@@ -349,6 +348,33 @@ fn digit_mask(w: &[u8; 16]) -> u32 {
     (w.iter().enumerate()).fold(0, |m, (k, c)| m | u32::from(c.is_ascii_digit()) << k)
 }
 
+/// Bit k set when byte k is ASCII punctuation an address key drops: `(` `)` `,` `-` `.`.
+#[cfg(target_arch = "x86_64")]
+fn dropped_ascii_mask(w: &[u8; 16]) -> u32 {
+    // SAFETY: SSE2 is part of the x86-64 baseline: every CPU this code runs on has it.
+    unsafe { dropped_ascii_mask_sse2(w) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+fn dropped_ascii_mask_sse2(w: &[u8; 16]) -> u32 {
+    use std::arch::x86_64::*;
+    let x = load16(w);
+    // 0x28–0x29 and 0x2C–0x2E, as unsigned ranges.
+    let in_range = |from: u8, width: u8| {
+        let d = _mm_sub_epi8(x, _mm_set1_epi8(from as i8));
+        _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(width as i8 - 1)), d)
+    };
+    _mm_movemask_epi8(_mm_or_si128(in_range(0x28, 2), in_range(0x2C, 3))) as u32
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn dropped_ascii_mask(w: &[u8; 16]) -> u32 {
+    (w.iter().enumerate()).fold(0, |m, (k, c)| {
+        m | u32::from(matches!(c, b'(' | b')' | b',' | b'-' | b'.')) << k
+    })
+}
+
 /// Sixteen bytes in a vector register.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "sse2")]
@@ -431,6 +457,22 @@ mod tests {
         }
         assert_eq!(next_special(b"", 0), 0);
         assert_eq!(next_special("阳光花园，3号楼".as_bytes(), 0), 12);
+    }
+
+    #[test]
+    fn dropped_punctuation_found_sixteen_at_a_time() {
+        for b in 0..=255u8 {
+            let w = [b; 16];
+            let want = if matches!(b, b'(' | b')' | b',' | b'-' | b'.') {
+                0xFFFF
+            } else {
+                0
+            };
+            assert_eq!(dropped_ascii_mask(&w), want, "byte {b:#x}");
+        }
+        assert_eq!(address_key("幸福路12-3号(东门)"), "幸福路123号东门");
+        assert_eq!(address_key("幸福路12号，东门、3.5栋"), "幸福路12号东门35栋");
+        assert!(matches!(address_key("阳光花园3号楼"), Cow::Borrowed(_)));
     }
 
     #[test]

@@ -37,13 +37,12 @@ fn chinese_punctuation(c: char) -> bool {
     matches!(c, '，' | '：' | '；' | '！' | '？' | '（' | '）')
 }
 
-/// The definition [`next_special`] is tested against. Whether a byte may start a character
-/// that normalisation changes: ASCII whitespace and
+/// Whether a byte may start a character that normalisation changes (what [`next_special`]
+/// looks for sixteen bytes at a time): ASCII whitespace and
 /// control characters, and outside ASCII the lead bytes 0xC2 (C1 controls, Unicode
 /// whitespace), 0xE1, 0xE2 and 0xE3 (whitespace, zero-width characters, the ideographic
 /// space) and 0xEF (full-width ASCII, U+FEFF). Continuation bytes and the lead bytes of CJK
 /// never do, so a run of them is copied as it is.
-#[cfg(test)]
 const fn special_bytes() -> [bool; 256] {
     let mut t = [false; 256];
     let mut b = 0x00;
@@ -60,34 +59,53 @@ const fn special_bytes() -> [bool; 256] {
     t[0xEF] = true;
     t
 }
-#[cfg(test)]
 static SPECIAL: [bool; 256] = special_bytes();
 
 /// The first position from `i` on whose byte is [`special_bytes`], or `b.len()`. Sixteen
 /// bytes at a time (SSE2 compares on x86-64): most text is CJK and ordinary ASCII, and this
 /// scan was most of what normalisation cost.
 fn next_special(b: &[u8], i: usize) -> usize {
-    first_in(b, i, special_mask)
+    first_in(b, i, special_mask, |c| SPECIAL[usize::from(c)])
 }
 
 /// The first position from `i` on whose bit `mask` sets in its block of sixteen bytes, or
-/// `b.len()`. The tail is padded with `a`, which no mask sets.
-fn first_in(b: &[u8], mut i: usize, mask: impl Fn(&[u8; 16]) -> u32) -> usize {
-    while let Some(w) = b.get(i..i + 16) {
-        let m = mask(w.try_into().unwrap_or(&[b'a'; 16]));
+/// `b.len()`; texts shorter than a block are looked at byte by byte (`byte`).
+fn first_in(
+    b: &[u8],
+    mut i: usize,
+    mask: impl Fn(&[u8; 16]) -> u32,
+    byte: impl Fn(u8) -> bool,
+) -> usize {
+    if b.len() < 16 {
+        return (b.get(i..).unwrap_or_default().iter())
+            .position(|&c| byte(c))
+            .map_or(b.len(), |k| i + k);
+    }
+    while i < b.len() {
+        let m = mask_at(b, i, &mask);
         if m != 0 {
             return i + m.trailing_zeros() as usize;
         }
         i += 16;
     }
-    if i >= b.len() {
-        return b.len();
-    }
-    let mut w = [b'a'; 16];
-    w[..b.len() - i].copy_from_slice(&b[i..]);
-    match mask(&w) {
-        0 => b.len(),
-        m => i + m.trailing_zeros() as usize,
+    b.len()
+}
+
+/// `mask` of the sixteen bytes from `i` (`i < b.len()`, `b.len() ≥ 16`): bit k for byte
+/// `i + k`, none past the end. The last block is read where it ends, overlapping the one
+/// before, and shifted: no copy to pad it (a copy then a wide load stalls the store buffer).
+fn mask_at(b: &[u8], i: usize, mask: impl Fn(&[u8; 16]) -> u32) -> u32 {
+    let block = |at: usize| -> &[u8; 16] {
+        b.get(at..at + 16)
+            .and_then(|w| w.try_into().ok())
+            .unwrap_or(&[b'a'; 16])
+    };
+    match b.len() - i {
+        16.. => mask(block(i)),
+        _ => {
+            let start = b.len() - 16;
+            mask(block(start)) >> (i - start)
+        }
     }
 }
 
@@ -251,7 +269,12 @@ pub fn address_key(s: &str) -> Cow<'_, str> {
     let n = normalized(s);
     // The ASCII characters dropped, and the lead bytes of every non-ASCII character that can
     // be (whitespace, full-width forms, 、 — 。), which are all special bytes.
-    let may_drop = first_in(n.as_bytes(), 0, |w| special_mask(w) | dropped_ascii_mask(w)) < n.len();
+    let may_drop = first_in(
+        n.as_bytes(),
+        0,
+        |w| special_mask(w) | dropped_ascii_mask(w),
+        |c| SPECIAL[usize::from(c)] || matches!(c, b'(' | b')' | b',' | b'-' | b'.'),
+    ) < n.len();
     if !may_drop {
         return n;
     }
@@ -304,19 +327,19 @@ pub fn masked(text: Cow<'_, str>) -> Cow<'_, str> {
 /// needs.
 fn has_digit_run(text: &str) -> bool {
     let b = text.as_bytes();
-    // Sixteen bytes at a time: bit k of `window` is whether byte `i - 16 + k` is a digit, so
+    if b.len() < 16 {
+        let mut run = 0;
+        return b.iter().any(|c| {
+            run = if c.is_ascii_digit() { run + 1 } else { 0 };
+            run >= 7
+        });
+    }
+    // Sixteen bytes at a time: bit k of `w` is whether byte `i - 16 + k` is a digit, so
     // every run of seven lies inside the window of some block, with the block before it.
     let mut prev = 0u32;
     let mut i = 0;
     while i < b.len() {
-        let mask = match b.get(i..i + 16) {
-            Some(w) => digit_mask(w.try_into().unwrap_or(&[0; 16])),
-            None => {
-                let mut w = [0u8; 16]; // the tail, padded with NUL, which is not a digit
-                w[..b.len() - i].copy_from_slice(&b[i..]);
-                digit_mask(&w)
-            }
-        };
+        let mask = mask_at(b, i, digit_mask);
         let w = prev | (mask << 16);
         if w & (w >> 1) & (w >> 2) & (w >> 3) & (w >> 4) & (w >> 5) & (w >> 6) != 0 {
             return true;

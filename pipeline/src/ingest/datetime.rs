@@ -40,6 +40,13 @@ impl DateFormats {
 
     /// The first format that reads `s` (normalised), as epoch milliseconds.
     pub fn parse(&self, s: &str) -> Option<i64> {
+        // Most cells are in the first format's layout, digit for digit: such a cell is
+        // already normal, and the first format reads it (see [`Fixed`]).
+        if let Some(Format::Text(Compiled { fixed: Some(f), .. })) = self.0.first() {
+            if let Some(ms) = f.parse_ms(s) {
+                return Some(ms);
+            }
+        }
         let s = normalized(s);
         if s.is_empty() {
             return None;
@@ -126,6 +133,79 @@ pub fn ms_to_local(ms: i64) -> Option<NaiveDateTime> {
 struct Compiled {
     items: Option<Vec<chrono::format::Item<'static>>>,
     fast: Option<Vec<Tok>>,
+    /// The format's layout with every field at its full width, when it has one.
+    fixed: Option<Fixed>,
+}
+
+/// A simple format with every number at its full width (`2024-03-05 14:22:10` for
+/// `%Y-%m-%d %H:%M:%S`): each byte is a digit of a known field or a known literal, so a
+/// cell is read by position. A cell that fits is normal (digits, and literals that
+/// normalisation keeps, with single spaces inside), and the scanner would read the
+/// same fields from it, so the result is the format's; any other cell goes the usual way.
+#[derive(Debug)]
+struct Fixed {
+    /// Per byte: `Ok(field)` for a digit of that field, `Err(byte)` for a literal.
+    bytes: Vec<std::result::Result<u8, u8>>,
+}
+
+impl Fixed {
+    /// The layout of a simple format's tokens, when every literal survives normalisation
+    /// and every space is a single one inside the text.
+    fn new(toks: &[Tok]) -> Option<Fixed> {
+        let mut bytes = vec![];
+        for (k, t) in toks.iter().enumerate() {
+            match *t {
+                Tok::Num { field, max } => {
+                    bytes.extend(std::iter::repeat_n(Ok(field as u8), max));
+                }
+                Tok::Space => {
+                    // A single space inside the text (literals are never whitespace).
+                    let inner = |t: Option<&Tok>| t.is_some_and(|t| *t != Tok::Space);
+                    if !(inner(k.checked_sub(1).and_then(|p| toks.get(p)))
+                        && inner(toks.get(k + 1)))
+                    {
+                        return None;
+                    }
+                    bytes.push(Err(b' '));
+                }
+                Tok::Byte(l) if l.is_ascii_graphic() && !l.is_ascii_digit() => bytes.push(Err(l)),
+                Tok::Byte(_) => return None,
+                Tok::Lit(c) => {
+                    let mut buf = [0u8; 4];
+                    let l = c.encode_utf8(&mut buf);
+                    if normalized(l) != *l {
+                        return None;
+                    }
+                    bytes.extend(l.bytes().map(Err));
+                }
+            }
+        }
+        Some(Fixed { bytes })
+    }
+
+    /// Epoch milliseconds of a cell in this layout, when it is a valid datetime from 1992 on.
+    fn parse_ms(&self, s: &str) -> Option<i64> {
+        let b = s.as_bytes();
+        if b.len() != self.bytes.len() {
+            return None;
+        }
+        let mut v = [0u32; 6];
+        for (&c, want) in b.iter().zip(&self.bytes) {
+            match *want {
+                Ok(field) => {
+                    let d = c.wrapping_sub(b'0');
+                    if d > 9 {
+                        return None;
+                    }
+                    let f = &mut v[usize::from(field)];
+                    *f = *f * 10 + u32::from(d);
+                }
+                Err(l) if l == c => {}
+                Err(_) => return None,
+            }
+        }
+        fixed_offset_ms(v)
+    }
 }
 
 /// A token of a simple format.
@@ -230,9 +310,11 @@ fn scan_fields(s: &str, toks: &[Tok]) -> Option<[u32; 6]> {
 
 impl Compiled {
     fn new(f: &str) -> Compiled {
+        let fast = compile_fast(f);
         Compiled {
             items: chrono::format::StrftimeItems::new(f).parse_to_owned().ok(),
-            fast: compile_fast(f),
+            fixed: fast.as_deref().and_then(Fixed::new),
+            fast,
         }
     }
 
@@ -413,7 +495,68 @@ mod tests {
         assert_eq!(tz(&b), Some(FIXED_FROM_MS));
     }
 
+    #[test]
+    fn fixed_layouts_of_simple_formats() {
+        let layout = |f: &str| Compiled::new(f).fixed.map(|x| x.bytes.len());
+        assert_eq!(layout("%Y-%m-%d %H:%M:%S"), Some(19));
+        assert_eq!(layout("%Y年%m月%d日 %H时%M分"), Some(28));
+        assert_eq!(layout("%Y%m%d%H%M%S"), Some(14));
+        // A space at the end, a full-width literal: no layout.
+        assert_eq!(layout("%Y-%m-%d %H:%M "), None);
+        assert_eq!(layout("%Y-%m-%d %H：%M"), None);
+        let f = DateFormats::new(&["%Y-%m-%d %H:%M:%S".into(), "%Y/%m/%d %H:%M".into()]);
+        let want = |s: &str| {
+            let n = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").ok()?;
+            local_to_ms(&n)
+        };
+        assert_eq!(f.parse("2024-03-05 14:22:10"), want("2024-03-05 14:22:10"));
+        // Not in the layout: normalised, then read as before.
+        assert_eq!(
+            f.parse("２０２４-03-05 14:22:10"),
+            want("2024-03-05 14:22:10")
+        );
+        assert_eq!(f.parse(" 2024-03-05 14:22:10"), want("2024-03-05 14:22:10"));
+        assert_eq!(f.parse("2024/3/5 14:22"), want("2024-03-05 14:22:00"));
+        // In the layout but no such day, or before 1992: the usual way decides.
+        assert_eq!(f.parse("2024-02-30 14:22:10"), None);
+        assert_eq!(f.parse("1985-06-01 12:00:00"), want("1985-06-01 12:00:00"));
+    }
+
     proptest::proptest! {
+        /// Whatever the cell, the layout's reading is the format's: the whole parse, with
+        /// the first format's layout, agrees with the scanner and chrono without it.
+        #[test]
+        fn fixed_layout_agrees_with_the_format(
+            s in "[ 0-9０]{0,2}[0-9]{1,4}[-/年:]?[0-9]{1,2}[-/.月]?[0-9]{1,2}日?( {0,2}[0-9]{1,2}[:时]?[0-9]{0,2}[:分]?[0-9]{0,2})? ?",
+            fi in 0usize..6,
+        ) {
+            let with = DateFormats::new(&[FORMATS[fi].to_owned(), "%Y/%m/%d %H:%M".to_owned()]);
+            let mut without = DateFormats::new(&[FORMATS[fi].to_owned(), "%Y/%m/%d %H:%M".to_owned()]);
+            for f in &mut without.0 {
+                if let Format::Text(c) = f {
+                    c.fixed = None;
+                }
+            }
+            proptest::prop_assert_eq!(with.parse(&s), without.parse(&s));
+        }
+
+        /// Cells in the layouts themselves, any digits (invalid days and times included).
+        #[test]
+        fn fixed_layout_agrees_on_its_own_cells(
+            s in "(19|20|99)[0-9]{2}-[0-3][0-9]-[0-3][0-9] [0-2][0-9]:[0-6][0-9]:[0-6][0-9]|[0-9]{4}年[0-9]{2}月[0-9]{2}日 [0-9]{2}时[0-9]{2}分|[0-9]{14}",
+        ) {
+            for fi in [0, 3, 5] {
+                let with = DateFormats::new(&[FORMATS[fi].to_owned()]);
+                let mut without = DateFormats::new(&[FORMATS[fi].to_owned()]);
+                for f in &mut without.0 {
+                    if let Format::Text(c) = f {
+                        c.fixed = None;
+                    }
+                }
+                proptest::prop_assert_eq!(with.parse(&s), without.parse(&s), "{}", FORMATS[fi]);
+            }
+        }
+
         #[test]
         fn scanner_agrees_with_chrono(
             s in "[0-9]{1,4}[-/.年]?[0-9]{1,2}[-/.月]?[0-9]{1,2}日?( {0,2}[0-9]{1,2}[:时]?[0-9]{0,2}[:分]?[0-9]{0,2})?",

@@ -111,39 +111,59 @@ fn mask_at(b: &[u8], i: usize, mask: impl Fn(&[u8; 16]) -> u32) -> u32 {
 
 /// Bit k set when byte k is one of [`special_bytes`]: controls and the space (≤ 0x20), 0x7F,
 /// 0xC2, 0xE1–0xE3 and 0xEF.
-#[cfg(target_arch = "x86_64")]
 fn special_mask(w: &[u8; 16]) -> u32 {
-    // SAFETY: SSE2 is part of the x86-64 baseline: every CPU this code runs on has it.
-    unsafe { special_mask_sse2(w) }
+    in_ranges(
+        w,
+        &[(0x00, 0x21), (0x7F, 1), (0xC2, 1), (0xE1, 3), (0xEF, 1)],
+    )
 }
 
+/// Bit k set when byte k is an ASCII digit.
+fn digit_mask(w: &[u8; 16]) -> u32 {
+    in_ranges(w, &[(b'0', 10)])
+}
+
+/// Bit k set when byte k is ASCII punctuation an address key drops: `(` `)` `,` `-` `.`.
+fn dropped_ascii_mask(w: &[u8; 16]) -> u32 {
+    in_ranges(w, &[(b'(', 2), (b',', 3)])
+}
+
+/// Bit k set when byte k lies in one of `ranges` (first byte, number of bytes ≥ 1).
+#[inline]
+fn in_ranges(w: &[u8; 16], ranges: &[(u8, u8)]) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: SSE2 is part of the x86-64 baseline: every CPU this code runs on has it.
+        unsafe { in_ranges_sse2(w, ranges) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        (w.iter().enumerate()).fold(0, |m, (k, &c)| {
+            let hit = ranges.iter().any(|&(from, n)| c.wrapping_sub(from) < n);
+            m | u32::from(hit) << k
+        })
+    }
+}
+
+/// [`in_ranges`] with SSE2 compares: x in `from..from + n` is, unsigned,
+/// min(x − from, n − 1) == x − from.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "sse2")]
-fn special_mask_sse2(w: &[u8; 16]) -> u32 {
+#[inline]
+fn in_ranges_sse2(w: &[u8; 16], ranges: &[(u8, u8)]) -> u32 {
     use std::arch::x86_64::*;
-    let x = load16(w);
-    let splat = |v: u8| _mm_set1_epi8(v as i8);
-    // Unsigned x ≤ 0x20 as min(x, 0x20) == x; 0xE1–0xE3 as min(x − 0xE1, 2) == x − 0xE1.
-    let low = _mm_cmpeq_epi8(_mm_min_epu8(x, splat(0x20)), x);
-    let e1 = _mm_sub_epi8(x, splat(0xE1));
-    let e1_e3 = _mm_cmpeq_epi8(_mm_min_epu8(e1, splat(2)), e1);
-    let eq = |v: u8| _mm_cmpeq_epi8(x, splat(v));
-    let hit = _mm_or_si128(
-        _mm_or_si128(low, e1_e3),
-        _mm_or_si128(eq(0x7F), _mm_or_si128(eq(0xC2), eq(0xEF))),
+    let [a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p] = *w;
+    let x = _mm_set_epi64x(
+        i64::from_le_bytes([i, j, k, l, m, n, o, p]),
+        i64::from_le_bytes([a, b, c, d, e, f, g, h]),
     );
-    _mm_movemask_epi8(hit) as u32
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn special_mask(w: &[u8; 16]) -> u32 {
-    let mut mask = 0u32;
-    for (k, &c) in w.iter().enumerate() {
-        let special =
-            (c <= 0x20) | (c == 0x7F) | (c == 0xC2) | (c.wrapping_sub(0xE1) <= 2) | (c == 0xEF);
-        mask |= u32::from(special) << k;
+    let mut hit = _mm_setzero_si128();
+    for &(from, n) in ranges {
+        let d = _mm_sub_epi8(x, _mm_set1_epi8(from as i8));
+        let last = _mm_set1_epi8(n.saturating_sub(1) as i8);
+        hit = _mm_or_si128(hit, _mm_cmpeq_epi8(_mm_min_epu8(d, last), d));
     }
-    mask
+    _mm_movemask_epi8(hit) as u32
 }
 
 /// The character normalisation makes of `c`, before whitespace is collapsed (in free text
@@ -348,65 +368,6 @@ fn has_digit_run(text: &str) -> bool {
         i += 16;
     }
     false
-}
-
-/// Bit k set when byte k is an ASCII digit.
-#[cfg(target_arch = "x86_64")]
-fn digit_mask(w: &[u8; 16]) -> u32 {
-    // SAFETY: SSE2 is part of the x86-64 baseline: every CPU this code runs on has it.
-    unsafe { digit_mask_sse2(w) }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "sse2")]
-fn digit_mask_sse2(w: &[u8; 16]) -> u32 {
-    use std::arch::x86_64::*;
-    // Digits are x − 0x30 ≤ 9, unsigned.
-    let d = _mm_sub_epi8(load16(w), _mm_set1_epi8(0x30));
-    _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d)) as u32
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn digit_mask(w: &[u8; 16]) -> u32 {
-    (w.iter().enumerate()).fold(0, |m, (k, c)| m | u32::from(c.is_ascii_digit()) << k)
-}
-
-/// Bit k set when byte k is ASCII punctuation an address key drops: `(` `)` `,` `-` `.`.
-#[cfg(target_arch = "x86_64")]
-fn dropped_ascii_mask(w: &[u8; 16]) -> u32 {
-    // SAFETY: SSE2 is part of the x86-64 baseline: every CPU this code runs on has it.
-    unsafe { dropped_ascii_mask_sse2(w) }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "sse2")]
-fn dropped_ascii_mask_sse2(w: &[u8; 16]) -> u32 {
-    use std::arch::x86_64::*;
-    let x = load16(w);
-    // 0x28–0x29 and 0x2C–0x2E, as unsigned ranges.
-    let in_range = |from: u8, width: u8| {
-        let d = _mm_sub_epi8(x, _mm_set1_epi8(from as i8));
-        _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(width as i8 - 1)), d)
-    };
-    _mm_movemask_epi8(_mm_or_si128(in_range(0x28, 2), in_range(0x2C, 3))) as u32
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn dropped_ascii_mask(w: &[u8; 16]) -> u32 {
-    (w.iter().enumerate()).fold(0, |m, (k, c)| {
-        m | u32::from(matches!(c, b'(' | b')' | b',' | b'-' | b'.')) << k
-    })
-}
-
-/// Sixteen bytes in a vector register.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "sse2")]
-fn load16(w: &[u8; 16]) -> std::arch::x86_64::__m128i {
-    let [a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p] = *w;
-    std::arch::x86_64::_mm_set_epi64x(
-        i64::from_le_bytes([i, j, k, l, m, n, o, p]),
-        i64::from_le_bytes([a, b, c, d, e, f, g, h]),
-    )
 }
 
 /// [`mask_pii`] of an owned text, returned as is (no copy) when there is nothing to mask.

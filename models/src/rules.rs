@@ -297,7 +297,7 @@ id = "dissatisfied"
 name = "不满意率高"
 severity = "medium"
 when = [{ feature = "dissat56", op = ">=", value = 0.4 }, { feature = "rated56", op = ">=", value = 5 }]
-reason = "{top_category}不满意率{dissat56:%}({rated56}条评价)"
+reason = "{top_category}不满意率{dissat56:%}（{rated56}条评价）"
 
 [[rule]]
 id = "repeat"
@@ -323,7 +323,7 @@ reason = "{repeat_top30}户重复反映"
         assert_eq!(fired.len(), 2);
         assert_eq!(fired[0].id, "repeat", "high severity first");
         assert_eq!(fired[0].reason, "3户重复反映");
-        assert_eq!(fired[1].reason, "物业服务不满意率46%(13条评价)");
+        assert_eq!(fired[1].reason, "物业服务不满意率46%（13条评价）");
         // Too few ratings: the AND fails.
         let fired = rs.evaluate(|n| if n == "rated56" { 4.0 } else { vals[n] }, |_| None);
         assert_eq!(fired.len(), 1);

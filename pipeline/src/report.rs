@@ -302,13 +302,13 @@ pub async fn build(
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok());
     let mut notes = vec![
-        "得分0–100:模型估计的8周内集体访或市级以上信访概率,叠加规则触发;红色门槛由历史数据拟合,使红色预警中至少一半此后确实升级。".to_string(),
-        "满意率=近28天回访中满意与基本满意之比;就地化解率=近28天诉求中未形成信访的比例。".to_string(),
+        "得分0–100：模型估计的8周内集体访或市级以上信访概率，叠加规则触发；红色门槛由历史数据拟合，使红色预警中至少一半此后确实升级。".to_string(),
+        "满意率=近28天回访中满意与基本满意之比；就地化解率=近28天诉求中未形成信访的比例。".to_string(),
     ];
     if let Some(v) = score_info {
         if let Some(m) = v.get("model").filter(|m| !m.is_null()) {
             notes.push(format!(
-                "升级模型 {}:验证集AUC {:.3};红色门槛 {:.1}{}。",
+                "升级模型 {}：验证集AUC {:.3}；红色门槛 {:.1}{}。",
                 m.get("version").and_then(|x| x.as_str()).unwrap_or(""),
                 m.pointer("/metrics/auc_valid")
                     .and_then(serde_json::Value::as_f64)
@@ -320,13 +320,15 @@ pub async fn build(
                     .and_then(serde_json::Value::as_bool)
                     == Some(true)
                 {
-                    "(按历史拟合)"
+                    "（按历史拟合）"
                 } else {
-                    "(配置值)"
+                    "（配置值）"
                 }
             ));
         } else if let Some(e) = v.get("model_error").and_then(|x| x.as_str()) {
-            notes.push(format!("升级模型未启用(历史数据不足):{e};得分仅来自规则。"));
+            notes.push(format!(
+                "升级模型未启用（历史数据不足）：{e}；得分仅来自规则。"
+            ));
         }
     }
     Ok(ReportData {

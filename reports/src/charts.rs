@@ -124,7 +124,7 @@ pub fn trend(title: &str, s: &TrendSeries, w: u32, h: u32) -> Result<Vec<u8>> {
         if !band.is_empty() {
             c.draw_series(AreaSeries::new(band, 0.0, BAND.mix(0.5)).border_style(BAND))
                 .map_err(e)?
-                .label("基线上限(Farrington)")
+                .label("基线上限（Farrington）")
                 .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 18, y + 5)], BAND.filled()));
         }
         c.draw_series(LineSeries::new(
@@ -251,7 +251,10 @@ pub fn streets(bars: &[StreetBar], w: u32, h: u32) -> Result<Vec<u8>> {
             .fold(1.0f64, f64::max)
             * 1.3;
         let mut c = ChartBuilder::on(root)
-            .caption("各街道红黄预警小区数(括号内:近4周每千人诉求件数)", font(20))
+            .caption(
+                "各街道红黄预警小区数（括号内：近4周每千人诉求件数）",
+                font(20),
+            )
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(40)
@@ -379,7 +382,7 @@ pub fn daily(d: &ReportData, w: u32, h: u32) -> Result<Vec<u8>> {
         )?;
         line(
             format!(
-                "当日诉求:热线 {} · 网格 {} · 信访 {}    近7天:{} · {} · {}",
+                "当日诉求：热线 {} · 网格 {} · 信访 {}    近7天：{} · {} · {}",
                 hl.day[0], hl.day[1], hl.day[2], hl.week[0], hl.week[1], hl.week[2]
             ),
             20,
@@ -388,7 +391,7 @@ pub fn daily(d: &ReportData, w: u32, h: u32) -> Result<Vec<u8>> {
         )?;
         line(
             format!(
-                "满意率 {}(目标92%) · 就地化解率 {}(目标95%)",
+                "满意率 {}（目标92%） · 就地化解率 {}（目标95%）",
                 pct(hl.satisfaction),
                 pct(hl.local_share)
             ),

@@ -79,7 +79,7 @@ pub(crate) fn print_alerts(alerts: &[score::Alert], info: &score::ScoreInfo) {
             a.name,
             a.trend.zh(),
             a.top_category.as_deref().unwrap_or("-"),
-            a.reasons.join(";")
+            a.reasons.join("；")
         );
     }
 }

@@ -208,11 +208,10 @@ impl Iterator for CsvBlocks {
 /// once. A `\r` at the end of `b` counts as a break: callers pass whole records, or text
 /// that ends before a record's first byte, so it is never the first half of a `\r\n`.
 fn line_breaks(b: &[u8]) -> usize {
-    let lf = memchr::memchr_iter(b'\n', b).count();
-    let cr = memchr::memchr_iter(b'\r', b)
-        .filter(|&i| b.get(i + 1) != Some(&b'\n'))
-        .count();
-    lf + cr
+    // One pass for both (it runs once per record): a `\r` counts unless a `\n` follows.
+    memchr::memchr2_iter(b'\n', b'\r', b)
+        .filter(|&i| b[i] == b'\n' || b.get(i + 1) != Some(&b'\n'))
+        .count()
 }
 
 /// How far a CSV record that holds a quoted line break extends (see [`extent`]).
@@ -1179,6 +1178,14 @@ mod tests {
                 proptest::prop_assert_eq!(both, whole);
             }
         }
+    }
+
+    #[test]
+    fn line_breaks_count_lf_crlf_and_a_lone_cr_once_each() {
+        assert_eq!(line_breaks(b"a\r\nb\nc\rd\r"), 4);
+        assert_eq!(line_breaks(b"\r\r\n\n"), 3);
+        assert_eq!(line_breaks("电梯坏了，没人修".as_bytes()), 0);
+        assert_eq!(line_breaks(b""), 0);
     }
 
     /// A stray quote at a cell's start costs its own line, never the records after it; a

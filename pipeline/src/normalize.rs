@@ -37,31 +37,41 @@ fn chinese_punctuation(c: char) -> bool {
     matches!(c, '，' | '：' | '；' | '！' | '？' | '（' | '）')
 }
 
-/// Whether a byte may start a character that normalisation changes (what [`next_special`]
-/// looks for sixteen bytes at a time): ASCII whitespace and
-/// control characters, and outside ASCII the lead bytes 0xC2 (C1 controls, Unicode
-/// whitespace), 0xE1, 0xE2 and 0xE3 (whitespace, zero-width characters, the ideographic
-/// space) and 0xEF (full-width ASCII, U+FEFF). Continuation bytes and the lead bytes of CJK
-/// never do, so a run of them is copied as it is.
-const fn special_bytes() -> [bool; 256] {
+/// The bytes that may start a character normalisation changes, as ranges (first byte,
+/// number of bytes): ASCII whitespace and control characters (≤ 0x20) and DEL, and outside
+/// ASCII the lead bytes 0xC2 (C1 controls, Unicode whitespace), 0xE1, 0xE2 and 0xE3
+/// (whitespace, zero-width characters, the ideographic space) and 0xEF (full-width ASCII,
+/// U+FEFF). Continuation bytes and the lead bytes of CJK never do, so a run of them is
+/// copied as it is.
+const SPECIAL_RANGES: [(u8, u8); 5] = [(0x00, 0x21), (0x7F, 1), (0xC2, 1), (0xE1, 3), (0xEF, 1)];
+
+/// ASCII punctuation an address key drops: `(` `)` and `,` `-` `.`.
+const DROPPED_ASCII_RANGES: [(u8, u8); 2] = [(b'(', 2), (b',', 3)];
+
+/// Whether byte `c` lies in one of `ranges`.
+const fn in_byte_ranges(c: u8, ranges: &[(u8, u8)]) -> bool {
+    let mut k = 0;
+    while k < ranges.len() {
+        if c.wrapping_sub(ranges[k].0) < ranges[k].1 {
+            return true;
+        }
+        k += 1;
+    }
+    false
+}
+
+/// Per byte, whether it is in [`SPECIAL_RANGES`] (looked up byte by byte in short texts).
+static SPECIAL: [bool; 256] = {
     let mut t = [false; 256];
-    let mut b = 0x00;
-    while b < 0x20 {
-        t[b] = true;
+    let mut b = 0;
+    while b < 256 {
+        t[b] = in_byte_ranges(b as u8, &SPECIAL_RANGES);
         b += 1;
     }
-    t[0x7F] = true;
-    t[b' ' as usize] = true;
-    t[0xC2] = true;
-    t[0xE1] = true;
-    t[0xE2] = true;
-    t[0xE3] = true;
-    t[0xEF] = true;
     t
-}
-static SPECIAL: [bool; 256] = special_bytes();
+};
 
-/// The first position from `i` on whose byte is [`special_bytes`], or `b.len()`. Sixteen
+/// The first position from `i` on whose byte is in [`SPECIAL_RANGES`], or `b.len()`. Sixteen
 /// bytes at a time (SSE2 compares on x86-64): most text is CJK and ordinary ASCII, and this
 /// scan was most of what normalisation cost.
 fn next_special(b: &[u8], i: usize) -> usize {
@@ -109,13 +119,9 @@ fn mask_at(b: &[u8], i: usize, mask: impl Fn(&[u8; 16]) -> u32) -> u32 {
     }
 }
 
-/// Bit k set when byte k is one of [`special_bytes`]: controls and the space (≤ 0x20), 0x7F,
-/// 0xC2, 0xE1–0xE3 and 0xEF.
+/// Bit k set when byte k is in [`SPECIAL_RANGES`].
 fn special_mask(w: &[u8; 16]) -> u32 {
-    in_ranges(
-        w,
-        &[(0x00, 0x21), (0x7F, 1), (0xC2, 1), (0xE1, 3), (0xEF, 1)],
-    )
+    in_ranges(w, &SPECIAL_RANGES)
 }
 
 /// Bit k set when byte k is an ASCII digit.
@@ -123,9 +129,9 @@ fn digit_mask(w: &[u8; 16]) -> u32 {
     in_ranges(w, &[(b'0', 10)])
 }
 
-/// Bit k set when byte k is ASCII punctuation an address key drops: `(` `)` `,` `-` `.`.
+/// Bit k set when byte k is in [`DROPPED_ASCII_RANGES`].
 fn dropped_ascii_mask(w: &[u8; 16]) -> u32 {
-    in_ranges(w, &[(b'(', 2), (b',', 3)])
+    in_ranges(w, &DROPPED_ASCII_RANGES)
 }
 
 /// Bit k set when byte k lies in one of `ranges` (first byte, number of bytes ≥ 1).
@@ -139,8 +145,7 @@ fn in_ranges(w: &[u8; 16], ranges: &[(u8, u8)]) -> u32 {
     #[cfg(not(target_arch = "x86_64"))]
     {
         (w.iter().enumerate()).fold(0, |m, (k, &c)| {
-            let hit = ranges.iter().any(|&(from, n)| c.wrapping_sub(from) < n);
-            m | u32::from(hit) << k
+            m | u32::from(in_byte_ranges(c, ranges)) << k
         })
     }
 }
@@ -286,18 +291,20 @@ fn normalize_chars<const FREE_TEXT: bool>(s: &str) -> String {
 
 /// An address key for matching: normalised, without spaces and common punctuation.
 pub fn address_key(s: &str) -> Cow<'_, str> {
-    let n = normalized(s);
-    // The ASCII characters dropped, and the lead bytes of every non-ASCII character that can
-    // be (whitespace, full-width forms, 、 — 。), which are all special bytes.
-    let may_drop = first_in(
-        n.as_bytes(),
+    // One scan for what normalisation would change and what the key drops: the ASCII
+    // characters dropped, and the lead bytes of every non-ASCII character that can be
+    // (whitespace, full-width forms, 、 — 。), which are all special bytes. Most addresses
+    // have none, and are their own key.
+    let may_change = first_in(
+        s.as_bytes(),
         0,
         |w| special_mask(w) | dropped_ascii_mask(w),
-        |c| SPECIAL[usize::from(c)] || matches!(c, b'(' | b')' | b',' | b'-' | b'.'),
-    ) < n.len();
-    if !may_drop {
-        return n;
+        |c| SPECIAL[usize::from(c)] || in_byte_ranges(c, &DROPPED_ASCII_RANGES),
+    ) < s.len();
+    if !may_change {
+        return Cow::Borrowed(s);
     }
+    let n = normalized(s);
     Cow::Owned(
         n.chars()
             .filter(|c| {

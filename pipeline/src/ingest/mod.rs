@@ -795,7 +795,7 @@ impl Pending {
     /// the month being read stays pending instead of being written now and rewritten at the
     /// next flush. When that would leave most records pending (an export out of time
     /// order), everything is taken.
-    fn take_settled(&mut self) -> Pending {
+    fn take_settled(&mut self) -> Settled {
         let recent = std::mem::take(&mut self.recent);
         let settled = self
             .slots
@@ -803,19 +803,20 @@ impl Pending {
             .filter(|s| !recent.contains(&s.month))
             .count();
         if settled < self.slots.len() / 2 {
-            return std::mem::replace(self, Pending::for_a_flush());
+            return std::mem::replace(self, Pending::for_a_flush()).into_settled();
         }
-        let mut keep = Pending::for_a_flush().slots;
-        let mut take = HashMap::with_capacity_and_hasher(settled, Default::default());
+        // The kept slots stay where they are in the map; the taken ones leave it.
         let mut kept_chunks = vec![false; self.chunks.len()];
-        for (id, slot) in self.slots.drain() {
-            if recent.contains(&slot.month) {
-                kept_chunks[slot.chunk as usize] = true;
-                keep.insert(id, slot);
-            } else {
-                take.insert(id, slot);
-            }
-        }
+        let taken: Vec<(Str, Slot)> = self
+            .slots
+            .extract_if(|_, slot| {
+                let keep = recent.contains(&slot.month);
+                if keep {
+                    kept_chunks[slot.chunk as usize] = true;
+                }
+                !keep
+            })
+            .collect();
         // The kept slots point into the same chunks (shared, not copied); a chunk they do
         // not use is left empty so its memory goes with the merge.
         let kept: Vec<RecordBatch> = self
@@ -831,14 +832,27 @@ impl Pending {
                 }
             })
             .collect();
-        self.slots = keep;
         self.recent = recent;
-        Pending {
+        Settled {
             chunks: std::mem::replace(&mut self.chunks, kept),
-            slots: take,
-            recent: vec![],
+            slots: taken,
         }
     }
+
+    /// Everything pending, to merge.
+    fn into_settled(self) -> Settled {
+        Settled {
+            chunks: self.chunks,
+            slots: self.slots.into_iter().collect(),
+        }
+    }
+}
+
+/// Records taken from [`Pending`] to be merged: the batches, and where each record is in
+/// them (one entry per record id).
+struct Settled {
+    chunks: Vec<RecordBatch>,
+    slots: Vec<(Str, Slot)>,
 }
 
 /// Files already ingested: path → BLAKE3 (a state written with SHA-256 by an earlier version
@@ -919,9 +933,9 @@ fn merge(
     lake_dir: &Path,
     cfg: &Config,
     files: &[(usize, std::result::Result<PathBuf, String>)],
-    pending: Pending,
+    pending: Settled,
 ) -> Result<Vec<Merged>> {
-    let Pending { chunks, slots, .. } = pending;
+    let Settled { chunks, slots } = pending;
     let chunk_cols = chunks
         .iter()
         .map(Columns::new)
@@ -1207,7 +1221,7 @@ pub fn ingest(
                 },
             });
             // Merges run on their own thread, in order, while rows go on being mapped.
-            let (merge_tx, merge_rx) = std::sync::mpsc::sync_channel::<Pending>(1);
+            let (merge_tx, merge_rx) = std::sync::mpsc::sync_channel::<Settled>(1);
             let merger = scope.spawn(move || -> Result<Vec<Merged>> {
                 let mut found = vec![];
                 for p in merge_rx {
@@ -1338,7 +1352,7 @@ pub fn ingest(
         info!(source = %st.source, file = %st.file, rows = st.rows, loaded = st.loaded, quarantined = st.quarantined, duplicates = st.duplicates, "file ingested");
     }
 
-    let merged = merge(&lake_dir, cfg, &files, std::mem::take(&mut pending))?;
+    let merged = merge(&lake_dir, cfg, &files, pending.into_settled())?;
     account(&mut summary, merged);
     summary.partitions_written.sort();
     summary.partitions_written.dedup();
@@ -1397,6 +1411,12 @@ mod tests {
         v
     }
 
+    fn taken_ids(s: &Settled) -> Vec<&str> {
+        let mut v: Vec<&str> = s.slots.iter().map(|(k, _)| k.as_str()).collect();
+        v.sort_unstable();
+        v
+    }
+
     #[test]
     fn a_flush_leaves_the_month_being_read_pending() {
         let (jan, feb) = ((2024, 1), (2024, 2));
@@ -1413,7 +1433,7 @@ mod tests {
         }
         p.recent = vec![feb];
         let taken = p.take_settled();
-        assert_eq!(ids(&taken), ["a", "b", "c"]);
+        assert_eq!(taken_ids(&taken), ["a", "b", "c"]);
         assert_eq!(ids(&p), ["d", "e"]);
         // Chunk indices stay valid on both sides; the chunk only January used is not kept.
         assert_eq!(taken.chunks.len(), 3);
@@ -1426,7 +1446,7 @@ mod tests {
         p.slots.insert("g".into(), slot(2, 0, (2023, 12)));
         p.recent = vec![feb, jan];
         let taken = p.take_settled();
-        assert_eq!(ids(&taken), ["d", "e", "f", "g"]);
+        assert_eq!(taken_ids(&taken), ["d", "e", "f", "g"]);
         assert_eq!(taken.chunks.len(), 3);
         assert!(p.slots.is_empty() && p.chunks.is_empty() && p.recent.is_empty());
     }

@@ -812,3 +812,54 @@ fn rows_with_bytes_that_cannot_be_decoded_are_loaded_and_counted() {
         .iter()
         .any(|f| f["undecodable_rows"] == 2));
 }
+
+/// A JSON Lines object leaves out the keys it has no value for: a key the first object
+/// lacks is still read from the later ones, an export with no object is a night with
+/// nothing reported, and a key every row needs must be in the first object.
+#[test]
+fn json_lines_keys_missing_from_the_first_object_are_read_from_later_ones() {
+    let c = city();
+    let d = c.dir.path();
+    write(
+        d,
+        "exports/grid/grid_2025-04.jsonl",
+        [
+            "",
+            r#"{"id":"G11","提交时间":"2025-04-01 09:00:00","openid":"oX_a","小区":"阳光花园","内容":"楼道灯不亮"}"#,
+            r#"{"id":"G12","提交时间":"2025-04-02 09:00:00","openid":"oX_b","小区":"阳光花园","内容":"电梯停了三天","类别":"电梯故障","评分":1}"#,
+        ]
+        .join("\n")
+        .as_bytes(),
+    );
+    write(d, "exports/grid/grid_2025-05.jsonl", b"\xEF\xBB\xBF\n");
+    let s = run(&c);
+    let april = file(&s, "grid_2025-04.jsonl");
+    assert_eq!((april.rows, april.loaded), (2, 2));
+    assert!(
+        april.missing_columns.is_empty(),
+        "{:?}",
+        april.missing_columns
+    );
+    let recs = records(&c);
+    let (_, g12) = &recs["grid:G12"];
+    assert_eq!(g12.category_l2.as_deref(), Some("电梯故障"));
+    assert_eq!(g12.category_source, "given");
+    assert_eq!(g12.satisfaction, "dissatisfied");
+    let (_, g11) = &recs["grid:G11"];
+    assert_eq!(g11.category_source, "none");
+    assert_eq!(g11.satisfaction, "none");
+    let may = file(&s, "grid_2025-05.jsonl");
+    assert_eq!((may.rows, may.loaded, may.quarantined), (0, 0, 0));
+
+    // Without the time in the first object, the file is refused with the column named.
+    write(
+        d,
+        "exports/grid/grid_2025-06.jsonl",
+        r#"{"id":"G21","openid":"oX_a","小区":"阳光花园","内容":"漏水","提交日期":"2025-06-01 09:00:00"}"#
+            .as_bytes(),
+    );
+    let s = ingest(&c.cfg, &c.keys, as_of(), false).unwrap();
+    let june = file(&s, "grid_2025-06.jsonl");
+    let e = june.error.as_deref().unwrap_or_default();
+    assert!(e.contains("received_at (提交时间)"), "{e}");
+}

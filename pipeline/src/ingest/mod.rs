@@ -1137,7 +1137,10 @@ pub fn ingest(
             summary.files.push(st);
             continue;
         }
-        let opened = match readers::open(path, src.format, src.encoding) {
+        let keys: Vec<&str> = (src.columns.values().flatten())
+            .map(String::as_str)
+            .collect();
+        let opened = match readers::open(path, src.format, src.encoding, &keys) {
             Ok(o) => o,
             Err(e) => {
                 warn!("{e}");
@@ -1146,7 +1149,10 @@ pub fn ingest(
                 continue;
             }
         };
-        let (required, optional) = missing_columns(src, &opened.header);
+        // A column every row needs must be declared; the others may be in later rows only.
+        let declared = &opened.header[..opened.declared.min(opened.header.len())];
+        let (required, _) = missing_columns(src, declared);
+        let (_, optional) = missing_columns(src, &opened.header);
         if !required.is_empty() {
             let mut e = format!(
                 "{}: the header has no column for {}; it has: {}. Check the source's columns \

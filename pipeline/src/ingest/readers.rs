@@ -48,6 +48,10 @@ fn row_result(
 pub struct OpenFile {
     /// Column names.
     pub header: Vec<String>,
+    /// How many of `header`'s names the file declares: all of them, but for JSON Lines only
+    /// its first object's keys, followed in `header` by the keys asked for that the first
+    /// object lacks (a later object may hold them).
+    pub declared: usize,
     /// The rows.
     pub rows: Rows,
     /// The sheets of a workbook that are read, when there are several (empty otherwise).
@@ -653,10 +657,16 @@ pub(crate) fn read_full(f: &mut impl Read, buf: &mut [u8]) -> std::io::Result<us
 ///
 /// # Errors
 /// Missing or unreadable file, undecodable text, not an XLSX, no header.
-pub fn open(path: &Path, format: Format, enc: Encoding) -> Result<OpenFile> {
+/// Opens a source file. `keys` are the column names the mapping reads: a JSON Lines object
+/// may leave out a key it has no value for (`类别` of an uncategorised report), so those the
+/// first object lacks are read from every object too, not only the first object's keys.
+///
+/// # Errors
+/// The file cannot be read, is not in the format or encoding, or has no header row.
+pub fn open(path: &Path, format: Format, enc: Encoding, keys: &[&str]) -> Result<OpenFile> {
     match format {
         Format::Csv => open_csv(path, enc),
-        Format::Jsonl => open_jsonl(path, enc),
+        Format::Jsonl => open_jsonl(path, enc, keys),
         Format::Xlsx => open_xlsx(path),
     }
 }
@@ -712,6 +722,7 @@ fn open_csv(path: &Path, enc: Encoding) -> Result<OpenFile> {
     }
     blocks.layout = Layout::of(header.len());
     Ok(OpenFile {
+        declared: header.len(),
         header,
         rows: Rows::Blocks(blocks),
         sheets: vec![],
@@ -755,20 +766,35 @@ fn text_lines(mut input: impl BufRead) -> impl Iterator<Item = (usize, std::io::
     })
 }
 
-fn open_jsonl(path: &Path, enc: Encoding) -> Result<OpenFile> {
+fn open_jsonl(path: &Path, enc: Encoding, wanted: &[&str]) -> Result<OpenFile> {
     let mut lines = text_lines(BufReader::new(text_reader(path, enc)?)).peekable();
-    // The header is the union of keys of the first object; later rows map by key.
+    // Blank lines before the first object are skipped (as they are everywhere).
+    let blank = |l: &(usize, std::io::Result<String>)| matches!(&l.1, Ok(t) if t.trim().trim_start_matches('\u{feff}').is_empty());
+    while lines.peek().is_some_and(blank) {
+        lines.next();
+    }
+    // The header: the first object's keys, then the keys asked for that it lacks.
     let mut header: Vec<String> = vec![];
-    if let Some((_, Ok(first))) = lines.peek() {
-        if let Ok(serde_json::Value::Object(m)) =
-            serde_json::from_str::<serde_json::Value>(first.trim_start_matches('\u{feff}'))
-        {
-            header = m.keys().cloned().collect();
+    let declared = match lines.peek() {
+        // No object at all: an export of a night with nothing to report.
+        None => None,
+        Some((_, Ok(first))) => {
+            match serde_json::from_str::<serde_json::Value>(
+                first.trim().trim_start_matches('\u{feff}'),
+            ) {
+                Ok(serde_json::Value::Object(m)) => header = m.keys().cloned().collect(),
+                _ => return Err(source_err(path, "the first line is not a JSON object")),
+            }
+            Some(header.len())
+        }
+        Some((_, Err(e))) => return Err(source_err(path, format!("unreadable: {e}"))),
+    };
+    for k in wanted {
+        if !header.iter().any(|h| h == k) {
+            header.push((*k).to_owned());
         }
     }
-    if header.is_empty() {
-        return Err(source_err(path, "the first line is not a JSON object"));
-    }
+    let declared = declared.unwrap_or(header.len());
     let keys = header.clone();
     let rows = lines.filter_map(move |(row, line)| {
         let line = match line {
@@ -806,6 +832,7 @@ fn open_jsonl(path: &Path, enc: Encoding) -> Result<OpenFile> {
     });
     Ok(OpenFile {
         header,
+        declared,
         rows: Rows::Parsed(Box::new(rows)),
         sheets: vec![],
         unread_sheets: vec![],
@@ -901,6 +928,7 @@ fn open_xlsx(path: &Path) -> Result<OpenFile> {
         sheets.clear();
     }
     Ok(OpenFile {
+        declared: header.len(),
         header,
         rows: Rows::Parsed(Box::new(rows.into_iter())),
         sheets,
@@ -950,7 +978,7 @@ mod tests {
         for eol in ["\n", "\r\n", "\r"] {
             let text = ["a,b", "1,2", "\"x\ny\",3", "", "4,5,6", "7,8", ""].join(eol);
             std::fs::write(&p, text).unwrap();
-            let f = open(&p, Format::Csv, Encoding::Utf8).unwrap();
+            let f = open(&p, Format::Csv, Encoding::Utf8, &[]).unwrap();
             let rows: Vec<(usize, bool)> =
                 f.into_rows().map(|r| (r.row, r.cells.is_ok())).collect();
             assert_eq!(
@@ -989,7 +1017,7 @@ mod tests {
                 r#"{"id":"4","内容":"漏水"}"#,
             ];
             std::fs::write(&p, lines.join(eol)).unwrap();
-            let f = open(&p, Format::Jsonl, Encoding::Utf8).unwrap();
+            let f = open(&p, Format::Jsonl, Encoding::Utf8, &[]).unwrap();
             assert_eq!(f.header, vec!["id", "内容"]);
             let rows: Vec<(usize, Option<Vec<String>>)> = f
                 .into_rows()
@@ -1049,7 +1077,7 @@ mod tests {
             assert!(bytes.len() > 3 * BLOCK_BYTES);
             std::fs::write(&p, &bytes).unwrap();
             let enc = if gbk { Encoding::Gbk } else { Encoding::Utf8 };
-            let blocks = open(&p, Format::Csv, enc).unwrap();
+            let blocks = open(&p, Format::Csv, enc, &[]).unwrap();
             let Rows::Blocks(reader) = blocks.rows else {
                 panic!("not read as blocks")
             };
@@ -1057,7 +1085,7 @@ mod tests {
             let sizes: Vec<usize> = reader.map(|b| b.bytes.len()).collect();
             assert!(sizes.len() > 3, "{eol:?}: {} blocks", sizes.len());
             assert!(sizes.iter().all(|&n| n < 2 * BLOCK_BYTES), "{eol:?}");
-            let blocks = open(&p, Format::Csv, enc).unwrap();
+            let blocks = open(&p, Format::Csv, enc, &[]).unwrap();
             assert_eq!(blocks.header, vec!["编号", "内容", "地址"]);
             let a: Vec<_> = blocks.into_rows().map(|r| (r.row, r.cells)).collect();
             // The same rows parsed as one block.
@@ -1305,7 +1333,7 @@ mod tests {
         for (bytes, ok) in cases {
             std::fs::write(&p, &bytes).unwrap();
             for format in [Format::Csv, Format::Jsonl] {
-                let r = open(&p, format, Encoding::Gbk);
+                let r = open(&p, format, Encoding::Gbk, &[]);
                 if format == Format::Jsonl {
                     // Not JSON either way; only the encoding error matters here.
                     let e = r.err().map(|e| e.to_string()).unwrap_or_default();
@@ -1338,7 +1366,7 @@ mod tests {
             (utf16, Encoding::Auto),
         ] {
             std::fs::write(&p, bytes).unwrap();
-            let f = open(&p, Format::Csv, enc).unwrap();
+            let f = open(&p, Format::Csv, enc, &[]).unwrap();
             assert_eq!(f.header, vec!["工单", "内容"]);
             let rows: Vec<_> = f.into_rows().map(|r| (r.row, r.cells.unwrap())).collect();
             assert_eq!(rows.len(), 1);

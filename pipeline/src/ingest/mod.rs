@@ -916,6 +916,10 @@ const MAP_CHUNK: usize = 2048;
 /// 24 blocks 5.60 s, 48 blocks 5.80 s).
 const MAP_BLOCKS: usize = 8;
 
+/// Batches read and not yet applied, at most: the one being applied or waiting for it, and
+/// the next, mapped meanwhile.
+const BATCHES_IN_FLIGHT: usize = 3;
+
 /// Rows read and not yet mapped.
 enum Batch {
     Rows(Vec<readers::RawRow>),
@@ -1239,21 +1243,36 @@ pub fn ingest(
                 }
                 Ok(found)
             });
-            let (out_tx, out_rx) = std::sync::mpsc::sync_channel::<Vec<Chunk>>(2);
-            let applier = scope.spawn(move || {
-                for chunks in out_rx {
-                    let st = &mut *stats;
-                    pending.recent.clear();
-                    for chunk in chunks {
-                        apply(st, pending, quarantine, file_idx, chunk);
-                    }
-                    pb.set_position(st.rows);
-                    if pending.slots.len() >= FLUSH_RECORDS
-                        && merge_tx.send(pending.take_settled()).is_err()
-                    {
-                        break; // the merger stopped on an error
+            // Mapped batches come back numbered, possibly out of order; the applier takes them
+            // in order. A batch is mapped only with a token, which the applier returns once it
+            // has applied the batch: at most BATCHES_IN_FLIGHT are mapped or waiting.
+            let (out_tx, out_rx) = std::sync::mpsc::channel::<(usize, Result<Vec<Chunk>>)>();
+            let (token_tx, token_rx) = std::sync::mpsc::sync_channel::<()>(BATCHES_IN_FLIGHT);
+            for _ in 0..BATCHES_IN_FLIGHT {
+                let _ = token_tx.send(());
+            }
+            let applier = scope.spawn(move || -> Result<()> {
+                let mut waiting: BTreeMap<usize, Result<Vec<Chunk>>> = BTreeMap::new();
+                let mut next = 0;
+                for (seq, chunks) in out_rx {
+                    waiting.insert(seq, chunks);
+                    while let Some(chunks) = waiting.remove(&next) {
+                        next += 1;
+                        let st = &mut *stats;
+                        pending.recent.clear();
+                        for chunk in chunks? {
+                            apply(st, pending, quarantine, file_idx, chunk);
+                        }
+                        let _ = token_tx.send(());
+                        pb.set_position(st.rows);
+                        if pending.slots.len() >= FLUSH_RECORDS
+                            && merge_tx.send(pending.take_settled()).is_err()
+                        {
+                            return Ok(()); // the merger stopped on an error
+                        }
                     }
                 }
+                Ok(())
             });
             let quarantined =
                 |row: usize, qfile: &str, cells: &Cells<'_>, r: Reject| QuarantineRow {
@@ -1302,50 +1321,56 @@ pub fn ingest(
                     undecodable,
                 })
             };
-            let mut mapped: Result<()> = Ok(());
-            for batch in raw_rx {
-                // Each chunk of rows is mapped into its own Arrow columns, on every core.
-                let chunks: Result<Vec<Chunk>> = match &batch {
-                    Batch::Rows(rows) => rows
-                        .par_chunks(MAP_CHUNK)
-                        .map(|raws| {
-                            map_chunk(raws.len(), &|f| {
-                                for raw in raws {
-                                    match &raw.cells {
-                                        Ok(c) => f(raw.row, raw.sheet, c, None, true),
-                                        Err(p) => f(raw.row, raw.sheet, &[], Some(p.clone()), true),
-                                    }
-                                }
-                            })
-                        })
-                        .collect(),
-                    Batch::Blocks(blocks) => blocks
-                        .par_iter()
-                        .map(|b| {
-                            map_chunk(MAP_CHUNK, &|f| {
-                                b.for_each_row(|row, cells, problem, lossy| {
-                                    f(row, 0, cells, problem, lossy)
+            // Each batch is mapped by a task of the rayon pool, its chunks on every core. The
+            // next batch is queued before this one is done, so a core that has finished its
+            // part of a batch takes up the next instead of waiting for the other's last chunk.
+            rayon::in_place_scope_fifo(|tasks| {
+                for (seq, batch) in raw_rx.into_iter().enumerate() {
+                    if token_rx.recv().is_err() {
+                        break; // the applier stopped on an error
+                    }
+                    let (out, map_chunk) = (out_tx.clone(), &map_chunk);
+                    tasks.spawn_fifo(move |_| {
+                        let chunks: Result<Vec<Chunk>> = match &batch {
+                            Batch::Rows(rows) => rows
+                                .par_chunks(MAP_CHUNK)
+                                .map(|raws| {
+                                    map_chunk(raws.len(), &|f| {
+                                        for raw in raws {
+                                            match &raw.cells {
+                                                Ok(c) => f(raw.row, raw.sheet, c, None, true),
+                                                Err(p) => f(
+                                                    raw.row,
+                                                    raw.sheet,
+                                                    &[],
+                                                    Some(p.clone()),
+                                                    true,
+                                                ),
+                                            }
+                                        }
+                                    })
                                 })
-                            })
-                        })
-                        .collect(),
-                };
-                match chunks {
-                    Ok(c) => {
-                        if out_tx.send(c).is_err() {
-                            break; // the applier stopped on an error
-                        }
-                    }
-                    Err(e) => {
-                        mapped = Err(e);
-                        break;
-                    }
+                                .collect(),
+                            Batch::Blocks(blocks) => blocks
+                                .par_iter()
+                                .map(|b| {
+                                    map_chunk(MAP_CHUNK, &|f| {
+                                        b.for_each_row(|row, cells, problem, lossy| {
+                                            f(row, 0, cells, problem, lossy)
+                                        })
+                                    })
+                                })
+                                .collect(),
+                        };
+                        let _ = out.send((seq, chunks));
+                    });
                 }
-            }
+            });
             drop(out_tx);
-            if let Err(panic) = applier.join() {
-                std::panic::resume_unwind(panic);
-            }
+            let mapped = match applier.join() {
+                Ok(r) => r,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
             let merged = match merger.join() {
                 Ok(r) => r,
                 Err(panic) => std::panic::resume_unwind(panic),

@@ -653,16 +653,13 @@ pub(crate) fn read_full(f: &mut impl Read, buf: &mut [u8]) -> std::io::Result<us
     Ok(n)
 }
 
-/// Opens a source file.
-///
-/// # Errors
-/// Missing or unreadable file, undecodable text, not an XLSX, no header.
 /// Opens a source file. `keys` are the column names the mapping reads: a JSON Lines object
 /// may leave out a key it has no value for (`类别` of an uncategorised report), so those the
 /// first object lacks are read from every object too, not only the first object's keys.
 ///
 /// # Errors
-/// The file cannot be read, is not in the format or encoding, or has no header row.
+/// Missing or unreadable file, undecodable text, not an XLSX, no header (a JSON Lines file
+/// whose first line is not an object).
 pub fn open(path: &Path, format: Format, enc: Encoding, keys: &[&str]) -> Result<OpenFile> {
     match format {
         Format::Csv => open_csv(path, enc),
@@ -769,7 +766,10 @@ fn text_lines(mut input: impl BufRead) -> impl Iterator<Item = (usize, std::io::
 fn open_jsonl(path: &Path, enc: Encoding, wanted: &[&str]) -> Result<OpenFile> {
     let mut lines = text_lines(BufReader::new(text_reader(path, enc)?)).peekable();
     // Blank lines before the first object are skipped (as they are everywhere).
-    let blank = |l: &(usize, std::io::Result<String>)| matches!(&l.1, Ok(t) if t.trim().trim_start_matches('\u{feff}').is_empty());
+    let blank = |l: &(usize, std::io::Result<String>)| match &l.1 {
+        Ok(t) => t.trim().trim_start_matches('\u{feff}').is_empty(),
+        Err(_) => false,
+    };
     while lines.peek().is_some_and(blank) {
         lines.next();
     }

@@ -863,3 +863,66 @@ fn json_lines_keys_missing_from_the_first_object_are_read_from_later_ones() {
     let e = june.error.as_deref().unwrap_or_default();
     assert!(e.contains("received_at (提交时间)"), "{e}");
 }
+
+/// A register opens with a title row and a line of who filled it in above its header: the
+/// header is found by the column names the config maps, and row numbers stay Excel's.
+#[test]
+fn a_workbook_header_below_a_title_is_found() {
+    let c = city();
+    let d = c.dir.path();
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.write_string(0, 0, "2025年3月信访登记表").unwrap();
+    ws.write_string(1, 0, "填报单位：西湖街道").unwrap();
+    ws.write_string(1, 5, "填报日期：2025-03-31").unwrap();
+    let header = [
+        "信访编号",
+        "登记日期",
+        "信访人",
+        "人数",
+        "反映地址",
+        "反映内容",
+        "问题类别",
+    ];
+    let rows = [
+        [
+            "X301",
+            "2025-03-25",
+            "赵六",
+            "1",
+            "阳光花园",
+            "电梯长期停运",
+            "电梯故障",
+        ],
+        [
+            "X302",
+            "2025-03-26",
+            "钱七",
+            "12",
+            "西湖街道锦绣江南",
+            "交房延期",
+            "物业收费",
+        ],
+    ];
+    for (r, cells) in std::iter::once(&header).chain(&rows).enumerate() {
+        for (col, v) in cells.iter().enumerate() {
+            ws.write_string(3 + r as u32, col as u16, *v).unwrap();
+        }
+    }
+    wb.save(d.join("exports/petition/登记_2025-03b.xlsx"))
+        .unwrap();
+    let s = run(&c);
+    let april = file(&s, "登记_2025-03b.xlsx");
+    assert_eq!(
+        (april.rows, april.loaded, april.quarantined),
+        (2, 2, 0),
+        "{:?}",
+        quarantine(&s)
+    );
+    let recs = records(&c);
+    // The header is Excel's row 4, so the records are rows 5 and 6.
+    assert_eq!(recs["petition:X301"].1.source_row, 5);
+    assert_eq!(recs["petition:X302"].1.source_row, 6);
+    assert_eq!(recs["petition:X302"].1.participants, Some(12));
+    assert_eq!(recs["petition:X301"].1.content, "电梯长期停运");
+}

@@ -253,7 +253,7 @@ const fn field(name: &str) -> usize {
 /// Whether an export's column name is a configured one: equal once both are normalised
 /// (full-width forms, a stray U+FEFF or zero-width character, doubled spaces), as systems
 /// that write the same header differently do.
-fn same_name(header: &str, configured: &str) -> bool {
+pub(crate) fn same_name(header: &str, configured: &str) -> bool {
     normalized(header) == normalized(configured)
 }
 

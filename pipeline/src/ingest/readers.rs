@@ -664,7 +664,7 @@ pub fn open(path: &Path, format: Format, enc: Encoding, keys: &[&str]) -> Result
     match format {
         Format::Csv => open_csv(path, enc),
         Format::Jsonl => open_jsonl(path, enc, keys),
-        Format::Xlsx => open_xlsx(path),
+        Format::Xlsx => open_xlsx(path, keys),
     }
 }
 
@@ -859,7 +859,10 @@ fn cell_string(d: &Data) -> String {
     }
 }
 
-fn open_xlsx(path: &Path) -> Result<OpenFile> {
+/// Rows of a sheet searched for its header.
+const HEADER_ROWS_SEARCHED: usize = 10;
+
+fn open_xlsx(path: &Path, keys: &[&str]) -> Result<OpenFile> {
     let mut wb = open_workbook_auto(path)
         .map_err(|e| source_err(path, format!("not a readable workbook: {e}")))?;
     let names = wb.sheet_names();
@@ -884,8 +887,30 @@ fn open_xlsx(path: &Path) -> Result<OpenFile> {
                 continue;
             }
         };
-        // The sheet's header is its first row with a cell.
-        let Some(top) = range.rows().position(has_cells) else {
+        // The sheet's header: a register often opens with a title row (`2025年信访登记表`) and
+        // a line of who filled it in and when above its header, so of its first rows with a
+        // cell the header is the first naming the most columns the mapping reads; the first
+        // row with a cell when none names any.
+        let names = |r: &[Data]| {
+            (r.iter())
+                .filter(|c| {
+                    let v = cell_string(c);
+                    let v = v.trim();
+                    !v.is_empty() && keys.iter().any(|k| super::same_name(v, k))
+                })
+                .count()
+        };
+        let mut top: Option<(usize, usize)> = None; // (row, names)
+        for (i, r) in (range.rows().enumerate())
+            .filter(|(_, r)| has_cells(r))
+            .take(HEADER_ROWS_SEARCHED)
+        {
+            let n = names(r);
+            if top.is_none_or(|(_, best)| n > best) {
+                top = Some((i, n));
+            }
+        }
+        let Some((top, _)) = top else {
             continue; // an empty sheet
         };
         let mut it = range.rows().skip(top);

@@ -926,3 +926,40 @@ fn a_workbook_header_below_a_title_is_found() {
     assert_eq!(recs["petition:X302"].1.participants, Some(12));
     assert_eq!(recs["petition:X301"].1.content, "电梯长期停运");
 }
+
+/// A CSV export may open with a title line (and a blank one) above its header: the header is
+/// found by the mapped column names, the lines above it are not rows, and row numbers stay
+/// the file's. A file whose first lines name no mapped column keeps its first line as the
+/// header, and every line after it is still read.
+#[test]
+fn a_csv_header_below_a_title_is_found() {
+    let c = city();
+    let d = c.dir.path();
+    let text = [
+        "12345热线工单导出（2025年3月），导出时间：2025-03-31",
+        "",
+        HOTLINE_HEADER,
+        "H101,2025-03-20 10:00:00,13812345678,阳光花园,电梯坏了,电梯故障,,办理中,",
+        "H102,2025-03-21 10:00:00,13812345679,阳光花园,\"楼道漏水\n三天了\",,,办理中,",
+    ]
+    .join("\r\n");
+    write(d, "exports/hotline/12345_2025-03b.csv", &gbk(&text));
+    let s = run(&c);
+    let f = file(&s, "12345_2025-03b.csv");
+    assert_eq!((f.rows, f.loaded, f.quarantined), (2, 2, 0));
+    let recs = records(&c);
+    assert_eq!(recs["hotline:H101"].1.source_row, 4);
+    assert_eq!(recs["hotline:H102"].1.source_row, 5);
+    assert_eq!(recs["hotline:H102"].1.content, "楼道漏水 三天了");
+
+    // No line names a mapped column: the first is the header, the file is refused for it,
+    // and nothing was read past it.
+    let text = ["导出说明", "a,b", "1,2"].join("\n");
+    write(d, "exports/hotline/12345_2025-03c.csv", &gbk(&text));
+    let s = ingest(&c.cfg, &c.keys, as_of(), false).unwrap();
+    let e = file(&s, "12345_2025-03c.csv")
+        .error
+        .clone()
+        .unwrap_or_default();
+    assert!(e.contains("it has: 导出说明"), "{e}");
+}

@@ -662,13 +662,20 @@ pub(crate) fn read_full(f: &mut impl Read, buf: &mut [u8]) -> std::io::Result<us
 /// whose first line is not an object).
 pub fn open(path: &Path, format: Format, enc: Encoding, keys: &[&str]) -> Result<OpenFile> {
     match format {
-        Format::Csv => open_csv(path, enc),
+        Format::Csv => open_csv(path, enc, keys),
         Format::Jsonl => open_jsonl(path, enc, keys),
         Format::Xlsx => open_xlsx(path, keys),
     }
 }
 
-fn open_csv(path: &Path, enc: Encoding) -> Result<OpenFile> {
+/// How many of `cells` name a column of `keys`.
+fn names_of(cells: &[String], keys: &[&str]) -> usize {
+    (cells.iter())
+        .filter(|v| !v.is_empty() && keys.iter().any(|k| super::same_name(v, k)))
+        .count()
+}
+
+fn open_csv(path: &Path, enc: Encoding, keys: &[&str]) -> Result<OpenFile> {
     let (encoding, mut head, f) = sniff(path, enc)?;
     // Both encodings the blocks handle are ASCII-transparent: a byte `"`, `,` or `\n` is
     // always that character, so records can be cut on the raw bytes. UTF-16 cannot.
@@ -697,20 +704,57 @@ fn open_csv(path: &Path, enc: Encoding) -> Result<OpenFile> {
         eof: false,
         error: None,
     };
-    let first = blocks.take_first_record();
-    let (text, _) = decode(encoding, &first);
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(true)
-        .has_headers(false)
-        .from_reader(text.as_bytes());
-    let mut rec = csv::StringRecord::new();
-    let header: Vec<String> = match rdr.read_record(&mut rec) {
-        Ok(_) => rec
-            .iter()
-            .map(|h| h.trim().trim_start_matches('\u{feff}').to_owned())
-            .collect(),
-        Err(e) => return Err(source_err(path, format!("cannot read the header: {e}"))),
+    let cells = |record: &[u8]| -> Result<Vec<String>> {
+        let (text, _) = decode(encoding, record);
+        let mut rdr = csv::ReaderBuilder::new()
+            .flexible(true)
+            .has_headers(false)
+            .from_reader(text.as_bytes());
+        let mut rec = csv::StringRecord::new();
+        match rdr.read_record(&mut rec) {
+            Ok(_) => Ok(rec
+                .iter()
+                .map(|h| h.trim().trim_start_matches('\u{feff}').to_owned())
+                .collect()),
+            Err(e) => Err(source_err(path, format!("cannot read the header: {e}"))),
+        }
     };
+    let first = blocks.take_first_record();
+    let mut header = cells(&first)?;
+    if !keys.is_empty() && names_of(&header, keys) == 0 {
+        // A title line (`12345工单导出（2025年3月）`) above the header: of the first records,
+        // the header is the first naming the most mapped columns; the records after it are
+        // put back to be read as rows.
+        let mut records: Vec<(Vec<u8>, usize)> = vec![];
+        while records.len() + 1 < HEADER_ROWS_SEARCHED && !(blocks.eof && blocks.carry.is_empty()) {
+            let r = blocks.take_first_record();
+            records.push((r, blocks.line));
+        }
+        let mut best: Option<(usize, usize)> = None; // (index, names)
+        for (i, (r, _)) in records.iter().enumerate() {
+            let n = cells(r).map_or(0, |c| names_of(&c, keys));
+            if n > best.map_or(0, |b| b.1) {
+                best = Some((i, n));
+            }
+        }
+        let (from, line) = match best {
+            Some((i, _)) => {
+                header = cells(&records[i].0)?;
+                (i + 1, records[i].1)
+            }
+            None => (
+                0,
+                blocks.line - records.iter().map(|(r, _)| line_breaks(r)).sum::<usize>(),
+            ),
+        };
+        let mut back: Vec<u8> = records[from..]
+            .iter()
+            .flat_map(|(r, _)| r.iter().copied())
+            .collect();
+        back.extend_from_slice(&blocks.carry);
+        blocks.carry = back;
+        blocks.line = line;
+    }
     if let Some(e) = blocks.error.take() {
         return Err(source_err(path, e));
     }

@@ -251,10 +251,12 @@ const fn field(name: &str) -> usize {
 }
 
 /// Whether an export's column name is a configured one: equal once both are normalised
-/// (full-width forms, a stray U+FEFF or zero-width character, doubled spaces), as systems
-/// that write the same header differently do.
+/// (full-width forms, a stray U+FEFF or zero-width character) and without whitespace (a
+/// workbook header wrapped onto two lines, `登记\n日期`), as systems that write the same
+/// header differently do.
 pub(crate) fn same_name(header: &str, configured: &str) -> bool {
-    normalized(header) == normalized(configured)
+    let bare = |s: &str| normalized(s).replace(' ', "");
+    bare(header) == bare(configured)
 }
 
 /// The mapped fields the header has no column for: the first list those every row needs
@@ -1450,6 +1452,22 @@ mod tests {
         let mut v: Vec<&str> = s.slots.iter().map(|(k, _)| k.as_str()).collect();
         v.sort_unstable();
         v
+    }
+
+    #[test]
+    fn column_names_match_however_they_are_written() {
+        for (header, configured) in [
+            ("登记日期", "登记日期"),
+            ("登记\n日期", "登记日期"),
+            (" 来电 时间\u{3000}", "来电时间"),
+            ("\u{feff}工单编号", "工单编号"),
+            ("回访满意度（1-5）", "回访满意度(1-5)"),
+            ("Phone  Number", "Phone Number"),
+        ] {
+            assert!(same_name(header, configured), "{header:?}");
+        }
+        assert!(!same_name("登记日期", "来电时间"));
+        assert!(!same_name("登记", "登记日期"));
     }
 
     #[test]

@@ -661,20 +661,23 @@ fn a_header_without_the_needed_columns_is_an_error_naming_them() {
     assert!(file(&fixed, "petitions.xlsx").skipped_unchanged);
 }
 
+/// The columns of a petition register in the tests that build their own workbooks.
+const REGISTER_HEADER: [&str; 7] = [
+    "信访编号",
+    "登记日期",
+    "信访人",
+    "人数",
+    "反映地址",
+    "反映内容",
+    "问题类别",
+];
+
 #[test]
 fn every_sheet_with_the_same_columns_is_read_and_names_its_rows() {
     let c = city();
     let mut wb = rust_xlsxwriter::Workbook::new();
     wb.add_worksheet().set_name("封面").unwrap();
-    let header = [
-        "信访编号",
-        "登记日期",
-        "信访人",
-        "人数",
-        "反映地址",
-        "反映内容",
-        "问题类别",
-    ];
+    let header = REGISTER_HEADER;
     let row = |id: &'static str, people: &'static str| {
         [
             id,
@@ -875,15 +878,7 @@ fn a_workbook_header_below_a_title_is_found() {
     ws.write_string(0, 0, "2025年3月信访登记表").unwrap();
     ws.write_string(1, 0, "填报单位：西湖街道").unwrap();
     ws.write_string(1, 5, "填报日期：2025-03-31").unwrap();
-    let header = [
-        "信访编号",
-        "登记日期",
-        "信访人",
-        "人数",
-        "反映地址",
-        "反映内容",
-        "问题类别",
-    ];
+    let header = REGISTER_HEADER;
     let rows = [
         [
             "X301",

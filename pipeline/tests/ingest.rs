@@ -958,3 +958,22 @@ fn a_csv_header_below_a_title_is_found() {
         .unwrap_or_default();
     assert!(e.contains("it has: 导出说明"), "{e}");
 }
+
+/// A workbook's date cells are Excel serial days: they are read as dates even when the
+/// source's formats leave out `excel`.
+#[test]
+fn workbook_date_cells_need_no_excel_format() {
+    let mut c = city();
+    let petitions = (c.cfg.sources.iter_mut())
+        .find(|s| s.name == "信访登记")
+        .unwrap();
+    petitions.datetime_formats = vec!["%Y-%m-%d".into()];
+    let s = run(&c);
+    let pet = file(&s, "petitions.xlsx");
+    assert_eq!((pet.rows, pet.loaded, pet.quarantined), (3, 2, 1));
+    let recs = records(&c);
+    // X001's 登记日期 is a real Excel date cell (2025-03-20), X002's a date typed as text.
+    let day = |id: &str| weaksignal_pipeline::ingest::month_of(recs[id].1.received_at);
+    assert_eq!(day("petition:X001"), "2025-03");
+    assert_eq!(day("petition:X002"), "2025-03");
+}

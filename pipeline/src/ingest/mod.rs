@@ -293,6 +293,17 @@ fn missing_columns(src: &Source, header: &[String]) -> (Vec<String>, Vec<String>
     (required, optional)
 }
 
+/// The datetime formats a source's cells are tried in: the configured ones, and for a workbook
+/// `excel` last if they lack it (a workbook's date cells are read as Excel serial days, so
+/// without it every typed date would be quarantined as a bad date).
+fn datetime_formats(src: &Source) -> Vec<String> {
+    let mut formats = src.datetime_formats.clone();
+    if src.format == crate::config::Format::Xlsx && !formats.iter().any(|f| f == "excel") {
+        formats.push("excel".to_owned());
+    }
+    formats
+}
+
 impl Mapping {
     fn new(src: &Source, header: &[String], ctx: &Context<'_>) -> Mapping {
         let cols: Vec<Option<usize>> = crate::config::MAPPABLE_FIELDS
@@ -308,7 +319,7 @@ impl Mapping {
         Mapping {
             cols,
             reporter,
-            dates: DateFormats::new(&src.datetime_formats),
+            dates: DateFormats::new(&datetime_formats(src)),
             future_ms: ctx.future_limit_ms(),
             test_markers: (ctx.config.ingest.test_markers.iter())
                 .map(|t| memchr::memmem::Finder::new(t.as_bytes()).into_owned())

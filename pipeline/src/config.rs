@@ -269,6 +269,7 @@ pub const MAPPABLE_FIELDS: &[&str] = &[
     "satisfaction",
     "rating",
     "repeat_flag",
+    "street",
 ];
 
 /// Fields whose values pass through a value map.

@@ -977,3 +977,41 @@ fn workbook_date_cells_need_no_excel_format() {
     assert_eq!(day("petition:X001"), "2025-03");
     assert_eq!(day("petition:X002"), "2025-03");
 }
+
+/// A name two streets have (幸福里), in an address that names neither: the export's own
+/// street column, mapped as `street`, tells them apart; without it the row stays ambiguous.
+#[test]
+fn the_exports_street_column_breaks_a_tie() {
+    let mut c = city();
+    let hotline = (c.cfg.sources.iter_mut())
+        .find(|s| s.name == "12345热线")
+        .unwrap();
+    hotline
+        .columns
+        .insert("street".into(), vec!["所属街道".into()]);
+    let text = [
+        format!("{HOTLINE_HEADER},所属街道"),
+        "H201,2025-03-20 10:00:00,13812345678,幸福里3号楼,电梯坏了,电梯故障,,办理中,,西湖街道"
+            .into(),
+        "H202,2025-03-20 11:00:00,13812345679,幸福里5号楼,电梯坏了,电梯故障,,办理中,,".into(),
+        "H203,2025-03-20 12:00:00,13812345670,幸福里,电梯坏了,电梯故障,,办理中,,东城街道".into(),
+    ]
+    .join("\n");
+    write(
+        c.dir.path(),
+        "exports/hotline/12345_2025-03d.csv",
+        &gbk(&text),
+    );
+    run(&c);
+    let recs = records(&c);
+    let at = |id: &str| {
+        let r = &recs[id].1;
+        (
+            r.compound_id.as_deref().map(str::to_owned),
+            r.match_method.to_string(),
+        )
+    };
+    assert_eq!(at("hotline:H201"), (Some("C4".into()), "substring".into()));
+    assert_eq!(at("hotline:H202"), (None, "ambiguous".into()));
+    assert_eq!(at("hotline:H203"), (Some("C3".into()), "substring".into()));
+}

@@ -474,6 +474,17 @@ fn map_row(
         if r2.compound.is_some() || res.method != MatchMethod::Ambiguous {
             res = r2;
         }
+        // A name several streets have, and an address that names none of them: the export's
+        // own street column (`所属街道`), when it has one, is the street context.
+        let street = m.get(cells, const { field("street") });
+        if res.method == MatchMethod::Ambiguous && !street.trim().is_empty() {
+            let r3 = ctx
+                .registry
+                .resolve(&format!("{}{full}", normalized(street)));
+            if r3.compound.is_some() {
+                res = r3;
+            }
+        }
     }
     let comp = res.compound.map(|i| ctx.registry.labels(i));
     let cat = ctx.taxonomy.lookup(&label);

@@ -959,15 +959,19 @@ fn a_csv_header_below_a_title_is_found() {
     assert!(e.contains("it has: 导出说明"), "{e}");
 }
 
+/// The city's source named `name`, to change its config.
+fn source<'c>(c: &'c mut City, name: &str) -> &'c mut weaksignal_pipeline::config::Source {
+    (c.cfg.sources.iter_mut())
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no source {name}"))
+}
+
 /// A workbook's date cells are Excel serial days: they are read as dates even when the
 /// source's formats leave out `excel`.
 #[test]
 fn workbook_date_cells_need_no_excel_format() {
     let mut c = city();
-    let petitions = (c.cfg.sources.iter_mut())
-        .find(|s| s.name == "信访登记")
-        .unwrap();
-    petitions.datetime_formats = vec!["%Y-%m-%d".into()];
+    source(&mut c, "信访登记").datetime_formats = vec!["%Y-%m-%d".into()];
     let s = run(&c);
     let pet = file(&s, "petitions.xlsx");
     assert_eq!((pet.rows, pet.loaded, pet.quarantined), (3, 2, 1));
@@ -983,10 +987,7 @@ fn workbook_date_cells_need_no_excel_format() {
 #[test]
 fn the_exports_street_column_breaks_a_tie() {
     let mut c = city();
-    let hotline = (c.cfg.sources.iter_mut())
-        .find(|s| s.name == "12345热线")
-        .unwrap();
-    hotline
+    source(&mut c, "12345热线")
         .columns
         .insert("street".into(), vec!["所属街道".into()]);
     let text = [

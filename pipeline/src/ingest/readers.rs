@@ -675,6 +675,23 @@ fn names_of(cells: &[String], keys: &[&str]) -> usize {
         .count()
 }
 
+/// Of a file's first rows (their cells), the header's index: the first naming the most
+/// columns the mapping reads, with how many it names; the first row when none names any, and
+/// `None` for no rows.
+fn header_row<'r>(
+    rows: impl IntoIterator<Item = &'r [String]>,
+    keys: &[&str],
+) -> Option<(usize, usize)> {
+    let mut best: Option<(usize, usize)> = None;
+    for (i, r) in rows.into_iter().enumerate() {
+        let n = names_of(r, keys);
+        if best.is_none_or(|(_, b)| n > b) {
+            best = Some((i, n));
+        }
+    }
+    best
+}
+
 fn open_csv(path: &Path, enc: Encoding, keys: &[&str]) -> Result<OpenFile> {
     let (encoding, mut head, f) = sniff(path, enc)?;
     // Both encodings the blocks handle are ASCII-transparent: a byte `"`, `,` or `\n` is
@@ -725,31 +742,23 @@ fn open_csv(path: &Path, enc: Encoding, keys: &[&str]) -> Result<OpenFile> {
         // A title line (`12345工单导出（2025年3月）`) above the header: of the first records,
         // the header is the first naming the most mapped columns; the records after it are
         // put back to be read as rows.
-        let mut records: Vec<(Vec<u8>, usize)> = vec![];
+        let line = blocks.line;
+        let mut records: Vec<(Vec<u8>, Vec<String>, usize)> = vec![]; // bytes, cells, line after
         while records.len() + 1 < HEADER_ROWS_SEARCHED && !(blocks.eof && blocks.carry.is_empty()) {
             let r = blocks.take_first_record();
-            records.push((r, blocks.line));
+            let c = cells(&r).unwrap_or_default();
+            records.push((r, c, blocks.line));
         }
-        let mut best: Option<(usize, usize)> = None; // (index, names)
-        for (i, (r, _)) in records.iter().enumerate() {
-            let n = cells(r).map_or(0, |c| names_of(&c, keys));
-            if n > best.map_or(0, |b| b.1) {
-                best = Some((i, n));
+        let (from, line) = match header_row(records.iter().map(|r| r.1.as_slice()), keys) {
+            Some((i, n)) if n > 0 => {
+                header = std::mem::take(&mut records[i].1);
+                (i + 1, records[i].2)
             }
-        }
-        let (from, line) = match best {
-            Some((i, _)) => {
-                header = cells(&records[i].0)?;
-                (i + 1, records[i].1)
-            }
-            None => (
-                0,
-                blocks.line - records.iter().map(|(r, _)| line_breaks(r)).sum::<usize>(),
-            ),
+            _ => (0, line),
         };
         let mut back: Vec<u8> = records[from..]
             .iter()
-            .flat_map(|(r, _)| r.iter().copied())
+            .flat_map(|(r, _, _)| r.iter().copied())
             .collect();
         back.extend_from_slice(&blocks.carry);
         blocks.carry = back;
@@ -935,32 +944,21 @@ fn open_xlsx(path: &Path, keys: &[&str]) -> Result<OpenFile> {
         // a line of who filled it in and when above its header, so of its first rows with a
         // cell the header is the first naming the most columns the mapping reads; the first
         // row with a cell when none names any.
-        let names = |r: &[Data]| {
-            (r.iter())
-                .filter(|c| {
-                    let v = cell_string(c);
-                    let v = v.trim();
-                    !v.is_empty() && keys.iter().any(|k| super::same_name(v, k))
-                })
-                .count()
-        };
-        let mut top: Option<(usize, usize)> = None; // (row, names)
-        for (i, r) in (range.rows().enumerate())
+        let mut firsts: Vec<(usize, Vec<String>)> = (range.rows().enumerate())
             .filter(|(_, r)| has_cells(r))
             .take(HEADER_ROWS_SEARCHED)
-        {
-            let n = names(r);
-            if top.is_none_or(|(_, best)| n > best) {
-                top = Some((i, n));
-            }
-        }
-        let Some((top, _)) = top else {
+            .map(|(i, r)| {
+                (
+                    i,
+                    r.iter().map(|c| cell_string(c).trim().to_owned()).collect(),
+                )
+            })
+            .collect();
+        let Some((k, _)) = header_row(firsts.iter().map(|(_, c)| c.as_slice()), keys) else {
             continue; // an empty sheet
         };
-        let mut it = range.rows().skip(top);
-        let columns: Vec<String> = (it.next().unwrap_or_default().iter())
-            .map(|c| cell_string(c).trim().to_owned())
-            .collect();
+        let (top, columns) = firsts.swap_remove(k);
+        let it = range.rows().skip(top + 1);
         // Where each column of the file's header is in this sheet.
         let order: Option<Vec<Option<usize>>> = match &header {
             None => Some((0..columns.len()).map(Some).collect()),

@@ -270,6 +270,8 @@ pub const MAPPABLE_FIELDS: &[&str] = &[
     "rating",
     "repeat_flag",
     "street",
+    "community",
+    "grid",
 ];
 
 /// Fields whose values pass through a value map.

@@ -4,8 +4,9 @@
 //! **substring** (the longest name or alias inside the address, by a character-wise
 //! double-array Aho-Corasick automaton), **fuzzy**
 //! (character edit distance against candidates sharing character bigrams, with a similarity
-//! score). A name shared by compounds of different streets is resolved by the street named in
-//! the address, else left unresolved as ambiguous.
+//! score). A name shared by several compounds is resolved by the street named in the address,
+//! else by what the export's own columns say of the place ([`Place`]: its grid, community
+//! or street), else left unresolved as ambiguous.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -81,6 +82,28 @@ impl MatchMethod {
     }
 }
 
+/// Where an export says a record is, beside its address: the raw values of its own grid,
+/// community and street columns (e.g. `网格`, `所属社区`, `所属街道` or a `承办单位` such as
+/// `东城街道办事处`); empty when it has none. Used only to choose among compounds an address
+/// fits equally well.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Place<'a> {
+    /// The export's street (or a unit whose name holds it).
+    pub street: &'a str,
+    /// The export's community.
+    pub community: &'a str,
+    /// The export's grid.
+    pub grid: &'a str,
+}
+
+impl Place<'_> {
+    fn is_empty(&self) -> bool {
+        [self.grid, self.community, self.street]
+            .iter()
+            .all(|v| v.trim().is_empty())
+    }
+}
+
 /// The outcome of resolving one address.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Resolution {
@@ -92,11 +115,16 @@ pub struct Resolution {
     pub score: f64,
 }
 
+/// A key's compounds, and those of them whose official name it is.
+type KeyCompounds = (Vec<usize>, Vec<usize>);
+
 struct Pattern {
     key: String,
     /// The key's characters (for the fuzzy match).
     chars: Vec<char>,
     compounds: Vec<usize>,
+    /// The compounds whose official name (not an alias) this is.
+    names: Vec<usize>,
 }
 
 /// What a match needs of its pattern, kept apart from the patterns in a dense array (eight
@@ -126,6 +154,8 @@ pub struct Registry {
     streets: AhoCorasick,
     /// Each compound's street in `streets`; `u32::MAX` for none.
     street_of: Vec<u32>,
+    /// Each compound's grid, community and street as address keys (for [`Place`]).
+    place_keys: Vec<[Box<str>; 3]>,
     /// The labels every resolved record copies (id, street, community, grid), packed one
     /// compound after another: the ingest reads them for most rows, and from one small
     /// array they stay in cache where `compounds` (large structs, scattered strings) do not.
@@ -203,43 +233,44 @@ impl Registry {
         compounds: Vec<Compound>,
         fuzzy_threshold: f64,
     ) -> std::result::Result<Registry, String> {
-        let mut by_key: HashMap<String, (Vec<usize>, bool)> = HashMap::new();
+        // Each key's compounds, and those of them whose official name it is.
+        let mut by_key: HashMap<String, KeyCompounds> = HashMap::new();
         for (i, c) in compounds.iter().enumerate() {
             let name = address_key(&c.name);
-            if name.chars().count() >= 2 {
-                let e = by_key.entry(name.into_owned()).or_insert((vec![], false));
-                if !e.0.contains(&i) {
-                    e.0.push(i);
+            let aliases = c.aliases.split('|').map(address_key);
+            for (n, key) in std::iter::once(name).chain(aliases).enumerate() {
+                if key.chars().count() < 2 {
+                    continue;
                 }
-            }
-            for a in c.aliases.split('|') {
-                let a = address_key(a);
-                if a.chars().count() >= 2 {
-                    let e = by_key.entry(a.into_owned()).or_insert((vec![], true));
-                    if !e.0.contains(&i) {
-                        e.0.push(i);
-                    }
+                let (all, names) = by_key.entry(key.into_owned()).or_default();
+                if !all.contains(&i) {
+                    all.push(i);
+                }
+                if n == 0 {
+                    names.push(i);
                 }
             }
         }
-        let mut by_key: Vec<(String, (Vec<usize>, bool))> = by_key.into_iter().collect();
+        let mut by_key: Vec<(String, KeyCompounds)> = by_key.into_iter().collect();
         by_key.sort_by(|a, b| a.0.cmp(&b.0));
         let heads = by_key
             .iter()
-            .map(|(_, (compounds, is_alias))| Head {
+            .map(|(_, (compounds, names))| Head {
                 only: match compounds[..] {
                     [c] => u32::try_from(c).unwrap_or(u32::MAX),
                     _ => u32::MAX,
                 },
-                is_alias: *is_alias,
+                // An alias of some compounds and the name of another counts as a name.
+                is_alias: names.is_empty(),
             })
             .collect();
         let patterns: Vec<Pattern> = by_key
             .into_iter()
-            .map(|(key, (compounds, _))| Pattern {
+            .map(|(key, (compounds, names))| Pattern {
                 chars: key.chars().collect(),
                 key,
                 compounds,
+                names,
             })
             .collect();
         let ac = CharwiseDoubleArrayAhoCorasickBuilder::new()
@@ -274,6 +305,10 @@ impl Registry {
         // Standard semantics: every street the address contains, overlapping or not.
         let streets = AhoCorasick::new(street_keys.iter().map(|(k, _)| k.as_str()))
             .map_err(|e| e.to_string())?;
+        let place_keys = compounds
+            .iter()
+            .map(|c| [&c.grid, &c.community, &c.street].map(|l| address_key(l).into()))
+            .collect();
         let mut labels = String::new();
         let label_ends = compounds
             .iter()
@@ -298,6 +333,7 @@ impl Registry {
             fuzzy_threshold,
             streets,
             street_of,
+            place_keys,
         })
     }
 
@@ -319,6 +355,12 @@ impl Registry {
 
     /// Resolves an address (and optionally a compound name typed by the user).
     pub fn resolve(&self, address: &str) -> Resolution {
+        self.resolve_in(address, &Place::default())
+    }
+
+    /// Resolves an address, using what the export says of the place ([`Place`]) to choose
+    /// among compounds the address fits equally well.
+    pub fn resolve_in(&self, address: &str, place: &Place<'_>) -> Resolution {
         let key = address_key(address);
         if key.is_empty() {
             return Resolution {
@@ -327,25 +369,56 @@ impl Registry {
                 score: 0.0,
             };
         }
-        self.resolve_key(&key)
+        self.resolve_key(&key, place)
     }
 
-    /// The one candidate whose street the address names, if exactly one does.
-    fn street_context(&self, key: &str, candidates: &[usize]) -> Option<usize> {
+    /// The one compound of several an address fits equally well that the evidence points to,
+    /// narrowing step by step: the streets the address names; then the export's [`Place`],
+    /// its grid, community and street in that order; then, of those left, the one whose
+    /// official name (not an alias) the match is. A step that fits none of those left is
+    /// passed over (a renamed or mistyped grid must not overrule the rest); one that fits
+    /// several narrows them for the next. A grid fits when equal; a community or street also
+    /// when the export's value holds it (`东城街道办事处` holds `东城街道`). Values compare as
+    /// address keys (full-width digits and letters folded, no whitespace).
+    ///
+    /// Returns the compound and the factor the choice lowers the match's confidence by.
+    fn choose(
+        &self,
+        key: &str,
+        candidates: &[usize],
+        names: &[usize],
+        place: &Place<'_>,
+    ) -> Option<(usize, f64)> {
+        let mut left = candidates.to_vec();
         // One pass over the address for all streets, rather than a search per candidate.
-        let named: Vec<u32> = self
-            .streets
-            .find_overlapping_iter(key)
+        let named: Vec<u32> = (self.streets.find_overlapping_iter(key))
             .map(|m| m.pattern().as_u32())
             .collect();
-        let mut hits = (candidates.iter().copied()).filter(|&c| named.contains(&self.street_of[c]));
-        match (hits.next(), hits.next()) {
-            (Some(c), None) => Some(c),
-            _ => None,
+        if !named.is_empty() {
+            if let Some(c) = narrow(&mut left, |c| named.contains(&self.street_of[c])) {
+                return Some((c, 0.95));
+            }
         }
+        if !place.is_empty() {
+            let levels = [place.grid, place.community, place.street];
+            for (level, value) in levels.into_iter().enumerate() {
+                let value = address_key(value);
+                if value.is_empty() {
+                    continue;
+                }
+                let fits = |c: usize| {
+                    let k = &*self.place_keys[c][level];
+                    !k.is_empty() && (k == value || (level > 0 && value.contains(k)))
+                };
+                if let Some(c) = narrow(&mut left, fits) {
+                    return Some((c, 0.95));
+                }
+            }
+        }
+        narrow(&mut left, |c| names.contains(&c)).map(|c| (c, 0.8))
     }
 
-    fn resolve_key(&self, key: &str) -> Resolution {
+    fn resolve_key(&self, key: &str, place: &Place<'_>) -> Resolution {
         // Longest name/alias inside the address. A name or alias that is the whole address
         // (exact) can only be the first, leftmost-longest, match.
         let mut best: Option<(usize, usize)> = None; // (pattern, length)
@@ -353,27 +426,46 @@ impl Registry {
             let len = m.end() - m.start();
             let pi = m.value() as usize;
             if len == key.len() {
-                return self.pick_pattern(key, pi, MatchMethod::Exact, 1.0);
+                return self.pick_pattern(key, pi, MatchMethod::Exact, 1.0, place);
             }
             if best.is_none_or(|(_, l)| len > l) {
                 best = Some((pi, len));
             }
         }
-        if let Some((pi, _)) = best {
+        if let Some((pi, len)) = best {
+            // Two characters (`锦绣`, an abbreviation) inside a longer name are weak evidence:
+            // `锦绣秀园` is more likely a typo of `锦绣雅园` than the compound called `锦绣`. A
+            // longer name close enough to the address wins over them.
+            if len <= 2 * 3 && self.patterns[pi].chars.len() < MIN_FUZZY_CHARS {
+                let f = self.fuzzy(key, place);
+                if f.compound.is_some() {
+                    return f;
+                }
+            }
             let method = if self.heads[pi].is_alias {
                 MatchMethod::Alias
             } else {
                 MatchMethod::Substring
             };
-            return self.pick_pattern(key, pi, method, 0.95);
+            return self.pick_pattern(key, pi, method, 0.95, place);
         }
-        self.fuzzy(key)
+        self.fuzzy(key, place)
     }
 
     /// [`Registry::pick`] among the compounds of pattern `pi`.
-    fn pick_pattern(&self, key: &str, pi: usize, method: MatchMethod, score: f64) -> Resolution {
+    fn pick_pattern(
+        &self,
+        key: &str,
+        pi: usize,
+        method: MatchMethod,
+        score: f64,
+        place: &Place<'_>,
+    ) -> Resolution {
         match self.heads[pi].only {
-            u32::MAX => self.pick(key, &self.patterns[pi].compounds, method, score),
+            u32::MAX => {
+                let p = &self.patterns[pi];
+                self.pick(key, &p.compounds, &p.names, method, score, place)
+            }
             c => Resolution {
                 compound: Some(c as usize),
                 method,
@@ -382,7 +474,17 @@ impl Registry {
         }
     }
 
-    fn pick(&self, key: &str, candidates: &[usize], method: MatchMethod, score: f64) -> Resolution {
+    /// The one compound of `candidates`, or the one [`Registry::choose`] chooses; else
+    /// ambiguous. `names` are the candidates whose official name the match is.
+    fn pick(
+        &self,
+        key: &str,
+        candidates: &[usize],
+        names: &[usize],
+        method: MatchMethod,
+        score: f64,
+        place: &Place<'_>,
+    ) -> Resolution {
         if candidates.len() == 1 {
             return Resolution {
                 compound: Some(candidates[0]),
@@ -390,11 +492,11 @@ impl Registry {
                 score,
             };
         }
-        match self.street_context(key, candidates) {
-            Some(c) => Resolution {
+        match self.choose(key, candidates, names, place) {
+            Some((c, confidence)) => Resolution {
                 compound: Some(c),
                 method,
-                score: score * 0.95,
+                score: score * confidence,
             },
             None => Resolution {
                 compound: None,
@@ -404,7 +506,7 @@ impl Registry {
         }
     }
 
-    fn fuzzy(&self, key: &str) -> Resolution {
+    fn fuzzy(&self, key: &str, place: &Place<'_>) -> Resolution {
         let cs: Vec<char> = key.chars().collect();
         // One vote per shared bigram, counted by sorting the votes (no hash map to grow).
         let mut votes: Vec<u32> = vec![];
@@ -422,45 +524,68 @@ impl Registry {
             .map(|run| (run[0], run.len() as u32))
             .collect();
         cands.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        let mut best: Option<(f64, usize)> = None;
-        let mut tie = false;
-        for &(p, _) in cands.iter().take(8) {
+        // The best similarity and every pattern that reaches it.
+        let mut best = 0.0_f64;
+        let mut tied: Vec<usize> = vec![];
+        // A name of two characters is found whole by the automaton or not at all: one edit
+        // leaves half of it.
+        let long =
+            |&&(p, _): &&(u32, u32)| self.patterns[p as usize].chars.len() >= MIN_FUZZY_CHARS;
+        for &(p, _) in cands.iter().filter(long).take(8) {
             let sim =
                 best_window_similarity(&cs, &self.patterns[p as usize].chars, self.fuzzy_threshold);
-            match best {
-                Some((s, _)) if (sim - s).abs() < 1e-12 => {
-                    if best.map(|b| b.1) != Some(p as usize) {
-                        tie = true;
-                    }
-                }
-                Some((s, _)) if sim < s => {}
-                _ => {
-                    best = Some((sim, p as usize));
-                    tie = false;
-                }
+            if tied.is_empty() || sim > best + 1e-12 {
+                best = sim;
+                tied.clear();
+                tied.push(p as usize);
+            } else if (sim - best).abs() < 1e-12 {
+                tied.push(p as usize);
             }
         }
-        match best {
-            Some((sim, p)) if sim >= self.fuzzy_threshold => {
-                if tie {
-                    return Resolution {
-                        compound: None,
-                        method: MatchMethod::Ambiguous,
-                        score: 0.0,
-                    };
-                }
-                let r = self.pick(key, &self.patterns[p].compounds, MatchMethod::Fuzzy, sim);
-                if r.method == MatchMethod::Ambiguous {
-                    r
-                } else {
-                    Resolution { score: sim, ..r }
-                }
-            }
-            _ => Resolution {
+        if tied.is_empty() || best < self.fuzzy_threshold {
+            return Resolution {
                 compound: None,
                 method: MatchMethod::Unresolved,
                 score: 0.0,
-            },
+            };
+        }
+        // Names equally close are chosen among like the compounds of one shared name (the
+        // same compound reached by its name and an alias is one candidate).
+        let r = match tied[..] {
+            [p] => {
+                let p = &self.patterns[p];
+                self.pick(key, &p.compounds, &p.names, MatchMethod::Fuzzy, best, place)
+            }
+            _ => {
+                let mut candidates: Vec<usize> = (tied.iter())
+                    .flat_map(|&p| self.patterns[p].compounds.iter().copied())
+                    .collect();
+                candidates.sort_unstable();
+                candidates.dedup();
+                self.pick(key, &candidates, &[], MatchMethod::Fuzzy, best, place)
+            }
+        };
+        if r.method == MatchMethod::Ambiguous {
+            r
+        } else {
+            Resolution { score: best, ..r }
+        }
+    }
+}
+
+/// The fewest characters a name or alias needs to be matched fuzzily, and to be more than
+/// weak evidence when found inside a longer name.
+const MIN_FUZZY_CHARS: usize = 3;
+
+/// Keeps the candidates that fit, if any do, and returns the one when only one does.
+fn narrow(left: &mut Vec<usize>, fits: impl Fn(usize) -> bool) -> Option<usize> {
+    let fit: Vec<usize> = left.iter().copied().filter(|&c| fits(c)).collect();
+    match fit[..] {
+        [c] => Some(c),
+        [] => None,
+        _ => {
+            *left = fit;
+            None
         }
     }
 }
@@ -673,6 +798,154 @@ mod tests {
             0.75,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn the_exports_place_breaks_a_tie_the_address_leaves() {
+        let mut compounds = reg().compounds;
+        // 幸福里 in two streets; in 西湖街道 two compounds share the alias 幸福小区.
+        compounds[2].community = "东城1社区".into();
+        compounds[2].grid = "G01".into();
+        compounds[3].community = "西湖2社区".into();
+        compounds[3].grid = "G07".into();
+        compounds[3].aliases = "幸福小区".into();
+        compounds[4].aliases = "锦绣|幸福小区".into();
+        compounds[4].community = "西湖3社区".into();
+        compounds[4].grid = "G08".into();
+        let r = Registry::new(compounds, 0.75).unwrap();
+        let id = |a: &str, place: Place<'_>| {
+            let x = r.resolve_in(a, &place);
+            (
+                x.compound.map(|i| r.compounds[i].compound_id.as_str()),
+                x.method,
+            )
+        };
+        let at = |street, community, grid| Place {
+            street,
+            community,
+            grid,
+        };
+        let sub = MatchMethod::Substring;
+        assert_eq!(
+            id("幸福里3号楼", at("", "", "")),
+            (None, MatchMethod::Ambiguous)
+        );
+        assert_eq!(id("幸福里3号楼", at("西湖街道", "", "")), (Some("C4"), sub));
+        // a handling unit's name holds its street; full-width and spaces fold
+        assert_eq!(
+            id("幸福里3号楼", at("东城街道办事处", "", "")),
+            (Some("C3"), sub)
+        );
+        assert_eq!(
+            id("幸福里3号楼", at("", " 东城１社区 ", "")),
+            (Some("C3"), sub)
+        );
+        assert_eq!(id("幸福里3号楼", at("", "", "G07")), (Some("C4"), sub));
+        // the grid comes first; a grid that fits no candidate is passed over
+        assert_eq!(
+            id("幸福里3号楼", at("东城街道", "", "G07")),
+            (Some("C4"), sub)
+        );
+        assert_eq!(
+            id("幸福里3号楼", at("东城街道", "", "G99")),
+            (Some("C3"), sub)
+        );
+        // a grid is equal or nothing: G0 is not G07
+        assert_eq!(
+            id("幸福里3号楼", at("", "", "G0")),
+            (None, MatchMethod::Ambiguous)
+        );
+        // a street named in the address still wins over the export's columns
+        assert_eq!(id("东城街道幸福里", at("", "", "G07")), (Some("C3"), sub));
+        // one street fits both: narrowed, then the community decides
+        let alias = MatchMethod::Alias;
+        assert_eq!(
+            id("幸福小区5栋", at("西湖街道", "", "")),
+            (None, MatchMethod::Ambiguous)
+        );
+        assert_eq!(
+            id("幸福小区5栋", at("西湖街道", "西湖3社区", "")),
+            (Some("C5"), alias)
+        );
+        // a place that fits neither leaves it ambiguous
+        assert_eq!(
+            id("幸福小区5栋", at("北岸街道", "", "G01")),
+            (None, MatchMethod::Ambiguous)
+        );
+    }
+
+    #[test]
+    fn each_piece_of_evidence_narrows_the_candidates_for_the_next() {
+        // 桂园小区 is one compound's official name and two others' alias.
+        let mut compounds = vec![
+            c("C1", "桂园小区", "黄河路34号", "北岸街道"),
+            c("C2", "桂园湾", "桂园小区", "北岸街道"),
+            c("C3", "桂园雅居", "桂园小区", "南湖街道"),
+        ];
+        for (x, grid) in compounds.iter_mut().zip(["G04", "G11", "G11"]) {
+            x.grid = grid.into();
+        }
+        let r = Registry::new(compounds, 0.75).unwrap();
+        let id = |a: &str, grid: &str| {
+            let x = r.resolve_in(
+                a,
+                &Place {
+                    grid,
+                    ..Place::default()
+                },
+            );
+            (
+                x.compound.map(|i| r.compounds[i].compound_id.as_str()),
+                x.score,
+            )
+        };
+        // nothing else known: the compound whose name it is, with less confidence
+        assert_eq!(id("桂园小区", ""), (Some("C1"), 0.8));
+        assert_eq!(id("桂园小区3号楼", ""), (Some("C1"), 0.95 * 0.8));
+        // the grid goes before the name
+        assert_eq!(id("桂园小区3号楼", "G11").0, None);
+        // the address's street leaves C1 and C2, the grid then C2
+        assert_eq!(
+            id("北岸街道桂园小区3号楼", "G11"),
+            (Some("C2"), 0.95 * 0.95)
+        );
+        assert_eq!(id("南湖街道桂园小区", "G04"), (Some("C3"), 0.95 * 0.95));
+    }
+
+    #[test]
+    fn names_equally_close_to_a_typo_are_chosen_among() {
+        let r = Registry::new(
+            vec![
+                c("C1", "锦绣公寓", "", "东城街道"),
+                c("C2", "锦绣花园", "", "西湖街道"),
+                // one compound reached by its name and its alias is one candidate
+                c("C3", "金色港湾", "金色海湾", "南湖街道"),
+            ],
+            0.7,
+        )
+        .unwrap();
+        let id = |a: &str| {
+            let x = r.resolve(a);
+            (
+                x.compound.map(|i| r.compounds[i].compound_id.as_str()),
+                x.method,
+            )
+        };
+        // 锦绣公园: one character from both 锦绣公寓 and 锦绣花园
+        assert_eq!(id("锦绣公园3栋"), (None, MatchMethod::Ambiguous));
+        assert_eq!(id("西湖街道锦绣公园3栋"), (Some("C2"), MatchMethod::Fuzzy));
+        let x = r.resolve_in(
+            "锦绣公园3栋",
+            &Place {
+                street: "东城街道",
+                ..Place::default()
+            },
+        );
+        assert_eq!(x.compound, Some(0));
+        assert_eq!(x.method, MatchMethod::Fuzzy);
+        assert!((x.score - 0.75).abs() < 1e-12, "{}", x.score);
+        // 金色X湾: as close to the name as to the alias, both C3's
+        assert_eq!(id("金色江湾2栋"), (Some("C3"), MatchMethod::Fuzzy));
     }
 
     #[test]

@@ -983,19 +983,30 @@ fn workbook_date_cells_need_no_excel_format() {
 }
 
 /// A name two streets have (幸福里), in an address that names neither: the export's own
-/// street column, mapped as `street`, tells them apart; without it the row stays ambiguous.
+/// street (or a handling unit that holds it), community or grid column, mapped as `street`,
+/// `community` or `grid`, tells them apart; without any of them the row stays ambiguous.
 #[test]
-fn the_exports_street_column_breaks_a_tie() {
+fn the_exports_place_columns_break_a_tie() {
     let mut c = city();
-    source(&mut c, "12345热线")
-        .columns
-        .insert("street".into(), vec!["所属街道".into()]);
+    let columns = &mut source(&mut c, "12345热线").columns;
+    for (field, column) in [
+        ("street", "承办单位"),
+        ("community", "所属社区"),
+        ("grid", "网格"),
+    ] {
+        columns.insert(field.into(), vec![column.into()]);
+    }
     let text = [
-        format!("{HOTLINE_HEADER},所属街道"),
-        "H201,2025-03-20 10:00:00,13812345678,幸福里3号楼,电梯坏了,电梯故障,,办理中,,西湖街道"
+        format!("{HOTLINE_HEADER},承办单位,所属社区,网格"),
+        "H201,2025-03-20 10:00:00,13812345678,幸福里3号楼,电梯坏了,电梯故障,,办理中,,西湖街道办事处,,"
             .into(),
-        "H202,2025-03-20 11:00:00,13812345679,幸福里5号楼,电梯坏了,电梯故障,,办理中,,".into(),
-        "H203,2025-03-20 12:00:00,13812345670,幸福里,电梯坏了,电梯故障,,办理中,,东城街道".into(),
+        "H202,2025-03-20 11:00:00,13812345679,幸福里5号楼,电梯坏了,电梯故障,,办理中,,区住建委,,".into(),
+        "H203,2025-03-20 12:00:00,13812345670,幸福里,电梯坏了,电梯故障,,办理中,,东城街道,,".into(),
+        "H204,2025-03-20 13:00:00,13812345671,幸福里2号楼,电梯坏了,电梯故障,,办理中,,,东城2社区,"
+            .into(),
+        // the grid goes before a street that contradicts it
+        "H205,2025-03-20 14:00:00,13812345672,幸福里1号楼,电梯坏了,电梯故障,,办理中,,东城街道,,G3"
+            .into(),
     ]
     .join("\n");
     write(
@@ -1014,5 +1025,7 @@ fn the_exports_street_column_breaks_a_tie() {
     };
     assert_eq!(at("hotline:H201"), (Some("C4".into()), "substring".into()));
     assert_eq!(at("hotline:H202"), (None, "ambiguous".into()));
-    assert_eq!(at("hotline:H203"), (Some("C3".into()), "substring".into()));
+    assert_eq!(at("hotline:H203"), (Some("C3".into()), "exact".into()));
+    assert_eq!(at("hotline:H204"), (Some("C3".into()), "substring".into()));
+    assert_eq!(at("hotline:H205"), (Some("C4".into()), "substring".into()));
 }

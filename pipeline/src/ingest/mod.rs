@@ -28,7 +28,7 @@ use crate::lake;
 use crate::normalize::{mask_pii, masked, normalize_text, normalized, normalized_free_text};
 use crate::privacy::Pseudonymizer;
 use crate::record::{interleave_records, Columns, RecordBuilder, RecordRef, Str};
-use crate::registry::{MatchMethod, Registry, Taxonomy};
+use crate::registry::{MatchMethod, Place, Registry, Taxonomy};
 use crate::Result;
 use readers::Cells;
 
@@ -463,27 +463,23 @@ fn map_row(
     ));
     let typed = normalized(m.get(cells, const { field("compound") }));
     let building = normalized(m.get(cells, const { field("building") }));
-    let mut res = ctx.registry.resolve(&typed);
+    // What the export says of the place (its own street, community and grid columns), to
+    // choose among compounds that share a name the address gives without its street.
+    let place = Place {
+        street: m.get(cells, const { field("street") }),
+        community: m.get(cells, const { field("community") }),
+        grid: m.get(cells, const { field("grid") }),
+    };
+    let mut res = ctx.registry.resolve_in(&typed, &place);
     if res.compound.is_none() {
         let full: std::borrow::Cow<'_, str> = if typed.is_empty() && building.is_empty() {
             address.as_ref().into()
         } else {
             format!("{address}{typed}{building}").into()
         };
-        let r2 = ctx.registry.resolve(&full);
+        let r2 = ctx.registry.resolve_in(&full, &place);
         if r2.compound.is_some() || res.method != MatchMethod::Ambiguous {
             res = r2;
-        }
-        // A name several streets have, and an address that names none of them: the export's
-        // own street column (`所属街道`), when it has one, is the street context.
-        let street = m.get(cells, const { field("street") });
-        if res.method == MatchMethod::Ambiguous && !street.trim().is_empty() {
-            let r3 = ctx
-                .registry
-                .resolve(&format!("{}{full}", normalized(street)));
-            if r3.compound.is_some() {
-                res = r3;
-            }
         }
     }
     let comp = res.compound.map(|i| ctx.registry.labels(i));

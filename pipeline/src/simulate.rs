@@ -2,8 +2,8 @@
 //!
 //! Deterministic for a seed. Writes the compound registry, two years of exports in the
 //! formats real offices produce (12345 monthly GBK CSV overlapping by three days, grid JSON
-//! Lines, petition XLSX), the taxonomy, a config for them, and the truth (episodes and
-//! escalations). The generative assumptions are listed in `notebooks-data/README.md`.
+//! Lines, petition XLSX), the taxonomy, a config for them, and the truth (episodes,
+//! escalations and each record's compound). The generative assumptions are listed in `notebooks-data/README.md`.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -723,6 +723,45 @@ fn phone(rep: u64) -> String {
     )
 }
 
+/// The export's id of event `i` on `channel` (0 hotline, 1 grid, 2 petition).
+fn record_source_id(channel: u8, i: usize) -> String {
+    match channel {
+        0 => format!("H{:09}", i + 1),
+        1 => format!("W{:09}", i + 1),
+        _ => format!("X{:08}", i + 1),
+    }
+}
+
+/// A fraction in [0, 1) fixed by `i` and `salt` (SplitMix64), for the export columns added
+/// after the simulation's random stream was laid down: drawing them from `rng` would move
+/// every later draw and so change the whole city.
+fn unit_hash(i: usize, salt: u64) -> f64 {
+    let mut z = (i as u64) ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// The hotline's handling unit (承办单位): mostly the compound's street office, otherwise a
+/// district department, whose name says nothing of the place.
+fn handling_unit(i: usize, c: &Compound) -> String {
+    const DEPARTMENTS: [&str; 5] = [
+        "区住建委",
+        "区城管委",
+        "区市场监管局",
+        "区水务局",
+        "区房管局",
+    ];
+    let u = unit_hash(i, 1);
+    if u < 0.7 {
+        format!("{}办事处", c.street)
+    } else {
+        DEPARTMENTS[((u - 0.7) / 0.3 * 5.0) as usize % 5].to_owned()
+    }
+}
+
 fn address_variant(rng: &mut StdRng, c: &Compound) -> String {
     let bldg = rng.random_range(1..30);
     let base = match rng.random_range(0..10) {
@@ -812,7 +851,7 @@ fn write_outputs(
     // Hotline: monthly GBK CSV, each file also holding the first 3 days of the next month.
     let hot_dir = out.join("exports/hotline");
     std::fs::create_dir_all(&hot_dir).at(&hot_dir)?;
-    let header = "工单编号,来电时间,来电号码,诉求地址,诉求内容,诉求分类,派单时间,办理时限,办结时间,办理状态,回访满意度,是否重复来电";
+    let header = "工单编号,来电时间,来电号码,诉求地址,诉求内容,诉求分类,派单时间,办理时限,办结时间,办理状态,回访满意度,是否重复来电,承办单位";
     struct Ticket {
         line_open: String,
         line_final: String,
@@ -839,7 +878,7 @@ fn write_outputs(
         };
         match e.channel {
             0 => {
-                let id = format!("H{:09}", i + 1);
+                let id = record_source_id(0, i);
                 let dispatched = e.time + Duration::minutes(rng.random_range(10..240));
                 let due = dispatched + Duration::days(5);
                 let returned = rng.random_bool(e.returned_p);
@@ -879,13 +918,14 @@ fn write_outputs(
                 );
                 let disp = dispatched.format("%Y-%m-%d %H:%M:%S");
                 let due_s = due.format("%Y-%m-%d %H:%M:%S");
-                let line_open = format!("{common},{disp},{due_s},,办理中,,{repeat}");
+                let unit = handling_unit(i, c);
+                let line_open = format!("{common},{disp},{due_s},,办理中,,{repeat},{unit}");
                 let line_final = match closed {
                     Some(cl) => format!(
-                        "{common},{disp},{due_s},{},已办结,{sat},{repeat}",
+                        "{common},{disp},{due_s},{},已办结,{sat},{repeat},{unit}",
                         cl.format("%Y-%m-%d %H:%M:%S")
                     ),
-                    None => format!("{common},{disp},{due_s},,退单,{sat},{repeat}"),
+                    None => format!("{common},{disp},{due_s},,退单,{sat},{repeat},{unit}"),
                 };
                 tickets.push(Ticket {
                     line_open,
@@ -901,7 +941,7 @@ fn write_outputs(
                     rng.random_range(3..6)
                 };
                 let mut o = serde_json::json!({
-                    "id": format!("W{:09}", i + 1),
+                    "id": record_source_id(1, i),
                     "openid": format!("o{:016x}", e.reporter.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
                     "小区": if rng.random_bool(0.5) { c.name.clone() } else { address_variant(rng, c) },
                     "楼栋": format!("{}栋", rng.random_range(1..30)),
@@ -912,6 +952,10 @@ fn write_outputs(
                 });
                 if rng.random_bool(0.6) {
                     o["类别"] = serde_json::Value::String(label);
+                }
+                // The grid the report went to; older app versions left it out.
+                if unit_hash(i, 2) < 0.9 {
+                    o["网格"] = serde_json::Value::String(c.grid.clone());
                 }
                 grid_lines.push((e.time, o.to_string()));
             }
@@ -948,12 +992,12 @@ fn write_outputs(
             }
             if rng.random_bool(0.002) {
                 text_out
-                    .push_str("H999999999,2024-13-45 99:99,13800000000,某小区,内容缺失,,,,,,,\n");
+                    .push_str("H999999999,2024-13-45 99:99,13800000000,某小区,内容缺失,,,,,,,,\n");
                 hot_written += 1;
             }
             if rng.random_bool(0.001) {
                 text_out.push_str(&format!(
-                    "T{:08},{},13800000000,测试地址,测试工单请忽略,,,,,办理中,,否\n",
+                    "T{:08},{},13800000000,测试地址,测试工单请忽略,,,,,办理中,,否,\n",
                     rng.random_range(0..99_999_999),
                     t.time.format("%Y-%m-%d %H:%M:%S")
                 ));
@@ -1008,6 +1052,7 @@ fn write_outputs(
         "反映地址",
         "反映内容",
         "问题类别",
+        "所属街道",
     ];
     for (j, h) in cols.iter().enumerate() {
         ws.write_string(0, j as u16, *h)?;
@@ -1015,7 +1060,7 @@ fn write_outputs(
     for (r, (i, e, body, label)) in petitions.iter().enumerate() {
         let row = r as u32 + 1;
         let c = &compounds[e.compound];
-        ws.write_string(row, 0, format!("X{:08}", i + 1))?;
+        ws.write_string(row, 0, record_source_id(2, *i))?;
         if rng.random_bool(0.3) {
             let serial = (e.time.date() - NaiveDate::from_ymd_opt(1899, 12, 30).unwrap_or_default())
                 .num_days() as f64
@@ -1047,6 +1092,9 @@ fn write_outputs(
         ws.write_string(row, 8, address_variant(rng, c))?;
         ws.write_string(row, 9, body.as_str())?;
         ws.write_string(row, 10, label.as_str())?;
+        if unit_hash(*i, 3) < 0.95 {
+            ws.write_string(row, 11, c.street.as_str())?;
+        }
     }
     let pp = pet_dir.join("petitions.xlsx");
     wb.save(&pp)?;
@@ -1063,6 +1111,16 @@ fn write_outputs(
             .at(&truth)?;
     }
     w.flush().at(&truth)?;
+    // Each record's true compound, to measure address resolution against.
+    let p = truth.join("records.csv");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&p).at(&p)?);
+    writeln!(f, "record_id,compound_id").at(&p)?;
+    for (i, e) in events.iter().enumerate() {
+        let channel = ["hotline", "grid", "petition"][usize::from(e.channel.min(2))];
+        let id = record_source_id(e.channel, i);
+        writeln!(f, "{channel}:{id},{}", compounds[e.compound].compound_id).at(&p)?;
+    }
+    f.flush().at(&p)?;
     let mut w = csv::Writer::from_path(truth.join("escalations.csv"))
         .map_err(|e| std::io::Error::other(e.to_string()))
         .at(&truth)?;

@@ -86,12 +86,30 @@ fn demo_city_ingest_accounting_rerun_and_pii() {
         records.len(),
         "no duplicate record ids in the lake"
     );
-    let resolved = records
-        .iter()
-        .filter(|(_, r)| r.compound_id.is_some())
-        .count() as f64
-        / records.len() as f64;
-    assert!(resolved > 0.8, "match rate {resolved}");
+    // Address resolution against each record's true compound: on this city (seed 7) 96.0 %
+    // of the records resolve and 98.9 % of those to the right compound (session 16: 87.3 %
+    // and 98.2 %, before the exports' own street and grid columns and the name tie-breaks).
+    let truth: std::collections::HashMap<String, String> =
+        std::fs::read_to_string(dir.path().join("truth/records.csv"))
+            .unwrap()
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split_once(','))
+            .map(|(r, c)| (r.to_owned(), c.to_owned()))
+            .collect();
+    let (mut resolved, mut right) = (0usize, 0usize);
+    for (_, r) in &records {
+        if let Some(c) = &r.compound_id {
+            resolved += 1;
+            right += usize::from(
+                truth.get(r.record_id.as_str()).map(String::as_str) == Some(c.as_str()),
+            );
+        }
+    }
+    let rate = resolved as f64 / records.len() as f64;
+    let precision = right as f64 / resolved as f64;
+    assert!(rate > 0.95, "match rate {rate:.4}");
+    assert!(precision > 0.985, "resolution precision {precision:.4}");
 
     // Re-run: everything unchanged is skipped, the lake is byte-identical.
     let before: Vec<(std::path::PathBuf, Vec<u8>)> = {

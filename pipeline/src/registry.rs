@@ -125,6 +125,8 @@ struct Pattern {
     compounds: Vec<usize>,
     /// The compounds whose official name (not an alias) this is.
     names: Vec<usize>,
+    /// Some longer name or alias begins with this one.
+    extended: bool,
 }
 
 /// What a match needs of its pattern, kept apart from the patterns in a dense array (eight
@@ -264,13 +266,17 @@ impl Registry {
                 is_alias: names.is_empty(),
             })
             .collect();
-        let patterns: Vec<Pattern> = by_key
-            .into_iter()
-            .map(|(key, (compounds, names))| Pattern {
+        // Sorted, the keys that begin with a key follow it.
+        let extended: Vec<bool> = (0..by_key.len())
+            .map(|i| (by_key.get(i + 1)).is_some_and(|(next, _)| next.starts_with(&by_key[i].0)))
+            .collect();
+        let patterns: Vec<Pattern> = (by_key.into_iter().zip(extended))
+            .map(|((key, (compounds, names)), extended)| Pattern {
                 chars: key.chars().collect(),
                 key,
                 compounds,
                 names,
+                extended,
             })
             .collect();
         let ac = CharwiseDoubleArrayAhoCorasickBuilder::new()
@@ -421,25 +427,27 @@ impl Registry {
     fn resolve_key(&self, key: &str, place: &Place<'_>) -> Resolution {
         // Longest name/alias inside the address. A name or alias that is the whole address
         // (exact) can only be the first, leftmost-longest, match.
-        let mut best: Option<(usize, usize)> = None; // (pattern, length)
+        let mut best: Option<(usize, usize, usize)> = None; // (pattern, length, end)
         for m in self.ac.leftmost_find_iter(key) {
             let len = m.end() - m.start();
             let pi = m.value() as usize;
             if len == key.len() {
-                return self.pick_pattern(key, pi, MatchMethod::Exact, 1.0, place);
+                return self.pick_pattern(key, pi, MatchMethod::Exact, 1.0, true, place);
             }
-            if best.is_none_or(|(_, l)| len > l) {
-                best = Some((pi, len));
+            if best.is_none_or(|(_, l, _)| len > l) {
+                best = Some((pi, len, m.end()));
             }
         }
-        if let Some((pi, len)) = best {
+        if let Some((pi, len, end)) = best {
             // Two characters (`锦绣`, an abbreviation) inside a longer name are weak evidence:
             // `锦绣秀园` is more likely a typo of `锦绣雅园` than the compound called `锦绣`. A
-            // longer name close enough to the address wins over them.
+            // longer name close enough to the address wins over them, unless a still longer
+            // name begins with it (`锦绣雅园二期`), whose typo the address may as well be.
             if len <= 2 * 3 && self.patterns[pi].chars.len() < MIN_FUZZY_CHARS {
-                let f = self.fuzzy(key, place);
-                if f.compound.is_some() {
-                    return f;
+                if let Some((sim, tied)) = self.fuzzy_best(key) {
+                    if tied.iter().all(|&p| !self.patterns[p].extended) {
+                        return self.fuzzy_pick(key, sim, &tied, place);
+                    }
                 }
             }
             let method = if self.heads[pi].is_alias {
@@ -447,24 +455,35 @@ impl Registry {
             } else {
                 MatchMethod::Substring
             };
-            return self.pick_pattern(key, pi, method, 0.95, place);
+            // The name ends where the building begins (or the address does); where it runs on
+            // (`华府小区七华`) it may be a typo of a longer name (`华府小区七期`).
+            let ends = key[end..].bytes().next().is_none_or(|b| b.is_ascii_digit());
+            return self.pick_pattern(key, pi, method, 0.95, ends, place);
         }
         self.fuzzy(key, place)
     }
 
     /// [`Registry::pick`] among the compounds of pattern `pi`.
+    /// `ends`: the match ends the address's name, so a compound whose official name it is
+    /// may be preferred even if a longer name begins with it.
     fn pick_pattern(
         &self,
         key: &str,
         pi: usize,
         method: MatchMethod,
         score: f64,
+        ends: bool,
         place: &Place<'_>,
     ) -> Resolution {
         match self.heads[pi].only {
             u32::MAX => {
                 let p = &self.patterns[pi];
-                self.pick(key, &p.compounds, &p.names, method, score, place)
+                let names = if ends || !p.extended {
+                    &p.names[..]
+                } else {
+                    &[]
+                };
+                self.pick(key, &p.compounds, names, method, score, place)
             }
             c => Resolution {
                 compound: Some(c as usize),
@@ -507,6 +526,18 @@ impl Registry {
     }
 
     fn fuzzy(&self, key: &str, place: &Place<'_>) -> Resolution {
+        match self.fuzzy_best(key) {
+            Some((sim, tied)) => self.fuzzy_pick(key, sim, &tied, place),
+            None => Resolution {
+                compound: None,
+                method: MatchMethod::Unresolved,
+                score: 0.0,
+            },
+        }
+    }
+
+    /// The best similarity at or above the threshold, and every pattern that reaches it.
+    fn fuzzy_best(&self, key: &str) -> Option<(f64, Vec<usize>)> {
         let cs: Vec<char> = key.chars().collect();
         // One vote per shared bigram, counted by sorting the votes (no hash map to grow).
         let mut votes: Vec<u32> = vec![];
@@ -524,7 +555,6 @@ impl Registry {
             .map(|run| (run[0], run.len() as u32))
             .collect();
         cands.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        // The best similarity and every pattern that reaches it.
         let mut best = 0.0_f64;
         let mut tied: Vec<usize> = vec![];
         // A name of two characters is found whole by the automaton or not at all: one edit
@@ -542,19 +572,18 @@ impl Registry {
                 tied.push(p as usize);
             }
         }
-        if tied.is_empty() || best < self.fuzzy_threshold {
-            return Resolution {
-                compound: None,
-                method: MatchMethod::Unresolved,
-                score: 0.0,
-            };
-        }
+        (!tied.is_empty() && best >= self.fuzzy_threshold).then_some((best, tied))
+    }
+
+    /// The compound of the patterns `tied` at similarity `sim`.
+    fn fuzzy_pick(&self, key: &str, sim: f64, tied: &[usize], place: &Place<'_>) -> Resolution {
         // Names equally close are chosen among like the compounds of one shared name (the
         // same compound reached by its name and an alias is one candidate).
         let r = match tied[..] {
             [p] => {
                 let p = &self.patterns[p];
-                self.pick(key, &p.compounds, &p.names, MatchMethod::Fuzzy, best, place)
+                let names = if p.extended { &[][..] } else { &p.names };
+                self.pick(key, &p.compounds, names, MatchMethod::Fuzzy, sim, place)
             }
             _ => {
                 let mut candidates: Vec<usize> = (tied.iter())
@@ -562,13 +591,13 @@ impl Registry {
                     .collect();
                 candidates.sort_unstable();
                 candidates.dedup();
-                self.pick(key, &candidates, &[], MatchMethod::Fuzzy, best, place)
+                self.pick(key, &candidates, &[], MatchMethod::Fuzzy, sim, place)
             }
         };
         if r.method == MatchMethod::Ambiguous {
             r
         } else {
-            Resolution { score: best, ..r }
+            Resolution { score: sim, ..r }
         }
     }
 }
@@ -910,6 +939,43 @@ mod tests {
             (Some("C2"), 0.95 * 0.95)
         );
         assert_eq!(id("南湖街道桂园小区", "G04"), (Some("C3"), 0.95 * 0.95));
+    }
+
+    #[test]
+    fn a_name_that_runs_on_may_be_a_typo_of_a_longer_one() {
+        let r = Registry::new(
+            vec![
+                c("C1", "华府小区", "", "东城街道"),
+                c("C2", "华府公寓", "华府小区", "西湖街道"),
+                c("C3", "华府小区七期", "", "南湖街道"),
+                c("C4", "锦绣雅园", "", "东城街道"),
+                c("C5", "锦绣城八期", "锦绣", "西湖街道"),
+                c("C6", "滨河花园", "", "东城街道"),
+                c("C7", "滨河花园五期", "", "西湖街道"),
+                c("C8", "滨河湾", "滨河", "南湖街道"),
+            ],
+            0.75,
+        )
+        .unwrap();
+        let id = |a: &str| {
+            let x = r.resolve(a);
+            (
+                x.compound.map(|i| r.compounds[i].compound_id.as_str()),
+                x.method,
+            )
+        };
+        // the official name, where the building follows it
+        assert_eq!(id("华府小区4号楼"), (Some("C1"), MatchMethod::Substring));
+        // not where the address runs on: 七华 may be a typo of 七期
+        assert_eq!(id("华府小区七华4号楼"), (None, MatchMethod::Ambiguous));
+        // a two-character abbreviation gives way to a longer name one edit away…
+        assert_eq!(id("锦绣秀园8号楼"), (Some("C4"), MatchMethod::Fuzzy));
+        assert_eq!(id("锦绣8号楼"), (Some("C5"), MatchMethod::Alias));
+        // (here the longer name is the typo's whole name)…
+        assert_eq!(id("滨河花秀五期3号楼"), (Some("C7"), MatchMethod::Fuzzy));
+        // …unless a still longer name begins with that one: 滨河花园 or 滨河花园五期 typed
+        // wrong and cut short cannot be told apart, and the abbreviation stands
+        assert_eq!(id("滨河花秀3号楼"), (Some("C8"), MatchMethod::Alias));
     }
 
     #[test]

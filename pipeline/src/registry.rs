@@ -464,8 +464,10 @@ impl Registry {
     }
 
     /// [`Registry::pick`] among the compounds of pattern `pi`.
-    /// `ends`: the match ends the address's name, so a compound whose official name it is
-    /// may be preferred even if a longer name begins with it.
+    /// `ends`: the match ends the address's name (a building number or nothing follows).
+    /// Where the name runs on and a longer name begins with the match, the address may be a
+    /// typo of that longer name (`华府小区七华`, `华府小区七期`), so a tie is left a tie: no
+    /// street, place or official name can tell which of the candidates, if any, is meant.
     fn pick_pattern(
         &self,
         key: &str,
@@ -478,12 +480,14 @@ impl Registry {
         match self.heads[pi].only {
             u32::MAX => {
                 let p = &self.patterns[pi];
-                let names = if ends || !p.extended {
-                    &p.names[..]
-                } else {
-                    &[]
-                };
-                self.pick(key, &p.compounds, names, method, score, place)
+                if !ends && p.extended {
+                    return Resolution {
+                        compound: None,
+                        method: MatchMethod::Ambiguous,
+                        score: 0.0,
+                    };
+                }
+                self.pick(key, &p.compounds, &p.names, method, score, place)
             }
             c => Resolution {
                 compound: Some(c as usize),

@@ -543,29 +543,44 @@ impl Registry {
     /// The best similarity at or above the threshold, and every pattern that reaches it.
     fn fuzzy_best(&self, key: &str) -> Option<(f64, Vec<usize>)> {
         let cs: Vec<char> = key.chars().collect();
-        // One vote per shared bigram, counted by sorting the votes (no hash map to grow).
-        let mut votes: Vec<u32> = vec![];
-        for w in cs.windows(2) {
-            if let Some(ps) = self.bigrams.get(&(w[0], w[1])) {
-                if ps.len() > 200 {
-                    continue; // too common to discriminate (e.g. 小区, 花园)
-                }
-                votes.extend_from_slice(ps);
-            }
-        }
-        votes.sort_unstable();
-        let mut cands: Vec<(u32, u32)> = votes
-            .chunk_by(|a, b| a == b)
-            .map(|run| (run[0], run.len() as u32))
-            .collect();
-        cands.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        let mut best = 0.0_f64;
-        let mut tied: Vec<usize> = vec![];
         // A name of two characters is found whole by the automaton or not at all: one edit
         // leaves half of it.
-        let long =
-            |&&(p, _): &&(u32, u32)| self.patterns[p as usize].chars.len() >= MIN_FUZZY_CHARS;
-        for &(p, _) in cands.iter().filter(long).take(8) {
+        let long = |p: u32| self.patterns[p as usize].chars.len() >= MIN_FUZZY_CHARS;
+        // One vote per shared bigram, counted in this thread's counters (zero between calls).
+        let mut cands: Vec<(u32, u32)> = VOTES.with_borrow_mut(|counts| {
+            if counts.len() < self.patterns.len() {
+                counts.resize(self.patterns.len(), 0);
+            }
+            let mut touched: Vec<u32> = vec![];
+            for w in cs.windows(2) {
+                if let Some(ps) = self.bigrams.get(&(w[0], w[1])) {
+                    if ps.len() > 200 {
+                        continue; // too common to discriminate (e.g. 小区, 花园)
+                    }
+                    for &p in ps {
+                        let n = &mut counts[p as usize];
+                        if *n == 0 {
+                            touched.push(p);
+                        }
+                        *n = n.saturating_add(1);
+                    }
+                }
+            }
+            (touched.into_iter())
+                .map(|p| (p, u32::from(std::mem::take(&mut counts[p as usize]))))
+                .filter(|&(p, _)| long(p))
+                .collect()
+        });
+        // The eight with the most votes (ties by pattern), best first.
+        let order = |a: &(u32, u32), b: &(u32, u32)| b.1.cmp(&a.1).then(a.0.cmp(&b.0));
+        if cands.len() > 8 {
+            cands.select_nth_unstable_by(7, order);
+            cands.truncate(8);
+        }
+        cands.sort_unstable_by(order);
+        let mut best = 0.0_f64;
+        let mut tied: Vec<usize> = vec![];
+        for &(p, _) in &cands {
             let sim =
                 best_window_similarity(&cs, &self.patterns[p as usize].chars, self.fuzzy_threshold);
             if tied.is_empty() || sim > best + 1e-12 {
@@ -604,6 +619,12 @@ impl Registry {
             Resolution { score: sim, ..r }
         }
     }
+}
+
+thread_local! {
+    /// Per-thread vote counters of [`Registry::fuzzy_best`], one per pattern, zero between
+    /// calls (a counter per pattern and a list of those touched: no sort of every vote).
+    static VOTES: std::cell::RefCell<Vec<u16>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// The fewest characters a name or alias needs to be matched fuzzily, and to be more than

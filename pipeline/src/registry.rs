@@ -581,8 +581,13 @@ impl Registry {
         let mut best = 0.0_f64;
         let mut tied: Vec<usize> = vec![];
         for &(p, _) in &cands {
-            let sim =
-                best_window_similarity(&cs, &self.patterns[p as usize].chars, self.fuzzy_threshold);
+            // Only a similarity at least the best so far can matter, and those are exact at
+            // that floor; below it the cut-off leaves the windows early.
+            let floor = match tied[..] {
+                [] => self.fuzzy_threshold,
+                _ => best.max(self.fuzzy_threshold),
+            };
+            let sim = best_window_similarity(&cs, &self.patterns[p as usize].chars, floor);
             if tied.is_empty() || sim > best + 1e-12 {
                 best = sim;
                 tied.clear();

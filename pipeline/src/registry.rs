@@ -4,9 +4,9 @@
 //! **substring** (the longest name or alias inside the address, by a character-wise
 //! double-array Aho-Corasick automaton), **fuzzy**
 //! (character edit distance against candidates sharing character bigrams, with a similarity
-//! score). A name shared by several compounds is resolved by the street named in the address,
-//! else by what the export's own columns say of the place ([`Place`]: its grid, community
-//! or street), else left unresolved as ambiguous.
+//! score). A name shared by several compounds is resolved by the street or community named in
+//! the address, else by what the export's own columns say of the place ([`Place`]: its grid,
+//! community or street), else by the official name, else left unresolved as ambiguous.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -151,11 +151,12 @@ pub struct Registry {
     ac: CharwiseDoubleArrayAhoCorasick<u32>,
     bigrams: HashMap<(char, char), Vec<u32>, FixedState>,
     fuzzy_threshold: f64,
-    /// The distinct non-empty address keys of the streets, as one automaton (for street
+    /// The distinct non-empty address keys of the streets and communities, as one automaton
+    /// (for the ones an address names).
     /// context).
-    streets: AhoCorasick,
-    /// Each compound's street in `streets`; `u32::MAX` for none.
-    street_of: Vec<u32>,
+    areas: AhoCorasick,
+    /// Each compound's street and community in `areas`; `u32::MAX` for none.
+    area_of: Vec<[u32; 2]>,
     /// Each compound's grid, community and street as address keys (for [`Place`]).
     place_keys: Vec<[Box<str>; 3]>,
     /// The labels every resolved record copies (id, street, community, grid), packed one
@@ -294,22 +295,24 @@ impl Registry {
                 }
             }
         }
-        let mut street_ids: HashMap<String, u32, FixedState> = HashMap::default();
-        let street_of = compounds
+        let mut area_ids: HashMap<String, u32, FixedState> = HashMap::default();
+        let area_of = compounds
             .iter()
             .map(|c| {
-                let key = address_key(&c.street);
-                if key.is_empty() {
-                    return u32::MAX;
-                }
-                let next = street_ids.len() as u32;
-                *street_ids.entry(key.into_owned()).or_insert(next)
+                [&c.street, &c.community].map(|l| {
+                    let key = address_key(l);
+                    if key.is_empty() {
+                        return u32::MAX;
+                    }
+                    let next = area_ids.len() as u32;
+                    *area_ids.entry(key.into_owned()).or_insert(next)
+                })
             })
             .collect();
-        let mut street_keys: Vec<(String, u32)> = street_ids.into_iter().collect();
-        street_keys.sort_by_key(|&(_, id)| id);
-        // Standard semantics: every street the address contains, overlapping or not.
-        let streets = AhoCorasick::new(street_keys.iter().map(|(k, _)| k.as_str()))
+        let mut area_keys: Vec<(String, u32)> = area_ids.into_iter().collect();
+        area_keys.sort_by_key(|&(_, id)| id);
+        // Standard semantics: every area the address contains, overlapping or not.
+        let areas = AhoCorasick::new(area_keys.iter().map(|(k, _)| k.as_str()))
             .map_err(|e| e.to_string())?;
         let place_keys = compounds
             .iter()
@@ -337,8 +340,8 @@ impl Registry {
             ac,
             bigrams,
             fuzzy_threshold,
-            streets,
-            street_of,
+            areas,
+            area_of,
             place_keys,
         })
     }
@@ -379,7 +382,8 @@ impl Registry {
     }
 
     /// The one compound of several an address fits equally well that the evidence points to,
-    /// narrowing step by step: the streets the address names; then the export's [`Place`],
+    /// narrowing step by step: the streets, then the communities the address names; then the
+    /// export's [`Place`],
     /// its grid, community and street in that order; then, of those left, the one whose
     /// official name (not an alias) the match is. A step that fits none of those left is
     /// passed over (a renamed or mistyped grid must not overrule the rest); one that fits
@@ -396,13 +400,16 @@ impl Registry {
         place: &Place<'_>,
     ) -> Option<(usize, f64)> {
         let mut left = candidates.to_vec();
-        // One pass over the address for all streets, rather than a search per candidate.
-        let named: Vec<u32> = (self.streets.find_overlapping_iter(key))
+        // One pass over the address for all streets and communities, rather than a search
+        // per candidate; the street first, then the community.
+        let named: Vec<u32> = (self.areas.find_overlapping_iter(key))
             .map(|m| m.pattern().as_u32())
             .collect();
         if !named.is_empty() {
-            if let Some(c) = narrow(&mut left, |c| named.contains(&self.street_of[c])) {
-                return Some((c, 0.95));
+            for level in 0..2 {
+                if let Some(c) = narrow(&mut left, |c| named.contains(&self.area_of[c][level])) {
+                    return Some((c, 0.95));
+                }
             }
         }
         if !place.is_empty() {
@@ -924,6 +931,15 @@ mod tests {
         );
         assert_eq!(
             id("幸福小区5栋", at("西湖街道", "西湖3社区", "")),
+            (Some("C5"), alias)
+        );
+        // a community the address names, like a street it names
+        assert_eq!(
+            id("东城１社区幸福里3号楼", at("", "", "")),
+            (Some("C3"), sub)
+        );
+        assert_eq!(
+            id("西湖3社区幸福小区5栋", at("", "", "")),
             (Some("C5"), alias)
         );
         // a place that fits neither leaves it ambiguous

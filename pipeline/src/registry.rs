@@ -554,11 +554,11 @@ impl Registry {
         // leaves half of it.
         let long = |p: u32| self.patterns[p as usize].chars.len() >= MIN_FUZZY_CHARS;
         // One vote per shared bigram, counted in this thread's counters (zero between calls).
-        let mut cands: Vec<(u32, u32)> = VOTES.with_borrow_mut(|counts| {
+        let mut cands: Vec<(u32, u32)> = VOTES.with_borrow_mut(|(counts, touched)| {
             if counts.len() < self.patterns.len() {
                 counts.resize(self.patterns.len(), 0);
             }
-            let mut touched: Vec<u32> = vec![];
+            touched.clear();
             for w in cs.windows(2) {
                 if let Some(ps) = self.bigrams.get(&(w[0], w[1])) {
                     if ps.len() > 200 {
@@ -573,7 +573,7 @@ impl Registry {
                     }
                 }
             }
-            (touched.into_iter())
+            (touched.iter().copied())
                 .map(|p| (p, u32::from(std::mem::take(&mut counts[p as usize]))))
                 .filter(|&(p, _)| long(p))
                 .collect()
@@ -634,9 +634,11 @@ impl Registry {
 }
 
 thread_local! {
-    /// Per-thread vote counters of [`Registry::fuzzy_best`], one per pattern, zero between
-    /// calls (a counter per pattern and a list of those touched: no sort of every vote).
-    static VOTES: std::cell::RefCell<Vec<u16>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Per-thread scratch of [`Registry::fuzzy_best`]: a vote counter per pattern, zero
+    /// between calls, and the patterns voted for in the order of their first vote (kept for
+    /// its capacity): no sort of every vote.
+    static VOTES: std::cell::RefCell<(Vec<u16>, Vec<u32>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
 }
 
 /// The fewest characters a name or alias needs to be matched fuzzily, and to be more than

@@ -289,6 +289,27 @@ fn normalize_chars<const FREE_TEXT: bool>(s: &str) -> String {
     out
 }
 
+/// An address without its building tail (`23号楼3单元`, `5栋`, `1201室`): the part that
+/// names the place, for counting the addresses no compound was found for. A unit without a
+/// number before it (`三单元`) stays.
+pub fn address_stem(address: &str) -> &str {
+    const UNITS: [&str; 8] = ["号楼", "单元", "栋", "幢", "座", "室", "层", "楼"];
+    let mut s = address.trim_end();
+    while let Some(rest) = UNITS.iter().find_map(|u| s.strip_suffix(u)) {
+        let number = rest.trim_end_matches(|c: char| c.is_ascii_digit());
+        if number.len() == rest.len() {
+            break;
+        }
+        // `2-1201室`: building 2, room 1201
+        let joined = number.trim_end_matches(['-', '#']);
+        s = match joined.len() < number.len() {
+            true => joined.trim_end_matches(|c: char| c.is_ascii_digit()),
+            false => number,
+        };
+    }
+    s
+}
+
 /// An address key for matching: normalised, without spaces and common punctuation.
 pub fn address_key(s: &str) -> Cow<'_, str> {
     // One scan for what normalisation would change and what the key drops: the ASCII
@@ -395,6 +416,22 @@ pub fn mask_pii_owned(mut text: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_address_stem_drops_the_building_tail_only() {
+        for (address, stem) in [
+            ("桂园小区23号楼3单元", "桂园小区"),
+            ("桂园小区5栋1201室", "桂园小区"),
+            ("建设路12号3单元", "建设路12号"),
+            ("建设路12号", "建设路12号"),
+            ("桂园小区三单元", "桂园小区三单元"),
+            ("阳光花园2-1201室", "阳光花园"),
+            ("单元", "单元"),
+            ("", ""),
+        ] {
+            assert_eq!(address_stem(address), stem, "{address}");
+        }
+    }
 
     proptest::proptest! {
         #[test]

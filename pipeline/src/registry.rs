@@ -381,6 +381,28 @@ impl Registry {
         self.resolve_key(&key, place)
     }
 
+    /// The compounds an address fits equally well before any tie-break: those of its
+    /// longest name or alias, else of the names equally close to it (for telling an analyst
+    /// why an address stayed ambiguous).
+    pub fn candidates(&self, address: &str) -> Vec<usize> {
+        let key = address_key(address);
+        let best = (self.ac.leftmost_find_iter(&key))
+            .max_by_key(|m| (m.end() - m.start(), usize::MAX - m.start()));
+        let mut out: Vec<usize> = match best {
+            Some(m) => self.patterns[m.value() as usize].compounds.clone(),
+            None => (self
+                .fuzzy_best(&key)
+                .map(|(_, tied)| tied)
+                .unwrap_or_default()
+                .iter())
+            .flat_map(|&p| self.patterns[p].compounds.iter().copied())
+            .collect(),
+        };
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     /// The one compound of several an address fits equally well that the evidence points to,
     /// narrowing step by step: the streets, then the communities the address names; then the
     /// export's [`Place`],

@@ -351,6 +351,26 @@ fn every_reader_loads_and_accounts_for_every_row() {
     assert_eq!(m("hotline:H003"), (Some("C5".into()), "fuzzy".into()));
     assert_eq!(m("hotline:H004"), (None, "ambiguous".into()));
     assert_eq!(recs["hotline:H002"].1.street.as_deref(), Some("东城街道"));
+    // The run lists it without its building, with the compounds it fits.
+    let unmatched: Vec<_> = (s.unmatched.iter())
+        .map(|u| {
+            (
+                u.address.as_str(),
+                u.method.as_str(),
+                u.rows,
+                u.candidates.join(" | "),
+            )
+        })
+        .collect();
+    assert!(
+        unmatched.contains(&(
+            "幸福里",
+            "ambiguous",
+            1,
+            "C3 幸福里 (东城街道) | C4 幸福里 (西湖街道)".into()
+        )),
+        "{unmatched:?}"
+    );
     // JSONL: rating 1–5 onto the satisfaction scale, alias of the typed compound.
     assert_eq!(recs["grid:G1"].1.satisfaction, "dissatisfied");
     assert_eq!(recs["grid:G2"].1.satisfaction, "satisfied");

@@ -60,6 +60,22 @@ pub(crate) fn print_summary(s: &IngestSummary) {
         }
     }
     println!("compound match by method: {methods:?}");
+    if !s.unmatched.is_empty() {
+        println!(
+            "addresses most often without a compound (the {} most in the run manifest):",
+            s.unmatched.len()
+        );
+        for u in s.unmatched.iter().take(5) {
+            let fits = match u.candidates.is_empty() {
+                true => String::new(),
+                false => format!(" → {}", u.candidates.join(" | ")),
+            };
+            println!(
+                "  {:>6} rows  {:<10}  {}{fits}",
+                u.rows, u.method, u.address
+            );
+        }
+    }
     for f in s.files.iter().filter(|f| !f.missing_columns.is_empty()) {
         println!(
             "warning: {} has no column for {}: empty in every row",

@@ -77,6 +77,10 @@ pub struct FileStats {
     pub undecodable_first: Option<String>,
     /// Seconds spent.
     pub seconds: f64,
+    /// Loaded rows left without a compound, by address without its building tail: rows and
+    /// whether ambiguous (gathered into [`IngestSummary::unmatched`]).
+    #[serde(skip)]
+    pub unmatched: HashMap<Box<str>, (u64, bool)>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -112,7 +116,28 @@ pub struct IngestSummary {
     pub partitions_written: Vec<String>,
     /// Quarantine file written, if any row was quarantined.
     pub quarantine_file: Option<String>,
+    /// The addresses (without their building) most often left without a compound in the
+    /// rows this run read, most rows first: where a registry alias, or an export's own
+    /// street, community or grid column mapped in the config, would resolve the most.
+    #[serde(default)]
+    pub unmatched: Vec<UnmatchedAddress>,
 }
+
+/// An address left without a compound, as [`IngestSummary::unmatched`] lists it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct UnmatchedAddress {
+    /// The address without its building tail (identifiers masked, as in the lake).
+    pub address: String,
+    /// `ambiguous` (several compounds fit) or `unresolved` (none does).
+    pub method: String,
+    /// Rows read this run with it (a row found already in the lake included).
+    pub rows: u64,
+    /// For an ambiguous one, the compounds it fits: `id name (street)`.
+    pub candidates: Vec<String>,
+}
+
+/// How many addresses [`IngestSummary::unmatched`] keeps.
+const UNMATCHED_LISTED: usize = 30;
 
 impl IngestSummary {
     /// Whether any file failed to read.
@@ -471,6 +496,7 @@ fn map_row(
         grid: m.get(cells, const { field("grid") }),
     };
     let mut res = ctx.registry.resolve_in(&typed, &place);
+    let mut unmatched = None;
     if res.compound.is_none() {
         let full: std::borrow::Cow<'_, str> = if typed.is_empty() && building.is_empty() {
             address.as_ref().into()
@@ -480,6 +506,10 @@ fn map_row(
         let r2 = ctx.registry.resolve_in(&full, &place);
         if r2.compound.is_some() || res.method != MatchMethod::Ambiguous {
             res = r2;
+        }
+        if res.compound.is_none() {
+            // The typed compound and building are not masked with the address: mask all.
+            unmatched = Some(masked(crate::normalize::address_stem(&full).into()).into());
         }
     }
     let comp = res.compound.map(|i| ctx.registry.labels(i));
@@ -612,6 +642,7 @@ fn map_row(
         id: record_id,
         hash,
         method: res.method,
+        unmatched,
         month: month_parts(received_at),
         row: (out.len() - 1) as u32,
     })
@@ -660,6 +691,8 @@ struct Loaded {
     /// [`RecordRef::content_hash`].
     hash: u64,
     method: MatchMethod,
+    /// The address without its building tail, when no compound was found.
+    unmatched: Option<Box<str>>,
     /// Year and month of `received_at`: the partition.
     month: (i32, u32),
     /// Row in the chunk's batch.
@@ -728,6 +761,11 @@ fn apply(
                 st.loaded += 1;
                 if known {
                     st.updated += 1;
+                }
+                if let Some(a) = l.unmatched {
+                    let e = st.unmatched.entry(a).or_default();
+                    e.0 += 1;
+                    e.1 |= l.method == MatchMethod::Ambiguous;
                 }
                 // No key allocated per row: the few methods are inserted once.
                 match st.match_methods.get_mut(l.method.as_str()) {
@@ -1435,7 +1473,44 @@ pub fn ingest(
     }
     let sp = state_path(&lake_dir);
     lake::write_atomic(&sp, |f| Ok(serde_json::to_writer_pretty(f, &state)?))?;
+    summary.unmatched = unmatched_addresses(&mut summary.files, &registry);
     Ok(summary)
+}
+
+/// The addresses most often left without a compound over all files (their per-file counts
+/// taken), most rows first, with the compounds an ambiguous one fits.
+fn unmatched_addresses(files: &mut [FileStats], registry: &Registry) -> Vec<UnmatchedAddress> {
+    let mut all: HashMap<Box<str>, (u64, bool)> = HashMap::new();
+    for f in files {
+        for (a, (rows, ambiguous)) in std::mem::take(&mut f.unmatched) {
+            let e = all.entry(a).or_default();
+            e.0 += rows;
+            e.1 |= ambiguous;
+        }
+    }
+    let mut all: Vec<(Box<str>, (u64, bool))> = all.into_iter().collect();
+    all.sort_unstable_by(|a, b| b.1 .0.cmp(&a.1 .0).then_with(|| a.0.cmp(&b.0)));
+    (all.into_iter().take(UNMATCHED_LISTED))
+        .map(|(address, (rows, ambiguous))| UnmatchedAddress {
+            candidates: match ambiguous {
+                true => (registry.candidates(&address).into_iter())
+                    .map(|c| {
+                        let c = &registry.compounds[c];
+                        format!("{} {} ({})", c.compound_id, c.name, c.street)
+                    })
+                    .collect(),
+                false => vec![],
+            },
+            method: MatchMethod::as_str(if ambiguous {
+                MatchMethod::Ambiguous
+            } else {
+                MatchMethod::Unresolved
+            })
+            .to_owned(),
+            address: address.into(),
+            rows,
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -38,6 +38,24 @@ print(
 print(db.sql("SELECT match_method, COUNT(*) AS n FROM records GROUP BY 1 ORDER BY n DESC"))
 
 # %% [markdown]
+# On the demo city, `truth/records.csv` gives each record's true compound: how often each
+# resolution method is right (on real data there is no truth; the run manifest's
+# `unmatched` list shows which addresses to add aliases or a place column for).
+
+# %%
+truth = city / "truth" / "records.csv"
+if truth.exists():
+    print(
+        db.sql(
+            f"""SELECT r.match_method, COUNT(*) AS records,
+                      COUNT(*) FILTER (WHERE r.compound_id = t.compound_id) AS right,
+                      COUNT(*) FILTER (WHERE r.compound_id <> t.compound_id) AS wrong
+               FROM records r JOIN read_csv('{truth}', all_varchar = true) t USING (record_id)
+               GROUP BY 1 ORDER BY records DESC"""
+        )
+    )
+
+# %% [markdown]
 # ## The latest alerts: red and yellow compounds, with their reasons
 
 # %%

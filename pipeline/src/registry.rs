@@ -153,7 +153,6 @@ pub struct Registry {
     fuzzy_threshold: f64,
     /// The distinct non-empty address keys of the streets and communities, as one automaton
     /// (for the ones an address names).
-    /// context).
     areas: AhoCorasick,
     /// Each compound's street and community in `areas`; `u32::MAX` for none.
     area_of: Vec<[u32; 2]>,
@@ -405,9 +404,8 @@ impl Registry {
 
     /// The one compound of several an address fits equally well that the evidence points to,
     /// narrowing step by step: the streets, then the communities the address names; then the
-    /// export's [`Place`],
-    /// its grid, community and street in that order; then, of those left, the one whose
-    /// official name (not an alias) the match is. A step that fits none of those left is
+    /// export's [`Place`], its grid, community and street in that order; then, of those left,
+    /// the one whose official name (not an alias) the match is. A step that fits none of those left is
     /// passed over (a renamed or mistyped grid must not overrule the rest); one that fits
     /// several narrows them for the next. A grid fits when equal; a community or street also
     /// when the export's value holds it (`东城街道办事处` holds `东城街道`). Values compare as
@@ -472,7 +470,8 @@ impl Registry {
             // `锦绣秀园` is more likely a typo of `锦绣雅园` than the compound called `锦绣`. A
             // longer name close enough to the address wins over them, unless a still longer
             // name begins with it (`锦绣雅园二期`), whose typo the address may as well be.
-            if len <= 2 * 3 && self.patterns[pi].chars.len() < MIN_FUZZY_CHARS {
+            // (Six bytes or fewer first: a cheap test before the pattern is read.)
+            if len <= 6 && self.patterns[pi].chars.len() < MIN_FUZZY_CHARS {
                 if let Some((sim, tied)) = self.fuzzy_best(key) {
                     if tied.iter().all(|&p| !self.patterns[p].extended) {
                         return self.fuzzy_pick(key, sim, &tied, place);

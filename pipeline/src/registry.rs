@@ -853,6 +853,13 @@ mod tests {
         }
     }
 
+    /// The compound id and method `r` resolves `address` to, with no place.
+    fn resolved<'r>(r: &'r Registry, address: &str) -> (Option<&'r str>, MatchMethod) {
+        let x = r.resolve(address);
+        let id = x.compound.map(|i| r.compounds[i].compound_id.as_str());
+        (id, x.method)
+    }
+
     fn c(id: &str, name: &str, aliases: &str, street: &str) -> Compound {
         Compound {
             compound_id: id.into(),
@@ -871,22 +878,29 @@ mod tests {
         }
     }
 
+    /// A registry of compounds given as `[id, name, aliases, street]`.
+    fn registry_of(rows: &[[&str; 4]], fuzzy_threshold: f64) -> Registry {
+        let compounds = rows
+            .iter()
+            .map(|&[id, name, aliases, street]| c(id, name, aliases, street));
+        Registry::new(compounds.collect(), fuzzy_threshold).unwrap()
+    }
+
     fn reg() -> Registry {
-        Registry::new(
-            vec![
-                c("C1", "阳光花园", "阳光花园一期|建设路12号", "东城街道"),
-                c("C2", "阳光花园二期", "建设路14号", "东城街道"),
-                c("C3", "幸福里", "", "东城街道"),
-                c("C4", "幸福里", "", "西湖街道"),
-                c("C5", "锦绣江南", "锦绣", "西湖街道"),
+        registry_of(
+            &[
+                ["C1", "阳光花园", "阳光花园一期|建设路12号", "东城街道"],
+                ["C2", "阳光花园二期", "建设路14号", "东城街道"],
+                ["C3", "幸福里", "", "东城街道"],
+                ["C4", "幸福里", "", "西湖街道"],
+                ["C5", "锦绣江南", "锦绣", "西湖街道"],
                 // one street's name inside another's
-                c("C6", "和园", "", "南湖街道"),
-                c("C7", "和园", "", "湖街道"),
-                c("C8", "和园", "", "北岸街道"),
+                ["C6", "和园", "", "南湖街道"],
+                ["C7", "和园", "", "湖街道"],
+                ["C8", "和园", "", "北岸街道"],
             ],
             0.75,
         )
-        .unwrap()
     }
 
     #[test]
@@ -902,74 +916,46 @@ mod tests {
         compounds[4].community = "西湖3社区".into();
         compounds[4].grid = "G08".into();
         let r = Registry::new(compounds, 0.75).unwrap();
-        let id = |a: &str, place: Place<'_>| {
-            let x = r.resolve_in(a, &place);
-            (
-                x.compound.map(|i| r.compounds[i].compound_id.as_str()),
-                x.method,
-            )
-        };
-        let at = |street, community, grid| Place {
-            street,
-            community,
-            grid,
-        };
-        let sub = MatchMethod::Substring;
-        assert_eq!(
-            id("幸福里3号楼", at("", "", "")),
-            (None, MatchMethod::Ambiguous)
-        );
-        assert_eq!(id("幸福里3号楼", at("西湖街道", "", "")), (Some("C4"), sub));
-        // a handling unit's name holds its street; full-width and spaces fold
-        assert_eq!(
-            id("幸福里3号楼", at("东城街道办事处", "", "")),
-            (Some("C3"), sub)
-        );
-        assert_eq!(
-            id("幸福里3号楼", at("", " 东城１社区 ", "")),
-            (Some("C3"), sub)
-        );
-        assert_eq!(id("幸福里3号楼", at("", "", "G07")), (Some("C4"), sub));
-        // the grid comes first; a grid that fits no candidate is passed over
-        assert_eq!(
-            id("幸福里3号楼", at("东城街道", "", "G07")),
-            (Some("C4"), sub)
-        );
-        assert_eq!(
-            id("幸福里3号楼", at("东城街道", "", "G99")),
-            (Some("C3"), sub)
-        );
-        // a grid is equal or nothing: G0 is not G07
-        assert_eq!(
-            id("幸福里3号楼", at("", "", "G0")),
-            (None, MatchMethod::Ambiguous)
-        );
-        // a street named in the address still wins over the export's columns
-        assert_eq!(id("东城街道幸福里", at("", "", "G07")), (Some("C3"), sub));
-        // one street fits both: narrowed, then the community decides
-        let alias = MatchMethod::Alias;
-        assert_eq!(
-            id("幸福小区5栋", at("西湖街道", "", "")),
-            (None, MatchMethod::Ambiguous)
-        );
-        assert_eq!(
-            id("幸福小区5栋", at("西湖街道", "西湖3社区", "")),
-            (Some("C5"), alias)
-        );
-        // a community the address names, like a street it names
-        assert_eq!(
-            id("东城１社区幸福里3号楼", at("", "", "")),
-            (Some("C3"), sub)
-        );
-        assert_eq!(
-            id("西湖3社区幸福小区5栋", at("", "", "")),
-            (Some("C5"), alias)
-        );
-        // a place that fits neither leaves it ambiguous
-        assert_eq!(
-            id("幸福小区5栋", at("北岸街道", "", "G01")),
-            (None, MatchMethod::Ambiguous)
-        );
+        // (address, street, community, grid) → compound, or none when still ambiguous
+        let cases = [
+            ("幸福里3号楼", "", "", "", None),
+            ("幸福里3号楼", "西湖街道", "", "", Some("C4")),
+            // a handling unit's name holds its street; full-width and spaces fold
+            ("幸福里3号楼", "东城街道办事处", "", "", Some("C3")),
+            ("幸福里3号楼", "", " 东城１社区 ", "", Some("C3")),
+            ("幸福里3号楼", "", "", "G07", Some("C4")),
+            // the grid comes first; a grid that fits no candidate is passed over
+            ("幸福里3号楼", "东城街道", "", "G07", Some("C4")),
+            ("幸福里3号楼", "东城街道", "", "G99", Some("C3")),
+            // a grid is equal or nothing: G0 is not G07
+            ("幸福里3号楼", "", "", "G0", None),
+            // a street named in the address still wins over the export's columns
+            ("东城街道幸福里", "", "", "G07", Some("C3")),
+            // one street fits both: narrowed, then the community decides
+            ("幸福小区5栋", "西湖街道", "", "", None),
+            ("幸福小区5栋", "西湖街道", "西湖3社区", "", Some("C5")),
+            // a community the address names, like a street it names
+            ("东城１社区幸福里3号楼", "", "", "", Some("C3")),
+            ("西湖3社区幸福小区5栋", "", "", "", Some("C5")),
+            // a place that fits neither leaves it ambiguous
+            ("幸福小区5栋", "北岸街道", "", "G01", None),
+        ];
+        for (address, street, community, grid, want) in cases {
+            let place = Place {
+                street,
+                community,
+                grid,
+            };
+            let x = r.resolve_in(address, &place);
+            let got = x.compound.map(|i| r.compounds[i].compound_id.as_str());
+            assert_eq!(got, want, "{address} in {place:?}");
+            let method = match (want, address.contains("幸福小区")) {
+                (None, _) => MatchMethod::Ambiguous,
+                (Some(_), true) => MatchMethod::Alias,
+                (Some(_), false) => MatchMethod::Substring,
+            };
+            assert_eq!(x.method, method, "{address} in {place:?}");
+        }
     }
 
     #[test]
@@ -1012,27 +998,20 @@ mod tests {
 
     #[test]
     fn a_name_that_runs_on_may_be_a_typo_of_a_longer_one() {
-        let r = Registry::new(
-            vec![
-                c("C1", "华府小区", "", "东城街道"),
-                c("C2", "华府公寓", "华府小区", "西湖街道"),
-                c("C3", "华府小区七期", "", "南湖街道"),
-                c("C4", "锦绣雅园", "", "东城街道"),
-                c("C5", "锦绣城八期", "锦绣", "西湖街道"),
-                c("C6", "滨河花园", "", "东城街道"),
-                c("C7", "滨河花园五期", "", "西湖街道"),
-                c("C8", "滨河湾", "滨河", "南湖街道"),
+        let r = registry_of(
+            &[
+                ["C1", "华府小区", "", "东城街道"],
+                ["C2", "华府公寓", "华府小区", "西湖街道"],
+                ["C3", "华府小区七期", "", "南湖街道"],
+                ["C4", "锦绣雅园", "", "东城街道"],
+                ["C5", "锦绣城八期", "锦绣", "西湖街道"],
+                ["C6", "滨河花园", "", "东城街道"],
+                ["C7", "滨河花园五期", "", "西湖街道"],
+                ["C8", "滨河湾", "滨河", "南湖街道"],
             ],
             0.75,
-        )
-        .unwrap();
-        let id = |a: &str| {
-            let x = r.resolve(a);
-            (
-                x.compound.map(|i| r.compounds[i].compound_id.as_str()),
-                x.method,
-            )
-        };
+        );
+        let id = |a: &str| resolved(&r, a);
         // the official name, where the building follows it
         assert_eq!(id("华府小区4号楼"), (Some("C1"), MatchMethod::Substring));
         // not where the address runs on: 七华 may be a typo of 七期
@@ -1049,23 +1028,16 @@ mod tests {
 
     #[test]
     fn names_equally_close_to_a_typo_are_chosen_among() {
-        let r = Registry::new(
-            vec![
-                c("C1", "锦绣公寓", "", "东城街道"),
-                c("C2", "锦绣花园", "", "西湖街道"),
+        let r = registry_of(
+            &[
+                ["C1", "锦绣公寓", "", "东城街道"],
+                ["C2", "锦绣花园", "", "西湖街道"],
                 // one compound reached by its name and its alias is one candidate
-                c("C3", "金色港湾", "金色海湾", "南湖街道"),
+                ["C3", "金色港湾", "金色海湾", "南湖街道"],
             ],
             0.7,
-        )
-        .unwrap();
-        let id = |a: &str| {
-            let x = r.resolve(a);
-            (
-                x.compound.map(|i| r.compounds[i].compound_id.as_str()),
-                x.method,
-            )
-        };
+        );
+        let id = |a: &str| resolved(&r, a);
         // 锦绣公园: one character from both 锦绣公寓 and 锦绣花园
         assert_eq!(id("锦绣公园3栋"), (None, MatchMethod::Ambiguous));
         assert_eq!(id("西湖街道锦绣公园3栋"), (Some("C2"), MatchMethod::Fuzzy));

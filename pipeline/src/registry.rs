@@ -459,7 +459,7 @@ impl Registry {
             let len = m.end() - m.start();
             let pi = m.value() as usize;
             if len == key.len() {
-                return self.pick_pattern(key, pi, MatchMethod::Exact, 1.0, true, place);
+                return self.pick_pattern(key, pi, MatchMethod::Exact, 1.0, "", place);
             }
             if best.is_none_or(|(_, l, _)| len > l) {
                 best = Some((pi, len, m.end()));
@@ -483,32 +483,29 @@ impl Registry {
             } else {
                 MatchMethod::Substring
             };
-            // The name ends where the building begins (or the address does); where it runs on
-            // (`华府小区七华`) it may be a typo of a longer name (`华府小区七期`).
-            let ends = key[end..].bytes().next().is_none_or(|b| b.is_ascii_digit());
-            return self.pick_pattern(key, pi, method, 0.95, ends, place);
+            return self.pick_pattern(key, pi, method, 0.95, &key[end..], place);
         }
         self.fuzzy(key, place)
     }
 
-    /// [`Registry::pick`] among the compounds of pattern `pi`.
-    /// `ends`: the match ends the address's name (a building number or nothing follows).
-    /// Where the name runs on and a longer name begins with the match, the address may be a
-    /// typo of that longer name (`华府小区七华`, `华府小区七期`), so a tie is left a tie: no
-    /// street, place or official name can tell which of the candidates, if any, is meant.
+    /// [`Registry::pick`] among the compounds of pattern `pi`; `rest` is the address after
+    /// the match. Where the address's name runs on past the match ([`name_ends`] does not
+    /// hold) and a longer name begins with it, the address may be a typo of that longer name
+    /// (`华府小区七华`, `华府小区七期`), so a tie is left a tie: no street, place or official
+    /// name can tell which of the candidates, if any, is meant.
     fn pick_pattern(
         &self,
         key: &str,
         pi: usize,
         method: MatchMethod,
         score: f64,
-        ends: bool,
+        rest: &str,
         place: &Place<'_>,
     ) -> Resolution {
         match self.heads[pi].only {
             u32::MAX => {
                 let p = &self.patterns[pi];
-                if !ends && p.extended {
+                if p.extended && !name_ends(rest) {
                     return Resolution {
                         compound: None,
                         method: MatchMethod::Ambiguous,
@@ -665,6 +662,19 @@ thread_local! {
 /// The fewest characters a name or alias needs to be matched fuzzily, and to be more than
 /// weak evidence when found inside a longer name.
 const MIN_FUZZY_CHARS: usize = 3;
+
+/// Whether an address's name ends where `rest` (the address after a match) begins: nothing
+/// follows, or a number (`3号楼`, `12-1201`), or a building number in Chinese numerals
+/// (`三号楼`, `十二栋`; but `七期` and `七华` run on).
+fn name_ends(rest: &str) -> bool {
+    const NUMERALS: &str = "〇零一二两三四五六七八九十百";
+    const UNITS: [&str; 6] = ["号", "栋", "幢", "座", "单元", "楼"];
+    if rest.bytes().next().is_none_or(|b| b.is_ascii_digit()) {
+        return true;
+    }
+    let after = rest.trim_start_matches(|c| NUMERALS.contains(c));
+    after.len() < rest.len() && UNITS.iter().any(|u| after.starts_with(u))
+}
 
 /// Keeps the candidates that fit, if any do, and returns the one when only one does.
 fn narrow(left: &mut Vec<usize>, fits: impl Fn(usize) -> bool) -> Option<usize> {
@@ -1016,6 +1026,12 @@ mod tests {
         assert_eq!(id("华府小区4号楼"), (Some("C1"), MatchMethod::Substring));
         // not where the address runs on: 七华 may be a typo of 七期
         assert_eq!(id("华府小区七华4号楼"), (None, MatchMethod::Ambiguous));
+        // a building number in Chinese numerals ends the name too
+        assert_eq!(id("华府小区七号楼"), (Some("C1"), MatchMethod::Substring));
+        assert_eq!(
+            id("华府小区十二栋3单元"),
+            (Some("C1"), MatchMethod::Substring)
+        );
         // a two-character abbreviation gives way to a longer name one edit away…
         assert_eq!(id("锦绣秀园8号楼"), (Some("C4"), MatchMethod::Fuzzy));
         assert_eq!(id("锦绣8号楼"), (Some("C5"), MatchMethod::Alias));

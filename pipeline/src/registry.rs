@@ -483,9 +483,55 @@ impl Registry {
             } else {
                 MatchMethod::Substring
             };
-            return self.pick_pattern(key, pi, method, 0.95, &key[end..], place);
+            let rest = &key[end..];
+            let head = &self.patterns[pi];
+            if head.extended && head.chars.len() >= MIN_FUZZY_CHARS && !name_ends(rest) {
+                if let Some(r) = self.extension(key, pi, rest, place) {
+                    return r;
+                }
+            }
+            return self.pick_pattern(key, pi, method, 0.95, rest, place);
         }
         self.fuzzy(key, place)
+    }
+
+    /// Of the longer names that begin with pattern `pi` (they follow it in sorted order), the
+    /// ones closest to the address from the match on, when within the fuzzy threshold: the
+    /// address's name runs on past the match, and `华府小区七华` is one edit from the longer
+    /// name `华府小区七期` where it is two characters more than `华府小区`. The similarity
+    /// is that of the whole longer name; its tail is compared with the address's next
+    /// characters, as many as the tail has ± 1.
+    fn extension(&self, key: &str, pi: usize, rest: &str, place: &Place<'_>) -> Option<Resolution> {
+        let head = &self.patterns[pi];
+        let rest: Vec<char> = rest.chars().take(MAX_TAIL + 1).collect();
+        let mut best = 0.0_f64;
+        let mut tied: Vec<usize> = vec![];
+        for (j, e) in self.patterns.iter().enumerate().skip(pi + 1) {
+            if !e.key.starts_with(head.key.as_str()) {
+                break;
+            }
+            let tail = &e.chars[head.chars.len()..];
+            // Only a similarity at least the best so far can matter: the largest distance
+            // that reaches it bounds the table.
+            let floor = match tied[..] {
+                [] => self.fuzzy_threshold,
+                _ => best.max(self.fuzzy_threshold),
+            };
+            let max_d = ((1.0 - floor) * e.chars.len() as f64 + 1e-9).floor() as usize;
+            let Some(d) = tail_distance(tail, &rest, max_d) else {
+                continue;
+            };
+            let sim = 1.0 - d as f64 / e.chars.len() as f64;
+            if tied.is_empty() || sim > best + 1e-12 {
+                best = sim;
+                tied.clear();
+                tied.push(j);
+            } else if (sim - best).abs() < 1e-12 {
+                tied.push(j);
+            }
+        }
+        (!tied.is_empty() && best >= self.fuzzy_threshold)
+            .then(|| self.fuzzy_pick(key, best, &tied, place))
     }
 
     /// [`Registry::pick`] among the compounds of pattern `pi`; `rest` is the address after
@@ -662,6 +708,45 @@ thread_local! {
 /// The fewest characters a name or alias needs to be matched fuzzily, and to be more than
 /// weak evidence when found inside a longer name.
 const MIN_FUZZY_CHARS: usize = 3;
+
+/// The longest name tail [`Registry::extension`] compares.
+const MAX_TAIL: usize = 15;
+
+/// The least edit distance between `tail` and the first `tail.len()` ± 1 characters of
+/// `text` (one table: after `L` characters of the text its last cell is the distance of that
+/// prefix), when at most `max_d`; `None` when more (the table stops once a row's minimum
+/// exceeds it, as no later row falls below it), for an empty or overlong tail, or a text
+/// shorter than that.
+fn tail_distance(tail: &[char], text: &[char], max_d: usize) -> Option<usize> {
+    let n = tail.len();
+    if n == 0 || n > MAX_TAIL || text.len() + 1 < n {
+        return None;
+    }
+    let mut prev = [0usize; MAX_TAIL + 1];
+    let mut cur = [0usize; MAX_TAIL + 1];
+    for (j, p) in prev.iter_mut().enumerate().take(n + 1) {
+        *p = j;
+    }
+    let mut best = usize::MAX;
+    for (i, ca) in text.iter().take(n + 1).enumerate() {
+        cur[0] = i + 1;
+        let mut row_min = cur[0];
+        for (j, cb) in tail.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+            row_min = row_min.min(cur[j + 1]);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+        if i + 2 >= n {
+            best = best.min(prev[n]);
+        }
+        if row_min > max_d {
+            break;
+        }
+    }
+    (best <= max_d).then_some(best)
+}
 
 /// Whether an address's name ends where `rest` (the address after a match) begins: nothing
 /// follows, or a number (`3号楼`, `12-1201`), or a building number in Chinese numerals
@@ -847,6 +932,25 @@ mod tests {
 
     proptest::proptest! {
         #[test]
+        fn tail_distance_is_the_least_over_its_windows(
+            tail in "[ab期区]{0,5}",
+            text in "[ab期区1]{0,8}",
+        ) {
+            let (tail, text): (Vec<char>, Vec<char>) = (tail.chars().collect(), text.chars().collect());
+            let n = tail.len();
+            let want = (n.saturating_sub(1).max(1)..=n + 1)
+                .filter(|&l| l <= text.len())
+                .map(|l| levenshtein(&tail, &text[..l]))
+                .min()
+                .filter(|_| n > 0);
+            // exact at or under the bound, nothing over it
+            for max_d in 0..4 {
+                let got = tail_distance(&tail, &text, max_d);
+                proptest::prop_assert_eq!(got, want.filter(|&d| d <= max_d), "max_d {}", max_d);
+            }
+        }
+
+        #[test]
         fn one_pass_windows_equal_the_definition(
             text in "[甲乙丙丁a1]{0,14}",
             pat in "[甲乙丙丁a1]{0,8}",
@@ -1024,8 +1128,10 @@ mod tests {
         let id = |a: &str| resolved(&r, a);
         // the official name, where the building follows it
         assert_eq!(id("华府小区4号楼"), (Some("C1"), MatchMethod::Substring));
-        // not where the address runs on: 七华 may be a typo of 七期
-        assert_eq!(id("华府小区七华4号楼"), (None, MatchMethod::Ambiguous));
+        // not where the address runs on: 七华 is one edit from the longer name's 七期
+        assert_eq!(id("华府小区七华4号楼"), (Some("C3"), MatchMethod::Fuzzy));
+        // and 东门 two, too far: the tie stays
+        assert_eq!(id("华府小区东门"), (None, MatchMethod::Ambiguous));
         // a building number in Chinese numerals ends the name too
         assert_eq!(id("华府小区七号楼"), (Some("C1"), MatchMethod::Substring));
         assert_eq!(

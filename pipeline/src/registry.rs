@@ -749,16 +749,17 @@ fn tail_distance(tail: &[char], text: &[char], max_d: usize) -> Option<usize> {
 }
 
 /// Whether an address's name ends where `rest` (the address after a match) begins: nothing
-/// follows, or a number (`3号楼`, `12-1201`), or a building number in Chinese numerals
-/// (`三号楼`, `十二栋`; but `七期` and `七华` run on).
+/// follows, or a building number, in digits or Chinese numerals (`3号楼`, `12-1201`, `三号楼`,
+/// `十二栋`, a bare `5`); but `七期`, `七华` and `7景57区` run on.
 fn name_ends(rest: &str) -> bool {
     const NUMERALS: &str = "〇零一二两三四五六七八九十百";
-    const UNITS: [&str; 6] = ["号", "栋", "幢", "座", "单元", "楼"];
-    if rest.bytes().next().is_none_or(|b| b.is_ascii_digit()) {
-        return true;
-    }
-    let after = rest.trim_start_matches(|c| NUMERALS.contains(c));
-    after.len() < rest.len() && UNITS.iter().any(|u| after.starts_with(u))
+    const UNITS: [&str; 8] = ["号", "栋", "幢", "座", "单元", "楼", "室", "层"];
+    let after = rest.trim_start_matches(|c: char| c.is_ascii_digit() || NUMERALS.contains(c));
+    rest.is_empty()
+        || (after.len() < rest.len()
+            && (after.is_empty()
+                || after.starts_with(['-', '#'])
+                || UNITS.iter().any(|u| after.starts_with(u))))
 }
 
 /// Keeps the candidates that fit, if any do, and returns the one when only one does.
@@ -1122,6 +1123,7 @@ mod tests {
                 ["C6", "滨河花园", "", "东城街道"],
                 ["C7", "滨河花园五期", "", "西湖街道"],
                 ["C8", "滨河湾", "滨河", "南湖街道"],
+                ["C9", "华府小区七期7257区", "", "北岸街道"],
             ],
             0.75,
         );
@@ -1132,6 +1134,11 @@ mod tests {
         assert_eq!(id("华府小区七华4号楼"), (Some("C3"), MatchMethod::Fuzzy));
         // and 东门 two, too far: the tie stays
         assert_eq!(id("华府小区东门"), (None, MatchMethod::Ambiguous));
+        // a number that is part of the name runs on too: 7257区 typed 7景57区
+        assert_eq!(
+            id("华府小区七期7景57区3号楼"),
+            (Some("C9"), MatchMethod::Fuzzy)
+        );
         // a building number in Chinese numerals ends the name too
         assert_eq!(id("华府小区七号楼"), (Some("C1"), MatchMethod::Substring));
         assert_eq!(

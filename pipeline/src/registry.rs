@@ -7,6 +7,9 @@
 //! score). A name shared by several compounds is resolved by the street or community named in
 //! the address, else by what the export's own columns say of the place ([`Place`]: its grid,
 //! community or street), else by the official name, else left unresolved as ambiguous.
+//! Where the address's name runs on past a match (not into a building number), it may be a
+//! typo of a longer name that begins with the match, whose tail is then compared with what
+//! follows (`Registry::extension`).
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -753,12 +753,18 @@ fn tail_distance(tail: &[char], text: &[char], max_d: usize) -> Option<usize> {
 
 /// Whether an address's name ends where `rest` (the address after a match) begins: nothing
 /// follows, or a building number, in digits or Chinese numerals (`3号楼`, `12-1201`, `三号楼`,
-/// `十二栋`, a bare `5`); but `七期`, `七华` and `7景57区` run on.
+/// `十二栋`, a bare `5`), or a gate or landmark (`北门`, `门口`, `对面`, `小区`); but `七期`,
+/// `七华` and `7景57区` run on.
 fn name_ends(rest: &str) -> bool {
     const NUMERALS: &str = "〇零一二两三四五六七八九十百";
     const UNITS: [&str; 8] = ["号", "栋", "幢", "座", "单元", "楼", "室", "层"];
+    const LANDMARKS: [&str; 13] = [
+        "东门", "西门", "南门", "北门", "大门", "正门", "侧门", "后门", "门口", "对面", "旁边",
+        "附近", "小区",
+    ];
     let after = rest.trim_start_matches(|c: char| c.is_ascii_digit() || NUMERALS.contains(c));
-    rest.is_empty()
+    LANDMARKS.iter().any(|l| rest.starts_with(l))
+        || rest.is_empty()
         || (after.len() < rest.len()
             && (after.is_empty()
                 || after.starts_with(['-', '#'])
@@ -1127,6 +1133,7 @@ mod tests {
                 ["C7", "滨河花园五期", "", "西湖街道"],
                 ["C8", "滨河湾", "滨河", "南湖街道"],
                 ["C9", "华府小区七期7257区", "", "北岸街道"],
+                ["C10", "华府小区北区", "", "北岸街道"],
             ],
             0.75,
         );
@@ -1135,8 +1142,13 @@ mod tests {
         assert_eq!(id("华府小区4号楼"), (Some("C1"), MatchMethod::Substring));
         // not where the address runs on: 七华 is one edit from the longer name's 七期
         assert_eq!(id("华府小区七华4号楼"), (Some("C3"), MatchMethod::Fuzzy));
-        // and 东门 two, too far: the tie stays
-        assert_eq!(id("华府小区东门"), (None, MatchMethod::Ambiguous));
+        // a gate ends the name: the official name, not a longer name's tail (北门 is one edit
+        // from 北区)
+        assert_eq!(id("华府小区东门"), (Some("C1"), MatchMethod::Substring));
+        assert_eq!(
+            id("华府小区北门3号楼"),
+            (Some("C1"), MatchMethod::Substring)
+        );
         // a number that is part of the name runs on too: 7257区 typed 7景57区
         assert_eq!(
             id("华府小区七期7景57区3号楼"),

@@ -388,21 +388,34 @@ impl Registry {
     /// why an address stayed ambiguous).
     pub fn candidates(&self, address: &str) -> Vec<usize> {
         let key = address_key(address);
-        let best = (self.ac.leftmost_find_iter(&key))
-            .max_by_key(|m| (m.end() - m.start(), usize::MAX - m.start()));
-        let mut out: Vec<usize> = match best {
-            Some(m) => self.patterns[m.value() as usize].compounds.clone(),
-            None => (self
-                .fuzzy_best(&key)
-                .map(|(_, tied)| tied)
-                .unwrap_or_default()
-                .iter())
+        match self.longest_match(&key) {
+            Some((pi, _, _)) => self.compounds_of(&[pi]),
+            None => (self.fuzzy_best(&key)).map_or(vec![], |(_, tied)| self.compounds_of(&tied)),
+        }
+    }
+
+    /// The compounds of `patterns`, each once, in order.
+    fn compounds_of(&self, patterns: &[usize]) -> Vec<usize> {
+        let mut out: Vec<usize> = (patterns.iter())
             .flat_map(|&p| self.patterns[p].compounds.iter().copied())
-            .collect(),
-        };
+            .collect();
         out.sort_unstable();
         out.dedup();
         out
+    }
+
+    /// The longest name or alias inside the address, the first of equals: (pattern, length,
+    /// end) in bytes. A name or alias that is the whole address (exact) can only be the
+    /// first, leftmost-longest, match.
+    fn longest_match(&self, key: &str) -> Option<(usize, usize, usize)> {
+        let mut best: Option<(usize, usize, usize)> = None;
+        for m in self.ac.leftmost_find_iter(key) {
+            let len = m.end() - m.start();
+            if best.is_none_or(|(_, l, _)| len > l) {
+                best = Some((m.value() as usize, len, m.end()));
+            }
+        }
+        best
     }
 
     /// The one compound of several an address fits equally well that the evidence points to,
@@ -455,20 +468,10 @@ impl Registry {
     }
 
     fn resolve_key(&self, key: &str, place: &Place<'_>) -> Resolution {
-        // Longest name/alias inside the address. A name or alias that is the whole address
-        // (exact) can only be the first, leftmost-longest, match.
-        let mut best: Option<(usize, usize, usize)> = None; // (pattern, length, end)
-        for m in self.ac.leftmost_find_iter(key) {
-            let len = m.end() - m.start();
-            let pi = m.value() as usize;
+        if let Some((pi, len, end)) = self.longest_match(key) {
             if len == key.len() {
                 return self.pick_pattern(key, pi, MatchMethod::Exact, 1.0, "", place);
             }
-            if best.is_none_or(|(_, l, _)| len > l) {
-                best = Some((pi, len, m.end()));
-            }
-        }
-        if let Some((pi, len, end)) = best {
             // Two characters (`锦绣`, an abbreviation) inside a longer name are weak evidence:
             // `锦绣秀园` is more likely a typo of `锦绣雅园` than the compound called `锦绣`. A
             // longer name close enough to the address wins over them, unless a still longer
@@ -507,34 +510,21 @@ impl Registry {
     fn extension(&self, key: &str, pi: usize, rest: &str, place: &Place<'_>) -> Option<Resolution> {
         let head = &self.patterns[pi];
         let rest: Vec<char> = rest.chars().take(MAX_TAIL + 1).collect();
-        let mut best = 0.0_f64;
-        let mut tied: Vec<usize> = vec![];
+        let mut closest = Closest::default();
         for (j, e) in self.patterns.iter().enumerate().skip(pi + 1) {
             if !e.key.starts_with(head.key.as_str()) {
                 break;
             }
             let tail = &e.chars[head.chars.len()..];
-            // Only a similarity at least the best so far can matter: the largest distance
-            // that reaches it bounds the table.
-            let floor = match tied[..] {
-                [] => self.fuzzy_threshold,
-                _ => best.max(self.fuzzy_threshold),
-            };
+            // The largest distance that still reaches the floor bounds the table.
+            let floor = closest.floor(self.fuzzy_threshold);
             let max_d = ((1.0 - floor) * e.chars.len() as f64 + 1e-9).floor() as usize;
-            let Some(d) = tail_distance(tail, &rest, max_d) else {
-                continue;
-            };
-            let sim = 1.0 - d as f64 / e.chars.len() as f64;
-            if tied.is_empty() || sim > best + 1e-12 {
-                best = sim;
-                tied.clear();
-                tied.push(j);
-            } else if (sim - best).abs() < 1e-12 {
-                tied.push(j);
+            if let Some(d) = tail_distance(tail, &rest, max_d) {
+                closest.offer(1.0 - d as f64 / e.chars.len() as f64, j);
             }
         }
-        (!tied.is_empty() && best >= self.fuzzy_threshold)
-            .then(|| self.fuzzy_pick(key, best, &tied, place))
+        let (sim, tied) = closest.reaching(self.fuzzy_threshold)?;
+        Some(self.fuzzy_pick(key, sim, &tied, place))
     }
 
     /// [`Registry::pick`] among the compounds of pattern `pi`; `rest` is the address after
@@ -652,25 +642,14 @@ impl Registry {
             cands.truncate(8);
         }
         cands.sort_unstable_by(order);
-        let mut best = 0.0_f64;
-        let mut tied: Vec<usize> = vec![];
+        let mut closest = Closest::default();
         for &(p, _) in &cands {
-            // Only a similarity at least the best so far can matter, and those are exact at
-            // that floor; below it the cut-off leaves the windows early.
-            let floor = match tied[..] {
-                [] => self.fuzzy_threshold,
-                _ => best.max(self.fuzzy_threshold),
-            };
+            // Exact at or above the floor; below it the cut-off leaves the windows early.
+            let floor = closest.floor(self.fuzzy_threshold);
             let sim = best_window_similarity(&cs, &self.patterns[p as usize].chars, floor);
-            if tied.is_empty() || sim > best + 1e-12 {
-                best = sim;
-                tied.clear();
-                tied.push(p as usize);
-            } else if (sim - best).abs() < 1e-12 {
-                tied.push(p as usize);
-            }
+            closest.offer(sim, p as usize);
         }
-        (!tied.is_empty() && best >= self.fuzzy_threshold).then_some((best, tied))
+        closest.reaching(self.fuzzy_threshold)
     }
 
     /// The compound of the patterns `tied` at similarity `sim`.
@@ -684,11 +663,7 @@ impl Registry {
                 self.pick(key, &p.compounds, names, MatchMethod::Fuzzy, sim, place)
             }
             _ => {
-                let mut candidates: Vec<usize> = (tied.iter())
-                    .flat_map(|&p| self.patterns[p].compounds.iter().copied())
-                    .collect();
-                candidates.sort_unstable();
-                candidates.dedup();
+                let candidates = self.compounds_of(tied);
                 self.pick(key, &candidates, &[], MatchMethod::Fuzzy, sim, place)
             }
         };
@@ -711,6 +686,39 @@ thread_local! {
 /// The fewest characters a name or alias needs to be matched fuzzily, and to be more than
 /// weak evidence when found inside a longer name.
 const MIN_FUZZY_CHARS: usize = 3;
+
+/// The best similarity offered so far and every pattern that reached it.
+#[derive(Default)]
+struct Closest {
+    sim: f64,
+    tied: Vec<usize>,
+}
+
+impl Closest {
+    /// The least similarity that can still matter: at least the best so far (a tie counts)
+    /// and the threshold.
+    fn floor(&self, threshold: f64) -> f64 {
+        match self.tied[..] {
+            [] => threshold,
+            _ => self.sim.max(threshold),
+        }
+    }
+
+    fn offer(&mut self, sim: f64, pattern: usize) {
+        if self.tied.is_empty() || sim > self.sim + 1e-12 {
+            self.sim = sim;
+            self.tied.clear();
+            self.tied.push(pattern);
+        } else if (sim - self.sim).abs() < 1e-12 {
+            self.tied.push(pattern);
+        }
+    }
+
+    /// The best similarity and its patterns, if it reaches the threshold.
+    fn reaching(self, threshold: f64) -> Option<(f64, Vec<usize>)> {
+        (!self.tied.is_empty() && self.sim >= threshold).then_some((self.sim, self.tied))
+    }
+}
 
 /// The longest name tail [`Registry::extension`] compares.
 const MAX_TAIL: usize = 15;

@@ -130,6 +130,9 @@ struct Pattern {
     names: Vec<usize>,
     /// Some longer name or alias begins with this one.
     extended: bool,
+    /// The end of the longer names and aliases that begin with this one: they follow it in
+    /// sorted order, up to here.
+    extensions_end: usize,
 }
 
 /// What a match needs of its pattern, kept apart from the patterns in a dense array (eight
@@ -270,16 +273,22 @@ impl Registry {
             })
             .collect();
         // Sorted, the keys that begin with a key follow it.
-        let extended: Vec<bool> = (0..by_key.len())
-            .map(|i| (by_key.get(i + 1)).is_some_and(|(next, _)| next.starts_with(&by_key[i].0)))
+        let extensions_end: Vec<usize> = (0..by_key.len())
+            .map(|i| {
+                let head = &by_key[i].0;
+                (by_key[i + 1..].iter())
+                    .position(|(next, _)| !next.starts_with(head.as_str()))
+                    .map_or(by_key.len(), |k| i + 1 + k)
+            })
             .collect();
-        let patterns: Vec<Pattern> = (by_key.into_iter().zip(extended))
-            .map(|((key, (compounds, names)), extended)| Pattern {
+        let patterns: Vec<Pattern> = (by_key.into_iter().zip(extensions_end).enumerate())
+            .map(|(i, ((key, (compounds, names)), extensions_end))| Pattern {
                 chars: key.chars().collect(),
                 key,
                 compounds,
                 names,
-                extended,
+                extended: extensions_end > i + 1,
+                extensions_end,
             })
             .collect();
         let ac = CharwiseDoubleArrayAhoCorasickBuilder::new()
@@ -501,20 +510,18 @@ impl Registry {
         self.fuzzy(key, place)
     }
 
-    /// Of the longer names that begin with pattern `pi` (they follow it in sorted order), the
-    /// ones closest to the address from the match on, when within the fuzzy threshold: the
-    /// address's name runs on past the match, and `华府小区七华` is one edit from the longer
-    /// name `华府小区七期` where it is two characters more than `华府小区`. The similarity
-    /// is that of the whole longer name; its tail is compared with the address's next
-    /// characters, as many as the tail has ± 1.
+    /// Of the longer names that begin with pattern `pi` (they follow it in sorted order, up
+    /// to its `extensions_end`), the ones closest to the address from the match on, when
+    /// within the fuzzy threshold: the address's name runs on past the match, and
+    /// `华府小区七华` is one edit from the longer name `华府小区七期` where it is two
+    /// characters more than `华府小区`. The similarity is that of the whole longer name; its
+    /// tail is compared with the address's next characters, as many as the tail has ± 1.
     fn extension(&self, key: &str, pi: usize, rest: &str, place: &Place<'_>) -> Option<Resolution> {
         let head = &self.patterns[pi];
         let rest: Vec<char> = rest.chars().take(MAX_TAIL + 1).collect();
         let mut closest = Closest::default();
-        for (j, e) in self.patterns.iter().enumerate().skip(pi + 1) {
-            if !e.key.starts_with(head.key.as_str()) {
-                break;
-            }
+        let longer = (self.patterns.iter().enumerate()).take(head.extensions_end);
+        for (j, e) in longer.skip(pi + 1) {
             let tail = &e.chars[head.chars.len()..];
             // The largest distance that still reaches the floor bounds the table.
             let floor = closest.floor(self.fuzzy_threshold);

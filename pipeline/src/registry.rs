@@ -128,11 +128,16 @@ struct Pattern {
     compounds: Vec<usize>,
     /// The compounds whose official name (not an alias) this is.
     names: Vec<usize>,
-    /// Some longer name or alias begins with this one.
-    extended: bool,
-    /// The end of the longer names and aliases that begin with this one: they follow it in
-    /// sorted order, up to here.
-    extensions_end: usize,
+    /// How many longer names and aliases begin with this one (they follow it in sorted
+    /// order).
+    longer: usize,
+}
+
+impl Pattern {
+    /// Whether some longer name or alias begins with this one.
+    fn extended(&self) -> bool {
+        self.longer > 0
+    }
 }
 
 /// What a match needs of its pattern, kept apart from the patterns in a dense array (eight
@@ -273,22 +278,21 @@ impl Registry {
             })
             .collect();
         // Sorted, the keys that begin with a key follow it.
-        let extensions_end: Vec<usize> = (0..by_key.len())
+        let longer: Vec<usize> = (0..by_key.len())
             .map(|i| {
-                let head = &by_key[i].0;
+                let head = by_key[i].0.as_str();
                 (by_key[i + 1..].iter())
-                    .position(|(next, _)| !next.starts_with(head.as_str()))
-                    .map_or(by_key.len(), |k| i + 1 + k)
+                    .take_while(|(next, _)| next.starts_with(head))
+                    .count()
             })
             .collect();
-        let patterns: Vec<Pattern> = (by_key.into_iter().zip(extensions_end).enumerate())
-            .map(|(i, ((key, (compounds, names)), extensions_end))| Pattern {
+        let patterns: Vec<Pattern> = (by_key.into_iter().zip(longer))
+            .map(|((key, (compounds, names)), longer)| Pattern {
                 chars: key.chars().collect(),
                 key,
                 compounds,
                 names,
-                extended: extensions_end > i + 1,
-                extensions_end,
+                longer,
             })
             .collect();
         let ac = CharwiseDoubleArrayAhoCorasickBuilder::new()
@@ -488,7 +492,7 @@ impl Registry {
             // (Six bytes or fewer first: a cheap test before the pattern is read.)
             if len <= 6 && self.patterns[pi].chars.len() < MIN_FUZZY_CHARS {
                 if let Some((sim, tied)) = self.fuzzy_best(key) {
-                    if tied.iter().all(|&p| !self.patterns[p].extended) {
+                    if tied.iter().all(|&p| !self.patterns[p].extended()) {
                         return self.fuzzy_pick(key, sim, &tied, place);
                     }
                 }
@@ -500,7 +504,7 @@ impl Registry {
             };
             let rest = &key[end..];
             let head = &self.patterns[pi];
-            if head.extended && head.chars.len() >= MIN_FUZZY_CHARS && !name_ends(rest) {
+            if head.extended() && head.chars.len() >= MIN_FUZZY_CHARS && !name_ends(rest) {
                 if let Some(r) = self.extension(key, pi, rest, place) {
                     return r;
                 }
@@ -510,18 +514,18 @@ impl Registry {
         self.fuzzy(key, place)
     }
 
-    /// Of the longer names that begin with pattern `pi` (they follow it in sorted order, up
-    /// to its `extensions_end`), the ones closest to the address from the match on, when
-    /// within the fuzzy threshold: the address's name runs on past the match, and
-    /// `华府小区七华` is one edit from the longer name `华府小区七期` where it is two
-    /// characters more than `华府小区`. The similarity is that of the whole longer name; its
-    /// tail is compared with the address's next characters, as many as the tail has ± 1.
+    /// Of the longer names that begin with pattern `pi` (they follow it in sorted order), the
+    /// ones closest to the address from the match on, when within the fuzzy threshold: the
+    /// address's name runs on past the match, and `华府小区七华` is one edit from the longer
+    /// name `华府小区七期` where it is two characters more than `华府小区`. The similarity
+    /// is that of the whole longer name; its tail is compared with the address's next
+    /// characters, as many as the tail has ± 1.
     fn extension(&self, key: &str, pi: usize, rest: &str, place: &Place<'_>) -> Option<Resolution> {
         let head = &self.patterns[pi];
         let rest: Vec<char> = rest.chars().take(MAX_TAIL + 1).collect();
         let mut closest = Closest::default();
-        let longer = (self.patterns.iter().enumerate()).take(head.extensions_end);
-        for (j, e) in longer.skip(pi + 1) {
+        let longer = (self.patterns.iter().enumerate()).skip(pi + 1);
+        for (j, e) in longer.take(head.longer) {
             let tail = &e.chars[head.chars.len()..];
             // The largest distance that still reaches the floor bounds the table.
             let floor = closest.floor(self.fuzzy_threshold);
@@ -551,7 +555,7 @@ impl Registry {
         match self.heads[pi].only {
             u32::MAX => {
                 let p = &self.patterns[pi];
-                if p.extended && !name_ends(rest) {
+                if p.extended() && !name_ends(rest) {
                     return Resolution {
                         compound: None,
                         method: MatchMethod::Ambiguous,
@@ -666,7 +670,7 @@ impl Registry {
         let r = match tied[..] {
             [p] => {
                 let p = &self.patterns[p];
-                let names = if p.extended { &[][..] } else { &p.names };
+                let names = if p.extended() { &[][..] } else { &p.names };
                 self.pick(key, &p.compounds, names, MatchMethod::Fuzzy, sim, place)
             }
             _ => {

@@ -1501,12 +1501,10 @@ fn unmatched_addresses(files: &mut [FileStats], registry: &Registry) -> Vec<Unma
                     .collect(),
                 false => vec![],
             },
-            method: MatchMethod::as_str(if ambiguous {
-                MatchMethod::Ambiguous
-            } else {
-                MatchMethod::Unresolved
-            })
-            .to_owned(),
+            method: match ambiguous {
+                true => MatchMethod::Ambiguous.as_str().to_owned(),
+                false => MatchMethod::Unresolved.as_str().to_owned(),
+            },
             address: address.into(),
             rows,
         })

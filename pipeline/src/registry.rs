@@ -9,7 +9,9 @@
 //! community or street), else by the official name, else left unresolved as ambiguous.
 //! Where the address's name runs on past a match (not into a building number), it may be a
 //! typo of a longer name that begins with the match, whose tail is then compared with what
-//! follows (`Registry::extension`).
+//! follows (`Registry::extension`). The building number that ends an address (`21号楼3单元`,
+//! [`address_stem`]) is dropped first: it names no compound, and its digits must not vote
+//! for the road-number aliases (`中山路21号`) that share them.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -19,7 +21,7 @@ use daachorse::{CharwiseDoubleArrayAhoCorasick, CharwiseDoubleArrayAhoCorasickBu
 use foldhash::quality::FixedState;
 use serde::{Deserialize, Serialize};
 
-use crate::normalize::address_key;
+use crate::normalize::{address_key, address_stem};
 use crate::{Error, Result};
 
 /// One residential compound (小区).
@@ -383,17 +385,16 @@ impl Registry {
     }
 
     /// Resolves an address, using what the export says of the place ([`Place`]) to choose
-    /// among compounds the address fits equally well.
+    /// among compounds the address fits equally well. The building number that ends it
+    /// does not take part, except that with one the name is not the whole address (not
+    /// exact).
     pub fn resolve_in(&self, address: &str, place: &Place<'_>) -> Resolution {
         let key = address_key(address);
-        if key.is_empty() {
-            return Resolution {
-                compound: None,
-                method: MatchMethod::Unresolved,
-                score: 0.0,
-            };
+        let stem = address_stem(&key);
+        if stem.is_empty() {
+            return UNRESOLVED;
         }
-        self.resolve_key(&key, place)
+        self.resolve_key(stem, stem.len() < key.len(), place)
     }
 
     /// The compounds an address fits equally well before any tie-break: those of its
@@ -401,9 +402,10 @@ impl Registry {
     /// why an address stayed ambiguous).
     pub fn candidates(&self, address: &str) -> Vec<usize> {
         let key = address_key(address);
-        match self.longest_match(&key) {
+        let stem = address_stem(&key);
+        match self.longest_match(stem) {
             Some((pi, _, _)) => self.compounds_of(&[pi]),
-            None => (self.fuzzy_best(&key)).map_or(vec![], |(_, tied)| self.compounds_of(&tied)),
+            None => (self.fuzzy_best(stem)).map_or(vec![], |(_, tied)| self.compounds_of(&tied)),
         }
     }
 
@@ -480,9 +482,11 @@ impl Registry {
         narrow(&mut left, |c| names.contains(&c)).map(|c| (c, 0.8))
     }
 
-    fn resolve_key(&self, key: &str, place: &Place<'_>) -> Resolution {
+    /// Resolves an address key without its building number (`stem`, [`address_stem`]);
+    /// `numbered` when the address had one, so the name is not the whole address.
+    fn resolve_key(&self, key: &str, numbered: bool, place: &Place<'_>) -> Resolution {
         if let Some((pi, len, end)) = self.longest_match(key) {
-            if len == key.len() {
+            if len == key.len() && !numbered {
                 return self.pick_pattern(key, pi, MatchMethod::Exact, 1.0, "", place);
             }
             // Two characters (`锦绣`, an abbreviation) inside a longer name are weak evidence:
@@ -685,6 +689,13 @@ impl Registry {
         }
     }
 }
+
+/// The resolution of an address that names nothing.
+const UNRESOLVED: Resolution = Resolution {
+    compound: None,
+    method: MatchMethod::Unresolved,
+    score: 0.0,
+};
 
 thread_local! {
     /// Per-thread scratch of [`Registry::fuzzy_best`]: a vote counter per pattern, zero
@@ -1233,6 +1244,62 @@ mod tests {
             };
             assert_eq!(r.labels(i), want);
         }
+    }
+
+    #[test]
+    fn a_building_number_names_no_compound() {
+        let r = reg();
+        let tailed = "21号楼3单元";
+        for a in [
+            "阳光花园",
+            "建设路12号",
+            "西湖街道锦秀江南",
+            "西湖街道幸福里",
+            "幸福里",
+        ] {
+            let (bare, numbered) = (r.resolve(a), r.resolve(&format!("{a}{tailed}")));
+            assert_eq!(bare.compound, numbered.compound, "{a}");
+            if bare.method != MatchMethod::Exact {
+                assert_eq!(
+                    (bare.method, bare.score),
+                    (numbered.method, numbered.score),
+                    "{a}"
+                );
+            }
+        }
+        // With a number the name is not the whole address.
+        let numbered = r.resolve("阳光花园21号楼");
+        assert_eq!(
+            (numbered.method, numbered.score),
+            (MatchMethod::Substring, 0.95)
+        );
+
+        // Nor do the number's digits vote for the names the fuzzy match compares: ten
+        // road-number aliases share `21` and `1号` with the address's building, two
+        // characters each like the typo `枫景理三期` shares with its name, and come first
+        // in the order that breaks ties among the votes.
+        let roads = [
+            "中山路",
+            "人民路",
+            "光明路",
+            "八一路",
+            "北京路",
+            "南京路",
+            "友谊路",
+            "和平路",
+            "团结路",
+            "建设路",
+        ];
+        let ids: Vec<String> = (0..roads.len()).map(|i| format!("R{i}")).collect();
+        let names: Vec<String> = (0..roads.len()).map(|i| format!("{i}苑")).collect();
+        let aliases: Vec<String> = roads.iter().map(|r| format!("{r}21号")).collect();
+        let mut rows = vec![["C1", "枫景里三期", "", "东城街道"]];
+        for i in 0..roads.len() {
+            rows.push([&ids[i], &names[i], &aliases[i], "东城街道"]);
+        }
+        let r = registry_of(&rows, 0.75);
+        let (id, method) = resolved(&r, "枫景理三期21号楼3单元");
+        assert_eq!((id, method), (Some("C1"), MatchMethod::Fuzzy));
     }
 
     #[test]

@@ -86,10 +86,11 @@ fn demo_city_ingest_accounting_rerun_and_pii() {
         records.len(),
         "no duplicate record ids in the lake"
     );
-    // Address resolution against each record's true compound: on this city (seed 7) 95.8 %
-    // of the records resolve and 99.2 % of those to the right compound (session 16: 87.3 %
+    // Address resolution against each record's true compound: on this city (seed 7) 96.3 %
+    // of the records resolve and 99.4 % of those to the right compound (session 16: 87.3 %
     // and 98.2 %, before the exports' own street and grid columns, the name tie-breaks and
-    // the longer names' tails).
+    // the longer names' tails; session 18: 95.8 % and 99.2 %, before the building number
+    // was dropped from the fuzzy match).
     let truth: std::collections::HashMap<String, String> =
         std::fs::read_to_string(dir.path().join("truth/records.csv"))
             .unwrap()
@@ -109,8 +110,8 @@ fn demo_city_ingest_accounting_rerun_and_pii() {
     }
     let rate = resolved as f64 / records.len() as f64;
     let precision = right as f64 / resolved as f64;
-    assert!(rate > 0.955, "match rate {rate:.4}");
-    assert!(precision > 0.99, "resolution precision {precision:.4}");
+    assert!(rate > 0.96, "match rate {rate:.4}");
+    assert!(precision > 0.993, "resolution precision {precision:.4}");
 
     // Re-run: everything unchanged is skipped, the lake is byte-identical.
     let before: Vec<(std::path::PathBuf, Vec<u8>)> = {

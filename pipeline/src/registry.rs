@@ -171,12 +171,39 @@ pub struct Registry {
     area_of: Vec<[u32; 2]>,
     /// Each compound's grid, community and street as address keys (for [`Place`]).
     place_keys: Vec<[Box<str>; 3]>,
-    /// The labels every resolved record copies (id, street, community, grid), packed one
-    /// compound after another: the ingest reads them for most rows, and from one small
-    /// array they stay in cache where `compounds` (large structs, scattered strings) do not.
-    labels: String,
-    /// Each compound's label ends in `labels` (its labels start where the previous end).
-    label_ends: Vec<[u32; 4]>,
+    /// The labels every resolved record copies (id, street, community, grid), one cache
+    /// line per compound: the ingest reads them for most rows, at a compound it cannot
+    /// foresee, so the line is fetched ([`Registry::prefetch_labels`]) as soon as the
+    /// compound is known, and read after the rest of the row is mapped.
+    label_lines: Vec<LabelLine>,
+}
+
+/// A compound's four labels in one cache line: each label's end, then the labels one after
+/// another. Labels too long for the line (more than 60 bytes together) are marked by an end
+/// past it and read from the compound instead.
+#[repr(C, align(64))]
+struct LabelLine {
+    ends: [u8; 4],
+    bytes: [u8; 60],
+}
+
+impl LabelLine {
+    fn new(c: &Compound) -> LabelLine {
+        let mut line = LabelLine {
+            ends: [u8::MAX; 4],
+            bytes: [0; 60],
+        };
+        let labels = [&c.compound_id, &c.street, &c.community, &c.grid];
+        if labels.iter().map(|l| l.len()).sum::<usize>() <= line.bytes.len() {
+            let mut at = 0;
+            for (end, l) in line.ends.iter_mut().zip(labels) {
+                line.bytes[at..at + l.len()].copy_from_slice(l.as_bytes());
+                at += l.len();
+                *end = at as u8;
+            }
+        }
+        line
+    }
 }
 
 /// A compound's labels, as [`Registry::labels`] gives them.
@@ -335,22 +362,9 @@ impl Registry {
             .iter()
             .map(|c| [&c.grid, &c.community, &c.street].map(|l| address_key(l).into()))
             .collect();
-        let mut labels = String::new();
-        let label_ends = compounds
-            .iter()
-            .map(|c| {
-                [&c.compound_id, &c.street, &c.community, &c.grid].map(|l| {
-                    labels.push_str(l);
-                    u32::try_from(labels.len()).unwrap_or(u32::MAX)
-                })
-            })
-            .collect();
-        if u32::try_from(labels.len()).is_err() {
-            return Err("compound labels longer than 4 GiB".into());
-        }
+        let label_lines = compounds.iter().map(LabelLine::new).collect();
         Ok(Registry {
-            labels,
-            label_ends,
+            label_lines,
             compounds,
             patterns,
             heads,
@@ -365,18 +379,42 @@ impl Registry {
 
     /// The id, street, community and grid of compound `c`.
     pub fn labels(&self, c: usize) -> Labels<'_> {
-        let ends = self.label_ends[c];
-        let start = match c {
-            0 => 0,
-            _ => self.label_ends[c - 1][3],
+        let line = &self.label_lines[c];
+        let ends = line.ends.map(usize::from);
+        if ends[3] > line.bytes.len() {
+            let c = &self.compounds[c];
+            return Labels {
+                id: &c.compound_id,
+                street: &c.street,
+                community: &c.community,
+                grid: &c.grid,
+            };
+        }
+        let at = |from: usize, to: usize| {
+            (line.bytes.get(from..to))
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .unwrap_or("")
         };
-        let at = |from: u32, to: u32| self.labels.get(from as usize..to as usize).unwrap_or("");
         Labels {
-            id: at(start, ends[0]),
+            id: at(0, ends[0]),
             street: at(ends[0], ends[1]),
             community: at(ends[1], ends[2]),
             grid: at(ends[2], ends[3]),
         }
+    }
+
+    /// Starts fetching compound `c`'s labels into the cache, for a [`Registry::labels`] a
+    /// little later (a no-op off x86-64, or for a compound not in the registry).
+    pub fn prefetch_labels(&self, c: usize) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(line) = self.label_lines.get(c) {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            // SAFETY: a prefetch only hints the cache; it reads nothing the program sees and
+            // cannot fault, and the address is that of a live line besides.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(line).cast::<i8>()) };
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = c;
     }
 
     /// Resolves an address (and optionally a compound name typed by the user).
@@ -1234,7 +1272,11 @@ mod tests {
         let mut compounds = reg().compounds;
         compounds[2].community = String::new(); // an empty label between two others
         compounds[3].grid = "网格七".into();
+        // too long for a cache line with the others: read from the compound
+        compounds[4].community = "很长的社区名称".repeat(3);
         let r = Registry::new(compounds, 0.75).unwrap();
+        assert!(usize::from(r.label_lines[4].ends[3]) > r.label_lines[4].bytes.len());
+        assert!(usize::from(r.label_lines[3].ends[3]) <= r.label_lines[3].bytes.len());
         for (i, c) in r.compounds.iter().enumerate() {
             let want = Labels {
                 id: &c.compound_id,

@@ -512,7 +512,10 @@ fn map_row(
             unmatched = Some(masked(crate::normalize::address_stem(&full).into()).into());
         }
     }
-    let comp = res.compound.map(|i| ctx.registry.labels(i));
+    // Read last, when the line has arrived: the rest of the row is mapped meanwhile.
+    if let Some(c) = res.compound {
+        ctx.registry.prefetch_labels(c);
+    }
     let cat = ctx.taxonomy.lookup(&label);
     let status = m
         .mapped(
@@ -607,6 +610,7 @@ fn map_row(
         "closed_at",
         m.get(cells, const { field("closed_at") }),
     )?;
+    let comp = res.compound.map(|i| ctx.registry.labels(i));
     let r = RecordRef {
         record_id: &record_id,
         received_at,

@@ -544,9 +544,13 @@ impl Registry {
             } else {
                 MatchMethod::Substring
             };
+            // Most names end the address's stem: the pattern (a cache miss) is read only when
+            // the name runs on.
             let rest = &key[end..];
-            let head = &self.patterns[pi];
-            if head.extended() && head.chars.len() >= MIN_FUZZY_CHARS && !name_ends(rest) {
+            if !name_ends(rest)
+                && self.patterns[pi].extended()
+                && self.patterns[pi].chars.len() >= MIN_FUZZY_CHARS
+            {
                 if let Some(r) = self.extension(key, pi, rest, place) {
                     return r;
                 }
@@ -831,8 +835,8 @@ fn name_ends(rest: &str) -> bool {
         "附近", "小区",
     ];
     let after = rest.trim_start_matches(|c: char| c.is_ascii_digit() || NUMERALS.contains(c));
-    LANDMARKS.iter().any(|l| rest.starts_with(l))
-        || rest.is_empty()
+    rest.is_empty()
+        || LANDMARKS.iter().any(|l| rest.starts_with(l))
         || (after.len() < rest.len()
             && (after.is_empty()
                 || after.starts_with(['-', '#'])

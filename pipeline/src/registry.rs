@@ -260,11 +260,19 @@ impl Registry {
                 });
             }
         }
-        Registry::new(compounds, fuzzy_threshold).map_err(|reason| Error::Reference {
+        let r = Registry::new(compounds, fuzzy_threshold).map_err(|reason| Error::Reference {
             path: path.into(),
             row: 0,
             reason,
-        })
+        })?;
+        tracing::debug!(
+            compounds = r.compounds.len(),
+            names_and_aliases = r.patterns.len(),
+            automaton_states = r.ac.num_states(),
+            automaton_bytes = r.ac.heap_bytes(),
+            "registry loaded"
+        );
+        Ok(r)
     }
 
     /// Builds the matchers over `compounds`.

@@ -671,6 +671,21 @@ impl Registry {
 
     /// The best similarity at or above the threshold, and every pattern that reaches it.
     fn fuzzy_best(&self, key: &str) -> Option<(f64, Vec<usize>)> {
+        self.fuzzy_best_at(key, self.fuzzy_threshold)
+    }
+
+    /// The names closest to an address no name fits: the compounds of the names at the
+    /// best similarity at or above `floor`, and that similarity (below the fuzzy threshold,
+    /// or the address would have resolved). For showing an analyst which alias may be
+    /// missing (`阳光苑` is one character from `阳光城`, `阳光湾` and `阳光府`).
+    pub fn nearest(&self, address: &str, floor: f64) -> Option<(f64, Vec<usize>)> {
+        let key = address_key(address);
+        let stem = address_stem(&key);
+        (self.fuzzy_best_at(stem, floor)).map(|(sim, tied)| (sim, self.compounds_of(&tied)))
+    }
+
+    /// [`Registry::fuzzy_best`] at threshold `threshold`.
+    fn fuzzy_best_at(&self, key: &str, threshold: f64) -> Option<(f64, Vec<usize>)> {
         let cs: Vec<char> = key.chars().collect();
         // A name of two characters is found whole by the automaton or not at all: one edit
         // leaves half of it.
@@ -710,11 +725,11 @@ impl Registry {
         let mut closest = Closest::default();
         for &(p, _) in &cands {
             // Exact at or above the floor; below it the cut-off leaves the windows early.
-            let floor = closest.floor(self.fuzzy_threshold);
+            let floor = closest.floor(threshold);
             let sim = best_window_similarity(&cs, &self.patterns[p as usize].chars, floor);
             closest.offer(sim, p as usize);
         }
-        closest.reaching(self.fuzzy_threshold)
+        closest.reaching(threshold)
     }
 
     /// The compound of the patterns `tied` at similarity `sim`.
@@ -1298,6 +1313,21 @@ mod tests {
             };
             assert_eq!(r.labels(i), want);
         }
+    }
+
+    #[test]
+    fn an_unresolved_address_is_shown_the_nearest_names() {
+        let r = reg();
+        // Half of `阳光花园`'s characters: below the threshold, so unresolved, but nearest
+        // (its phases, longer, are farther).
+        assert_eq!(resolved(&r, "阳光河北5栋"), (None, MatchMethod::Unresolved));
+        let (sim, near) = r.nearest("阳光河北5栋", 0.5).unwrap();
+        assert_eq!(sim, 0.5);
+        let ids: Vec<&str> = near.iter().map(|&c| &*r.compounds[c].compound_id).collect();
+        assert_eq!(ids, ["C1"]);
+        // Nothing near enough, nothing.
+        assert_eq!(r.nearest("阳光河北5栋", 0.6), None);
+        assert_eq!(r.nearest("人民医院门口", 0.5), None);
     }
 
     #[test]

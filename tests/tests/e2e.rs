@@ -112,6 +112,17 @@ fn demo_city_ingest_accounting_rerun_and_pii() {
     let precision = right as f64 / resolved as f64;
     assert!(rate > 0.96, "match rate {rate:.4}");
     assert!(precision > 0.993, "resolution precision {precision:.4}");
+    // An unresolved address in the run's list shows the names nearest to it, below the
+    // fuzzy threshold (`华园城` → `和园城`, `桂园城`).
+    let threshold = cfg.ingest.fuzzy_threshold;
+    let near: Vec<_> = (s.unmatched.iter())
+        .filter(|u| u.method == "unresolved" && !u.candidates.is_empty())
+        .collect();
+    assert!(!near.is_empty(), "{:?}", s.unmatched);
+    for u in near {
+        let sim = u.similarity.unwrap_or(f64::NAN);
+        assert!((0.5..threshold).contains(&sim), "{u:?}");
+    }
 
     // Re-run: everything unchanged is skipped, the lake is byte-identical.
     let before: Vec<(std::path::PathBuf, Vec<u8>)> = {

@@ -66,9 +66,12 @@ pub(crate) fn print_summary(s: &IngestSummary) {
             s.unmatched.len()
         );
         for u in s.unmatched.iter().take(5) {
-            let fits = match u.candidates.is_empty() {
-                true => String::new(),
-                false => format!(" → {}", u.candidates.join(" | ")),
+            let fits = match (u.candidates.is_empty(), u.similarity) {
+                (true, _) => String::new(),
+                (false, None) => format!(" → {}", u.candidates.join(" | ")),
+                (false, Some(sim)) => {
+                    format!(" → nearest ({sim:.2}): {}", u.candidates.join(" | "))
+                }
             };
             println!(
                 "  {:>6} rows  {:<10}  {}{fits}",

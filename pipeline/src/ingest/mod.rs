@@ -132,12 +132,21 @@ pub struct UnmatchedAddress {
     pub method: String,
     /// Rows read this run with it (a row found already in the lake included).
     pub rows: u64,
-    /// For an ambiguous one, the compounds it fits: `id name (street)`.
+    /// For an ambiguous one, the compounds it fits; for an unresolved one, those whose names
+    /// are closest to it (below the fuzzy threshold, at least [`NEAREST_LISTED`]): `id name
+    /// (street)`.
     pub candidates: Vec<String>,
+    /// For an unresolved one with `candidates`, how close their names are (0–1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub similarity: Option<f64>,
 }
 
 /// How many addresses [`IngestSummary::unmatched`] keeps.
 const UNMATCHED_LISTED: usize = 30;
+
+/// The least similarity of a name to an unresolved address for it to be listed as the
+/// nearest: half its characters, below which a name says nothing of the address.
+pub const NEAREST_LISTED: f64 = 0.5;
 
 impl IngestSummary {
     /// Whether any file failed to read.
@@ -1494,23 +1503,26 @@ fn unmatched_addresses(files: &mut [FileStats], registry: &Registry) -> Vec<Unma
     }
     let mut all: Vec<(Box<str>, (u64, bool))> = all.into_iter().collect();
     all.sort_unstable_by(|a, b| b.1 .0.cmp(&a.1 .0).then_with(|| a.0.cmp(&b.0)));
+    let label = |c: usize| {
+        let c = &registry.compounds[c];
+        format!("{} {} ({})", c.compound_id, c.name, c.street)
+    };
     (all.into_iter().take(UNMATCHED_LISTED))
-        .map(|(address, (rows, ambiguous))| UnmatchedAddress {
-            candidates: match ambiguous {
-                true => (registry.candidates(&address).into_iter())
-                    .map(|c| {
-                        let c = &registry.compounds[c];
-                        format!("{} {} ({})", c.compound_id, c.name, c.street)
-                    })
-                    .collect(),
-                false => vec![],
-            },
-            method: match ambiguous {
-                true => MatchMethod::Ambiguous.as_str().to_owned(),
-                false => MatchMethod::Unresolved.as_str().to_owned(),
-            },
-            address: address.into(),
-            rows,
+        .map(|(address, (rows, ambiguous))| {
+            let (method, similarity, candidates) = match ambiguous {
+                true => (MatchMethod::Ambiguous, None, registry.candidates(&address)),
+                false => match registry.nearest(&address, NEAREST_LISTED) {
+                    Some((sim, near)) => (MatchMethod::Unresolved, Some(sim), near),
+                    None => (MatchMethod::Unresolved, None, vec![]),
+                },
+            };
+            UnmatchedAddress {
+                candidates: candidates.into_iter().map(label).collect(),
+                similarity,
+                method: method.as_str().to_owned(),
+                address: address.into(),
+                rows,
+            }
         })
         .collect()
 }

@@ -83,6 +83,37 @@ async fn headline(ctx: &SessionContext, as_of: NaiveDate, alerts: &[Alert]) -> R
     Ok(h)
 }
 
+/// What the scores cannot see: how many of the last 28 days' records name no compound the
+/// registry resolves, when some do (they count in no compound's score, so a leader reading
+/// "no red" should know how much went unseen, and an analyst where to look).
+async fn unresolved_note(ctx: &SessionContext, as_of: NaiveDate) -> Result<Option<String>> {
+    let tl = end_of_day_ms(as_of);
+    let rows = text_rows(
+        ctx,
+        &format!(
+            "SELECT COUNT(*), COUNT(compound_id) FROM records
+             WHERE CAST(received_at AS BIGINT) <= {tl} AND CAST(received_at AS BIGINT) > {d28}",
+            d28 = tl - 28 * DAY
+        ),
+    )
+    .await?;
+    let v = |i: usize| {
+        (rows.first())
+            .and_then(|r| r.get(i))
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let (all, resolved) = (v(0), v(1));
+    let unresolved = all.saturating_sub(resolved);
+    Ok((unresolved > 0).then(|| {
+        format!(
+            "近28天{all}条诉求中有{unresolved}条（{:.1}%）的地址未能对应到小区，未计入任何小区的得分；\
+             最常见的这类地址及其可能对应的小区列在当次运行清单（输出目录 runs/ 下的 JSON，unmatched 一项），可据此在小区名册中补充别名或映射导出表的街道、网格列。",
+            100.0 * unresolved as f64 / all as f64
+        )
+    }))
+}
+
 fn row(a: &Alert, rule_names: &HashMap<String, String>) -> AlertRow {
     AlertRow {
         compound_id: a.compound_id.clone(),
@@ -305,6 +336,9 @@ pub async fn build(
         "得分0–100：模型估计的8周内集体访或市级以上信访概率，叠加规则触发；红色门槛由历史数据拟合，使红色预警中至少一半此后确实升级。".to_string(),
         "满意率=近28天回访中满意与基本满意之比；就地化解率=近28天诉求中未形成信访的比例。".to_string(),
     ];
+    if let Some(note) = unresolved_note(ctx, as_of).await? {
+        notes.push(note);
+    }
     if let Some(v) = score_info {
         if let Some(m) = v.get("model").filter(|m| !m.is_null()) {
             notes.push(format!(

@@ -151,6 +151,12 @@ fn demo_accounts_for_every_row_and_reruns_change_nothing() {
     assert!(out.contains("report: "), "{out}");
     let index = dir.join("output/reports").join(AS_OF).join("index.html");
     assert!(index.exists());
+    // The report says how many recent records reached no compound (the demo has some).
+    let html = std::fs::read_to_string(&index).unwrap();
+    assert!(
+        html.contains("的地址未能对应到小区"),
+        "no unresolved-address note"
+    );
     let m = manifests(&dir);
     assert_eq!(m.len(), 1);
     let files = m[0]["ingest"]["files"].as_array().unwrap();

@@ -31,7 +31,13 @@ fn channel_zh(c: &str) -> &'static str {
     }
 }
 
-async fn headline(ctx: &SessionContext, as_of: NaiveDate, alerts: &[Alert]) -> Result<Headline> {
+/// The headline figures of `as_of`, and of the last 28 days' records, how many in all and
+/// how many name no compound (for [`unresolved_note`]).
+async fn headline(
+    ctx: &SessionContext,
+    as_of: NaiveDate,
+    alerts: &[Alert],
+) -> Result<(Headline, (u64, u64))> {
     let tl = end_of_day_ms(as_of);
     let rows = text_rows(
         ctx,
@@ -41,7 +47,8 @@ async fn headline(ctx: &SessionContext, as_of: NaiveDate, alerts: &[Alert]) -> R
                 SUM(CASE WHEN CAST(received_at AS BIGINT) > {d7} THEN 1 ELSE 0 END) AS week,
                 SUM(CASE WHEN satisfaction IN ('satisfied', 'basic') THEN 1 ELSE 0 END) AS good,
                 SUM(CASE WHEN satisfaction <> 'none' THEN 1 ELSE 0 END) AS rated,
-                COUNT(*) AS n
+                COUNT(*) AS n,
+                SUM(CASE WHEN compound_id IS NULL THEN 1 ELSE 0 END) AS unresolved
              FROM records WHERE CAST(received_at AS BIGINT) <= {tl}
                AND CAST(received_at AS BIGINT) > {d28}
              GROUP BY channel",
@@ -53,6 +60,7 @@ async fn headline(ctx: &SessionContext, as_of: NaiveDate, alerts: &[Alert]) -> R
     .await?;
     let mut h = Headline::default();
     let (mut good, mut rated, mut all, mut petitions) = (0i64, 0i64, 0i64, 0i64);
+    let mut unresolved = 0i64;
     for r in rows {
         let v = |i: usize| r.get(i).and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
         let k = match r[0].as_str() {
@@ -65,6 +73,7 @@ async fn headline(ctx: &SessionContext, as_of: NaiveDate, alerts: &[Alert]) -> R
         good += v(3);
         rated += v(4);
         all += v(5);
+        unresolved += v(6);
         if k == 2 {
             petitions += v(5);
         }
@@ -80,38 +89,22 @@ async fn headline(ctx: &SessionContext, as_of: NaiveDate, alerts: &[Alert]) -> R
         .iter()
         .filter(|a| a.level != RiskLevel::Green && a.trend == weaksignal_models::fusion::Trend::New)
         .count();
-    Ok(h)
+    let count = |n: i64| u64::try_from(n).unwrap_or(0);
+    Ok((h, (count(all), count(unresolved))))
 }
 
-/// What the scores cannot see: how many of the last 28 days' records name no compound the
-/// registry resolves, when some do (they count in no compound's score, so a leader reading
-/// "no red" should know how much went unseen, and an analyst where to look).
-async fn unresolved_note(ctx: &SessionContext, as_of: NaiveDate) -> Result<Option<String>> {
-    let tl = end_of_day_ms(as_of);
-    let rows = text_rows(
-        ctx,
-        &format!(
-            "SELECT COUNT(*), COUNT(compound_id) FROM records
-             WHERE CAST(received_at AS BIGINT) <= {tl} AND CAST(received_at AS BIGINT) > {d28}",
-            d28 = tl - 28 * DAY
-        ),
-    )
-    .await?;
-    let v = |i: usize| {
-        (rows.first())
-            .and_then(|r| r.get(i))
-            .and_then(|s| s.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    let (all, resolved) = (v(0), v(1));
-    let unresolved = all.saturating_sub(resolved);
-    Ok((unresolved > 0).then(|| {
+/// What the scores cannot see: of `all` records of the last 28 days, the `unresolved` that
+/// name no compound the registry resolves, when some do (they count in no compound's score,
+/// so a leader reading "no red" should know how much went unseen, and an analyst where to
+/// look).
+fn unresolved_note(all: u64, unresolved: u64) -> Option<String> {
+    (unresolved > 0).then(|| {
         format!(
             "近28天{all}条诉求中有{unresolved}条（{:.1}%）的地址未能对应到小区，未计入任何小区的得分；\
              最常见的这类地址及其可能对应的小区列在当次运行清单（输出目录 runs/ 下的 JSON，unmatched 一项），可据此在小区名册中补充别名或映射导出表的街道、网格列。",
-            100.0 * unresolved as f64 / all as f64
+            100.0 * unresolved as f64 / all.max(1) as f64
         )
-    }))
+    })
 }
 
 fn row(a: &Alert, rule_names: &HashMap<String, String>) -> AlertRow {
@@ -211,7 +204,7 @@ pub async fn build(
         .iter()
         .map(|c| (c.compound_id.as_str(), c))
         .collect();
-    let hl = headline(ctx, as_of, &alerts).await?;
+    let (hl, (recent, unresolved)) = headline(ctx, as_of, &alerts).await?;
     let flagged: Vec<&Alert> = alerts
         .iter()
         .filter(|a| a.level != RiskLevel::Green)
@@ -336,9 +329,7 @@ pub async fn build(
         "得分0–100：模型估计的8周内集体访或市级以上信访概率，叠加规则触发；红色门槛由历史数据拟合，使红色预警中至少一半此后确实升级。".to_string(),
         "满意率=近28天回访中满意与基本满意之比；就地化解率=近28天诉求中未形成信访的比例。".to_string(),
     ];
-    if let Some(note) = unresolved_note(ctx, as_of).await? {
-        notes.push(note);
-    }
+    notes.extend(unresolved_note(recent, unresolved));
     if let Some(v) = score_info {
         if let Some(m) = v.get("model").filter(|m| !m.is_null()) {
             notes.push(format!(

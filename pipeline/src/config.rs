@@ -120,7 +120,9 @@ pub struct IngestSettings {
     pub future_tolerance_days: i64,
     /// Content markers of test tickets, quarantined.
     pub test_markers: Vec<String>,
-    /// Minimum fuzzy-match similarity (0–1) to accept a compound.
+    /// Minimum fuzzy-match similarity (0–1) to accept a compound. A name one edit away
+    /// below it (a three-character name, 0.67) is accepted only where the export's place
+    /// columns confirm it.
     pub fuzzy_threshold: f64,
     /// Participants at or above which a petition is collective when the export has no flag.
     pub collective_threshold: i64,

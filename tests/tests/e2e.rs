@@ -86,11 +86,12 @@ fn demo_city_ingest_accounting_rerun_and_pii() {
         records.len(),
         "no duplicate record ids in the lake"
     );
-    // Address resolution against each record's true compound: on this city (seed 7) 96.3 %
-    // of the records resolve and 99.4 % of those to the right compound (session 16: 87.3 %
+    // Address resolution against each record's true compound: on this city (seed 7) 98.0 %
+    // of the records resolve and 99.8 % of those to the right compound (session 16: 87.3 %
     // and 98.2 %, before the exports' own street and grid columns, the name tie-breaks and
     // the longer names' tails; session 18: 95.8 % and 99.2 %, before the building number
-    // was dropped from the fuzzy match).
+    // was dropped from the fuzzy match; session 19: 96.3 % and 99.4 %, before the fuzzy
+    // candidates by rarer pairs and the typos the export's place confirms).
     let truth: std::collections::HashMap<String, String> =
         std::fs::read_to_string(dir.path().join("truth/records.csv"))
             .unwrap()
@@ -110,8 +111,8 @@ fn demo_city_ingest_accounting_rerun_and_pii() {
     }
     let rate = resolved as f64 / records.len() as f64;
     let precision = right as f64 / resolved as f64;
-    assert!(rate > 0.96, "match rate {rate:.4}");
-    assert!(precision > 0.993, "resolution precision {precision:.4}");
+    assert!(rate > 0.975, "match rate {rate:.4}");
+    assert!(precision > 0.997, "resolution precision {precision:.4}");
     // An unresolved address in the run's list shows the names nearest to it, below the
     // fuzzy threshold (`华园城` → `和园城`, `桂园城`).
     let threshold = cfg.ingest.fuzzy_threshold;

@@ -1125,6 +1125,14 @@ fn best_window_similarity(text: &[char], pat: &[char], floor: f64) -> f64 {
     let sim = |d: usize| 1.0 - d as f64 / n as f64;
     // The largest distance whose similarity reaches `floor` (similarity falls with distance).
     let max_d = (0..=n + 1).take_while(|&d| sim(d) >= floor).last();
+    // No window is nearer than the nearest of all the text's substrings: when even that is
+    // beyond `max_d` (most of the candidates compared), no window reaches `floor`, and the
+    // tables below are not built. One pass of 64-bit words instead of a table per start.
+    if let (Some(k), Some(d)) = (max_d, nearest_substring_distance(text, pat)) {
+        if d > k {
+            return sim(d);
+        }
+    }
     let wanted = |len: usize| len >= 1 && len + 1 >= n && len <= n + 1;
     let short = text.len() < n.saturating_sub(1);
     let mut prev: Vec<usize> = Vec::with_capacity(n + 1);
@@ -1160,6 +1168,45 @@ fn best_window_similarity(text: &[char], pat: &[char], floor: f64) -> f64 {
         }
     }
     best
+}
+
+/// The least edit distance between `pat` and any substring of `text` (the empty one
+/// included), by Myers' bit-parallel algorithm (1999): the pattern's column of the
+/// approximate-matching table is kept as vertical deltas in two words, one text character
+/// a step. `None` for a pattern longer than 64 characters.
+fn nearest_substring_distance(text: &[char], pat: &[char]) -> Option<usize> {
+    let m = pat.len();
+    if m > 64 {
+        return None;
+    }
+    if m == 0 {
+        return Some(0);
+    }
+    let last = 1u64 << (m - 1);
+    // Vertical deltas +1 everywhere: the first column is 0, 1, …, m.
+    let (mut pv, mut mv) = (u64::MAX, 0u64);
+    let (mut score, mut best) = (m, m);
+    for &c in text {
+        let eq = (pat.iter().enumerate())
+            .filter(|&(_, &p)| p == c)
+            .fold(0u64, |e, (i, _)| e | 1 << i);
+        let xv = eq | mv;
+        let xh = ((eq & pv).wrapping_add(pv) ^ pv) | eq;
+        let ph = mv | !(xh | pv);
+        let mh = pv & xh;
+        if ph & last != 0 {
+            score += 1;
+        } else if mh & last != 0 {
+            score -= 1;
+        }
+        // The table's top row is 0 at every text position (a match may start anywhere), so
+        // no horizontal delta enters from above.
+        let (ph, mh) = (ph << 1, mh << 1);
+        pv = mh | !(xv | ph);
+        mv = ph & xv;
+        best = best.min(score);
+    }
+    Some(best)
 }
 
 #[cfg(test)]
@@ -1312,6 +1359,19 @@ mod tests {
                 let got = tail_distance(&tail, &text, max_d);
                 proptest::prop_assert_eq!(got, want.filter(|&d| d <= max_d), "max_d {}", max_d);
             }
+        }
+
+        #[test]
+        fn bit_parallel_distance_is_the_nearest_substrings(
+            text in "[甲乙丙丁a1]{0,16}",
+            pat in "[甲乙丙丁a1]{0,10}",
+        ) {
+            let (t, p): (Vec<char>, Vec<char>) = (text.chars().collect(), pat.chars().collect());
+            let want = (0..=t.len())
+                .flat_map(|i| (i..=t.len()).map(move |j| (i, j)))
+                .map(|(i, j)| levenshtein(&t[i..j], &p))
+                .min();
+            proptest::prop_assert_eq!(nearest_substring_distance(&t, &p), want);
         }
 
         #[test]

@@ -657,6 +657,11 @@ impl Registry {
         self.fuzzy(key, place)
     }
 
+    /// Pattern `p`'s characters, from the one array that holds them all.
+    fn name(&self, p: usize) -> &[char] {
+        &self.name_chars[self.name_at[p] as usize..self.name_at[p + 1] as usize]
+    }
+
     /// Whether a longer name that begins with pattern `p` (`锦绣雅园二期`, of `锦绣雅园`) is
     /// at least as close to the address (`cs`) as `p` is (`sim`): the address may then be a
     /// typo of either.
@@ -665,10 +670,8 @@ impl Registry {
         // A name of n characters is at most len/n similar to a shorter address (n − len
         // of its characters are missing from it): most longer names are not compared.
         let longest = cs.len() as f64 / sim + 1e-9;
-        (longer.filter(|&e| f64::from(self.lens[e]) <= longest + 1.0)).any(|e| {
-            let chars = &self.name_chars[self.name_at[e] as usize..self.name_at[e + 1] as usize];
-            best_window_similarity(cs, chars, sim) >= sim - 1e-12
-        })
+        (longer.filter(|&e| f64::from(self.lens[e]) <= longest + 1.0))
+            .any(|e| best_window_similarity(cs, self.name(e), sim) >= sim - 1e-12)
     }
 
     /// Between an abbreviation (`丽都`, pattern `pi`) and the names an address is a typo of
@@ -913,8 +916,7 @@ impl Registry {
         let names: Vec<(usize, &[char])> = (cands.into_iter())
             .map(|c| {
                 let p = c as u32 as usize;
-                let span = self.name_at[p] as usize..self.name_at[p + 1] as usize;
-                (p, &self.name_chars[span])
+                (p, self.name(p))
             })
             .collect();
         // The names are far apart in memory: all of them are fetched at once, not one miss
@@ -1330,7 +1332,7 @@ mod tests {
                 ],
                 0.75,
             );
-            let x = r.resolve_in(&address, &Place { street, ..Place::default() });
+            let x = r.resolve_in(&address, &in_street(street));
             match x.compound {
                 Some(_) => proptest::prop_assert!(x.score > 0.0 && x.score <= 1.0, "{x:?}"),
                 None => proptest::prop_assert_eq!(x.score, 0.0),
@@ -1393,9 +1395,7 @@ mod tests {
 
     /// The compound id and method `r` resolves `address` to, with no place.
     fn resolved<'r>(r: &'r Registry, address: &str) -> (Option<&'r str>, MatchMethod) {
-        let x = r.resolve(address);
-        let id = x.compound.map(|i| r.compounds[i].compound_id.as_str());
-        (id, x.method)
+        resolved_in(r, address, "")
     }
 
     /// [`resolved`] with the export's street.
@@ -1404,13 +1404,17 @@ mod tests {
         address: &str,
         street: &str,
     ) -> (Option<&'r str>, MatchMethod) {
-        let place = Place {
-            street,
-            ..Place::default()
-        };
-        let x = r.resolve_in(address, &place);
+        let x = r.resolve_in(address, &in_street(street));
         let id = x.compound.map(|i| r.compounds[i].compound_id.as_str());
         (id, x.method)
+    }
+
+    /// A place the export gives by its street only.
+    fn in_street(street: &str) -> Place<'_> {
+        Place {
+            street,
+            ..Place::default()
+        }
     }
 
     fn c(id: &str, name: &str, aliases: &str, street: &str) -> Compound {
@@ -1845,13 +1849,7 @@ mod tests {
         // `丽都秀区`: a typo of 丽都小区 (0.75), which 丽都小区五期 begins with, further from it.
         assert_eq!(at("丽都秀区2号楼", ""), (Some("C4"), MatchMethod::Fuzzy));
         // The similarity is the name's, lowered for the place's choice.
-        let x = r.resolve_in(
-            "华园湾",
-            &Place {
-                street: "东城街道",
-                ..Place::default()
-            },
-        );
+        let x = r.resolve_in("华园湾", &in_street("东城街道"));
         assert!((x.score - 2.0 / 3.0 * 0.95).abs() < 1e-9, "{}", x.score);
     }
 
@@ -1877,13 +1875,7 @@ mod tests {
         assert_eq!(at("西湖街道"), (Some("C1"), MatchMethod::Fuzzy));
         assert_eq!(at("龙泉街道办事处"), (Some("C2"), MatchMethod::Fuzzy));
         assert_eq!(at("区住建委"), (Some("C1"), MatchMethod::Fuzzy));
-        let x = r.resolve_in(
-            "华府苑",
-            &Place {
-                street: "龙泉街道",
-                ..Place::default()
-            },
-        );
+        let x = r.resolve_in("华府苑", &in_street("龙泉街道"));
         assert!((x.score - 2.0 / 3.0 * 0.95).abs() < 1e-9, "{}", x.score);
     }
 

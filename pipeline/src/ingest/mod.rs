@@ -20,7 +20,7 @@ use chrono::{Duration, NaiveDate};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use tracing::{info, instrument, warn};
+use tracing::{debug, info, instrument, warn};
 
 use crate::config::{Channel, Config, Source};
 use crate::error::IoContext;
@@ -1086,6 +1086,14 @@ fn merge(
                 let sources: Vec<&RecordBatch> = lake_batches.iter().chain(&chunks).collect();
                 let batch = interleave_records(&sources, &rows)?;
                 let p = lake::write_partition(lake_dir, ch, &month, &batch, cfg.lake_compression)?;
+                // A partition written more than once in a run shows a flush taken early.
+                debug!(
+                    channel = ch.as_str(),
+                    month,
+                    lake_rows = lake_cols.iter().map(Columns::len).sum::<usize>(),
+                    rows = rows.len(),
+                    "partition written"
+                );
                 out.written = Some(p.to_string_lossy().into_owned());
             }
             Ok(out)

@@ -124,9 +124,15 @@ fn special_mask(w: &[u8; 16]) -> u32 {
     in_ranges(w, &SPECIAL_RANGES)
 }
 
-/// Bit k set when byte k is an ASCII digit.
-fn digit_mask(w: &[u8; 16]) -> u32 {
-    in_ranges(w, &[(b'0', 10)])
+/// Bit k set when byte k is an ASCII digit, or a space or hyphen, which may group the
+/// digits of a number (`139 1234 5678`, `139-1234-5678`).
+fn number_mask(w: &[u8; 16]) -> u32 {
+    in_ranges(w, &[(b'0', 10), (b' ', 1), (b'-', 1)])
+}
+
+/// [`number_mask`] of one byte.
+fn in_number(c: u8) -> bool {
+    c.is_ascii_digit() || c == b' ' || c == b'-'
 }
 
 /// Bit k set when byte k is in [`DROPPED_ASCII_RANGES`].
@@ -343,12 +349,28 @@ fn pii_patterns() -> &'static [(Regex, &'static str)] {
     static P: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
     P.get_or_init(|| {
         // Order matters: the longer identifiers first. Digit runs are delimited by
-        // non-digits so a phone number inside an ID number is not masked twice.
+        // non-digits so a phone number inside an ID number is not masked twice. Numbers
+        // are often written in groups (`139 1234 5678`, `6222 0212 3456 7890`,
+        // `110101 19900307 1234`), and a mobile number with the country code (`+86`,
+        // `0086`) or a trunk `0` before it.
         [
-            (r"(?:^|\D)(\d{17}[\dXx])(?:\D|$)", "[身份证号]"),
-            (r"(?:^|\D)(\d{16,19})(?:\D|$)", "[银行卡号]"),
-            (r"(?:^|\D)(1[3-9]\d{9})(?:\D|$)", "[手机号]"),
-            (r"(?:^|\D)(0\d{2,3}-?\d{7,8})(?:\D|$)", "[电话]"),
+            (
+                r"(?:^|\D)(\d{6}[- ]?\d{8}[- ]?\d{3}[\dXx])(?:\D|$)",
+                "[身份证号]",
+            ),
+            (
+                r"(?:^|\D)(\d{4}(?:[- ]?\d{4}){3}(?:[- ]?\d{1,3})?)(?:\D|$)",
+                "[银行卡号]",
+            ),
+            (
+                r"(?:^|\D)((?:(?:\+?86|0086)[- ]?|0)?1[3-9]\d[- ]?\d{4}[- ]?\d{4})(?:\D|$)",
+                "[手机号]",
+            ),
+            (r"(?:^|\D)(0\d{2,3}[- ]?\d{7,8})(?:\D|$)", "[电话]"),
+            // Eleven digits or more that are none of those (a number run into the next
+            // one when a separator is lost, a 15-digit ID of the old kind): masked whole,
+            // since one may be inside.
+            (r"(?:^|\D)(\d{11,})(?:\D|$)", "[号码]"),
         ]
         .into_iter()
         .filter_map(|(p, l)| Regex::new(p).ok().map(|r| (r, l)))
@@ -356,29 +378,29 @@ fn pii_patterns() -> &'static [(Regex, &'static str)] {
     })
 }
 
-/// Masks phone numbers, 18-digit ID numbers and bank-card numbers in free text (expects
-/// half-width digits: call after [`normalize_text`]).
+/// Masks phone numbers, 18-digit ID numbers, bank-card numbers and any other run of eleven
+/// digits or more in free text (expects half-width digits: call after [`normalize_text`]).
 pub fn mask_pii(s: &str) -> String {
     mask_pii_owned(s.to_owned())
 }
 
 /// [`mask_pii`] without a copy when there is nothing to mask (most texts).
 pub fn masked(text: Cow<'_, str>) -> Cow<'_, str> {
-    if has_digit_run(&text) {
+    if has_number_run(&text) {
         Cow::Owned(mask_pii_owned(text.into_owned()))
     } else {
         text
     }
 }
 
-/// Whether a text has a run of at least seven ASCII digits, which every identifier pattern
-/// needs.
-fn has_digit_run(text: &str) -> bool {
+/// Whether a text has a run of at least seven ASCII digits, spaces and hyphens, which every
+/// identifier pattern needs.
+fn has_number_run(text: &str) -> bool {
     let b = text.as_bytes();
     if b.len() < 16 {
         let mut run = 0;
-        return b.iter().any(|c| {
-            run = if c.is_ascii_digit() { run + 1 } else { 0 };
+        return b.iter().any(|&c| {
+            run = if in_number(c) { run + 1 } else { 0 };
             run >= 7
         });
     }
@@ -387,7 +409,7 @@ fn has_digit_run(text: &str) -> bool {
     let mut prev = 0u32;
     let mut i = 0;
     while i < b.len() {
-        let mask = mask_at(b, i, digit_mask);
+        let mask = mask_at(b, i, number_mask);
         let w = prev | (mask << 16);
         if w & (w >> 1) & (w >> 2) & (w >> 3) & (w >> 4) & (w >> 5) & (w >> 6) != 0 {
             return true;
@@ -400,8 +422,9 @@ fn has_digit_run(text: &str) -> bool {
 
 /// [`mask_pii`] of an owned text, returned as is (no copy) when there is nothing to mask.
 pub fn mask_pii_owned(mut text: String) -> String {
-    // Every pattern needs a run of at least seven digits: most texts have none.
-    if !has_digit_run(&text) {
+    // Every pattern needs a run of at least seven digits (or their spaces and hyphens):
+    // most texts have none.
+    if !has_number_run(&text) {
         return text;
     }
     for (re, label) in pii_patterns() {
@@ -450,11 +473,15 @@ mod tests {
         }
     }
 
-    /// The definition: seven ASCII digits in a row anywhere.
-    fn has_digit_run_bytewise(text: &str) -> bool {
+    /// The definition: seven ASCII digits, spaces or hyphens in a row anywhere.
+    fn has_number_run_bytewise(text: &str) -> bool {
         let mut run = 0;
         text.bytes().any(|c| {
-            run = if c.is_ascii_digit() { run + 1 } else { 0 };
+            run = if c.is_ascii_digit() || c == b' ' || c == b'-' {
+                run + 1
+            } else {
+                0
+            };
             run >= 7
         })
     }
@@ -462,9 +489,9 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn digit_runs_are_found_block_by_block_as_byte_by_byte(
-            s in "[0-9]{0,9}([a小/:9０]{0,3}[0-9]{0,9}){0,6}"
+            s in "[0-9]{0,9}([a小/:9０ -]{0,3}[0-9]{0,9}){0,6}"
         ) {
-            proptest::prop_assert_eq!(has_digit_run(&s), has_digit_run_bytewise(&s), "{}", s);
+            proptest::prop_assert_eq!(has_number_run(&s), has_number_run_bytewise(&s), "{}", s);
         }
     }
 
@@ -513,13 +540,14 @@ mod tests {
             w[11] = b'/';
             w[12] = b':';
             let want = (0..16)
-                .filter(|&k| w[k].is_ascii_digit())
+                .filter(|&k| w[k].is_ascii_digit() || w[k] == b' ' || w[k] == b'-')
                 .fold(0, |m, k| m | 1 << k);
-            assert_eq!(digit_mask(&w), want, "byte {b:#x}");
+            assert_eq!(number_mask(&w), want, "byte {b:#x}");
         }
-        assert!(has_digit_run("电话13812345678"));
-        assert!(!has_digit_run("3号楼12层漏水，编号123456的表"));
-        assert!(has_digit_run("1234567"));
+        assert!(has_number_run("电话13812345678"));
+        assert!(has_number_run("电话139-1234-5678"));
+        assert!(!has_number_run("3号楼12层漏水，编号123456的表"));
+        assert!(has_number_run("1234567"));
     }
 
     #[test]
@@ -574,6 +602,38 @@ mod tests {
         assert!(t.contains("[手机号]") && t.contains("[身份证号]") && t.contains("[银行卡号]"));
         // An ordinary number stays.
         assert_eq!(mask_pii("3号楼12层漏水"), "3号楼12层漏水");
+        // Numbers written in groups, with a country code or a trunk 0.
+        for (text, want) in [
+            ("请回电139-1234-5678谢谢", "请回电[手机号]谢谢"),
+            ("电话 139 1234 5678", "电话 [手机号]"),
+            ("电话+8613912345678", "电话[手机号]"),
+            ("电话+86 139 1234 5678", "电话[手机号]"),
+            ("电话8613912345678", "电话[手机号]"),
+            ("电话008613912345678", "电话[手机号]"),
+            ("电话013912345678", "电话[手机号]"),
+            ("卡号6222 0212 3456 7890 123", "卡号[银行卡号]"),
+            ("卡号6222-0212-3456-7890", "卡号[银行卡号]"),
+            ("身份证110101 19900307 123X", "身份证[身份证号]"),
+            ("座机010 87654321", "座机[电话]"),
+            ("座机0755-8765432", "座机[电话]"),
+            ("13812345678 13912345678", "[手机号] [手机号]"),
+            ("1381234567812号3单元", "[号码]号3单元"),
+            ("旧身份证110101900307123", "旧身份证[号码]"),
+            ("工单20250305000123", "工单[号码]"),
+        ] {
+            assert_eq!(mask_pii(text), want, "{text}");
+        }
+        // Dates, times, rooms and short codes are not identifiers.
+        for text in [
+            "2024-03-05 10:00停水",
+            "2024年3月5日 3号楼 1201室",
+            "编号123456的表",
+            "10-12层 2-3单元",
+            "01012345",
+            "1234567890号",
+        ] {
+            assert_eq!(mask_pii(text), text);
+        }
     }
 
     #[test]

@@ -25,7 +25,9 @@ use tracing::{debug, info, instrument, warn};
 use crate::config::{Channel, Config, Source};
 use crate::error::IoContext;
 use crate::lake;
-use crate::normalize::{mask_pii, masked, normalize_text, normalized, normalized_free_text};
+use crate::normalize::{
+    mask_pii, mask_pii_owned, masked, normalize_text, normalized, normalized_free_text,
+};
 use crate::privacy::Pseudonymizer;
 use crate::record::{interleave_records, Columns, RecordBuilder, RecordRef, Str};
 use crate::registry::{MatchMethod, Place, Registry, Taxonomy};
@@ -227,6 +229,8 @@ struct Mapping {
     /// Column of each canonical field, in `MAPPABLE_FIELDS` order.
     cols: Vec<Option<usize>>,
     reporter: Option<usize>,
+    /// Whether the source maps a reporter column (found in the header or not).
+    has_reporter: bool,
     /// The source's datetime formats, compiled.
     dates: DateFormats,
     /// Records received from this epoch ms on are in the future.
@@ -353,6 +357,7 @@ impl Mapping {
         Mapping {
             cols,
             reporter,
+            has_reporter: src.columns.contains_key("reporter"),
             dates: DateFormats::new(&datetime_formats(src)),
             future_ms: ctx.future_limit_ms(),
             test_markers: (ctx.config.ingest.test_markers.iter())
@@ -669,33 +674,74 @@ fn column_name(header: &[String], i: usize) -> std::borrow::Cow<'_, str> {
     }
 }
 
-fn redacted(
-    header: &[String],
-    cells: &Cells<'_>,
-    reporter: Option<usize>,
-) -> BTreeMap<String, String> {
+/// The header's names as errors and the quarantine show them: masked like a cell, since a
+/// damaged export's header line may hold a record's cells (a line break lost between them).
+fn shown_header(header: &[String]) -> Vec<String> {
+    (header.iter())
+        .map(|h| masked(normalized_free_text(h)).into_owned())
+        .collect()
+}
+
+/// The cells of a row the reporter's identity may be in: its column's, and those it may
+/// have moved to in a row with more cells than the header (a separator typed in a cell moves
+/// it right by the difference) or fewer (left).
+fn reporter_cells(header_len: usize, cells_len: usize, reporter: usize) -> std::ops::Range<usize> {
+    match cells_len.checked_sub(header_len) {
+        Some(more) => reporter..reporter + more + 1,
+        None => reporter.saturating_sub(header_len - cells_len)..reporter + 1,
+    }
+}
+
+/// A quarantined row's cells by column name, as the quarantine shows them: identifiers
+/// masked, and the reporter's cells hidden. A row whose reporter is not where the mapping
+/// expects it (the column is missing from a damaged header, or a damaged JSON key moved the
+/// value under another name) has the cells of every column no field maps hidden too: the
+/// identity may be in any of them.
+fn redacted(header: &[String], cells: &Cells<'_>, m: &Mapping) -> BTreeMap<String, String> {
     if cells.is_empty() {
         return BTreeMap::new(); // a record that is not valid CSV or JSON: no cells
     }
-    // A row with more cells than the header (a separator typed in a cell) may have its
-    // reporter moved right by the difference, one with fewer moved left: every cell it may
-    // have moved to is masked too.
-    let (left, right) = match cells.len().checked_sub(header.len()) {
-        Some(more) => (0, more),
-        None => (header.len() - cells.len(), 0),
-    };
-    let is_reporter = |i: usize| reporter.is_some_and(|r| i + left >= r && i <= r + right);
-    (0..header.len().max(cells.len()))
-        .map(|i| {
-            let v = cells.get(i).map_or("", |c| c.as_ref());
-            let v = if is_reporter(i) && !v.trim().is_empty() {
-                "[已脱敏]".to_owned()
-            } else {
-                mask_pii(&normalized_free_text(v))
-            };
-            (column_name(header, i).into_owned(), v)
-        })
-        .collect()
+    let window = (m.reporter).map(|r| reporter_cells(header.len(), cells.len(), r));
+    let is_reporter = |i: usize| window.as_ref().is_some_and(|w| w.contains(&i));
+    let blank = |i: usize| cells.get(i).is_none_or(|c| c.trim().is_empty());
+    let identity_found = window.clone().is_some_and(|mut w| w.any(|i| !blank(i)));
+    let hide_unmapped = m.has_reporter && !identity_found;
+    let mut fields = BTreeMap::new();
+    for i in 0..header.len().max(cells.len()) {
+        let v = cells.get(i).map_or("", |c| c.as_ref());
+        let hidden = is_reporter(i) || (hide_unmapped && !m.cols.contains(&Some(i)));
+        let v = if hidden && !blank(i) {
+            "[已脱敏]".to_owned()
+        } else {
+            mask_pii(&normalized_free_text(v))
+        };
+        // Two columns of one name (two 备注) keep both cells: the later named by its place.
+        let name = column_name(header, i);
+        let key = match fields.contains_key(name.as_ref()) {
+            false => name.into_owned(),
+            true => format!("{name}（第{}列）", i + 1),
+        };
+        fields.insert(key, v);
+    }
+    fields
+}
+
+/// A rejection's detail as the quarantine shows it: a cell it quotes masked like a cell, and
+/// the reporter's own cells (which may have moved into the field quoted) hidden.
+fn redacted_detail(detail: String, header_len: usize, cells: &Cells<'_>, m: &Mapping) -> String {
+    let mut detail = mask_pii_owned(detail);
+    if let Some(r) = m.reporter {
+        for i in reporter_cells(header_len, cells.len(), r) {
+            let raw = cells.get(i).map_or("", |c| c.as_ref());
+            // The detail quotes a cell as it is or normalised.
+            for quoted in [raw.trim(), &normalized(raw)] {
+                if !quoted.is_empty() && detail.contains(quoted) {
+                    detail = detail.replace(quoted, "[已脱敏]");
+                }
+            }
+        }
+    }
+    detail
 }
 
 /// A row mapped into its chunk's columns.
@@ -1253,7 +1299,7 @@ pub fn ingest(
                  and its encoding",
                 path.display(),
                 required.join("; "),
-                opened.header.join(", ")
+                shown_header(&opened.header).join(", ")
             );
             if !opened.unread_sheets.is_empty() {
                 let others = opened.unread_sheets.join(", ");
@@ -1299,7 +1345,7 @@ pub fn ingest(
         // only at the end, so a crash re-reads them and finds the merged records already
         // loaded (counted as duplicates then), leaving the same lake.
         let rows = opened.rows;
-        let header = &opened.header;
+        let header = &shown_header(&opened.header);
         let (mapping, ctx, labels, lake_dir, files) = (&mapping, &ctx, &labels, &lake_dir, &files);
         let pb = &pb;
         let applied: Result<Vec<Merged>> = std::thread::scope(|scope| {
@@ -1367,8 +1413,8 @@ pub fn ingest(
                     row,
                     reason: r.reason.to_owned(),
                     field: r.field.map(str::to_owned),
-                    detail: r.detail,
-                    fields: redacted(header, cells, mapping.reporter),
+                    detail: redacted_detail(r.detail, header.len(), cells, mapping),
+                    fields: redacted(header, cells, mapping),
                 };
             // Maps the rows `each` yields into one chunk of Arrow columns.
             let map_chunk = |capacity: usize, each: &dyn Fn(&mut RowSink<'_>)| {

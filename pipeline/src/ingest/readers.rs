@@ -816,6 +816,52 @@ fn text_lines(mut input: impl BufRead) -> impl Iterator<Item = (usize, std::io::
     })
 }
 
+/// A JSON object, and the first key it gives twice: a damaged export can turn one key into
+/// another (`openid` into a second `id`), and the record is then ambiguous (a map keeps the
+/// last value silently).
+struct JsonObject {
+    map: serde_json::Map<String, serde_json::Value>,
+    twice: Option<String>,
+}
+
+impl<'de> serde::Deserialize<'de> for JsonObject {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = JsonObject;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> std::result::Result<JsonObject, A::Error> {
+                let mut o = JsonObject {
+                    map: serde_json::Map::new(),
+                    twice: None,
+                };
+                while let Some((k, v)) = a.next_entry::<String, serde_json::Value>()? {
+                    if o.map.contains_key(&k) {
+                        o.twice.get_or_insert_with(|| k.clone());
+                    }
+                    o.map.insert(k, v);
+                }
+                Ok(o)
+            }
+        }
+        d.deserialize_map(Visitor)
+    }
+}
+
+/// A JSON Lines record's object, or why it is none. A value that is no object is not quoted
+/// (it may be anything, an identifier too).
+fn json_object(line: &str) -> std::result::Result<JsonObject, String> {
+    serde_json::from_str::<JsonObject>(line).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => "not a JSON object".to_owned(),
+        _ => format!("invalid JSON: {e}"),
+    })
+}
+
 fn open_jsonl(path: &Path, enc: Encoding, wanted: &[&str]) -> Result<OpenFile> {
     let mut lines = text_lines(BufReader::new(text_reader(path, enc)?)).peekable();
     // Blank lines before the first object are skipped (as they are everywhere).
@@ -832,11 +878,9 @@ fn open_jsonl(path: &Path, enc: Encoding, wanted: &[&str]) -> Result<OpenFile> {
         // No object at all: an export of a night with nothing to report.
         None => None,
         Some((_, Ok(first))) => {
-            match serde_json::from_str::<serde_json::Value>(
-                first.trim().trim_start_matches('\u{feff}'),
-            ) {
-                Ok(serde_json::Value::Object(m)) => header = m.keys().cloned().collect(),
-                _ => return Err(source_err(path, "the first line is not a JSON object")),
+            match json_object(first.trim().trim_start_matches('\u{feff}')) {
+                Ok(o) => header = o.map.keys().cloned().collect(),
+                Err(_) => return Err(source_err(path, "the first line is not a JSON object")),
             }
             Some(header.len())
         }
@@ -864,8 +908,11 @@ fn open_jsonl(path: &Path, enc: Encoding, wanted: &[&str]) -> Result<OpenFile> {
         if line.is_empty() {
             return None;
         }
-        let cells = match serde_json::from_str::<serde_json::Value>(line) {
-            Ok(serde_json::Value::Object(m)) => Ok(keys
+        let cells = match json_object(line) {
+            Ok(JsonObject { twice: Some(k), .. }) => {
+                Err(("malformed", format!("key `{k}` given twice")))
+            }
+            Ok(JsonObject { map: m, .. }) => Ok(keys
                 .iter()
                 .map(|k| match m.get(k) {
                     None | Some(serde_json::Value::Null) => String::new(),
@@ -874,8 +921,7 @@ fn open_jsonl(path: &Path, enc: Encoding, wanted: &[&str]) -> Result<OpenFile> {
                 })
                 .map(Cow::Owned)
                 .collect()),
-            Ok(_) => Err(("malformed", "not a JSON object".to_owned())),
-            Err(e) => Err(("malformed", format!("invalid JSON: {e}"))),
+            Err(e) => Err(("malformed", e)),
         };
         Some(RawRow {
             row,
@@ -1109,6 +1155,38 @@ mod tests {
                 "{eol:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_json_record_with_a_key_twice_or_no_object_is_malformed_and_not_quoted() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.jsonl");
+        let lines = [
+            r#"{"id":"G1","openid":"oX_1","内容":"电梯坏了"}"#,
+            // `open` lost: the reporter's value under a second `id`.
+            r#"{"id":"G2","id":"oX_2","内容":"漏水"}"#,
+            r#""13812345678""#,
+            "[1,2]",
+            r#"{"id":"G3","#,
+        ];
+        std::fs::write(&p, lines.join("\n")).unwrap();
+        let f = open(&p, Format::Jsonl, Encoding::Utf8, &[]).unwrap();
+        assert_eq!(f.header, vec!["id", "openid", "内容"]);
+        let rows: Vec<_> = f.into_rows().map(|r| (r.row, r.cells)).collect();
+        assert_eq!(rows.len(), 5);
+        assert!(rows[0].1.is_ok());
+        assert_eq!(
+            rows[1].1,
+            Err(("malformed", "key `id` given twice".to_owned()))
+        );
+        for (row, cells) in &rows[2..4] {
+            assert_eq!(
+                cells,
+                &Err(("malformed", "not a JSON object".to_owned())),
+                "{row}"
+            );
+        }
+        assert!(matches!(&rows[4].1, Err(("malformed", e)) if e.starts_with("invalid JSON")));
     }
 
     /// Rows read as blocks and the same rows parsed as one block agree, cells and line

@@ -529,6 +529,52 @@ fn a_row_with_extra_cells_is_quarantined_with_its_cells_and_its_reporter_masked(
 }
 
 #[test]
+fn a_header_without_the_reporter_hides_the_unmapped_cells_and_masks_its_own_names() {
+    let c = city();
+    // The reporter's column renamed (not found: every row loads without a reporter key),
+    // two unmapped 备注 columns, a header name holding a phone number (a record's cell in a
+    // damaged header), and rows rejected with the reporter's number quoted.
+    let header = HOTLINE_HEADER.replace("来电号码", "来电人电话") + ",备注,备注,13912345678";
+    let bytes = gbk(&[
+        header.as_str(),
+        "H040,2025-03-05 10:00:00,13812345678,阳光花园,电梯坏了,电梯故障,,办理中,,张三,二次来电,",
+        "H041,13812345678,13812345678,阳光花园,电梯坏了,电梯故障,,办理中,,张三,,",
+        "H042,2025-03-05 10:00:00,13812345678,阳光花园,电梯坏了,电梯故障,,待定,,张三,二次来电,",
+    ]
+    .join("\n"));
+    write(c.dir.path(), "exports/hotline/12345_2025-03.csv", &bytes);
+    let s = run(&c);
+    let hot = file(&s, "12345_2025-03.csv");
+    assert_eq!((hot.rows, hot.loaded, hot.quarantined), (3, 1, 2));
+    assert!(
+        hot.missing_columns.iter().any(|m| m.contains("来电号码")),
+        "{:?}",
+        hot.missing_columns
+    );
+    assert_eq!(records(&c)["hotline:H040"].1.reporter_key, None);
+    let q = quarantine(&s);
+    let bad_date = q.iter().find(|v| v["row"] == 3).unwrap();
+    assert_eq!(bad_date["reason"], "bad_date");
+    assert_eq!(bad_date["detail"], "cannot parse `[手机号]`");
+    let fields = bad_date["fields"].as_object().unwrap();
+    assert_eq!(fields.len(), 12, "{fields:?}");
+    // Mapped columns keep their (masked) cells; the others are hidden when present.
+    assert_eq!(fields["诉求地址"], "阳光花园");
+    assert_eq!(fields["来电时间"], "[手机号]");
+    assert_eq!(fields["来电人电话"], "[已脱敏]");
+    assert_eq!(fields["备注"], "[已脱敏]");
+    assert_eq!(fields["备注（第11列）"], "");
+    assert_eq!(fields["[手机号]"], "");
+    let unknown = q.iter().find(|v| v["row"] == 4).unwrap();
+    assert_eq!(unknown["reason"], "unknown_value");
+    assert_eq!(unknown["fields"]["备注（第11列）"], "[已脱敏]");
+    let text = std::fs::read_to_string(s.quarantine_file.as_ref().unwrap()).unwrap();
+    for raw in ["13812345678", "13912345678", "张三", "二次来电"] {
+        assert!(!text.contains(raw), "quarantine file contains {raw}");
+    }
+}
+
+#[test]
 fn reingest_is_idempotent_and_an_updated_ticket_replaces_the_old_one() {
     let c = city();
     run(&c);

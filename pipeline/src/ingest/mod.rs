@@ -1294,12 +1294,23 @@ pub fn ingest(
         let (required, _) = missing_columns(src, declared);
         let (_, optional) = missing_columns(src, &opened.header);
         if !required.is_empty() {
+            // A header that names no configured column may be a record (an export without
+            // its header line): its cells are not repeated, as they may name the reporter.
+            let configured = (src.columns.values().flatten())
+                .any(|n| opened.header.iter().any(|h| same_name(h, n)));
+            let has = match configured {
+                true => format!("it has: {}", shown_header(&opened.header).join(", ")),
+                false => format!(
+                    "none of its {} columns is a configured one (not listed: the line may be \
+                     a record)",
+                    opened.header.len()
+                ),
+            };
             let mut e = format!(
-                "{}: the header has no column for {}; it has: {}. Check the source's columns \
-                 and its encoding",
+                "{}: the header has no column for {}; {has}. Check the source's columns and its \
+                 encoding",
                 path.display(),
                 required.join("; "),
-                shown_header(&opened.header).join(", ")
             );
             if !opened.unread_sheets.is_empty() {
                 let others = opened.unread_sheets.join(", ");

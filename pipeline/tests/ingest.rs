@@ -529,7 +529,7 @@ fn a_row_with_extra_cells_is_quarantined_with_its_cells_and_its_reporter_masked(
 }
 
 #[test]
-fn a_header_without_the_reporter_hides_the_unmapped_cells_and_masks_its_own_names() {
+fn a_header_without_the_reporter_hides_every_quarantined_value_and_masks_its_own_names() {
     let c = city();
     // The reporter's column renamed (not found: every row loads without a reporter key),
     // two unmapped 备注 columns, a header name holding a phone number (a record's cell in a
@@ -555,23 +555,54 @@ fn a_header_without_the_reporter_hides_the_unmapped_cells_and_masks_its_own_name
     let q = quarantine(&s);
     let bad_date = q.iter().find(|v| v["row"] == 3).unwrap();
     assert_eq!(bad_date["reason"], "bad_date");
-    assert_eq!(bad_date["detail"], "cannot parse `[手机号]`");
+    // The identity may be in any cell: every value is hidden, the blank cells stay blank.
+    assert_eq!(bad_date["detail"], "cannot parse `[已脱敏]`");
     let fields = bad_date["fields"].as_object().unwrap();
     assert_eq!(fields.len(), 12, "{fields:?}");
-    // Mapped columns keep their (masked) cells; the others are hidden when present.
-    assert_eq!(fields["诉求地址"], "阳光花园");
-    assert_eq!(fields["来电时间"], "[手机号]");
-    assert_eq!(fields["来电人电话"], "[已脱敏]");
-    assert_eq!(fields["备注"], "[已脱敏]");
+    for k in ["诉求地址", "来电时间", "来电人电话", "备注"] {
+        assert_eq!(fields[k], "[已脱敏]", "{k}");
+    }
     assert_eq!(fields["备注（第11列）"], "");
     assert_eq!(fields["[手机号]"], "");
     let unknown = q.iter().find(|v| v["row"] == 4).unwrap();
     assert_eq!(unknown["reason"], "unknown_value");
+    assert_eq!(unknown["field"], "status");
+    assert_eq!(
+        unknown["detail"],
+        "value `[已脱敏]` is not in values.status"
+    );
     assert_eq!(unknown["fields"]["备注（第11列）"], "[已脱敏]");
     let text = std::fs::read_to_string(s.quarantine_file.as_ref().unwrap()).unwrap();
     for raw in ["13812345678", "13912345678", "张三", "二次来电"] {
         assert!(!text.contains(raw), "quarantine file contains {raw}");
     }
+}
+
+/// A row whose reporter cell is blank (an anonymous caller, or cells moved by a damaged line)
+/// has its unmapped cells hidden in the quarantine; a row with its reporter keeps them.
+#[test]
+fn a_quarantined_row_without_its_reporter_hides_the_unmapped_cells() {
+    let c = city();
+    let header = format!("{HOTLINE_HEADER},备注");
+    let bytes = gbk(&[
+        header.as_str(),
+        "H050,2025-03-05 10:00:00,,阳光花园,电梯坏了,电梯故障,,待定,,张三",
+        "H051,2025-03-05 10:00:00,13812345678,阳光花园,电梯坏了,电梯故障,,待定,,二次来电",
+    ]
+    .join("\n"));
+    write(c.dir.path(), "exports/hotline/12345_2025-03.csv", &bytes);
+    let s = run(&c);
+    let hot = file(&s, "12345_2025-03.csv");
+    assert_eq!((hot.rows, hot.quarantined), (2, 2));
+    let q = quarantine(&s);
+    let anonymous = q.iter().find(|v| v["row"] == 2).unwrap();
+    assert_eq!(anonymous["fields"]["备注"], "[已脱敏]");
+    assert_eq!(anonymous["fields"]["诉求地址"], "阳光花园");
+    assert_eq!(anonymous["fields"]["来电号码"], "");
+    assert_eq!(anonymous["detail"], "value `待定` is not in values.status");
+    let known = q.iter().find(|v| v["row"] == 3).unwrap();
+    assert_eq!(known["fields"]["备注"], "二次来电");
+    assert_eq!(known["fields"]["来电号码"], "[已脱敏]");
 }
 
 #[test]

@@ -692,15 +692,22 @@ fn reporter_cells(header_len: usize, cells_len: usize, reporter: usize) -> std::
     }
 }
 
+/// Whether the source maps a reporter column the header lacks (renamed, or a damaged header
+/// line): its rows' identities may then be in any cell.
+fn reporter_lost(m: &Mapping) -> bool {
+    m.has_reporter && m.reporter.is_none()
+}
+
 /// A quarantined row's cells by column name, as the quarantine shows them: identifiers
-/// masked, and the reporter's cells hidden. A row whose reporter is not where the mapping
-/// expects it (the column is missing from a damaged header, or a damaged JSON key moved the
-/// value under another name) has the cells of every column no field maps hidden too: the
-/// identity may be in any of them.
+/// masked, and the reporter's cells hidden. A row whose reporter cells are blank (a damaged
+/// JSON key can move the value under another name) has the cells of every column no field
+/// maps hidden too, and a file whose header lacks the reporter's column has every cell
+/// hidden: the identity may be in any of them.
 fn redacted(header: &[String], cells: &Cells<'_>, m: &Mapping) -> BTreeMap<String, String> {
     if cells.is_empty() {
         return BTreeMap::new(); // a record that is not valid CSV or JSON: no cells
     }
+    let lost = reporter_lost(m);
     let window = (m.reporter).map(|r| reporter_cells(header.len(), cells.len(), r));
     let is_reporter = |i: usize| window.as_ref().is_some_and(|w| w.contains(&i));
     let blank = |i: usize| cells.get(i).is_none_or(|c| c.trim().is_empty());
@@ -709,7 +716,7 @@ fn redacted(header: &[String], cells: &Cells<'_>, m: &Mapping) -> BTreeMap<Strin
     let mut fields = BTreeMap::new();
     for i in 0..header.len().max(cells.len()) {
         let v = cells.get(i).map_or("", |c| c.as_ref());
-        let hidden = is_reporter(i) || (hide_unmapped && !m.cols.contains(&Some(i)));
+        let hidden = lost || is_reporter(i) || (hide_unmapped && !m.cols.contains(&Some(i)));
         let v = if hidden && !blank(i) {
             "[已脱敏]".to_owned()
         } else {
@@ -727,8 +734,15 @@ fn redacted(header: &[String], cells: &Cells<'_>, m: &Mapping) -> BTreeMap<Strin
 }
 
 /// A rejection's detail as the quarantine shows it: a cell it quotes masked like a cell, and
-/// the reporter's own cells (which may have moved into the field quoted) hidden.
+/// the reporter's own cells (which may have moved into the field quoted) hidden; when the
+/// header lacks the reporter's column, every value it quotes (between backticks) hidden.
 fn redacted_detail(detail: String, header_len: usize, cells: &Cells<'_>, m: &Mapping) -> String {
+    if reporter_lost(m) {
+        return (detail.split('`').enumerate())
+            .map(|(i, part)| if i % 2 == 1 { "[已脱敏]" } else { part })
+            .collect::<Vec<_>>()
+            .join("`");
+    }
     let mut detail = mask_pii_owned(detail);
     if let Some(r) = m.reporter {
         for i in reporter_cells(header_len, cells.len(), r) {

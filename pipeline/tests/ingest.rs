@@ -540,12 +540,14 @@ fn a_header_without_the_reporter_hides_every_quarantined_value_and_masks_its_own
         "H040,2025-03-05 10:00:00,13812345678,阳光花园,电梯坏了,电梯故障,,办理中,,张三,二次来电,",
         "H041,13812345678,13812345678,阳光花园,电梯坏了,电梯故障,,办理中,,张三,,",
         "H042,2025-03-05 10:00:00,13812345678,阳光花园,电梯坏了,电梯故障,,待定,,张三,二次来电,",
+        // A quoted value holding backticks itself.
+        "H043,`张三`2025,13812345678,阳光花园,电梯坏了,电梯故障,,办理中,,,,",
     ]
     .join("\n"));
     write(c.dir.path(), "exports/hotline/12345_2025-03.csv", &bytes);
     let s = run(&c);
     let hot = file(&s, "12345_2025-03.csv");
-    assert_eq!((hot.rows, hot.loaded, hot.quarantined), (3, 1, 2));
+    assert_eq!((hot.rows, hot.loaded, hot.quarantined), (4, 1, 3));
     assert!(
         hot.missing_columns.iter().any(|m| m.contains("来电号码")),
         "{:?}",
@@ -572,6 +574,8 @@ fn a_header_without_the_reporter_hides_every_quarantined_value_and_masks_its_own
         "value `[已脱敏]` is not in values.status"
     );
     assert_eq!(unknown["fields"]["备注（第11列）"], "[已脱敏]");
+    let ticked = q.iter().find(|v| v["row"] == 5).unwrap();
+    assert_eq!(ticked["detail"], "cannot parse `[已脱敏]`");
     let text = std::fs::read_to_string(s.quarantine_file.as_ref().unwrap()).unwrap();
     for raw in ["13812345678", "13912345678", "张三", "二次来电"] {
         assert!(!text.contains(raw), "quarantine file contains {raw}");

@@ -735,13 +735,16 @@ fn redacted(header: &[String], cells: &Cells<'_>, m: &Mapping) -> BTreeMap<Strin
 
 /// A rejection's detail as the quarantine shows it: a cell it quotes masked like a cell, and
 /// the reporter's own cells (which may have moved into the field quoted) hidden; when the
-/// header lacks the reporter's column, every value it quotes (between backticks) hidden.
+/// header lacks the reporter's column, all it quotes (between its first and last backtick)
+/// hidden.
 fn redacted_detail(detail: String, header_len: usize, cells: &Cells<'_>, m: &Mapping) -> String {
     if reporter_lost(m) {
-        return (detail.split('`').enumerate())
-            .map(|(i, part)| if i % 2 == 1 { "[已脱敏]" } else { part })
-            .collect::<Vec<_>>()
-            .join("`");
+        // From the first backtick to the last: a quoted value may hold backticks itself.
+        if let (Some(a), Some(b)) = (detail.find('`'), detail.rfind('`')) {
+            if a < b {
+                return format!("{}`[已脱敏]`{}", &detail[..a], &detail[b + 1..]);
+            }
+        }
     }
     let mut detail = mask_pii_owned(detail);
     if let Some(r) = m.reporter {

@@ -54,7 +54,7 @@ pub struct Scoring {
     pub detector_weeks: usize,
     /// The report's title (the district's name).
     pub title: String,
-    /// A CJK font for the charts (default: found on the system).
+    /// A CJK font file for the charts (default: the built-in WenQuanYi Micro Hei).
     pub font: Option<PathBuf>,
     /// Days of reports and run manifests kept (0 = keep all).
     pub keep_days: i64,

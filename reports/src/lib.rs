@@ -1,5 +1,5 @@
-//! weaksignal's reports: PNG charts with Chinese labels (plotters, a CJK font found on the
-//! system) and one self-contained zh-CN HTML file per date (minijinja, images inline, no
+//! weaksignal's reports: PNG charts with Chinese labels (plotters, a CJK font built in:
+//! [`font`]) and one self-contained zh-CN HTML file per date (minijinja, images inline, no
 //! network), plus a one-page PNG summary (日报) for a chat group.
 //!
 //! The crate takes plain data ([`ReportData`]) and writes files; it knows nothing of the lake.
@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 /// Errors of the report stage.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// No CJK font could be found or loaded.
-    #[error("no CJK font: {0}")]
+    /// The CJK font named could not be found or loaded.
+    #[error("font: {0}")]
     Font(String),
     /// A chart could not be drawn.
     #[error("chart {chart}: {reason}")]

@@ -96,7 +96,7 @@ fn sample() -> ReportData {
 
 #[test]
 fn charts_are_pngs_of_the_expected_size_and_not_blank() {
-    font::register(None).expect("a CJK font (.ci/run installs fonts-wqy-microhei)");
+    font::register(None).expect("the built-in CJK font");
     let d = sample();
     let cases: Vec<(&str, Vec<u8>, (u32, u32))> = vec![
         (
@@ -127,7 +127,7 @@ fn charts_are_pngs_of_the_expected_size_and_not_blank() {
 
 #[test]
 fn chinese_labels_render_as_glyphs_not_boxes() {
-    font::register(None).expect("a CJK font");
+    font::register(None).expect("the built-in CJK font");
     let draw = |text: &'static str| {
         charts::render_png("label", 300, 80, move |root| {
             use plotters::prelude::*;
@@ -151,7 +151,7 @@ fn chinese_labels_render_as_glyphs_not_boxes() {
 
 #[test]
 fn record_text_is_escaped_and_nothing_external_is_referenced() {
-    font::register(None).expect("a CJK font");
+    font::register(None).expect("the built-in CJK font");
     let (text, _) = html::html(&sample()).unwrap();
     assert!(!text.contains("<script>"));
     assert!(text.contains("&lt;script&gt;"));
@@ -173,11 +173,24 @@ fn render_writes_the_files() {
 }
 
 #[test]
-fn a_missing_font_is_a_clear_error() {
-    let e = font::find(Some(std::path::Path::new("/nonexistent/font.ttf")));
-    // Either a system font exists (found) or the error names what to install.
-    match e {
-        Ok(p) => assert!(p.exists()),
-        Err(e) => assert!(e.to_string().contains("fonts-wqy-microhei")),
+fn a_named_font_that_is_missing_is_a_clear_error_not_another_font() {
+    let e = font::find(Some(std::path::Path::new("/nonexistent/font.ttf")))
+        .expect_err("a named font that does not exist");
+    let e = e.to_string();
+    assert!(e.contains("/nonexistent/font.ttf"), "{e}");
+    assert!(e.contains("scoring.font"), "{e}");
+}
+
+#[test]
+fn with_no_font_named_the_built_in_one_is_used_and_draws_chinese() {
+    if std::env::var_os("WEAKSIGNAL_FONT").is_some_and(|v| !v.is_empty()) {
+        return; // the environment names one: covered by the test above when it is wrong
+    }
+    assert_eq!(font::find(None).unwrap(), font::FontChoice::Bundled);
+    // The bytes are a font collection ab_glyph reads, with glyphs for Chinese and digits.
+    use ab_glyph::Font;
+    let f = ab_glyph::FontRef::try_from_slice(font::BUNDLED).expect("a readable font");
+    for c in ['预', '警', '小', '区', '7', 'A'] {
+        assert_ne!(f.glyph_id(c).0, 0, "no glyph for {c}");
     }
 }

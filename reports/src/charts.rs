@@ -3,6 +3,7 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::font::FAMILY;
 use crate::{level_zh, Error, Heatmap, MapPoint, ReportData, Result, StreetBar, TrendSeries};
@@ -78,13 +79,79 @@ fn short(date: &str) -> String {
     date.get(5..).unwrap_or(date).to_string()
 }
 
+/// Where a chart is shown: its layout size in CSS pixels and the pixels drawn per CSS pixel.
+/// Every font, margin, marker and line is sized in CSS pixels, so a chart drawn for a phone
+/// (360 CSS pixels wide, twice as many pixels) shows its labels as large as the page's text,
+/// where a desktop chart shrunk to a phone's width would show them at a third of that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Canvas {
+    /// Width in CSS pixels.
+    pub w: u32,
+    /// Height in CSS pixels.
+    pub h: u32,
+    /// Pixels per CSS pixel.
+    pub scale: u32,
+}
+
+impl Canvas {
+    /// A canvas drawn at one pixel per CSS pixel.
+    pub const fn new(w: u32, h: u32) -> Canvas {
+        Canvas { w, h, scale: 1 }
+    }
+
+    /// A canvas drawn at `scale` pixels per CSS pixel (a phone's dense screen).
+    pub const fn sharp(w: u32, h: u32, scale: u32) -> Canvas {
+        Canvas { w, h, scale }
+    }
+
+    /// The image's size in pixels.
+    pub const fn pixels(self) -> (u32, u32) {
+        (self.w * self.scale, self.h * self.scale)
+    }
+
+    /// `v` CSS pixels in pixels.
+    fn px(self, v: u32) -> u32 {
+        v * self.scale
+    }
+
+    /// `v` CSS pixels in pixels, for coordinates.
+    fn pxi(self, v: i32) -> i32 {
+        v * self.scale as i32
+    }
+
+    /// The chart font at `size` CSS pixels.
+    fn font(self, size: u32) -> TextStyle<'static> {
+        font(size * self.scale)
+    }
+
+    /// A phone-width layout: fewer axis labels, shorter captions.
+    fn narrow(self) -> bool {
+        self.w < 600
+    }
+
+    /// How many axis labels fit along `len` CSS pixels, one per `each`.
+    fn labels(self, len: u32, each: u32) -> usize {
+        (len / each).clamp(2, 10) as usize
+    }
+}
+
+/// Draws on a white canvas and returns the PNG bytes.
+fn render_canvas(
+    chart: &'static str,
+    cv: Canvas,
+    draw: impl FnOnce(&Area<'_>) -> std::result::Result<(), String>,
+) -> Result<Vec<u8>> {
+    let (w, h) = cv.pixels();
+    render_png(chart, w, h, draw)
+}
+
 /// Weekly counts with the detector's upper bound as a band, alarms (red dots), petitions
 /// (black triangles) and the alert's first-raised week (a dashed line).
 ///
 /// # Errors
 /// As [`render_png`].
-pub fn trend(title: &str, s: &TrendSeries, w: u32, h: u32) -> Result<Vec<u8>> {
-    render_png("trend", w, h, |root| {
+pub fn trend(title: &str, s: &TrendSeries, cv: Canvas) -> Result<Vec<u8>> {
+    render_canvas("trend", cv, |root| {
         let n = s.counts.len().max(1);
         let ymax = s
             .counts
@@ -92,27 +159,32 @@ pub fn trend(title: &str, s: &TrendSeries, w: u32, h: u32) -> Result<Vec<u8>> {
             .copied()
             .chain(s.upper.iter().flatten().copied())
             .fold(1.0f64, f64::max)
-            * 1.2;
+            * if cv.narrow() { 1.5 } else { 1.2 }; // room above the lines for the legend
         let mut c = ChartBuilder::on(root)
-            .caption(title, font(22))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(44)
+            .caption(title, cv.font(if cv.narrow() { 16 } else { 22 }))
+            .margin(cv.px(12))
+            .x_label_area_size(cv.px(36))
+            .y_label_area_size(cv.px(44))
             .build_cartesian_2d(0f64..n as f64, 0f64..ymax)
             .map_err(e)?;
         let weeks = s.weeks.clone();
         c.configure_mesh()
             .disable_x_mesh()
-            .x_labels(8)
+            .x_labels(cv.labels(cv.w, 80))
             .x_label_formatter(&|x| {
                 weeks
                     .get(x.round() as usize)
                     .map(|d| short(d))
                     .unwrap_or_default()
             })
+            // Counts are whole: no decimals unless the scale is small.
+            .y_label_formatter(&|y| match ymax >= 6.0 {
+                true => format!("{y:.0}"),
+                false => format!("{y:.1}"),
+            })
             .y_desc("件/周")
-            .label_style(font(13))
-            .axis_desc_style(font(14))
+            .label_style(cv.font(13))
+            .axis_desc_style(cv.font(14))
             .draw()
             .map_err(e)?;
         let band: Vec<(f64, f64)> = s
@@ -121,57 +193,67 @@ pub fn trend(title: &str, s: &TrendSeries, w: u32, h: u32) -> Result<Vec<u8>> {
             .enumerate()
             .filter_map(|(i, u)| u.map(|u| (i as f64 + 0.5, u)))
             .collect();
+        let (k, mark) = (cv.pxi(1), cv.pxi(18));
         if !band.is_empty() {
             c.draw_series(AreaSeries::new(band, 0.0, BAND.mix(0.5)).border_style(BAND))
                 .map_err(e)?
                 .label("基线上限（Farrington）")
-                .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 18, y + 5)], BAND.filled()));
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5 * k), (x + mark, y + 5 * k)], BAND.filled())
+                });
         }
+        let line = LINE.stroke_width(cv.px(2));
         c.draw_series(LineSeries::new(
             s.counts
                 .iter()
                 .enumerate()
                 .map(|(i, &v)| (i as f64 + 0.5, v)),
-            LINE.stroke_width(2),
+            line,
         ))
         .map_err(e)?
         .label("每周件数")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], LINE.stroke_width(2)));
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + mark, y)], line));
+        let dot = cv.pxi(5);
         c.draw_series(
             s.counts
                 .iter()
                 .enumerate()
                 .filter(|(i, _)| s.alarms.get(*i).copied().unwrap_or(false))
-                .map(|(i, &v)| Circle::new((i as f64 + 0.5, v), 5, LEVEL_RED.filled())),
+                .map(|(i, &v)| Circle::new((i as f64 + 0.5, v), dot, LEVEL_RED.filled())),
         )
         .map_err(e)?
         .label("异常报警")
-        .legend(|(x, y)| Circle::new((x + 9, y), 5, LEVEL_RED.filled()));
+        .legend(move |(x, y)| Circle::new((x + 9 * k, y), dot, LEVEL_RED.filled()));
         c.draw_series(
             s.petitions
                 .iter()
                 .enumerate()
                 .filter(|(_, &p)| p)
-                .map(|(i, _)| TriangleMarker::new((i as f64 + 0.5, ymax * 0.04), 7, INK.filled())),
+                .map(|(i, _)| {
+                    TriangleMarker::new((i as f64 + 0.5, ymax * 0.04), cv.pxi(7), INK.filled())
+                }),
         )
         .map_err(e)?
         .label("信访")
-        .legend(|(x, y)| TriangleMarker::new((x + 9, y), 6, INK.filled()));
+        .legend(move |(x, y)| TriangleMarker::new((x + 9 * k, y), 6 * k, INK.filled()));
         if let Some(f) = s.first_raised {
             let x = f as f64 + 0.5;
+            let dashed = LEVEL_RED.stroke_width(cv.px(2));
             c.draw_series(DashedLineSeries::new(
                 vec![(x, 0.0), (x, ymax)],
-                6,
-                4,
-                LEVEL_RED.stroke_width(2),
+                cv.px(6),
+                cv.px(4),
+                dashed,
             ))
             .map_err(e)?
             .label("首次预警")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], LEVEL_RED));
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + mark, y)], dashed));
         }
         c.configure_series_labels()
             .position(SeriesLabelPosition::UpperLeft)
-            .label_font(font(13))
+            .label_font(cv.font(if cv.narrow() { 12 } else { 13 }))
+            .legend_area_size(cv.px(24))
+            .margin(cv.px(if cv.narrow() { 3 } else { 5 }))
             .background_style(WHITE.mix(0.85))
             .border_style(INK.mix(0.3))
             .draw()
@@ -184,22 +266,37 @@ pub fn trend(title: &str, s: &TrendSeries, w: u32, h: u32) -> Result<Vec<u8>> {
 ///
 /// # Errors
 /// As [`render_png`].
-pub fn heatmap(hm: &Heatmap, w: u32, h: u32) -> Result<Vec<u8>> {
-    render_png("heatmap", w, h, |root| {
+pub fn heatmap(hm: &Heatmap, cv: Canvas) -> Result<Vec<u8>> {
+    render_canvas("heatmap", cv, |root| {
         let rows = hm.rows.len().max(1);
         let cols = hm.cols.len().max(1);
         let vmax = hm.values.iter().flatten().copied().fold(1.0f64, f64::max);
+        // The row labels take at most 16 characters, and at most 45 % of a narrow chart.
+        let label_size = 13;
+        let label_chars = if cv.narrow() {
+            ((cv.w * 9 / 20).saturating_sub(22) / label_size).max(4) as usize
+        } else {
+            16
+        };
+        let label_area = 12 + label_size * label_chars as u32 + 10;
         let mut c = ChartBuilder::on(root)
-            .caption("高风险小区主要问题类别·逐周件数", font(22))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(230)
+            .caption(
+                if cv.narrow() {
+                    "高风险小区问题类别·逐周件数"
+                } else {
+                    "高风险小区主要问题类别·逐周件数"
+                },
+                cv.font(if cv.narrow() { 16 } else { 22 }),
+            )
+            .margin(cv.px(12))
+            .x_label_area_size(cv.px(36))
+            .y_label_area_size(cv.px(label_area))
             .build_cartesian_2d(0f64..cols as f64, -0.5f64..rows as f64 - 0.5)
             .map_err(e)?;
         let weeks = hm.cols.clone();
         c.configure_mesh()
             .disable_mesh()
-            .x_labels(8)
+            .x_labels(cv.labels(cv.w - label_area, 70))
             .y_labels(rows)
             .x_label_formatter(&|x| {
                 weeks
@@ -208,7 +305,7 @@ pub fn heatmap(hm: &Heatmap, w: u32, h: u32) -> Result<Vec<u8>> {
                     .unwrap_or_default()
             })
             .y_label_formatter(&|_| String::new())
-            .label_style(font(12))
+            .label_style(cv.font(12))
             .draw()
             .map_err(e)?;
         for (r, row) in hm.values.iter().enumerate() {
@@ -230,66 +327,83 @@ pub fn heatmap(hm: &Heatmap, w: u32, h: u32) -> Result<Vec<u8>> {
         // Row labels beside the cells (the top row is the riskiest compound).
         for (r, label) in hm.rows.iter().enumerate() {
             let (_, py) = c.backend_coord(&(0.0, (rows - 1 - r) as f64));
-            let text: String = label.chars().take(16).collect();
-            root.draw(&Text::new(text, (12, py - 7), font(13)))
+            let text: String = label.chars().take(label_chars).collect();
+            let style = cv.font(label_size).pos(Pos::new(HPos::Left, VPos::Center));
+            root.draw(&Text::new(text, (cv.pxi(12), py), style))
                 .map_err(e)?;
         }
         Ok(())
     })
 }
 
-/// Red and yellow compounds per street (bars) with records per 1,000 residents (labels).
+/// Red and yellow compounds per street, a bar each (street names beside them, which a phone
+/// has room for), with records per 1,000 residents in brackets.
 ///
 /// # Errors
 /// As [`render_png`].
-pub fn streets(bars: &[StreetBar], w: u32, h: u32) -> Result<Vec<u8>> {
-    render_png("streets", w, h, |root| {
+pub fn streets(bars: &[StreetBar], cv: Canvas) -> Result<Vec<u8>> {
+    render_canvas("streets", cv, |root| {
         let n = bars.len().max(1);
-        let ymax = bars
+        let label_size = 13;
+        let longest = bars.iter().map(|b| b.street.chars().count()).max();
+        let name_area = (16 + label_size * longest.unwrap_or(4) as u32).min(cv.w * 2 / 5);
+        // The bars take at most half the plot, leaving room for their counts.
+        let xmax = bars
             .iter()
             .map(|b| (b.red + b.yellow) as f64)
             .fold(1.0f64, f64::max)
-            * 1.3;
+            * 2.0;
         let mut c = ChartBuilder::on(root)
             .caption(
-                "各街道红黄预警小区数（括号内：近4周每千人诉求件数）",
-                font(20),
+                "各街道红黄预警小区数",
+                cv.font(if cv.narrow() { 16 } else { 20 }),
             )
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(40)
-            .build_cartesian_2d(0f64..n as f64, 0f64..ymax)
+            .margin(cv.px(12))
+            .x_label_area_size(cv.px(40))
+            .y_label_area_size(cv.px(name_area))
+            .build_cartesian_2d(0f64..xmax, 0f64..n as f64)
             .map_err(e)?;
         let names: Vec<String> = bars.iter().map(|b| b.street.clone()).collect();
+        let name_of = |y: &f64| {
+            let y = *y;
+            let i = n as f64 - y - 0.5;
+            match (i.fract().abs() < 0.01 && i >= 0.0).then(|| names.get(i as usize)) {
+                Some(Some(name)) => name.clone(),
+                _ => String::new(),
+            }
+        };
         c.configure_mesh()
-            .disable_x_mesh()
-            .x_labels(n * 2 + 1)
+            .disable_y_mesh()
+            .y_labels(n * 2 + 1)
+            .y_label_formatter(&name_of)
+            .x_labels(cv.labels(cv.w - name_area, 80))
             .x_label_formatter(&|x| {
-                if (x.fract() - 0.5).abs() < 0.01 {
-                    names.get(x.floor() as usize).cloned().unwrap_or_default()
+                if x.fract().abs() < 1e-9 {
+                    format!("{x:.0}")
                 } else {
                     String::new()
                 }
             })
-            .y_desc("小区数")
-            .label_style(font(13))
-            .axis_desc_style(font(14))
+            .x_desc("红黄预警小区数（括号内：近4周每千人诉求件数）")
+            .label_style(cv.font(label_size))
+            .axis_desc_style(cv.font(if cv.narrow() { 12 } else { 14 }))
             .draw()
             .map_err(e)?;
         for (i, b) in bars.iter().enumerate() {
-            let x0 = i as f64 + 0.2;
-            let x1 = i as f64 + 0.8;
+            let y = (n - 1 - i) as f64;
+            let (y0, y1) = (y + 0.2, y + 0.8);
             let red = b.red as f64;
             let yellow = b.yellow as f64;
             c.draw_series([
-                Rectangle::new([(x0, 0.0), (x1, red)], LEVEL_RED.filled()),
-                Rectangle::new([(x0, red), (x1, red + yellow)], LEVEL_YELLOW.filled()),
+                Rectangle::new([(0.0, y0), (red, y1)], LEVEL_RED.filled()),
+                Rectangle::new([(red, y0), (red + yellow, y1)], LEVEL_YELLOW.filled()),
             ])
             .map_err(e)?;
+            let style = cv.font(13).pos(Pos::new(HPos::Left, VPos::Center));
             c.draw_series(std::iter::once(Text::new(
                 format!("{}红 {}黄 ({:.1})", b.red, b.yellow, b.rate),
-                (x0, red + yellow + ymax * 0.03),
-                font(13),
+                (red + yellow + xmax * 0.02, y + 0.5),
+                style,
             )))
             .map_err(e)?;
         }
@@ -301,8 +415,8 @@ pub fn streets(bars: &[StreetBar], w: u32, h: u32) -> Result<Vec<u8>> {
 ///
 /// # Errors
 /// As [`render_png`].
-pub fn map(points: &[MapPoint], w: u32, h: u32) -> Result<Vec<u8>> {
-    render_png("map", w, h, |root| {
+pub fn map(points: &[MapPoint], cv: Canvas) -> Result<Vec<u8>> {
+    render_canvas("map", cv, |root| {
         let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
         for p in points {
             x0 = x0.min(p.lon);
@@ -315,22 +429,28 @@ pub fn map(points: &[MapPoint], w: u32, h: u32) -> Result<Vec<u8>> {
         }
         let (dx, dy) = ((x1 - x0) * 0.05, (y1 - y0) * 0.05);
         let mut c = ChartBuilder::on(root)
-            .caption("小区分布与预警等级", font(22))
-            .margin(12)
-            .x_label_area_size(30)
-            .y_label_area_size(50)
+            .caption(
+                "小区分布与预警等级",
+                cv.font(if cv.narrow() { 16 } else { 22 }),
+            )
+            .margin(cv.px(12))
+            .x_label_area_size(cv.px(30))
+            .y_label_area_size(cv.px(50))
             .build_cartesian_2d(x0 - dx..x1 + dx, y0 - dy..y1 + dy)
             .map_err(e)?;
         c.configure_mesh()
             .x_desc("经度")
             .y_desc("纬度")
-            .label_style(font(12))
-            .axis_desc_style(font(13))
+            .x_labels(cv.labels(cv.w, 70))
+            .y_labels(cv.labels(cv.h, 50))
+            .label_style(cv.font(12))
+            .axis_desc_style(cv.font(13))
             .draw()
             .map_err(e)?;
+        let k = cv.pxi(1);
         for level in ["green", "yellow", "red"] {
             let color = level_color(level);
-            let size = if level == "green" { 3 } else { 7 };
+            let size = cv.pxi(if level == "green" { 3 } else { 7 });
             c.draw_series(
                 points
                     .iter()
@@ -339,10 +459,12 @@ pub fn map(points: &[MapPoint], w: u32, h: u32) -> Result<Vec<u8>> {
             )
             .map_err(e)?
             .label(format!("{}色", level_zh(level)))
-            .legend(move |(x, y)| Circle::new((x + 8, y), 5, color.filled()));
+            .legend(move |(x, y)| Circle::new((x + 8 * k, y), 5 * k, color.filled()));
         }
         c.configure_series_labels()
-            .label_font(font(13))
+            .label_font(cv.font(13))
+            .legend_area_size(cv.px(24))
+            .margin(cv.px(5))
             .background_style(WHITE.mix(0.85))
             .border_style(INK.mix(0.3))
             .draw()

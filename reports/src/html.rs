@@ -7,18 +7,30 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use serde::Serialize;
 
+use crate::charts::Canvas;
 use crate::{charts, Error, ReportData, Result};
 
 const TEMPLATE: &str = include_str!("../templates/index.html");
 
-/// Sizes of the charts (pixels).
-pub const TREND_SIZE: (u32, u32) = (960, 420);
-/// Heatmap size.
-pub const HEATMAP_SIZE: (u32, u32) = (1000, 520);
-/// Streets chart size.
-pub const STREETS_SIZE: (u32, u32) = (960, 420);
-/// Map size.
-pub const MAP_SIZE: (u32, u32) = (720, 600);
+/// The charts as a desktop or a printed page shows them (one pixel per CSS pixel).
+pub const TREND_SIZE: Canvas = Canvas::new(960, 420);
+/// Heatmap, at the most (a row takes 28 CSS pixels).
+pub const HEATMAP_SIZE: Canvas = Canvas::new(1000, 520);
+/// Streets chart.
+pub const STREETS_SIZE: Canvas = Canvas::new(960, 420);
+/// Map.
+pub const MAP_SIZE: Canvas = Canvas::new(720, 600);
+/// The charts as a phone shows them, the page at most [`PHONE_MAX_WIDTH`] CSS pixels wide:
+/// 360 CSS pixels wide, two pixels to each, so their labels are as large as the text.
+pub const PHONE_TREND_SIZE: Canvas = Canvas::sharp(360, 300, 2);
+/// Heatmap on a phone, at the most.
+pub const PHONE_HEATMAP_SIZE: Canvas = Canvas::sharp(360, 420, 2);
+/// Streets chart on a phone.
+pub const PHONE_STREETS_SIZE: Canvas = Canvas::sharp(360, 320, 2);
+/// Map on a phone.
+pub const PHONE_MAP_SIZE: Canvas = Canvas::sharp(360, 340, 2);
+/// The widest page (CSS pixels) that shows the phone charts.
+pub const PHONE_MAX_WIDTH: u32 = 640;
 /// Daily summary size.
 pub const DAILY_SIZE: (u32, u32) = (900, 760);
 
@@ -60,44 +72,82 @@ fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
+/// A heatmap's canvas `cv` cut to its rows: 28 CSS pixels a row, below the caption and the
+/// axis (no taller than `cv`, no lower than 200).
+pub fn fit_rows(cv: Canvas, rows: usize) -> Canvas {
+    let rows = u32::try_from(rows).unwrap_or(u32::MAX);
+    let h = 28u32.saturating_mul(rows).saturating_add(100);
+    Canvas {
+        h: h.clamp(200, cv.h),
+        ..cv
+    }
+}
+
+/// A chart in both layouts, as data URIs.
+#[derive(Serialize)]
+struct Img {
+    wide: String,
+    phone: String,
+}
+
+impl Img {
+    fn new(wide: &[u8], phone: &[u8]) -> Img {
+        Img {
+            wide: data_uri(wide),
+            phone: data_uri(phone),
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct DetailView<'a> {
     #[serde(flatten)]
     d: &'a crate::Detail,
-    img: String,
+    img: Img,
 }
 
-/// The HTML text of a report (charts rendered and inlined).
+/// The HTML text of a report (charts rendered in both layouts and inlined) and the desktop
+/// charts' PNGs.
 ///
 /// # Errors
 /// Chart or template errors.
 pub fn html(d: &ReportData) -> Result<(String, HashMap<&'static str, Vec<u8>>)> {
     let mut pngs: HashMap<&'static str, Vec<u8>> = HashMap::new();
-    pngs.insert(
+    let mut img: HashMap<&str, Img> = HashMap::new();
+    let mut both = |name: &'static str, wide: Vec<u8>, phone: Vec<u8>| {
+        img.insert(name, Img::new(&wide, &phone));
+        pngs.insert(name, wide);
+    };
+    both(
         "streets",
-        charts::streets(&d.streets, STREETS_SIZE.0, STREETS_SIZE.1)?,
+        charts::streets(&d.streets, STREETS_SIZE)?,
+        charts::streets(&d.streets, PHONE_STREETS_SIZE)?,
     );
-    pngs.insert("map", charts::map(&d.map, MAP_SIZE.0, MAP_SIZE.1)?);
+    both(
+        "map",
+        charts::map(&d.map, MAP_SIZE)?,
+        charts::map(&d.map, PHONE_MAP_SIZE)?,
+    );
     if !d.heatmap.rows.is_empty() {
-        pngs.insert(
+        both(
             "heatmap",
-            charts::heatmap(&d.heatmap, HEATMAP_SIZE.0, HEATMAP_SIZE.1)?,
+            charts::heatmap(&d.heatmap, fit_rows(HEATMAP_SIZE, d.heatmap.rows.len()))?,
+            charts::heatmap(
+                &d.heatmap,
+                fit_rows(PHONE_HEATMAP_SIZE, d.heatmap.rows.len()),
+            )?,
         );
     }
     let mut details = vec![];
     for det in &d.details {
-        let png = charts::trend(
-            &format!("{} 每周诉求件数与基线", det.alert.name),
-            &det.trend,
-            TREND_SIZE.0,
-            TREND_SIZE.1,
-        )?;
+        let title = format!("{} 每周诉求件数与基线", det.alert.name);
+        let wide = charts::trend(&title, &det.trend, TREND_SIZE)?;
+        let phone = charts::trend(&title, &det.trend, PHONE_TREND_SIZE)?;
         details.push(DetailView {
             d: det,
-            img: data_uri(&png),
+            img: Img::new(&wide, &phone),
         });
     }
-    let img: HashMap<&str, String> = pngs.iter().map(|(k, v)| (*k, data_uri(v))).collect();
     let pct = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{:.1}%", 100.0 * v));
     use minijinja::Value as V;
     let mut env = minijinja::Environment::new();
@@ -118,6 +168,7 @@ pub fn html(d: &ReportData) -> Result<(String, HashMap<&'static str, Vec<u8>>)> 
             grids => V::from(minijinja::value::Serde(&d.grids)),
             grid_period => d.grid_period.clone(),
             img => V::from(minijinja::value::Serde(&img)),
+            phone_max => PHONE_MAX_WIDTH,
             level_zh => V::from(minijinja::value::Serde(&level_zh)),
             notes => V::from(minijinja::value::Serde(&d.notes)),
         })?;

@@ -94,35 +94,132 @@ fn sample() -> ReportData {
     }
 }
 
+/// The charts of the sample in both layouts: (name, PNG, canvas).
+fn all_charts(d: &ReportData) -> Vec<(String, Vec<u8>, charts::Canvas)> {
+    let mut out = vec![];
+    let layouts = [
+        (
+            "desktop",
+            [
+                html::TREND_SIZE,
+                html::HEATMAP_SIZE,
+                html::STREETS_SIZE,
+                html::MAP_SIZE,
+            ],
+        ),
+        (
+            "phone",
+            [
+                html::PHONE_TREND_SIZE,
+                html::PHONE_HEATMAP_SIZE,
+                html::PHONE_STREETS_SIZE,
+                html::PHONE_MAP_SIZE,
+            ],
+        ),
+    ];
+    for (layout, [trend, heatmap, streets, map]) in layouts {
+        let mut add = |name: &str, png: Vec<u8>, cv: charts::Canvas| {
+            out.push((format!("{name} ({layout})"), png, cv));
+        };
+        let title = "幸福家园 每周诉求件数与基线";
+        add(
+            "trend",
+            charts::trend(title, &d.details[0].trend, trend).unwrap(),
+            trend,
+        );
+        add(
+            "heatmap",
+            charts::heatmap(&d.heatmap, heatmap).unwrap(),
+            heatmap,
+        );
+        add(
+            "streets",
+            charts::streets(&d.streets, streets).unwrap(),
+            streets,
+        );
+        add("map", charts::map(&d.map, map).unwrap(), map);
+    }
+    out
+}
+
 #[test]
 fn charts_are_pngs_of_the_expected_size_and_not_blank() {
     font::register(None).expect("the built-in CJK font");
     let d = sample();
-    let cases: Vec<(&str, Vec<u8>, (u32, u32))> = vec![
-        (
-            "trend",
-            charts::trend("幸福家园", &d.details[0].trend, 960, 420).unwrap(),
-            (960, 420),
-        ),
-        (
-            "heatmap",
-            charts::heatmap(&d.heatmap, 1000, 520).unwrap(),
-            (1000, 520),
-        ),
-        (
-            "streets",
-            charts::streets(&d.streets, 960, 420).unwrap(),
-            (960, 420),
-        ),
-        ("map", charts::map(&d.map, 720, 600).unwrap(), (720, 600)),
-        ("daily", charts::daily(&d, 900, 760).unwrap(), (900, 760)),
-    ];
+    let mut cases: Vec<(String, Vec<u8>, (u32, u32))> = (all_charts(&d).into_iter())
+        .map(|(name, png, cv)| (name, png, cv.pixels()))
+        .collect();
+    cases.push((
+        "daily".into(),
+        charts::daily(&d, 900, 760).unwrap(),
+        (900, 760),
+    ));
     for (name, png, (w, h)) in cases {
         let (pw, ph, rgb) = decode(&png);
         assert_eq!((pw, ph), (w, h), "{name}");
         let share = ink(&rgb) as f64 / (w * h) as f64;
         assert!(share > 0.01, "{name} is nearly blank ({share:.4} inked)");
     }
+}
+
+/// The height in pixels of the first band of dark rows from the top: the caption's glyphs.
+fn caption_height(rgb: &[u8], w: u32) -> usize {
+    let dark = |row: &[u8]| row.chunks(3).any(|p| p.iter().all(|&c| c < 100));
+    let rows: Vec<bool> = rgb.chunks(w as usize * 3).map(dark).collect();
+    let first = rows.iter().position(|&d| d).unwrap_or(0);
+    rows[first..].iter().take_while(|&&d| d).count()
+}
+
+#[test]
+fn on_a_phone_the_phone_charts_labels_are_as_large_as_text_and_the_desktops_are_not() {
+    font::register(None).expect("the built-in CJK font");
+    // A phone page shows a chart across about 360 CSS pixels.
+    let shown = 360.0;
+    for (name, png, cv) in all_charts(&sample()) {
+        let (w, _, rgb) = decode(&png);
+        let on_phone = caption_height(&rgb, w) as f64 * shown / f64::from(w);
+        eprintln!("{name}: caption {on_phone:.1} CSS px on a phone");
+        if cv.w < 600 {
+            assert!(
+                on_phone >= 11.0,
+                "{name}: its caption is {on_phone:.1} CSS px tall on a phone"
+            );
+        } else {
+            assert!(
+                on_phone < 9.0,
+                "{name}: a desktop chart's caption is {on_phone:.1} CSS px on a phone (the \
+                 reason for the phone charts)"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_report_gives_each_chart_a_phone_version_the_browser_picks_at_phone_width() {
+    font::register(None).expect("the built-in CJK font");
+    let (text, pngs) = html::html(&sample()).unwrap();
+    // The template engine writes `/` in attributes as `&#x2f;`, which the browser reads as `/`.
+    let text = text.replace("&#x2f;", "/");
+    let media = format!(
+        "<source media=\"(max-width: {}px)\" srcset=\"data:image/png;base64,",
+        html::PHONE_MAX_WIDTH
+    );
+    // Streets, map, heatmap and the red compound's trend.
+    assert_eq!(text.matches("<picture>").count(), 4);
+    assert_eq!(text.matches(&media).count(), 4);
+    // The phone versions are other images than the desktop ones, which are also written out.
+    use base64::Engine;
+    let mut phone = vec![];
+    for part in text.split(&media).skip(1) {
+        let b64 = part.split('"').next().unwrap();
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
+        phone.push(decode(&png).0);
+    }
+    assert!(phone.iter().all(|&w| w == 720), "{phone:?}");
+    assert_eq!(pngs.len(), 3);
+    assert!(pngs.values().all(|p| decode(p).0 >= 720));
 }
 
 #[test]

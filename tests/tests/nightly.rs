@@ -419,6 +419,12 @@ fn the_report_loads_in_headless_chromium_without_errors_or_requests() {
     .unwrap();
     let flagged = alerts.iter().filter(|a| a["level"] != "green").count();
     assert_eq!(dom.matches("class=\"alert-row").count(), flagged);
+    // Every chart has a version drawn for a phone's width, which the browser shows there.
+    assert!(dom.contains("<picture>"));
+    assert_eq!(
+        dom.matches("<picture>").count(),
+        dom.matches("<img").count()
+    );
     // A phone-width screenshot.
     let shot = profile.path().join("phone.png");
     let mut c = Command::new(&chrome);

@@ -387,6 +387,7 @@ pub async fn build(
                 level: g.level.as_str().into(),
             })
             .collect(),
+        grid_file: format!("alerts/as_of={as_of}/grid_grades.csv"),
         notes,
     })
 }

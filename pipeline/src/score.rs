@@ -577,6 +577,56 @@ pub fn write_alerts(dir: &Path, stem: &str, alerts: &[Alert]) -> Result<()> {
     Ok(())
 }
 
+/// Writes a half-year's grid grades (`label`, e.g. 2025年下半年) as `grid_grades.json` (for the
+/// report) and `grid_grades.csv` (UTF-8 with BOM, safe for Excel: the whole list, which the
+/// report cuts to the red and yellow grids in a large district), each atomically.
+///
+/// # Errors
+/// I/O and serialisation errors.
+pub fn write_grid_grades(dir: &Path, label: &str, grades: &[GridGrade]) -> Result<()> {
+    crate::lake::write_atomic(&dir.join("grid_grades.json"), |f| {
+        Ok(serde_json::to_writer_pretty(
+            std::io::BufWriter::new(f),
+            &(label, grades),
+        )?)
+    })?;
+    crate::lake::write_atomic(&dir.join("grid_grades.csv"), |f| {
+        use std::io::Write;
+        let mut f = std::io::BufWriter::new(f);
+        f.write_all(b"\xEF\xBB\xBF").at(dir)?;
+        let mut w = csv::Writer::from_writer(f);
+        let csv_err = |e: csv::Error| Error::Internal(e.to_string());
+        w.write_record([
+            "period",
+            "street",
+            "community",
+            "grid",
+            "population",
+            "hotline_tickets",
+            "per_1000",
+            "petitions",
+            "level",
+        ])
+        .map_err(csv_err)?;
+        for g in grades {
+            w.write_record([
+                excel_safe(label),
+                excel_safe(&g.street),
+                excel_safe(&g.community),
+                excel_safe(&g.grid),
+                g.population.to_string(),
+                g.tickets.to_string(),
+                format!("{:.2}", g.rate),
+                g.petitions.to_string(),
+                g.level.as_str().to_string(),
+            ])
+            .map_err(csv_err)?;
+        }
+        w.flush().at(dir)?;
+        Ok(())
+    })
+}
+
 /// Grid grading of a half-year: 12345 tickets per 1,000 residents and petitions per grid.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GridGrade {

@@ -72,6 +72,29 @@ fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
+/// A district with at most this many grids has every grid listed in the report; a larger
+/// one lists its red and yellow grids and counts the green ones (a leader scrolling a phone
+/// past ten thousand green rows would never reach the red compounds' details).
+pub const GRIDS_LISTED_IN_FULL: usize = 100;
+
+/// The grids the report lists, red first, then yellow, then green, each by rate (highest
+/// first), and how many green grids are left out.
+pub fn grids_shown(grids: &[crate::GridRow]) -> (Vec<&crate::GridRow>, usize) {
+    let rank = |level: &str| match level {
+        "red" => 0,
+        "yellow" => 1,
+        _ => 2,
+    };
+    let mut shown: Vec<&crate::GridRow> = grids.iter().collect();
+    shown.sort_by(|a, b| (rank(&a.level).cmp(&rank(&b.level))).then(b.rate.total_cmp(&a.rate)));
+    if grids.len() <= GRIDS_LISTED_IN_FULL {
+        return (shown, 0);
+    }
+    let flagged = shown.iter().take_while(|g| rank(&g.level) < 2).count();
+    shown.truncate(flagged);
+    (shown, grids.len() - flagged)
+}
+
 /// A heatmap's canvas `cv` cut to its rows: 28 CSS pixels a row, below the caption and the
 /// axis (no taller than `cv`, no lower than 200).
 pub fn fit_rows(cv: Canvas, rows: usize) -> Canvas {
@@ -152,6 +175,13 @@ pub fn html(d: &ReportData) -> Result<(String, HashMap<&'static str, Vec<u8>>)> 
     use minijinja::Value as V;
     let mut env = minijinja::Environment::new();
     env.add_template("index.html", TEMPLATE)?;
+    let (grids, grids_hidden) = grids_shown(&d.grids);
+    let count = |level: &str| d.grids.iter().filter(|g| g.level == level).count();
+    let grid_counts = [
+        count("red"),
+        count("yellow"),
+        d.grids.len() - count("red") - count("yellow"),
+    ];
     let level_zh: HashMap<&str, &str> = [("red", "红"), ("yellow", "黄"), ("green", "绿")].into();
     let text = env
         .get_template("index.html")?
@@ -165,7 +195,11 @@ pub fn html(d: &ReportData) -> Result<(String, HashMap<&'static str, Vec<u8>>)> 
             local_ok => d.headline.local_share.is_some_and(|v| v >= 0.95),
             alerts => V::from(minijinja::value::Serde(&d.alerts)),
             details => V::from(minijinja::value::Serde(&details)),
-            grids => V::from(minijinja::value::Serde(&d.grids)),
+            grids => V::from(minijinja::value::Serde(&grids)),
+            grids_hidden => grids_hidden,
+            grid_counts => grid_counts,
+            grid_total => d.grids.len(),
+            grid_file => d.grid_file.clone(),
             grid_period => d.grid_period.clone(),
             img => V::from(minijinja::value::Serde(&img)),
             phone_max => PHONE_MAX_WIDTH,

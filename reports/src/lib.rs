@@ -196,8 +196,12 @@ pub struct ReportData {
     pub map: Vec<MapPoint>,
     /// Half-year label of the grid grading.
     pub grid_period: String,
-    /// Grid grading.
+    /// Grid grading, every grid.
     pub grids: Vec<GridRow>,
+    /// Where the whole grid grading is written as a spreadsheet (shown when the report lists
+    /// only the red and yellow grids).
+    #[serde(default)]
+    pub grid_file: String,
     /// Model and cut-off notes for analysts.
     pub notes: Vec<String>,
 }

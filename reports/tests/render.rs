@@ -2,7 +2,8 @@
 //! record text is escaped in the HTML.
 
 use weaksignal_reports::{
-    charts, font, html, AlertRow, Detail, Heatmap, MapPoint, ReportData, StreetBar, TrendSeries,
+    charts, font, html, AlertRow, Detail, GridRow, Heatmap, MapPoint, ReportData, StreetBar,
+    TrendSeries,
 };
 
 fn decode(png: &[u8]) -> (u32, u32, Vec<u8>) {
@@ -293,4 +294,72 @@ fn with_no_font_named_the_built_in_one_is_used_and_draws_chinese() {
     for c in ['预', '警', '小', '区', '7', 'A'] {
         assert_ne!(f.glyph_id(c).0, 0, "no glyph for {c}");
     }
+}
+
+/// `n` grids: grid i is red when i % 31 == 0, yellow when i % 13 == 0, else green, its rate i.
+fn grids(n: usize) -> Vec<GridRow> {
+    (0..n)
+        .map(|i| GridRow {
+            street: "东湖街道".into(),
+            community: "东湖社区".into(),
+            grid: format!("G{i:05}"),
+            population: 1000,
+            tickets: i as u64,
+            rate: i as f64,
+            petitions: 0,
+            level: match i {
+                _ if i % 31 == 0 => "red",
+                _ if i % 13 == 0 => "yellow",
+                _ => "green",
+            }
+            .into(),
+        })
+        .collect()
+}
+
+/// The grid codes of the report's grid table, in order.
+fn listed_grids(text: &str) -> Vec<String> {
+    let table = text.split("class=\"grids\"").nth(1).unwrap_or("");
+    let table = table.split("</table>").next().unwrap_or("");
+    let re = regex::Regex::new(r"<td>(G\d{5})</td>").unwrap();
+    re.captures_iter(table).map(|c| c[1].to_string()).collect()
+}
+
+#[test]
+fn a_large_district_lists_its_red_and_yellow_grids_and_counts_the_green_ones() {
+    font::register(None).expect("the built-in CJK font");
+    let mut d = sample();
+    d.grids = grids(10_000);
+    d.grid_file = "alerts/as_of=2025-12-30/grid_grades.csv".into();
+    let (text, _) = html::html(&d).unwrap();
+    let listed = listed_grids(&text);
+    let red = (0..10_000).filter(|i| i % 31 == 0).count();
+    let yellow = (0..10_000).filter(|i| i % 31 != 0 && i % 13 == 0).count();
+    assert_eq!(listed.len(), red + yellow);
+    // Red first, the highest rate first; then yellow.
+    assert_eq!(listed[0], "G09982"); // 9982 = 31 × 322, the last red
+    assert_eq!(listed[red], "G09997"); // 9997 = 13 × 769, the last yellow
+    let green = 10_000 - red - yellow;
+    assert!(
+        text.contains(&format!("其余 {green} 个绿色网格未列出")),
+        "no count of the green"
+    );
+    assert!(text.contains("grid_grades.csv"));
+    assert!(text.contains("共 10000 个网格："));
+    // Ten thousand rows would have made the page megabytes long.
+    assert!(text.len() < 500_000, "{} bytes", text.len());
+}
+
+#[test]
+fn a_small_district_lists_every_grid_red_first() {
+    font::register(None).expect("the built-in CJK font");
+    let mut d = sample();
+    d.grids = grids(html::GRIDS_LISTED_IN_FULL);
+    let (text, _) = html::html(&d).unwrap();
+    let listed = listed_grids(&text);
+    assert_eq!(listed.len(), html::GRIDS_LISTED_IN_FULL);
+    assert_eq!(&listed[..4], ["G00093", "G00062", "G00031", "G00000"]); // red
+    assert_eq!(listed[4], "G00091"); // the first yellow: 91, 78, 65, …
+    assert_eq!(listed.last().map(String::as_str), Some("G00001"));
+    assert!(!text.contains("未列出"));
 }

@@ -157,6 +157,19 @@ fn demo_accounts_for_every_row_and_reruns_change_nothing() {
         html.contains("的地址未能对应到小区"),
         "no unresolved-address note"
     );
+    // The grid grading as a spreadsheet beside its JSON: every grid, Excel's BOM first.
+    let alerts = dir.join("output/alerts").join(format!("as_of={AS_OF}"));
+    let (_, grades): (String, Vec<serde_json::Value>) =
+        serde_json::from_str(&std::fs::read_to_string(alerts.join("grid_grades.json")).unwrap())
+            .unwrap();
+    let csv = std::fs::read(alerts.join("grid_grades.csv")).unwrap();
+    assert!(csv.starts_with(b"\xEF\xBB\xBF"));
+    let csv = String::from_utf8(csv).unwrap();
+    assert_eq!(csv.lines().count(), grades.len() + 1);
+    assert!(csv.lines().nth(1).unwrap().starts_with("2025年下半年,"));
+    // The demo's district is small: the report lists every grid.
+    assert!(html.contains(&format!("共 {} 个网格：", grades.len())));
+    assert!(!html.contains("未列出"));
     let m = manifests(&dir);
     assert_eq!(m.len(), 1);
     let files = m[0]["ingest"]["files"].as_array().unwrap();

@@ -31,9 +31,7 @@ pub(crate) async fn score_date(
         weaksignal_pipeline::lake::write_atomic(&p, |f| Ok(serde_json::to_writer_pretty(f, m)?))?;
     }
     let (label, grades) = score::grid_grades(&s.ctx, &s.compounds, as_of, &cfg.scoring).await?;
-    weaksignal_pipeline::lake::write_atomic(&dir.join("grid_grades.json"), |f| {
-        Ok(serde_json::to_writer_pretty(f, &(label, grades))?)
-    })?;
+    score::write_grid_grades(&dir, &label, &grades)?;
     weaksignal_pipeline::lake::write_atomic(&dir.join("score_info.json"), |f| {
         Ok(serde_json::to_writer_pretty(f, &info)?)
     })?;

@@ -205,6 +205,7 @@ pub fn html(d: &ReportData) -> Result<(String, HashMap<&'static str, Vec<u8>>)> 
             phone_max => PHONE_MAX_WIDTH,
             level_zh => V::from(minijinja::value::Serde(&level_zh)),
             notes => V::from(minijinja::value::Serde(&d.notes)),
+            summary => crate::summary(d),
         })?;
     Ok((text, pngs))
 }

@@ -363,3 +363,61 @@ fn a_small_district_lists_every_grid_red_first() {
     assert_eq!(listed.last().map(String::as_str), Some("G00001"));
     assert!(!text.contains("未列出"));
 }
+
+fn alert(level: &str, street: &str, category: &str) -> AlertRow {
+    AlertRow {
+        level: level.into(),
+        street: street.into(),
+        top_category: category.into(),
+        ..sample().alerts[0].clone()
+    }
+}
+
+#[test]
+fn the_summary_says_in_a_few_words_how_many_where_what_and_which_targets_are_missed() {
+    let mut d = sample();
+    d.alerts = vec![
+        alert("red", "青山街道", "设施维修"),
+        alert("red", "和平街道", "延期交房"),
+        alert("red", "青山街道", "设施维修"),
+        alert("yellow", "和平街道", "噪音扰民"),
+        alert("yellow", "和平街道", "噪音扰民"),
+    ];
+    d.headline.red = 3;
+    d.headline.yellow = 2;
+    d.headline.new_alerts = 4;
+    d.headline.satisfaction = Some(0.915);
+    d.headline.local_share = Some(0.998);
+    assert_eq!(
+        weaksignal_reports::summary(&d),
+        [
+            "红色预警小区 3 个、黄色 2 个，其中较上次新增 4 个。",
+            "红色预警集中在青山街道（2 个）。",
+            "红色预警的主要问题：设施维修（2 个）、延期交房（1 个）。",
+            "满意率 91.5%，低于目标 92%。",
+        ]
+    );
+    font::register(None).expect("the built-in CJK font");
+    let (text, _) = html::html(&d).unwrap();
+    assert!(text.contains("<p class=\"summary\" id=\"summary\">红色预警小区 3 个"));
+
+    // No red: the yellow ones are where it gathers; no alert, no target missed.
+    d.alerts.retain(|a| a.level == "yellow");
+    (d.headline.red, d.headline.new_alerts) = (0, 0);
+    d.headline.satisfaction = Some(0.95);
+    assert_eq!(
+        weaksignal_reports::summary(&d),
+        [
+            "红色预警小区 0 个、黄色 2 个。",
+            "黄色预警集中在和平街道（2 个）。",
+            "黄色预警的主要问题：噪音扰民（2 个）。",
+        ]
+    );
+    d.alerts.clear();
+    d.headline.yellow = 0;
+    d.headline.local_share = Some(0.90);
+    assert_eq!(
+        weaksignal_reports::summary(&d),
+        ["今日无红黄预警小区。", "就地化解率 90.0%，低于目标 95%。"]
+    );
+}

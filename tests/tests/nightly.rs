@@ -157,6 +157,8 @@ fn demo_accounts_for_every_row_and_reruns_change_nothing() {
         html.contains("的地址未能对应到小区"),
         "no unresolved-address note"
     );
+    // The first lines a leader reads: the counts, in words.
+    assert!(html.contains("<p class=\"summary\" id=\"summary\">红色预警小区 "));
     // The grid grading as a spreadsheet beside its JSON: every grid, Excel's BOM first.
     let alerts = dir.join("output/alerts").join(format!("as_of={AS_OF}"));
     let (_, grades): (String, Vec<serde_json::Value>) =

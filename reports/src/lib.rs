@@ -251,7 +251,7 @@ pub fn summary(d: &ReportData) -> Vec<String> {
                 }
             }
             // Most first; of as many, the first met (the alerts come ranked by score).
-            n.sort_by(|a, b| b.1.cmp(&a.1));
+            n.sort_by_key(|e| std::cmp::Reverse(e.1));
             n.truncate(3);
             n
         };

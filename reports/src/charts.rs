@@ -523,6 +523,14 @@ pub fn daily(d: &ReportData, w: u32, h: u32) -> Result<Vec<u8>> {
             INK,
             &mut y,
         )?;
+        // Where the alerts gather, as the report's summary says it (cut to the page's width).
+        for f in crate::focus(d) {
+            let f: String = match f.chars().count() > 46 {
+                true => f.chars().take(45).chain(['…']).collect(),
+                false => f,
+            };
+            line(f, 18, INK, &mut y)?;
+        }
         y += 8;
         line("重点关注小区".to_string(), 22, INK, &mut y)?;
         for (i, a) in d.alerts.iter().take(8).enumerate() {

@@ -231,44 +231,7 @@ pub fn summary(d: &ReportData) -> Vec<String> {
         }
         s.push('。');
         out.push(s);
-        // Where the most serious alerts gather: the red ones, or the yellow when none is red.
-        let (level, word) = if h.red > 0 {
-            ("red", "红色")
-        } else {
-            ("yellow", "黄色")
-        };
-        let focus: Vec<&AlertRow> = d.alerts.iter().filter(|a| a.level == level).collect();
-        let top = |key: &dyn Fn(&AlertRow) -> &str| -> Vec<(String, usize)> {
-            let mut n: Vec<(String, usize)> = vec![];
-            for a in &focus {
-                let k = key(a);
-                if k.is_empty() {
-                    continue;
-                }
-                match n.iter_mut().find(|(x, _)| x == k) {
-                    Some(e) => e.1 += 1,
-                    None => n.push((k.to_string(), 1)),
-                }
-            }
-            // Most first; of as many, the first met (the alerts come ranked by score).
-            n.sort_by_key(|e| std::cmp::Reverse(e.1));
-            n.truncate(3);
-            n
-        };
-        let listed = |v: &[(String, usize)]| {
-            (v.iter().map(|(k, c)| format!("{k}（{c} 个）")))
-                .collect::<Vec<_>>()
-                .join("、")
-        };
-        let streets = top(&|a| &a.street);
-        if streets.first().is_some_and(|s| s.1 >= 2) {
-            let gathered: Vec<(String, usize)> = streets.into_iter().filter(|s| s.1 >= 2).collect();
-            out.push(format!("{word}预警集中在{}。", listed(&gathered)));
-        }
-        let problems = top(&|a| &a.top_category);
-        if !problems.is_empty() {
-            out.push(format!("{word}预警的主要问题：{}。", listed(&problems)));
-        }
+        out.extend(focus(d));
     }
     let pct = |v: f64| format!("{:.1}%", 100.0 * v);
     if let Some(v) = h.satisfaction.filter(|&v| v < 0.92) {
@@ -276,6 +239,56 @@ pub fn summary(d: &ReportData) -> Vec<String> {
     }
     if let Some(v) = h.local_share.filter(|&v| v < 0.95) {
         out.push(format!("就地化解率 {}，低于目标 95%。", pct(v)));
+    }
+    out
+}
+
+/// Where the most serious alerts gather, in words: the streets with two or more of them and
+/// their three most frequent problems — of the red alerts, or of the yellow when none is red.
+/// Empty without alerts.
+pub fn focus(d: &ReportData) -> Vec<String> {
+    let h = &d.headline;
+    let mut out = vec![];
+    if h.red + h.yellow == 0 {
+        return out;
+    }
+    // Where the most serious alerts gather: the red ones, or the yellow when none is red.
+    let (level, word) = if h.red > 0 {
+        ("red", "红色")
+    } else {
+        ("yellow", "黄色")
+    };
+    let flagged: Vec<&AlertRow> = d.alerts.iter().filter(|a| a.level == level).collect();
+    let top = |key: &dyn Fn(&AlertRow) -> &str| -> Vec<(String, usize)> {
+        let mut n: Vec<(String, usize)> = vec![];
+        for a in &flagged {
+            let k = key(a);
+            if k.is_empty() {
+                continue;
+            }
+            match n.iter_mut().find(|(x, _)| x == k) {
+                Some(e) => e.1 += 1,
+                None => n.push((k.to_string(), 1)),
+            }
+        }
+        // Most first; of as many, the first met (the alerts come ranked by score).
+        n.sort_by_key(|e| std::cmp::Reverse(e.1));
+        n.truncate(3);
+        n
+    };
+    let listed = |v: &[(String, usize)]| {
+        (v.iter().map(|(k, c)| format!("{k}（{c} 个）")))
+            .collect::<Vec<_>>()
+            .join("、")
+    };
+    let streets = top(&|a| &a.street);
+    if streets.first().is_some_and(|s| s.1 >= 2) {
+        let gathered: Vec<(String, usize)> = streets.into_iter().filter(|s| s.1 >= 2).collect();
+        out.push(format!("{word}预警集中在{}。", listed(&gathered)));
+    }
+    let problems = top(&|a| &a.top_category);
+    if !problems.is_empty() {
+        out.push(format!("{word}预警的主要问题：{}。", listed(&problems)));
     }
     out
 }

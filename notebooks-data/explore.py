@@ -4,7 +4,8 @@
 # The lake is plain Hive-partitioned Parquet, so any tool reads it. This notebook uses
 # DuckDB (`pip install duckdb`); the same queries run in polars (shown at the end).
 # Run it top to bottom with `python3 notebooks-data/explore.py [CITY_DIR]`, or cell by
-# cell in VS Code / Jupyter. CITY_DIR defaults to `demo/` (what `weaksignal demo` creates).
+# cell in VS Code / Jupyter. CITY_DIR defaults to `weaksignal-demo/` (what `weaksignal demo`
+# creates).
 #
 # Remember: the unit of analysis is the compound and the issue. `reporter_key` is a keyed
 # pseudonym for counting distinct and repeat households; never list or rank it.
@@ -15,7 +16,7 @@ import sys
 
 import duckdb
 
-city = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "demo")
+city = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "weaksignal-demo")
 lake = city / "lake"
 alerts = city / "output" / "alerts"
 db = duckdb.connect()
@@ -100,6 +101,21 @@ print(
            GROUP BY compound_id ORDER BY repeat_calls DESC LIMIT 10"""
     )
 )
+
+# %% [markdown]
+# ## The grid grading of the half-year (红/黄/绿 per grid; the report lists only the red and
+# yellow grids of a district with more than 100)
+
+# %%
+grades = latest / "grid_grades.csv"
+if grades.exists():
+    print(
+        db.sql(
+            f"""SELECT level, COUNT(*) AS grids, ROUND(AVG(per_1000), 1) AS mean_per_1000,
+                       SUM(petitions) AS petitions
+                FROM read_csv('{grades}') GROUP BY level ORDER BY grids"""
+        )
+    )
 
 # %% [markdown]
 # ## The same in polars (`pip install polars`)

@@ -348,6 +348,15 @@ fn a_large_district_lists_its_red_and_yellow_grids_and_counts_the_green_ones() {
     assert!(text.contains("共 10000 个网格："));
     // Ten thousand rows would have made the page megabytes long.
     assert!(text.len() < 500_000, "{} bytes", text.len());
+
+    // All green: no table, and the line says so.
+    for g in &mut d.grids {
+        g.level = "green".into();
+    }
+    let (text, _) = html::html(&d).unwrap();
+    assert!(listed_grids(&text).is_empty());
+    assert!(!text.contains("class=\"grids\""));
+    assert!(text.contains("个网格：") && text.contains("均为绿色，未逐一列出"));
 }
 
 #[test]

@@ -298,7 +298,7 @@ pub fn heatmap(hm: &Heatmap, cv: Canvas) -> Result<Vec<u8>> {
         let weeks = hm.cols.clone();
         c.configure_mesh()
             .disable_mesh()
-            .x_labels(cv.labels(cv.w - label_area, 70))
+            .x_labels(cv.labels(cv.w.saturating_sub(label_area), 70))
             .y_labels(rows)
             .x_label_formatter(&|x| {
                 weeks
@@ -378,7 +378,7 @@ pub fn streets(bars: &[StreetBar], cv: Canvas) -> Result<Vec<u8>> {
             .disable_y_mesh()
             .y_labels(n * 2 + 1)
             .y_label_formatter(&name_of)
-            .x_labels(cv.labels(cv.w - name_area, 80))
+            .x_labels(cv.labels(cv.w.saturating_sub(name_area), 80))
             .x_label_formatter(&|x| {
                 if x.fract().abs() < 1e-9 {
                     format!("{x:.0}")

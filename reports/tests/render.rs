@@ -430,3 +430,15 @@ fn the_summary_says_in_a_few_words_how_many_where_what_and_which_targets_are_mis
         ["今日无红黄预警小区。", "就地化解率 90.0%，低于目标 95%。"]
     );
 }
+
+#[test]
+fn charts_on_a_tiny_canvas_are_drawn_or_refused_without_a_panic() {
+    font::register(None).expect("the built-in CJK font");
+    let d = sample();
+    let tiny = charts::Canvas::sharp(60, 40, 2);
+    // Too small for the axes: an error is fine, a panic is not.
+    let _ = charts::trend("幸福家园", &d.details[0].trend, tiny);
+    let _ = charts::heatmap(&d.heatmap, tiny);
+    let _ = charts::streets(&d.streets, tiny);
+    let _ = charts::map(&d.map, tiny);
+}

@@ -204,7 +204,8 @@ pub async fn build(
         .iter()
         .map(|c| (c.compound_id.as_str(), c))
         .collect();
-    let (hl, (recent, unresolved)) = headline(ctx, as_of, &alerts).await?;
+    let (mut hl, (recent, unresolved)) = headline(ctx, as_of, &alerts).await?;
+    hl.compared_with = crate::score::previous_scoring(&output, as_of).map(|d| d.to_string());
     let flagged: Vec<&Alert> = alerts
         .iter()
         .filter(|a| a.level != RiskLevel::Green)

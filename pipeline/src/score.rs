@@ -421,27 +421,26 @@ pub fn alerts_dir(output: &Path, as_of: NaiveDate) -> PathBuf {
     output.join("alerts").join(format!("as_of={as_of}"))
 }
 
+/// The date of the latest alerts written before `as_of` (what "new" is counted against);
+/// `None` on a first run.
+pub fn previous_scoring(output: &Path, as_of: NaiveDate) -> Option<NaiveDate> {
+    let rd = std::fs::read_dir(output.join("alerts")).ok()?;
+    (rd.flatten())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            let d = name.strip_prefix("as_of=")?;
+            NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()
+        })
+        .filter(|&d| d < as_of)
+        .max()
+}
+
 /// The latest alerts written before `as_of`, as the previous state.
 ///
 /// # Errors
 /// An unreadable alerts file.
 pub fn previous_alerts(output: &Path, as_of: NaiveDate) -> Result<Previous> {
-    let dir = output.join("alerts");
-    let mut best: Option<NaiveDate> = None;
-    if let Ok(rd) = std::fs::read_dir(&dir) {
-        for e in rd.flatten() {
-            let name = e.file_name().to_string_lossy().to_string();
-            if let Some(d) = name
-                .strip_prefix("as_of=")
-                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-            {
-                if d < as_of && best.is_none_or(|b| d > b) {
-                    best = Some(d);
-                }
-            }
-        }
-    }
-    let Some(d) = best else {
+    let Some(d) = previous_scoring(output, as_of) else {
         return Ok(Previous::new());
     };
     let path = alerts_dir(output, d).join("alerts.json");

@@ -496,10 +496,16 @@ pub fn daily(d: &ReportData, w: u32, h: u32) -> Result<Vec<u8>> {
             &mut y,
         )?;
         line(
-            format!(
-                "红色预警小区 {} 个 · 黄色 {} 个 · 新增 {} 个",
-                hl.red, hl.yellow, hl.new_alerts
-            ),
+            match hl.compared_with {
+                Some(_) => format!(
+                    "红色预警小区 {} 个 · 黄色 {} 个 · 新增 {} 个",
+                    hl.red, hl.yellow, hl.new_alerts
+                ),
+                None => format!(
+                    "红色预警小区 {} 个 · 黄色 {} 个（首次运行）",
+                    hl.red, hl.yellow
+                ),
+            },
             24,
             LEVEL_RED,
             &mut y,

@@ -60,6 +60,10 @@ pub struct Headline {
     pub yellow: usize,
     /// Red or yellow alerts that are new since the previous run.
     pub new_alerts: usize,
+    /// The date of the previous scoring `new_alerts` counts against; `None` on a first run,
+    /// when every alert is new and the count says nothing.
+    #[serde(default)]
+    pub compared_with: Option<String>,
 }
 
 /// One row of the alert table.
@@ -226,8 +230,12 @@ pub fn summary(d: &ReportData) -> Vec<String> {
         out.push("今日无红黄预警小区。".to_string());
     } else {
         let mut s = format!("红色预警小区 {} 个、黄色 {} 个", h.red, h.yellow);
-        if h.new_alerts > 0 {
-            s.push_str(&format!("，其中较上次新增 {} 个", h.new_alerts));
+        match &h.compared_with {
+            Some(_) if h.new_alerts > 0 => {
+                s.push_str(&format!("，其中较上次新增 {} 个", h.new_alerts));
+            }
+            Some(_) => {}
+            None => s.push_str("（首次运行，无上次可比）"),
         }
         s.push('。');
         out.push(s);

@@ -395,6 +395,7 @@ fn the_summary_says_in_a_few_words_how_many_where_what_and_which_targets_are_mis
     d.headline.red = 3;
     d.headline.yellow = 2;
     d.headline.new_alerts = 4;
+    d.headline.compared_with = Some("2025-12-29".into());
     d.headline.satisfaction = Some(0.915);
     d.headline.local_share = Some(0.998);
     assert_eq!(
@@ -422,6 +423,15 @@ fn the_summary_says_in_a_few_words_how_many_where_what_and_which_targets_are_mis
             "黄色预警的主要问题：噪音扰民（2 个）。",
         ]
     );
+    // A first run has nothing to compare with: every alert is new, and it says so instead.
+    d.headline.compared_with = None;
+    d.headline.new_alerts = 2;
+    assert_eq!(
+        weaksignal_reports::summary(&d)[0],
+        "红色预警小区 0 个、黄色 2 个（首次运行，无上次可比）。"
+    );
+    let (text, _) = html::html(&d).unwrap();
+    assert!(text.contains("较上次新增预警（首次运行）</div><div class=\"v\">—</div>"));
     d.alerts.clear();
     d.headline.yellow = 0;
     d.headline.local_share = Some(0.90);

@@ -157,8 +157,10 @@ fn demo_accounts_for_every_row_and_reruns_change_nothing() {
         html.contains("的地址未能对应到小区"),
         "no unresolved-address note"
     );
-    // The first lines a leader reads: the counts, in words.
+    // The first lines a leader reads: the counts, in words (a first run: nothing is "new").
     assert!(html.contains("<p class=\"summary\" id=\"summary\">红色预警小区 "));
+    assert!(html.contains("（首次运行，无上次可比）"));
+    assert!(html.contains("较上次新增预警（首次运行）"));
     // The grid grading as a spreadsheet beside its JSON: every grid, Excel's BOM first.
     let alerts = dir.join("output/alerts").join(format!("as_of={AS_OF}"));
     let (_, grades): (String, Vec<serde_json::Value>) =
@@ -258,6 +260,10 @@ fn demo_accounts_for_every_row_and_reruns_change_nothing() {
         30
     );
     assert!(w.join("output/reports/2026-01-01/index.html").exists());
+    // The first report had nothing to compare its alerts with; the next day's counts the
+    // new ones against the day before.
+    let next = std::fs::read_to_string(w.join("output/reports/2026-01-01/index.html")).unwrap();
+    assert!(next.contains("较上次新增预警（上次 2025-12-30）"));
     let runs = run_ok(&[
         "runs",
         "--config",

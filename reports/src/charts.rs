@@ -545,14 +545,18 @@ pub fn daily(d: &ReportData, w: u32, h: u32) -> Result<Vec<u8>> {
                 .map_err(e)?;
             let reason = a.reasons.first().cloned().unwrap_or_default();
             let reason: String = reason.chars().take(34).collect();
+            // On a first run every alert is "new": the word says nothing there.
+            let trend = match hl.compared_with {
+                Some(_) => a.trend.as_str(),
+                None => "",
+            };
             let r = root.draw(&Text::new(
                 format!(
-                    "{}. {}({}) {:.0}分 {} {}",
+                    "{}. {}({}) {:.0}分 {trend} {}",
                     i + 1,
                     a.name,
                     a.street,
                     a.score,
-                    a.trend,
                     a.top_category
                 ),
                 (58, y),

@@ -432,6 +432,7 @@ fn the_summary_says_in_a_few_words_how_many_where_what_and_which_targets_are_mis
     );
     let (text, _) = html::html(&d).unwrap();
     assert!(text.contains("较上次新增预警（首次运行）</div><div class=\"v\">—</div>"));
+    assert!(text.contains("<td data-k=\"趋势\">—</td>"));
     d.alerts.clear();
     d.headline.yellow = 0;
     d.headline.local_share = Some(0.90);

@@ -550,30 +550,54 @@ pub fn write_alerts(dir: &Path, stem: &str, alerts: &[Alert]) -> Result<()> {
         w.close()?;
         Ok(())
     })?;
-    crate::lake::write_atomic(&dir.join(format!("{stem}.csv")), |f| {
+    let mut header: Vec<&str> = cols[..6].iter().map(|c| c.0).collect();
+    header.extend(["score", "escalation_probability"]);
+    header.extend(cols[6..].iter().map(|c| c.0));
+    let rows = (0..alerts.len()).map(|i| {
+        let mut rec: Vec<String> = cols[..6].iter().map(|c| excel_safe(&c.1[i])).collect();
+        rec.push(format!("{:.1}", score[i]));
+        rec.push(prob[i].map_or(String::new(), |p| format!("{p:.4}")));
+        rec.extend(cols[6..].iter().map(|c| excel_safe(&c.1[i])));
+        rec
+    });
+    write_excel_csv(&dir.join(format!("{stem}.csv")), &header, rows)?;
+    write_json(&dir.join(format!("{stem}.json")), alerts, false)
+}
+
+/// Writes `rows` under `header` as a UTF-8 CSV with a BOM (so Excel reads it as UTF-8),
+/// atomically. Cells go as given: text an export supplied goes through [`excel_safe`] first.
+fn write_excel_csv(
+    path: &Path,
+    header: &[&str],
+    rows: impl IntoIterator<Item = Vec<String>>,
+) -> Result<()> {
+    crate::lake::write_atomic(path, |f| {
         use std::io::Write;
-        f.write_all(b"\xEF\xBB\xBF").at(dir)?;
+        f.write_all(b"\xEF\xBB\xBF").at(path)?;
         let mut w = csv::Writer::from_writer(f);
-        let mut header: Vec<&str> = cols[..6].iter().map(|c| c.0).collect();
-        header.extend(["score", "escalation_probability"]);
-        header.extend(cols[6..].iter().map(|c| c.0));
-        w.write_record(&header)
-            .map_err(|e| Error::Internal(e.to_string()))?;
-        for (i, _) in alerts.iter().enumerate() {
-            let mut rec: Vec<String> = cols[..6].iter().map(|c| excel_safe(&c.1[i])).collect();
-            rec.push(format!("{:.1}", score[i]));
-            rec.push(prob[i].map_or(String::new(), |p| format!("{p:.4}")));
-            rec.extend(cols[6..].iter().map(|c| excel_safe(&c.1[i])));
-            w.write_record(&rec)
-                .map_err(|e| Error::Internal(e.to_string()))?;
+        let csv_err = |e: csv::Error| Error::Internal(e.to_string());
+        w.write_record(header).map_err(csv_err)?;
+        for row in rows {
+            w.write_record(&row).map_err(csv_err)?;
         }
-        w.flush().at(dir)?;
+        w.flush().at(path)?;
         Ok(())
-    })?;
-    crate::lake::write_atomic(&dir.join(format!("{stem}.json")), |f| {
-        Ok(serde_json::to_writer(std::io::BufWriter::new(f), alerts)?)
-    })?;
-    Ok(())
+    })
+}
+
+/// Writes `value` as JSON (indented when `pretty`), atomically, through a buffer flushed
+/// before the file is synced (a buffer dropped unflushed would lose its error).
+fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T, pretty: bool) -> Result<()> {
+    crate::lake::write_atomic(path, |f| {
+        use std::io::Write;
+        let mut w = std::io::BufWriter::new(f);
+        match pretty {
+            true => serde_json::to_writer_pretty(&mut w, value)?,
+            false => serde_json::to_writer(&mut w, value)?,
+        }
+        w.flush().at(path)?;
+        Ok(())
+    })
 }
 
 /// Writes a half-year's grid grades (`label`, e.g. 2025年下半年) as `grid_grades.json` (for the
@@ -583,47 +607,32 @@ pub fn write_alerts(dir: &Path, stem: &str, alerts: &[Alert]) -> Result<()> {
 /// # Errors
 /// I/O and serialisation errors.
 pub fn write_grid_grades(dir: &Path, label: &str, grades: &[GridGrade]) -> Result<()> {
-    crate::lake::write_atomic(&dir.join("grid_grades.json"), |f| {
-        Ok(serde_json::to_writer_pretty(
-            std::io::BufWriter::new(f),
-            &(label, grades),
-        )?)
-    })?;
-    crate::lake::write_atomic(&dir.join("grid_grades.csv"), |f| {
-        use std::io::Write;
-        let mut f = std::io::BufWriter::new(f);
-        f.write_all(b"\xEF\xBB\xBF").at(dir)?;
-        let mut w = csv::Writer::from_writer(f);
-        let csv_err = |e: csv::Error| Error::Internal(e.to_string());
-        w.write_record([
-            "period",
-            "street",
-            "community",
-            "grid",
-            "population",
-            "hotline_tickets",
-            "per_1000",
-            "petitions",
-            "level",
-        ])
-        .map_err(csv_err)?;
-        for g in grades {
-            w.write_record([
-                excel_safe(label),
-                excel_safe(&g.street),
-                excel_safe(&g.community),
-                excel_safe(&g.grid),
-                g.population.to_string(),
-                g.tickets.to_string(),
-                format!("{:.2}", g.rate),
-                g.petitions.to_string(),
-                g.level.as_str().to_string(),
-            ])
-            .map_err(csv_err)?;
-        }
-        w.flush().at(dir)?;
-        Ok(())
-    })
+    write_json(&dir.join("grid_grades.json"), &(label, grades), true)?;
+    let header = [
+        "period",
+        "street",
+        "community",
+        "grid",
+        "population",
+        "hotline_tickets",
+        "per_1000",
+        "petitions",
+        "level",
+    ];
+    let rows = grades.iter().map(|g| {
+        vec![
+            excel_safe(label),
+            excel_safe(&g.street),
+            excel_safe(&g.community),
+            excel_safe(&g.grid),
+            g.population.to_string(),
+            g.tickets.to_string(),
+            format!("{:.2}", g.rate),
+            g.petitions.to_string(),
+            g.level.as_str().to_string(),
+        ]
+    });
+    write_excel_csv(&dir.join("grid_grades.csv"), &header, rows)
 }
 
 /// Grid grading of a half-year: 12345 tickets per 1,000 residents and petitions per grid.

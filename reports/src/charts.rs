@@ -126,6 +126,11 @@ impl Canvas {
         font(size * self.scale)
     }
 
+    /// The caption font: `wide` CSS pixels, 16 on a phone.
+    fn caption(self, wide: u32) -> TextStyle<'static> {
+        self.font(if self.narrow() { 16 } else { wide })
+    }
+
     /// A phone-width layout: fewer axis labels, shorter captions.
     fn narrow(self) -> bool {
         self.w < 600
@@ -163,7 +168,7 @@ pub fn trend(title: &str, s: &TrendSeries, cv: Canvas) -> Result<Vec<u8>> {
             .fold(1.0f64, f64::max)
             * if cv.narrow() { 1.5 } else { 1.2 }; // room above the lines for the legend
         let mut c = ChartBuilder::on(root)
-            .caption(title, cv.font(if cv.narrow() { 16 } else { 22 }))
+            .caption(title, cv.caption(22))
             .margin(cv.px(12))
             .x_label_area_size(cv.px(36))
             .y_label_area_size(cv.px(44))
@@ -288,7 +293,7 @@ pub fn heatmap(hm: &Heatmap, cv: Canvas) -> Result<Vec<u8>> {
                 } else {
                     "高风险小区主要问题类别·逐周件数"
                 },
-                cv.font(if cv.narrow() { 16 } else { 22 }),
+                cv.caption(22),
             )
             .margin(cv.px(12))
             .x_label_area_size(cv.px(36))
@@ -356,10 +361,7 @@ pub fn streets(bars: &[StreetBar], cv: Canvas) -> Result<Vec<u8>> {
             .fold(1.0f64, f64::max)
             * 2.0;
         let mut c = ChartBuilder::on(root)
-            .caption(
-                "各街道红黄预警小区数",
-                cv.font(if cv.narrow() { 16 } else { 20 }),
-            )
+            .caption("各街道红黄预警小区数", cv.caption(20))
             .margin(cv.px(12))
             .x_label_area_size(cv.px(40))
             .y_label_area_size(cv.px(name_area))
@@ -431,10 +433,7 @@ pub fn map(points: &[MapPoint], cv: Canvas) -> Result<Vec<u8>> {
         }
         let (dx, dy) = ((x1 - x0) * 0.05, (y1 - y0) * 0.05);
         let mut c = ChartBuilder::on(root)
-            .caption(
-                "小区分布与预警等级",
-                cv.font(if cv.narrow() { 16 } else { 22 }),
-            )
+            .caption("小区分布与预警等级", cv.caption(22))
             .margin(cv.px(12))
             .x_label_area_size(cv.px(30))
             .y_label_area_size(cv.px(50))

@@ -177,11 +177,8 @@ pub fn html(d: &ReportData) -> Result<(String, HashMap<&'static str, Vec<u8>>)> 
     env.add_template("index.html", TEMPLATE)?;
     let (grids, grids_hidden) = grids_shown(&d.grids);
     let count = |level: &str| d.grids.iter().filter(|g| g.level == level).count();
-    let grid_counts = [
-        count("red"),
-        count("yellow"),
-        d.grids.len() - count("red") - count("yellow"),
-    ];
+    let (red, yellow) = (count("red"), count("yellow"));
+    let grid_counts = [red, yellow, d.grids.len() - red - yellow];
     let level_zh: HashMap<&str, &str> = [("red", "红"), ("yellow", "黄"), ("green", "绿")].into();
     let text = env
         .get_template("index.html")?

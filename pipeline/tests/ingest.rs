@@ -1308,3 +1308,64 @@ proptest::proptest! {
         proptest::prop_assert_eq!(before, after);
     }
 }
+
+/// A hand-edited register exported as CSV, the contact's name after the address: an unquoted
+/// comma in one row's address and its blank last cell cancel out, so the row has the
+/// header's width with every later cell one column to the right — the name in the content.
+/// The file's contacts are learned to be names: the row is quarantined with the name hidden,
+/// and the name reaches no record; rows that only look odd (an anonymous caller, a two-
+/// character content, a number in the name column) load.
+#[test]
+fn a_row_whose_cells_moved_a_column_keeps_the_name_out_of_the_lake() {
+    let mut c = city();
+    source(&mut c, "12345热线")
+        .columns
+        .insert("reporter".into(), vec!["联系人".into()]);
+    const NAMES: [&str; 8] = [
+        "王伟", "李娜", "张敏", "刘洋", "陈静", "杨磊", "赵丽", "周杰",
+    ];
+    let mut lines = vec!["工单编号,来电时间,办理状态,诉求地址,联系人,诉求内容,诉求分类".to_owned()];
+    for i in 0..60 {
+        lines.push(format!(
+            "H{i:03},2025-03-05 10:00:00,办理中,建设路12号,{},电梯又坏了请尽快修理,电梯故障",
+            NAMES[i % NAMES.len()]
+        ));
+    }
+    lines.extend([
+        // Row 62: the comma typed in the address, the category left blank.
+        "H100,2025-03-06 10:00:00,办理中,建设路12号,3单元,欧阳建国,电梯坏了".to_owned(),
+        // Rows 63–65: odd but whole.
+        "H101,2025-03-06 11:00:00,办理中,建设路12号,,漏水,".to_owned(),
+        "H102,2025-03-06 12:00:00,办理中,建设路12号,钱芳,漏水,".to_owned(),
+        "H103,2025-03-06 13:00:00,办理中,建设路12号,13812345678,楼道灯坏了一直没人管,".to_owned(),
+    ]);
+    write(
+        c.dir.path(),
+        "exports/hotline/12345_2025-03.csv",
+        &gbk(&lines.join("\n")),
+    );
+    let s = run(&c);
+    let hot = file(&s, "12345_2025-03.csv");
+    assert_eq!((hot.rows, hot.loaded, hot.quarantined), (64, 63, 1));
+    let q = quarantine(&s);
+    let moved = q.iter().find(|v| v["row"] == 62).unwrap();
+    assert_eq!(moved["reason"], "shifted_cells");
+    assert_eq!(moved["field"], "content");
+    assert_eq!(moved["fields"]["诉求内容"], "[已脱敏]");
+    assert_eq!(moved["fields"]["联系人"], "[已脱敏]");
+    // Any cell shaped like a name is hidden in a row whose name may have moved; the others
+    // are shown.
+    assert_eq!(moved["fields"]["诉求分类"], "[已脱敏]");
+    assert_eq!(moved["fields"]["诉求地址"], "建设路12号");
+    assert_eq!(moved["fields"]["来电时间"], "2025-03-06 10:00:00");
+    let recs = records(&c);
+    assert!(!recs.contains_key("hotline:H100"));
+    assert_eq!(recs["hotline:H101"].1.content, "漏水");
+    assert_eq!(recs["hotline:H102"].1.content, "漏水");
+    assert!(recs["hotline:H103"].1.reporter_key.is_some());
+    let mut text = std::fs::read_to_string(s.quarantine_file.as_ref().unwrap()).unwrap();
+    for (_, r) in recs.values() {
+        text.push_str(&format!("{r:?}\n"));
+    }
+    assert!(!text.contains("欧阳建国"), "the name was written");
+}

@@ -7,6 +7,7 @@
 
 pub mod datetime;
 pub mod readers;
+pub mod shape;
 
 pub use datetime::DateFormats;
 
@@ -167,7 +168,8 @@ pub struct QuarantineRow {
     /// Row number in the file.
     pub row: usize,
     /// Reason code: bad_date, column_count, empty_record, future_date, malformed (a line
-    /// that is not valid CSV or JSON), missing_id, test_ticket, unknown_value.
+    /// that is not valid CSV or JSON), missing_id, shifted_cells (see [`shape`]),
+    /// test_ticket, unknown_value.
     pub reason: String,
     /// The field at fault, if one.
     pub field: Option<String>,
@@ -231,6 +233,9 @@ struct Mapping {
     reporter: Option<usize>,
     /// Whether the source maps a reporter column (found in the header or not).
     has_reporter: bool,
+    /// What the file's reporters look like, learned from its first rows (CSV only: cells
+    /// move a column only in a damaged CSV line).
+    shift: std::sync::OnceLock<shape::ShiftCheck>,
     /// The source's datetime formats, compiled.
     dates: DateFormats,
     /// Records received from this epoch ms on are in the future.
@@ -358,6 +363,7 @@ impl Mapping {
             cols,
             reporter,
             has_reporter: src.columns.contains_key("reporter"),
+            shift: std::sync::OnceLock::new(),
             dates: DateFormats::new(&datetime_formats(src)),
             future_ms: ctx.future_limit_ms(),
             test_markers: (ctx.config.ingest.test_markers.iter())
@@ -414,6 +420,23 @@ impl Mapping {
         }
     }
 
+    /// The free-text field (written to the lake) a suspect row's reporter has moved into,
+    /// if one: see [`shape`].
+    fn moved_into_text(&self, cells: &Cells<'_>) -> Option<&'static str> {
+        let check = self.shift.get()?;
+        let text = [
+            const { field("address") },
+            const { field("compound") },
+            const { field("building") },
+            const { field("content") },
+        ];
+        let col = check
+            .moved(cells)
+            .find(|&i| text.iter().any(|&f| self.cols[f] == Some(i)))?;
+        let f = text.into_iter().find(|&f| self.cols[f] == Some(col))?;
+        Some(crate::config::MAPPABLE_FIELDS[f])
+    }
+
     /// The cell of the canonical field at `f` (see [`field`]), "" when unmapped. Not
     /// trimmed: every cell goes through [`normalized`], which trims.
     fn get<'c>(&self, cells: &'c Cells<'_>, f: usize) -> &'c str {
@@ -453,6 +476,16 @@ fn map_row(
     row: usize,
     out: &mut RecordBuilder,
 ) -> std::result::Result<Loaded, Reject> {
+    if let Some(f) = m.moved_into_text(cells) {
+        return Err(reject(
+            "shifted_cells",
+            Some(f),
+            format!(
+                "the {f} looks like this file's reporters and the reporter's cell does not: the \
+                 row's cells moved a column (a comma typed in a cell and a cell left out?)"
+            ),
+        ));
+    }
     let sid = normalized(m.get(cells, const { field("source_id") }));
     if sid.is_empty() {
         return Err(reject("missing_id", Some("source_id"), "no source id"));
@@ -702,7 +735,8 @@ fn reporter_lost(m: &Mapping) -> bool {
 /// masked, and the reporter's cells hidden. A row whose reporter cells are blank (a damaged
 /// JSON key can move the value under another name) has the cells of every column no field
 /// maps hidden too, and a file whose header lacks the reporter's column has every cell
-/// hidden: the identity may be in any of them.
+/// hidden: the identity may be in any of them. A row whose reporter may have moved a column
+/// (see [`shape`]) has every cell shaped like the file's reporters hidden.
 fn redacted(header: &[String], cells: &Cells<'_>, m: &Mapping) -> BTreeMap<String, String> {
     if cells.is_empty() {
         return BTreeMap::new(); // a record that is not valid CSV or JSON: no cells
@@ -713,10 +747,15 @@ fn redacted(header: &[String], cells: &Cells<'_>, m: &Mapping) -> BTreeMap<Strin
     let blank = |i: usize| cells.get(i).is_none_or(|c| c.trim().is_empty());
     let identity_found = window.clone().is_some_and(|mut w| w.any(|i| !blank(i)));
     let hide_unmapped = m.has_reporter && !identity_found;
+    // A row whose reporter may have moved: every cell shaped like the file's reporters.
+    let moved = (m.shift.get()).filter(|c| c.suspect(cells));
     let mut fields = BTreeMap::new();
     for i in 0..header.len().max(cells.len()) {
         let v = cells.get(i).map_or("", |c| c.as_ref());
-        let hidden = lost || is_reporter(i) || (hide_unmapped && !m.cols.contains(&Some(i)));
+        let hidden = lost
+            || is_reporter(i)
+            || (hide_unmapped && !m.cols.contains(&Some(i)))
+            || moved.is_some_and(|c| c.like_reporter(v));
         let v = if hidden && !blank(i) {
             "[已脱敏]".to_owned()
         } else {
@@ -734,7 +773,8 @@ fn redacted(header: &[String], cells: &Cells<'_>, m: &Mapping) -> BTreeMap<Strin
 }
 
 /// A rejection's detail as the quarantine shows it: a cell it quotes masked like a cell, and
-/// the reporter's own cells (which may have moved into the field quoted) hidden; when the
+/// the reporter's own cells (which may have moved into the field quoted) hidden, with every
+/// cell shaped like a reporter in a row whose reporter may have moved; when the
 /// header lacks the reporter's column, all it quotes (between its first and last backtick)
 /// hidden.
 fn redacted_detail(detail: String, header_len: usize, cells: &Cells<'_>, m: &Mapping) -> String {
@@ -748,7 +788,10 @@ fn redacted_detail(detail: String, header_len: usize, cells: &Cells<'_>, m: &Map
     }
     let mut detail = mask_pii_owned(detail);
     if let Some(r) = m.reporter {
-        for i in reporter_cells(header_len, cells.len(), r) {
+        let moved = (m.shift.get()).filter(|c| c.suspect(cells));
+        let shaped =
+            (0..cells.len()).filter(|&i| moved.is_some_and(|c| c.like_reporter(&cells[i])));
+        for i in reporter_cells(header_len, cells.len(), r).chain(shaped) {
             let raw = cells.get(i).map_or("", |c| c.as_ref());
             // The detail quotes a cell as it is or normalised.
             for quoted in [raw.trim(), &normalized(raw)] {
@@ -1488,6 +1531,21 @@ pub fn ingest(
                 for (seq, batch) in raw_rx.into_iter().enumerate() {
                     if token_rx.recv().is_err() {
                         break; // the applier stopped on an error
+                    }
+                    // The file's reporters are learned from its first batch, before any
+                    // row is mapped: every row is checked alike, whatever the threads do.
+                    if let (0, Batch::Blocks(blocks), Some(r)) = (seq, &batch, mapping.reporter) {
+                        let mut counter = shape::ShapeCounter::new(header.len(), r);
+                        for b in blocks {
+                            b.for_each_row(|_, cells, problem, _| {
+                                if problem.is_none() {
+                                    counter.add(cells);
+                                }
+                            });
+                        }
+                        if let Some(check) = counter.finish() {
+                            let _ = mapping.shift.set(check);
+                        }
                     }
                     let (out, map_chunk) = (out_tx.clone(), &map_chunk);
                     tasks.spawn_fifo(move |_| {

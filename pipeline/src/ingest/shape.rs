@@ -1,0 +1,248 @@
+//! Cells moved a column by a damaged CSV line, found from the shape of the file's reporters.
+//!
+//! An unquoted comma typed in a cell splits it in two; when the same line also lacks its last
+//! cell (a blank left out by a hand edit), the two cancel out: the line has the header's width
+//! and every cell between them sits one column to the right. If the reporter's column is among
+//! them, the reporter's value (a name, a number, an openid) moves into the next column — the
+//! content or the address, which are written to the lake — and the reporter's own column holds
+//! its neighbour's value. Masking catches a moved phone or ID number, not a name.
+//!
+//! What a file's reporters look like is learned from its first rows ([`ShapeCounter`]): when
+//! nearly all of them have one [`Shape`] (names, numbers, openids) and a column nearly never
+//! has it, a row whose reporter cell has another shape while that column has the reporters' is
+//! taken as moved ([`ShiftCheck::moved`]).
+
+use std::borrow::Cow;
+
+/// What a cell looks like, as far as telling a reporter from other values goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Blank.
+    Empty,
+    /// A phone, ID or account number: at least seven digits, with separators.
+    Number,
+    /// A person's name: two to six Chinese characters, a middle dot or `*` (a masked name).
+    Name,
+    /// An account token such as an openid: 16–64 ASCII letters, digits, `_` and `-`.
+    Token,
+    /// Anything else.
+    Other,
+}
+
+const SHAPES: usize = 5;
+
+impl Shape {
+    /// The shape of `cell` (trimmed).
+    pub fn of(cell: &str) -> Shape {
+        let s = cell.trim();
+        if s.is_empty() {
+            return Shape::Empty;
+        }
+        if s.len() > 64 {
+            return Shape::Other; // free text: the common case, decided on its length
+        }
+        let (mut digits, mut cjk, mut chars) = (0, 0, 0);
+        let (mut number, mut name, mut token) = (true, true, true);
+        for ch in s.chars() {
+            chars += 1;
+            let digit = ch.is_ascii_digit() || ('０'..='９').contains(&ch);
+            digits += usize::from(digit);
+            let han = matches!(ch, '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}');
+            cjk += usize::from(han);
+            number &= digit || matches!(ch, '+' | '-' | '(' | ')' | ' ' | 'X' | 'x' | '－');
+            name &= han || matches!(ch, '·' | '•' | '*' | '＊');
+            token &= ch.is_ascii_alphanumeric() || matches!(ch, '_' | '-');
+        }
+        if number && digits >= 7 {
+            Shape::Number
+        } else if name && cjk >= 1 && (2..=6).contains(&chars) {
+            Shape::Name
+        } else if token && (16..=64).contains(&chars) && s.bytes().any(|b| b.is_ascii_alphabetic())
+        {
+            Shape::Token
+        } else {
+            Shape::Other
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Reporters counted before a file's shape is trusted.
+const MIN_REPORTERS: u32 = 50;
+/// Share of the non-blank reporter cells that must have one shape.
+const DOMINANT_SHARE: f64 = 0.9;
+/// Largest share of a column's cells with the reporters' shape for that column to be checked.
+const RARE_SHARE: f64 = 0.05;
+
+/// Counts the shapes of a file's first rows, one column at a time.
+#[derive(Debug)]
+pub struct ShapeCounter {
+    reporter: usize,
+    /// Rows counted.
+    rows: u32,
+    /// Per column, the rows of each shape.
+    counts: Vec<[u32; SHAPES]>,
+}
+
+impl ShapeCounter {
+    /// A counter for a file of `width` columns with the reporter in column `reporter`.
+    pub fn new(width: usize, reporter: usize) -> ShapeCounter {
+        ShapeCounter {
+            reporter,
+            rows: 0,
+            counts: vec![[0; SHAPES]; width],
+        }
+    }
+
+    /// Counts one row; rows of another width than the header's are left out.
+    pub fn add(&mut self, cells: &[Cow<'_, str>]) {
+        if cells.len() != self.counts.len() {
+            return;
+        }
+        self.rows += 1;
+        for (count, cell) in self.counts.iter_mut().zip(cells) {
+            count[Shape::of(cell).index()] += 1;
+        }
+    }
+
+    /// The check the counted rows support: `None` when the reporters are too few or have no
+    /// dominant shape, or no column is one where that shape is rare.
+    pub fn finish(self) -> Option<ShiftCheck> {
+        let reporters = self.counts.get(self.reporter)?;
+        let filled: u32 = reporters.iter().sum::<u32>() - reporters[Shape::Empty.index()];
+        if filled < MIN_REPORTERS {
+            return None;
+        }
+        let shape = [Shape::Number, Shape::Name, Shape::Token]
+            .into_iter()
+            .find(|s| f64::from(reporters[s.index()]) >= DOMINANT_SHARE * f64::from(filled))?;
+        let rows = f64::from(self.rows);
+        let rare: Vec<bool> = (self.counts.iter().enumerate())
+            .map(|(i, c)| i != self.reporter && f64::from(c[shape.index()]) <= RARE_SHARE * rows)
+            .collect();
+        rare.contains(&true).then_some(ShiftCheck {
+            reporter: self.reporter,
+            shape,
+            rare,
+        })
+    }
+}
+
+/// What a file's reporters look like, and the columns where that rarely occurs.
+#[derive(Debug, Clone)]
+pub struct ShiftCheck {
+    reporter: usize,
+    shape: Shape,
+    /// Per column: whether a cell shaped like a reporter is rare there.
+    rare: Vec<bool>,
+}
+
+impl ShiftCheck {
+    /// Whether a row may have moved: it has the header's width (other rows are handled as
+    /// such) and its reporter cell is neither blank nor shaped like the file's reporters.
+    pub fn suspect(&self, cells: &[Cow<'_, str>]) -> bool {
+        cells.len() == self.rare.len()
+            && cells.get(self.reporter).is_some_and(|c| {
+                let s = Shape::of(c);
+                s != Shape::Empty && s != self.shape
+            })
+    }
+
+    /// Whether `cell` is shaped like the file's reporters.
+    pub fn like_reporter(&self, cell: &str) -> bool {
+        Shape::of(cell) == self.shape
+    }
+
+    /// The columns a suspect row's reporter has moved to: those where a cell shaped like
+    /// the reporters is rare, and the row has one. None for a row that is not suspect.
+    pub fn moved<'a>(&'a self, cells: &'a [Cow<'_, str>]) -> impl Iterator<Item = usize> + 'a {
+        let suspect = self.suspect(cells);
+        (0..cells.len()).filter(move |&i| suspect && self.rare[i] && self.like_reporter(&cells[i]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(cells: &[&str]) -> Vec<Cow<'static, str>> {
+        cells.iter().map(|c| Cow::Owned((*c).to_owned())).collect()
+    }
+
+    #[test]
+    fn cells_have_the_shapes_of_reporters_or_not() {
+        for (cell, shape) in [
+            ("", Shape::Empty),
+            ("  ", Shape::Empty),
+            ("13812345678", Shape::Number),
+            ("+86 138-1234-5678", Shape::Number),
+            ("0571-88886666", Shape::Number),
+            ("11010119900307123X", Shape::Number),
+            ("１３８１２３４５６７８", Shape::Number),
+            ("12号", Shape::Other),
+            ("123456", Shape::Other),
+            ("王伟", Shape::Name),
+            ("欧阳建国", Shape::Name),
+            ("阿依古丽·买买提", Shape::Other), // eight characters: too long to tell
+            ("张*", Shape::Name),
+            ("张**", Shape::Name),
+            ("王", Shape::Other),
+            ("3单元", Shape::Other),
+            ("oX_abcdefghijklmnop", Shape::Token),
+            ("wx_abcdef", Shape::Other),
+            ("1234567890123456789012", Shape::Number),
+            ("电梯坏了困人请尽快维修", Shape::Other),
+        ] {
+            assert_eq!(Shape::of(cell), shape, "{cell:?}");
+        }
+    }
+
+    fn counted(rows: usize, reporter: impl Fn(usize) -> &'static str) -> ShapeCounter {
+        let mut c = ShapeCounter::new(3, 1);
+        for i in 0..rows {
+            let content = if i % 50 == 0 {
+                "漏水"
+            } else {
+                "电梯坏了请尽快修"
+            };
+            c.add(&row(&["建设路12号", reporter(i), content]));
+        }
+        c
+    }
+
+    #[test]
+    fn a_file_of_names_checks_the_columns_where_names_are_rare() {
+        let check = counted(100, |i| ["王伟", "李娜"][i % 2]).finish().unwrap();
+        let moved = row(&["建设路12号", "3单元", "欧阳建国"]);
+        assert_eq!(check.moved(&moved).collect::<Vec<_>>(), vec![2]);
+        // A whole row, a blank reporter, a row of another width: nothing moved.
+        for cells in [
+            row(&["建设路12号", "王伟", "漏水"]),
+            row(&["建设路12号", "", "漏水"]),
+            row(&["建设路12号", "3单元", "欧阳建国", ""]),
+        ] {
+            assert_eq!(check.moved(&cells).count(), 0, "{cells:?}");
+        }
+    }
+
+    #[test]
+    fn too_few_or_mixed_reporters_give_no_check() {
+        assert!(counted(49, |_| "王伟").finish().is_none());
+        assert!(counted(100, |i| ["王伟", "13812345678"][i % 2])
+            .finish()
+            .is_none());
+        // Names as common in the content as in the reporters: no column to check.
+        let mut c = ShapeCounter::new(2, 0);
+        for _ in 0..100 {
+            c.add(&row(&["王伟", "漏水"]));
+        }
+        assert!(c.finish().is_none());
+        // Blank reporters do not count toward the fifty.
+        assert!(counted(200, |i| if i % 5 == 0 { "王伟" } else { "" })
+            .finish()
+            .is_none());
+    }
+}

@@ -1313,8 +1313,9 @@ proptest::proptest! {
 /// comma in one row's address and its blank last cell cancel out, so the row has the
 /// header's width with every later cell one column to the right — the name in the content.
 /// The file's contacts are learned to be names: the row is quarantined with the name hidden,
-/// and the name reaches no record; rows that only look odd (an anonymous caller, a two-
-/// character content, a number in the name column) load.
+/// and the name reaches no record; rows that only look odd (a two-character content, a
+/// number in the name column) load. A blank contact where every other row has one, beside a
+/// content shaped like a name, is taken as moved too (a separator typed before the name).
 #[test]
 fn a_row_whose_cells_moved_a_column_keeps_the_name_out_of_the_lake() {
     let mut c = city();
@@ -1334,8 +1335,9 @@ fn a_row_whose_cells_moved_a_column_keeps_the_name_out_of_the_lake() {
     lines.extend([
         // Row 62: the comma typed in the address, the category left blank.
         "H100,2025-03-06 10:00:00,办理中,建设路12号,3单元,欧阳建国,电梯坏了".to_owned(),
-        // Rows 63–65: odd but whole.
+        // Row 63: a blank contact and a name-shaped content, in a file of named contacts.
         "H101,2025-03-06 11:00:00,办理中,建设路12号,,漏水,".to_owned(),
+        // Rows 64–65: odd but whole.
         "H102,2025-03-06 12:00:00,办理中,建设路12号,钱芳,漏水,".to_owned(),
         "H103,2025-03-06 13:00:00,办理中,建设路12号,13812345678,楼道灯坏了一直没人管,".to_owned(),
     ]);
@@ -1346,7 +1348,7 @@ fn a_row_whose_cells_moved_a_column_keeps_the_name_out_of_the_lake() {
     );
     let s = run(&c);
     let hot = file(&s, "12345_2025-03.csv");
-    assert_eq!((hot.rows, hot.loaded, hot.quarantined), (64, 63, 1));
+    assert_eq!((hot.rows, hot.loaded, hot.quarantined), (64, 62, 2));
     let q = quarantine(&s);
     let moved = q.iter().find(|v| v["row"] == 62).unwrap();
     assert_eq!(moved["reason"], "shifted_cells");
@@ -1360,7 +1362,9 @@ fn a_row_whose_cells_moved_a_column_keeps_the_name_out_of_the_lake() {
     assert_eq!(moved["fields"]["来电时间"], "2025-03-06 10:00:00");
     let recs = records(&c);
     assert!(!recs.contains_key("hotline:H100"));
-    assert_eq!(recs["hotline:H101"].1.content, "漏水");
+    let blank = q.iter().find(|v| v["row"] == 63).unwrap();
+    assert_eq!(blank["reason"], "shifted_cells");
+    assert_eq!(blank["fields"]["诉求内容"], "[已脱敏]");
     assert_eq!(recs["hotline:H102"].1.content, "漏水");
     assert!(recs["hotline:H103"].1.reporter_key.is_some());
     let mut text = std::fs::read_to_string(s.quarantine_file.as_ref().unwrap()).unwrap();
@@ -1368,4 +1372,79 @@ fn a_row_whose_cells_moved_a_column_keeps_the_name_out_of_the_lake() {
         text.push_str(&format!("{r:?}\n"));
     }
     assert!(!text.contains("欧阳建国"), "the name was written");
+}
+
+/// Contacts of the register the shift tests write, and its 60 rows (the category blank, as
+/// hand-kept registers leave it): a CSV whose reporters are names, after the address. Its
+/// 200 rows keep the few damaged ones a small share, as in a real export.
+const CONTACTS: [&str; 8] = [
+    "王伟",
+    "李娜",
+    "张敏",
+    "刘洋",
+    "陈静",
+    "杨磊",
+    "欧阳建国",
+    "周杰",
+];
+
+fn named_register() -> Vec<String> {
+    let mut lines = vec!["工单编号,来电时间,办理状态,诉求地址,联系人,诉求内容,诉求分类".to_owned()];
+    for i in 0..200 {
+        lines.push(format!(
+            "H{i:03},2025-03-05 10:{:02}:00,办理中,建设路{}号,{},电梯又坏了请尽快修理,",
+            i % 60,
+            i % 20 + 1,
+            CONTACTS[i % CONTACTS.len()]
+        ));
+    }
+    lines
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(40),
+        ..proptest::prelude::ProptestConfig::default()
+    })]
+
+    /// Lines of the register damaged the way that keeps their width — a comma typed
+    /// anywhere, the blank last cell left out — never write a contact's name: the row loads
+    /// (the name where it belongs, or cut in two) or is quarantined with the name hidden.
+    #[test]
+    fn a_typed_comma_and_a_left_out_cell_never_write_a_name(
+        damage in proptest::collection::vec((1..201usize, proptest::prelude::any::<usize>()), 1..6),
+    ) {
+        let mut c = city();
+        source(&mut c, "12345热线")
+            .columns
+            .insert("reporter".into(), vec!["联系人".into()]);
+        let mut lines = named_register();
+        for (line, at) in &damage {
+            let l = &mut lines[*line];
+            if l.ends_with(',') {
+                l.pop();
+            }
+            let mut chars: Vec<char> = l.chars().collect();
+            chars.insert(at % (chars.len() + 1), ',');
+            *l = chars.into_iter().collect();
+        }
+        write(c.dir.path(), "exports/hotline/12345_2025-03.csv", &gbk(&lines.join("\n")));
+        let s = run(&c);
+        let hot = file(&s, "12345_2025-03.csv");
+        proptest::prop_assert_eq!(hot.rows, 200);
+        let mut written = serde_json::to_string(&s).unwrap();
+        for (_, r) in records(&c).values() {
+            written.push_str(&format!("{r:?}\n"));
+        }
+        if let Some(q) = &s.quarantine_file {
+            written.push_str(&std::fs::read_to_string(q).unwrap());
+        }
+        for name in CONTACTS {
+            let at = written.find(name).map(|i| {
+                let from = written[..i].char_indices().rev().nth(150).map_or(0, |(j, _)| j);
+                written[from..].chars().take(200).collect::<String>()
+            });
+            proptest::prop_assert!(at.is_none(), "{} written in {:?}; lines {:?}", name, at, damage.iter().map(|d| &lines[d.0]).collect::<Vec<_>>());
+        }
+    }
 }

@@ -736,7 +736,8 @@ fn reporter_lost(m: &Mapping) -> bool {
 /// JSON key can move the value under another name) has the cells of every column no field
 /// maps hidden too, and a file whose header lacks the reporter's column has every cell
 /// hidden: the identity may be in any of them. A row whose reporter may have moved a column
-/// (see [`shape`]) has every cell shaped like the file's reporters hidden.
+/// (see [`shape`]), or of another width, has every cell shaped like the file's reporters
+/// hidden.
 fn redacted(header: &[String], cells: &Cells<'_>, m: &Mapping) -> BTreeMap<String, String> {
     if cells.is_empty() {
         return BTreeMap::new(); // a record that is not valid CSV or JSON: no cells
@@ -747,8 +748,9 @@ fn redacted(header: &[String], cells: &Cells<'_>, m: &Mapping) -> BTreeMap<Strin
     let blank = |i: usize| cells.get(i).is_none_or(|c| c.trim().is_empty());
     let identity_found = window.clone().is_some_and(|mut w| w.any(|i| !blank(i)));
     let hide_unmapped = m.has_reporter && !identity_found;
-    // A row whose reporter may have moved: every cell shaped like the file's reporters.
-    let moved = (m.shift.get()).filter(|c| c.suspect(cells));
+    // A row whose reporter may have moved, or of another width: every cell shaped like the
+    // file's reporters.
+    let moved = (m.shift.get()).filter(|c| c.unsure(cells));
     let mut fields = BTreeMap::new();
     for i in 0..header.len().max(cells.len()) {
         let v = cells.get(i).map_or("", |c| c.as_ref());
@@ -788,7 +790,7 @@ fn redacted_detail(detail: String, header_len: usize, cells: &Cells<'_>, m: &Map
     }
     let mut detail = mask_pii_owned(detail);
     if let Some(r) = m.reporter {
-        let moved = (m.shift.get()).filter(|c| c.suspect(cells));
+        let moved = (m.shift.get()).filter(|c| c.unsure(cells));
         let shaped =
             (0..cells.len()).filter(|&i| moved.is_some_and(|c| c.like_reporter(&cells[i])));
         for i in reporter_cells(header_len, cells.len(), r).chain(shaped) {

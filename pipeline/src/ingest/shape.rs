@@ -8,9 +8,10 @@
 //! its neighbour's value. Masking catches a moved phone or ID number, not a name.
 //!
 //! What a file's reporters look like is learned from its first rows ([`ShapeCounter`]): when
-//! nearly all of them have one [`Shape`] (names, numbers, openids) and a column nearly never
-//! has it, a row whose reporter cell has another shape while that column has the reporters' is
-//! taken as moved ([`ShiftCheck::moved`]).
+//! nearly all of them have one [`Shape`] (names, numbers, openids) and a column mostly does
+//! not (the content, the address), a row whose reporter cell has another shape (or is blank
+//! where blanks are rare) while that column has the reporters' is taken as moved
+//! ([`ShiftCheck::moved`]).
 
 use std::borrow::Cow;
 
@@ -74,8 +75,13 @@ impl Shape {
 const MIN_REPORTERS: u32 = 50;
 /// Share of the non-blank reporter cells that must have one shape.
 const DOMINANT_SHARE: f64 = 0.9;
-/// Largest share of a column's cells with the reporters' shape for that column to be checked.
-const RARE_SHARE: f64 = 0.05;
+/// A column is checked when fewer than this share of its cells have the reporters' shape:
+/// the content and address, not a status or category column of short words shaped like
+/// names. A row is only taken as moved when its reporter cell is odd too, so a content often
+/// as short as a name costs few false alarms.
+const CHECKED_SHARE: f64 = 0.5;
+/// A blank reporter cell is odd when at most this share of the file's rows have one.
+const BLANK_SHARE: f64 = 0.05;
 
 /// Counts the shapes of a file's first rows, one column at a time.
 #[derive(Debug)]
@@ -109,7 +115,7 @@ impl ShapeCounter {
     }
 
     /// The check the counted rows support: `None` when the reporters are too few or have no
-    /// dominant shape, or no column is one where that shape is rare.
+    /// dominant shape, or no column is one where that shape is uncommon.
     pub fn finish(self) -> Option<ShiftCheck> {
         let reporters = self.counts.get(self.reporter)?;
         let filled: u32 = reporters.iter().sum::<u32>() - reporters[Shape::Empty.index()];
@@ -120,35 +126,49 @@ impl ShapeCounter {
             .into_iter()
             .find(|s| f64::from(reporters[s.index()]) >= DOMINANT_SHARE * f64::from(filled))?;
         let rows = f64::from(self.rows);
-        let rare: Vec<bool> = (self.counts.iter().enumerate())
-            .map(|(i, c)| i != self.reporter && f64::from(c[shape.index()]) <= RARE_SHARE * rows)
+        let checked: Vec<bool> = (self.counts.iter().enumerate())
+            .map(|(i, c)| i != self.reporter && f64::from(c[shape.index()]) < CHECKED_SHARE * rows)
             .collect();
-        rare.contains(&true).then_some(ShiftCheck {
+        checked.contains(&true).then_some(ShiftCheck {
             reporter: self.reporter,
             shape,
-            rare,
+            blank_is_odd: f64::from(reporters[Shape::Empty.index()]) <= BLANK_SHARE * rows,
+            checked,
         })
     }
 }
 
-/// What a file's reporters look like, and the columns where that rarely occurs.
+/// What a file's reporters look like, and the columns where that shape is uncommon.
 #[derive(Debug, Clone)]
 pub struct ShiftCheck {
     reporter: usize,
     shape: Shape,
-    /// Per column: whether a cell shaped like a reporter is rare there.
-    rare: Vec<bool>,
+    /// Whether a blank reporter cell is rare in the file (a typed separator next to the
+    /// reporter's leaves a blank cell behind it).
+    blank_is_odd: bool,
+    /// Per column: whether a cell shaped like a reporter is uncommon there (and checked).
+    checked: Vec<bool>,
 }
 
 impl ShiftCheck {
     /// Whether a row may have moved: it has the header's width (other rows are handled as
-    /// such) and its reporter cell is neither blank nor shaped like the file's reporters.
+    /// such) and its reporter cell is not shaped like the file's reporters, nor blank in a
+    /// file where blanks are common (anonymous callers).
     pub fn suspect(&self, cells: &[Cow<'_, str>]) -> bool {
-        cells.len() == self.rare.len()
-            && cells.get(self.reporter).is_some_and(|c| {
-                let s = Shape::of(c);
-                s != Shape::Empty && s != self.shape
-            })
+        cells.len() == self.checked.len()
+            && cells
+                .get(self.reporter)
+                .is_some_and(|c| match Shape::of(c) {
+                    Shape::Empty => self.blank_is_odd,
+                    s => s != self.shape,
+                })
+    }
+
+    /// Whether a quarantined row's reporter-shaped cells should be hidden: it may have moved,
+    /// or it has another width than the header's (its cells moved by as many columns as
+    /// separators were typed before the reporter's, which a left-out one after it hides).
+    pub fn unsure(&self, cells: &[Cow<'_, str>]) -> bool {
+        cells.len() != self.checked.len() || self.suspect(cells)
     }
 
     /// Whether `cell` is shaped like the file's reporters.
@@ -157,10 +177,11 @@ impl ShiftCheck {
     }
 
     /// The columns a suspect row's reporter has moved to: those where a cell shaped like
-    /// the reporters is rare, and the row has one. None for a row that is not suspect.
+    /// the reporters is uncommon, and the row has one. None for a row that is not suspect.
     pub fn moved<'a>(&'a self, cells: &'a [Cow<'_, str>]) -> impl Iterator<Item = usize> + 'a {
         let suspect = self.suspect(cells);
-        (0..cells.len()).filter(move |&i| suspect && self.rare[i] && self.like_reporter(&cells[i]))
+        (0..cells.len())
+            .filter(move |&i| suspect && self.checked[i] && self.like_reporter(&cells[i]))
     }
 }
 
@@ -214,18 +235,24 @@ mod tests {
     }
 
     #[test]
-    fn a_file_of_names_checks_the_columns_where_names_are_rare() {
+    fn a_file_of_names_checks_the_columns_where_names_are_uncommon() {
         let check = counted(100, |i| ["王伟", "李娜"][i % 2]).finish().unwrap();
         let moved = row(&["建设路12号", "3单元", "欧阳建国"]);
         assert_eq!(check.moved(&moved).collect::<Vec<_>>(), vec![2]);
-        // A whole row, a blank reporter, a row of another width: nothing moved.
+        // A blank reporter where none are: a separator typed before the name.
+        assert_eq!(check.moved(&row(&["建设路12号", "", "王伟"])).count(), 1);
+        // A whole row, a row of another width: nothing moved.
         for cells in [
             row(&["建设路12号", "王伟", "漏水"]),
-            row(&["建设路12号", "", "漏水"]),
             row(&["建设路12号", "3单元", "欧阳建国", ""]),
         ] {
             assert_eq!(check.moved(&cells).count(), 0, "{cells:?}");
         }
+        // Where anonymous reporters are common, a blank one is not odd.
+        let check = counted(100, |i| ["王伟", "李娜", ""][i % 3])
+            .finish()
+            .unwrap();
+        assert_eq!(check.moved(&row(&["建设路12号", "", "王伟"])).count(), 0);
     }
 
     #[test]

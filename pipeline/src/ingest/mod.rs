@@ -1604,11 +1604,19 @@ pub fn ingest(
         if let Some(first) = &st.undecodable_first {
             warn!(file = %st.file, rows = st.undecodable_rows, "bytes that could not be decoded, first at {first}");
         }
-        info!(source = %st.source, file = %st.file, rows = st.rows, loaded = st.loaded, quarantined = st.quarantined, duplicates = st.duplicates, "file ingested");
     }
 
     let merged = merge(&lake_dir, cfg, &files, pending.into_settled())?;
     account(&mut summary, merged);
+    // Logged once every merge is accounted for: records pending at a file's end may be
+    // found in the lake by the last merge (duplicates then, not loaded).
+    for st in summary
+        .files
+        .iter()
+        .filter(|f| !f.skipped_unchanged && f.error.is_none())
+    {
+        info!(source = %st.source, file = %st.file, rows = st.rows, loaded = st.loaded, quarantined = st.quarantined, duplicates = st.duplicates, "file ingested");
+    }
     summary.partitions_written.sort();
     summary.partitions_written.dedup();
     if !quarantine.is_empty() {

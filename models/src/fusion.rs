@@ -132,6 +132,30 @@ impl FusionParams {
         100.0 * (1.0 - keep)
     }
 
+    /// Each part's share of [`FusionParams::score`], in `fired` order after the model's: the
+    /// score multiplies the parts' complements, so a part `x` (the model's probability, a
+    /// rule's weight) adds `−ln(1 − x)` to `−ln(1 − score/100)`, and its share is that over the
+    /// sum. All zero when nothing adds to the score.
+    pub fn shares(&self, probability: f64, fired: &[Fired]) -> (f64, Vec<f64>) {
+        // Capped below 1: a certain part would take the whole score, and the others none.
+        let strength = |x: f64| match x.is_finite() {
+            true => -(1.0 - x.clamp(0.0, 1.0 - 1e-9)).ln(),
+            false => 0.0,
+        };
+        let model = strength(probability);
+        let rules: Vec<f64> = (fired.iter())
+            .map(|f| strength(self.weight(f.severity)))
+            .collect();
+        let total = model + rules.iter().sum::<f64>();
+        if total <= 0.0 {
+            return (0.0, vec![0.0; rules.len()]);
+        }
+        (
+            model / total,
+            rules.into_iter().map(|r| r / total).collect(),
+        )
+    }
+
     /// The level of a score, with `red` the cut-off in force (configured or fitted).
     pub fn level(&self, score: f64, red: f64) -> RiskLevel {
         if score >= red {
@@ -194,6 +218,25 @@ mod tests {
             severity: s,
             reason: String::new(),
         }
+    }
+
+    #[test]
+    fn shares_split_the_score_by_what_each_part_adds() {
+        let f = FusionParams::default();
+        let fired = [fired(Severity::High), fired(Severity::Low)];
+        let (model, rules) = f.shares(0.3, &fired);
+        // 0.7·0.85·0.97: −ln 0.7, −ln 0.85, −ln 0.97 over their sum.
+        let parts = [-(0.7f64.ln()), -(0.85f64.ln()), -(0.97f64.ln())];
+        let total: f64 = parts.iter().sum();
+        assert!((model - parts[0] / total).abs() < 1e-12);
+        assert!((rules[0] - parts[1] / total).abs() < 1e-12);
+        assert!((rules[1] - parts[2] / total).abs() < 1e-12);
+        // The parts add up to the score: −ln(1 − score/100) = total.
+        assert!((-(1.0 - f.score(0.3, &fired) / 100.0).ln() - total).abs() < 1e-12);
+        assert_eq!(f.shares(0.0, &[]), (0.0, vec![]));
+        assert_eq!(f.shares(f64::NAN, &fired[..1]).0, 0.0);
+        let (model, rules) = f.shares(1.0, &fired[..1]);
+        assert!(model > 0.99 && rules[0] < 0.01);
     }
 
     #[test]

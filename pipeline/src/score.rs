@@ -13,7 +13,7 @@ use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 use weaksignal_models::classify::escalation::{EscalationModel, TrainParams};
 use weaksignal_models::fusion::{fit_cutoff, FusionParams, RiskLevel, Trend};
-use weaksignal_models::rules::RuleSet;
+use weaksignal_models::rules::{Fired, RuleSet};
 
 use crate::config::Config;
 use crate::error::IoContext;
@@ -301,6 +301,33 @@ pub fn model_and_cutoff(
 /// The previous scoring's level, score and first-raised date per compound.
 pub type Previous = HashMap<String, (RiskLevel, f64, Option<NaiveDate>)>;
 
+/// An alert's reasons, the part adding most to its score first (see
+/// [`FusionParams::shares`]): at most four rules fired, and the model's estimate, which says
+/// when the rest of the score outweighs it (a yellow alert raised by rules can have a model
+/// estimate of 1 %, which alone reads as a contradiction).
+fn reasons(fusion: &FusionParams, p: Option<f64>, fired: &[Fired]) -> Vec<String> {
+    let (model, rules) = fusion.shares(p.unwrap_or(0.0), fired);
+    let mut parts: Vec<(f64, String)> = (fired.iter().zip(rules))
+        .map(|(f, s)| (s, f.reason.clone()))
+        .collect();
+    // Stable: rules of one weight keep the rule file's order.
+    parts.sort_by(|a, b| b.0.total_cmp(&a.0));
+    parts.truncate(4);
+    if let Some(p) = p {
+        let pct = match p < 0.005 {
+            true => "不足1%".to_owned(),
+            false => format!("{:.0}%", 100.0 * p),
+        };
+        let mut text = format!("模型估计8周内发生集体或越级信访的概率{pct}");
+        if !fired.is_empty() && model < 0.5 {
+            text.push_str("，得分主要来自其他各项");
+        }
+        let at = (parts.iter().position(|(s, _)| *s < model)).unwrap_or(parts.len());
+        parts.insert(at, (model, text));
+    }
+    parts.into_iter().map(|(_, t)| t).collect()
+}
+
 /// Builds the alert rows of one date.
 pub fn alerts_for(
     now: &[&Row],
@@ -327,13 +354,7 @@ pub fn alerts_for(
             (_, Some((l, _, Some(f)))) if *l != RiskLevel::Green => Some(*f),
             _ => Some(r.as_of),
         };
-        let mut reasons: Vec<String> = fired.iter().take(4).map(|f| f.reason.clone()).collect();
-        if let Some(p) = p {
-            reasons.push(format!(
-                "模型估计8周内发生集体或越级信访的概率{:.0}%",
-                100.0 * p
-            ));
-        }
+        let reasons = reasons(fusion, p, &fired);
         let figures = [
             "n28",
             "rate28",
@@ -739,4 +760,53 @@ pub async fn grid_grades(
         })
         .collect();
     Ok((label, out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use weaksignal_models::rules::Severity;
+
+    fn fired(reason: &str, severity: Severity) -> Fired {
+        Fired {
+            id: reason.into(),
+            name: reason.into(),
+            severity,
+            reason: reason.into(),
+        }
+    }
+
+    #[test]
+    fn reasons_come_in_the_order_of_what_they_add_to_the_score() {
+        let f = FusionParams::default();
+        let rules = [
+            fired("低", Severity::Low),
+            fired("高", Severity::High),
+            fired("中", Severity::Medium),
+        ];
+        // A model estimate of 1 % adds least, and says the rest weighs more.
+        assert_eq!(
+            reasons(&f, Some(0.01), &rules),
+            [
+                "高",
+                "中",
+                "低",
+                "模型估计8周内发生集体或越级信访的概率1%，得分主要来自其他各项"
+            ]
+        );
+        // One of 60 % leads, and is most of the score.
+        assert_eq!(
+            reasons(&f, Some(0.6), &rules)[0],
+            "模型估计8周内发生集体或越级信访的概率60%"
+        );
+        assert_eq!(
+            reasons(&f, Some(0.001), &[]),
+            ["模型估计8周内发生集体或越级信访的概率不足1%"]
+        );
+        // At most four rules, the weightiest; no model, no model line.
+        let many: Vec<Fired> = (0..6)
+            .map(|i| fired(&i.to_string(), [Severity::Low, Severity::High][i % 2]))
+            .collect();
+        assert_eq!(reasons(&f, None, &many), ["1", "3", "5", "0"]);
+    }
 }

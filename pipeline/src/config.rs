@@ -224,7 +224,8 @@ pub struct Source {
     /// Encoding (CSV, JSONL).
     #[serde(default)]
     pub encoding: Encoding,
-    /// Datetime formats to try (chrono syntax), plus `excel` for serial dates.
+    /// Datetime formats to try: chrono syntax (local time, or an instant when it reads `%z`),
+    /// or a named one: `excel` (serial days), `rfc3339`, `epoch_s`, `epoch_ms`.
     #[serde(default = "default_datetime_formats")]
     pub datetime_formats: Vec<String>,
     /// Canonical field → the export's column name(s), first present wins.
@@ -366,7 +367,7 @@ impl Config {
                 }
             }
             for f in &s.datetime_formats {
-                if f != "excel"
+                if !crate::ingest::datetime::NAMED_FORMATS.contains(&f.as_str())
                     && chrono::format::StrftimeItems::new(f)
                         .any(|i| matches!(i, chrono::format::Item::Error))
                 {
@@ -409,7 +410,7 @@ name = "a"
 channel = "hotline"
 path = "*.csv"
 format = "csv"
-datetime_formats = ["%Y-%m-%d %Q"]
+datetime_formats = ["%Y-%m-%d %Q", "rfc3339", "epoch_ms", "epoch_s", "excel"]
 columns = { source_id = ["id"], colour = ["x"] }
 values = { status = { "已办结" = "done" } }
 "#;
@@ -420,5 +421,7 @@ values = { status = { "已办结" = "done" } }
         for needle in ["colour", "received_at", "content", "done", "%Q"] {
             assert!(e.contains(needle), "missing `{needle}` in: {e}");
         }
+        // The named formats are not chrono's, and not errors.
+        assert_eq!(e.matches("bad datetime format").count(), 1, "{e}");
     }
 }

@@ -582,10 +582,11 @@ fn a_header_without_the_reporter_hides_every_quarantined_value_and_masks_its_own
     }
 }
 
-/// A row whose reporter cell is blank (an anonymous caller, or cells moved by a damaged line)
-/// has its unmapped cells hidden in the quarantine; a row with its reporter keeps them.
+/// A quarantined row shows the cells that explain it: the columns no field maps (a 备注
+/// naming a person) are hidden whether its reporter cell is blank (an anonymous caller, or
+/// cells moved by a damaged line) or not, and so is the reporter's.
 #[test]
-fn a_quarantined_row_without_its_reporter_hides_the_unmapped_cells() {
+fn a_quarantined_row_hides_its_unmapped_cells() {
     let c = city();
     let header = format!("{HOTLINE_HEADER},备注");
     let bytes = gbk(&[
@@ -605,8 +606,9 @@ fn a_quarantined_row_without_its_reporter_hides_the_unmapped_cells() {
     assert_eq!(anonymous["fields"]["来电号码"], "");
     assert_eq!(anonymous["detail"], "value `待定` is not in values.status");
     let known = q.iter().find(|v| v["row"] == 3).unwrap();
-    assert_eq!(known["fields"]["备注"], "二次来电");
+    assert_eq!(known["fields"]["备注"], "[已脱敏]");
     assert_eq!(known["fields"]["来电号码"], "[已脱敏]");
+    assert_eq!(known["fields"]["办理状态"], "待定");
 }
 
 #[test]
@@ -1440,4 +1442,83 @@ fn named_register() -> Vec<String> {
         ));
     }
     lines
+}
+
+/// A mini-program platform's export: the record's parts nested (`location.小区`,
+/// `评价.评分`), the time an RFC 3339 instant in UTC (`createTime.$date`) or epoch
+/// milliseconds, and a nested user object no field maps. Dotted paths and the named formats
+/// read it with a config change only; the user object reaches neither the lake nor the
+/// quarantine.
+#[test]
+fn nested_json_records_with_instants_and_epochs_load_by_config() {
+    let mut c = city();
+    let grid = source(&mut c, "网格投诉");
+    grid.datetime_formats = vec!["rfc3339".into(), "epoch_ms".into()];
+    grid.columns = [
+        ("source_id", "_id"),
+        ("received_at", "createTime.$date"),
+        ("reporter", "_openid"),
+        ("compound", "location.小区"),
+        ("content", "内容"),
+        ("category", "类别"),
+        ("rating", "评价.评分"),
+    ]
+    .into_iter()
+    .map(|(f, k)| (f.to_owned(), vec![k.to_owned()]))
+    .collect();
+    let user = r#""user":{"nickName":"张三","phone":"13812345678"}"#;
+    let lines = [
+        format!(
+            r#"{{"_id":"W1","createTime":{{"$date":"2025-03-05T02:00:00.000Z"}},"_openid":"oX_abcdefghijklmnop","location":{{"小区":"阳光花园","楼栋":"3栋"}},"内容":"电梯坏了","类别":"电梯故障","评价":{{"评分":2}},{user}}}"#
+        ),
+        format!(
+            r#"{{"_id":"W2","createTime":{{"$date":1741140000000}},"_openid":"oX_abcdefghijklmnop","location":{{"小区":"锦绣"}},"内容":"物业费太贵","评价":{{}},{user}}}"#
+        ),
+        format!(
+            r#"{{"_id":"W3","createTime":{{"$date":"三月五日"}},"_openid":"oX_zzzz","内容":"电梯",{user}}}"#
+        ),
+    ];
+    write(
+        c.dir.path(),
+        "exports/grid/grid_2025-03.jsonl",
+        lines.join("\n").as_bytes(),
+    );
+    let s = run(&c);
+    let g = file(&s, "grid_2025-03.jsonl");
+    assert_eq!((g.rows, g.loaded, g.quarantined), (3, 2, 1));
+    let recs = records(&c);
+    let ten = NaiveDate::from_ymd_opt(2025, 3, 5)
+        .unwrap()
+        .and_hms_opt(10, 0, 0)
+        .unwrap();
+    let local_ms = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .unwrap()
+            .with_timezone(&chrono_tz::Asia::Shanghai)
+            .naive_local()
+    };
+    let w1 = &recs["grid:W1"].1;
+    assert_eq!(local_ms(w1.received_at), ten);
+    assert_eq!(w1.compound_id.as_deref(), Some("C1"));
+    assert_eq!(w1.satisfaction, "dissatisfied");
+    let w2 = &recs["grid:W2"].1;
+    assert_eq!(local_ms(w2.received_at), ten);
+    assert_eq!(w2.compound_id.as_deref(), Some("C5"));
+    assert_eq!(w2.satisfaction, "none");
+    assert_eq!(w1.reporter_key, w2.reporter_key);
+    let q = quarantine(&s);
+    let w3 = q
+        .iter()
+        .find(|v| v["file"].as_str().unwrap().contains("grid"))
+        .unwrap();
+    assert_eq!(w3["reason"], "bad_date");
+    assert_eq!(w3["fields"]["createTime.$date"], "三月五日");
+    assert_eq!(w3["fields"]["user"], "[已脱敏]");
+    let mut written = std::fs::read_to_string(s.quarantine_file.as_ref().unwrap()).unwrap();
+    for (_, r) in recs.values() {
+        written.push_str(&format!("{r:?}\n"));
+    }
+    for raw in ["张三", "nickName", "13812345678", "oX_abcdefghijklmnop"] {
+        assert!(!written.contains(raw), "{raw} written");
+    }
 }

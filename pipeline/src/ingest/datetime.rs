@@ -1,4 +1,6 @@
-//! Datetime cells: local (Asia/Shanghai) datetimes in the formats a source lists.
+//! Datetime cells: local (Asia/Shanghai) datetimes in the formats a source lists, or
+//! instants a platform exports with their offset (`rfc3339`, a format with `%z`) or as
+//! epoch seconds or milliseconds (`epoch_s`, `epoch_ms`).
 //!
 //! Exports hold millions of datetimes in a few numeric layouts. chrono's parser is general
 //! and slow there, so formats made only of `%Y %m %d %H %M %S`, spaces and literal
@@ -12,14 +14,26 @@ use chrono_tz::Asia::Shanghai;
 use crate::normalize::normalized;
 
 /// A source's datetime formats, compiled once for all its rows: local (Asia/Shanghai)
-/// datetimes, `excel` = Excel serial days.
+/// datetimes, or one of the [`NAMED_FORMATS`].
 pub struct DateFormats(Vec<Format>);
+
+/// Formats named instead of written in chrono's syntax: Excel serial days (local), RFC 3339
+/// instants (`2025-03-05T02:00:00Z`, `…+08:00`), and Unix epoch seconds or milliseconds (as
+/// mini-program platforms export them).
+pub const NAMED_FORMATS: &[&str] = &["excel", "rfc3339", "epoch_s", "epoch_ms"];
 
 enum Format {
     /// Excel serial days.
     Excel,
+    Rfc3339,
+    /// Unix epoch: milliseconds per unit (1,000 for seconds, 1 for milliseconds).
+    Epoch(i64),
     Text(Compiled),
 }
+
+/// Epochs read as datetimes from 1990 to 2100 only: a number outside is not one (an Excel
+/// serial or a ticket number), and the two units' ranges do not overlap.
+const EPOCH_MS_RANGE: std::ops::Range<i64> = 631_152_000_000..4_102_444_800_000;
 
 impl DateFormats {
     /// Compiles `formats` (`excel` = Excel serial days).
@@ -27,12 +41,12 @@ impl DateFormats {
         DateFormats(
             formats
                 .iter()
-                .map(|f| {
-                    if f == "excel" {
-                        Format::Excel
-                    } else {
-                        Format::Text(Compiled::new(f))
-                    }
+                .map(|f| match f.as_str() {
+                    "excel" => Format::Excel,
+                    "rfc3339" => Format::Rfc3339,
+                    "epoch_s" => Format::Epoch(1000),
+                    "epoch_ms" => Format::Epoch(1),
+                    _ => Format::Text(Compiled::new(f)),
                 })
                 .collect(),
         )
@@ -63,6 +77,12 @@ impl DateFormats {
                     ))
                 })
                 .and_then(|n| local_to_ms(&n)),
+            Format::Rfc3339 => chrono::DateTime::parse_from_rfc3339(&s)
+                .ok()
+                .map(|t| t.timestamp_millis()),
+            Format::Epoch(unit) => (s.parse::<i64>().ok())
+                .and_then(|v| v.checked_mul(*unit))
+                .filter(|ms| EPOCH_MS_RANGE.contains(ms)),
             Format::Text(c) => c.parse_ms(&s),
         })
     }
@@ -328,7 +348,7 @@ impl Compiled {
         }
         let naive = match fields.and_then(to_naive) {
             Some(n) => n,
-            None => chrono_parse(s, self.items.as_deref()?)?,
+            None => return chrono_parse_ms(s, self.items.as_deref()?),
         };
         local_to_ms(&naive)
     }
@@ -348,6 +368,21 @@ fn parse_with(s: &str, f: &str) -> Option<NaiveDateTime> {
     Compiled::new(f).parse(s)
 }
 
+/// Epoch milliseconds of `s` by chrono: the instant when the format reads an offset (`%z`),
+/// else the local datetime (or date at midnight).
+fn chrono_parse_ms(s: &str, items: &[chrono::format::Item<'static>]) -> Option<i64> {
+    use chrono::format::{parse, Parsed};
+    let mut p = Parsed::new();
+    parse(&mut p, s, items.iter()).ok()?;
+    if p.offset().is_some() {
+        return p.to_datetime().ok().map(|t| t.timestamp_millis());
+    }
+    let naive = (p.to_naive_datetime_with_offset(0).ok())
+        .or_else(|| p.to_naive_date().ok().and_then(|d| d.and_hms_opt(0, 0, 0)))?;
+    local_to_ms(&naive)
+}
+
+#[cfg(test)]
 fn chrono_parse(s: &str, items: &[chrono::format::Item<'static>]) -> Option<NaiveDateTime> {
     use chrono::format::{parse, Parsed};
     let mut p = Parsed::new();
@@ -375,6 +410,63 @@ mod tests {
             .parse_to_owned()
             .ok()?;
         chrono_parse(s, &items)
+    }
+
+    #[test]
+    fn instants_with_an_offset_and_epochs_are_the_same_moment_as_local_time() {
+        use chrono::Utc;
+        let formats =
+            |f: &[&str]| DateFormats::new(&f.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        // 10:00 in Shanghai is 02:00 UTC.
+        let utc = Utc.with_ymd_and_hms(2025, 3, 5, 2, 0, 0).unwrap();
+        let local = formats(&["%Y-%m-%d %H:%M:%S"]).parse("2025-03-05 10:00:00");
+        assert_eq!(local, Some(utc.timestamp_millis()));
+        let rfc = formats(&["rfc3339"]);
+        for s in [
+            "2025-03-05T02:00:00Z",
+            "2025-03-05T10:00:00+08:00",
+            "2025-03-04T21:00:00-05:00",
+        ] {
+            assert_eq!(rfc.parse(s), local, "{s}");
+        }
+        assert_eq!(
+            rfc.parse("2025-03-05T02:00:00.250Z"),
+            local.map(|m| m + 250)
+        );
+        assert_eq!(
+            rfc.parse("2025-03-05 10:00:00"),
+            None,
+            "no offset: not an instant"
+        );
+        // A chrono format with an offset is an instant too; without one, local.
+        let z = formats(&["%Y/%m/%d %H:%M:%S %z"]);
+        assert_eq!(z.parse("2025/03/05 02:00:00 +0000"), local);
+        let s = formats(&["epoch_s"]);
+        let ms = formats(&["epoch_ms"]);
+        assert_eq!(s.parse(&utc.timestamp().to_string()), local);
+        assert_eq!(ms.parse(&utc.timestamp_millis().to_string()), local);
+        // A number of the other unit, an Excel serial, a ticket number: not an epoch.
+        assert_eq!(s.parse(&utc.timestamp_millis().to_string()), None);
+        assert_eq!(ms.parse(&utc.timestamp().to_string()), None);
+        for v in ["45723.5", "20250305", "H001", "-1741140000"] {
+            assert_eq!((s.parse(v), ms.parse(v)), (None, None), "{v}");
+        }
+        // Listed together, each reads its own.
+        let all = formats(&[
+            "%Y-%m-%d %H:%M:%S",
+            "rfc3339",
+            "epoch_ms",
+            "epoch_s",
+            "excel",
+        ]);
+        for v in [
+            "2025-03-05 10:00:00",
+            "2025-03-05T02:00:00Z",
+            "1741140000",
+            "1741140000000",
+        ] {
+            assert_eq!(all.parse(v), local, "{v}");
+        }
     }
 
     #[test]

@@ -732,10 +732,11 @@ fn reporter_lost(m: &Mapping) -> bool {
 }
 
 /// A quarantined row's cells by column name, as the quarantine shows them: identifiers
-/// masked, and the reporter's cells hidden. A row whose reporter cells are blank (a damaged
-/// JSON key can move the value under another name) has the cells of every column no field
-/// maps hidden too, and a file whose header lacks the reporter's column has every cell
-/// hidden: the identity may be in any of them. A row whose reporter may have moved a column
+/// masked, the reporter's cells hidden, and so are the header's columns no field maps (a
+/// contact's name, a nested user object: they explain no rejection). A row whose reporter
+/// cells are blank (a damaged JSON key can move the value under another name) has its cells
+/// beyond the header hidden too, and a file whose header lacks the reporter's column has
+/// every cell hidden: the identity may be in any of them. A row whose reporter may have moved a column
 /// (see [`shape`]), or of another width, has every cell shaped like the file's reporters
 /// hidden.
 fn redacted(header: &[String], cells: &Cells<'_>, m: &Mapping) -> BTreeMap<String, String> {
@@ -747,17 +748,16 @@ fn redacted(header: &[String], cells: &Cells<'_>, m: &Mapping) -> BTreeMap<Strin
     let is_reporter = |i: usize| window.as_ref().is_some_and(|w| w.contains(&i));
     let blank = |i: usize| cells.get(i).is_none_or(|c| c.trim().is_empty());
     let identity_found = window.clone().is_some_and(|mut w| w.any(|i| !blank(i)));
-    let hide_unmapped = m.has_reporter && !identity_found;
+    let hide_beyond = m.has_reporter && !identity_found;
+    let unmapped = |i: usize| !m.cols.contains(&Some(i)) && (i < header.len() || hide_beyond);
     // A row whose reporter may have moved, or of another width: every cell shaped like the
     // file's reporters.
     let moved = (m.shift.get()).filter(|c| c.unsure(cells));
     let mut fields = BTreeMap::new();
     for i in 0..header.len().max(cells.len()) {
         let v = cells.get(i).map_or("", |c| c.as_ref());
-        let hidden = lost
-            || is_reporter(i)
-            || (hide_unmapped && !m.cols.contains(&Some(i)))
-            || moved.is_some_and(|c| c.like_reporter(v));
+        let hidden =
+            lost || is_reporter(i) || unmapped(i) || moved.is_some_and(|c| c.like_reporter(v));
         let v = if hidden && !blank(i) {
             "[已脱敏]".to_owned()
         } else {

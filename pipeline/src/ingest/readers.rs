@@ -862,6 +862,28 @@ fn json_object(line: &str) -> std::result::Result<JsonObject, String> {
     })
 }
 
+/// The value of `key` in a JSON object: its own key, else a dotted path into nested objects
+/// and arrays (`location.address`, `createTime.$date`, `images.0`), as platforms export
+/// records with their parts nested.
+fn json_path<'v>(
+    m: &'v serde_json::Map<String, serde_json::Value>,
+    key: &str,
+) -> Option<&'v serde_json::Value> {
+    if let Some(v) = m.get(key) {
+        return Some(v);
+    }
+    let mut parts = key.split('.');
+    let mut v = m.get(parts.next()?)?;
+    for part in parts {
+        v = match v {
+            serde_json::Value::Object(o) => o.get(part)?,
+            serde_json::Value::Array(a) => a.get(part.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(v)
+}
+
 fn open_jsonl(path: &Path, enc: Encoding, wanted: &[&str]) -> Result<OpenFile> {
     let mut lines = text_lines(BufReader::new(text_reader(path, enc)?)).peekable();
     // Blank lines before the first object are skipped (as they are everywhere).
@@ -872,14 +894,23 @@ fn open_jsonl(path: &Path, enc: Encoding, wanted: &[&str]) -> Result<OpenFile> {
     while lines.peek().is_some_and(blank) {
         lines.next();
     }
-    // The header: the first object's keys, then the keys asked for that it lacks.
+    // The header: the first object's keys (and the nested ones asked for that it holds),
+    // then the keys asked for that it lacks.
     let mut header: Vec<String> = vec![];
     let declared = match lines.peek() {
         // No object at all: an export of a night with nothing to report.
         None => None,
         Some((_, Ok(first))) => {
             match json_object(first.trim().trim_start_matches('\u{feff}')) {
-                Ok(o) => header = o.map.keys().cloned().collect(),
+                Ok(o) => {
+                    header = o.map.keys().cloned().collect();
+                    // A nested key the first object holds is declared by it too.
+                    for k in wanted {
+                        if !o.map.contains_key(*k) && json_path(&o.map, k).is_some() {
+                            header.push((*k).to_owned());
+                        }
+                    }
+                }
                 Err(_) => return Err(source_err(path, "the first line is not a JSON object")),
             }
             Some(header.len())
@@ -914,7 +945,7 @@ fn open_jsonl(path: &Path, enc: Encoding, wanted: &[&str]) -> Result<OpenFile> {
             }
             Ok(JsonObject { map: m, .. }) => Ok(keys
                 .iter()
-                .map(|k| match m.get(k) {
+                .map(|k| match json_path(&m, k) {
                     None | Some(serde_json::Value::Null) => String::new(),
                     Some(serde_json::Value::String(s)) => s.clone(),
                     Some(v) => v.to_string(),

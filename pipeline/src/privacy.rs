@@ -60,25 +60,47 @@ impl Pseudonymizer {
     }
 
     /// The pseudonym of an identity (phone, openid, name): 16 hex digits (64 bits), or
-    /// `None` for a blank identity.
+    /// `None` for a blank identity. One household's mobile number has one pseudonym however
+    /// a system wrote it: `138 1234 5678`, `(0)138-1234-5678`, `+86 13812345678`,
+    /// `0086…`, `86…`, and `013812345678` (the trunk 0 a call from another city shows).
     pub fn key(&self, identity: &str) -> Option<crate::record::Str> {
-        // The normalised identity without spaces and dashes (normalisation has turned every
-        // whitespace into a space), fed to the MAC piece by piece instead of copied.
+        // The normalised identity without spaces, dashes and brackets (normalisation has
+        // turned every whitespace into a space); copied only when it has them.
         let norm = crate::normalize::normalized(identity);
-        let mut mac = self.mac.clone();
-        let mut blank = true;
-        for piece in norm.split([' ', '-']).filter(|p| !p.is_empty()) {
-            mac.update(piece.as_bytes());
-            blank = false;
-        }
-        if blank {
+        const SEPARATORS: [char; 4] = [' ', '-', '(', ')'];
+        let joined: std::borrow::Cow<'_, str> = match norm.contains(SEPARATORS) {
+            true => norm.split(SEPARATORS).collect::<String>().into(),
+            false => norm.as_ref().into(),
+        };
+        let identity = mobile_number(&joined).unwrap_or(&joined);
+        if identity.is_empty() {
             return None;
         }
+        let mut mac = self.mac.clone();
+        mac.update(identity.as_bytes());
         let tag = mac.finalize().into_bytes();
         let mut hex = [0u8; 16];
         hex::encode_to_slice(&tag[..8], &mut hex).ok()?;
         std::str::from_utf8(&hex).ok().map(crate::record::Str::new)
     }
+}
+
+/// The eleven digits of a mainland mobile number written with a country code (`+86`,
+/// `0086`, `86`) or a trunk `0`; `None` for anything else (kept as written).
+fn mobile_number(s: &str) -> Option<&str> {
+    let s = s.strip_prefix('+').unwrap_or(s);
+    let core = match s.len() {
+        15 => s.strip_prefix("0086")?,
+        13 => s.strip_prefix("86")?,
+        12 => s.strip_prefix('0')?,
+        _ => return None,
+    };
+    let b = core.as_bytes();
+    let mobile = b.len() == 11
+        && b[0] == b'1'
+        && (b'3'..=b'9').contains(&b[1])
+        && b.iter().all(u8::is_ascii_digit);
+    mobile.then_some(core)
 }
 
 /// Creates a random 32-byte key file (hex) for the demo, readable by the owner only.
@@ -123,6 +145,37 @@ mod tests {
         assert!(!k1.contains("1381234"));
         assert_eq!(a.key("  "), None);
         assert_eq!(a.key(" - "), None);
+        assert_eq!(a.key("()"), None);
+    }
+
+    #[test]
+    fn a_mobile_number_has_one_key_however_it_is_written() {
+        let a = Pseudonymizer::new(b"0123456789abcdef0123").unwrap();
+        let k = a.key("13812345678").unwrap();
+        for written in [
+            "+86 138 1234 5678",
+            "+8613812345678",
+            "0086-13812345678",
+            "8613812345678",
+            "013812345678",
+            "(0)138-1234-5678",
+            "＋８６　１３８１２３４５６７８",
+        ] {
+            assert_eq!(a.key(written).as_ref(), Some(&k), "{written}");
+        }
+        // Landlines keep their area code; other numbers, names and openids stay as written.
+        assert_eq!(a.key("(010)87654321"), a.key("010-87654321"));
+        for other in [
+            "057188886666",
+            "01087654321",
+            "8612812345678",
+            "23812345678",
+            "0138123456789",
+            "+86",
+        ] {
+            assert_ne!(a.key(other).as_ref(), Some(&k), "{other}");
+        }
+        assert_ne!(a.key("057188886666"), a.key("57188886666"));
     }
 
     #[test]

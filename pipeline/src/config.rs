@@ -224,6 +224,9 @@ pub struct Source {
     /// Encoding (CSV, JSONL).
     #[serde(default)]
     pub encoding: Encoding,
+    /// The CSV field separator: `,` unless the export uses another (`"\t"`, `";"`, `"|"`).
+    #[serde(default = "default_delimiter")]
+    pub delimiter: char,
     /// Datetime formats to try: chrono syntax (local time, or an instant when it reads `%z`),
     /// or a named one: `excel` (serial days), `rfc3339`, `epoch_s`, `epoch_ms`.
     #[serde(default = "default_datetime_formats")]
@@ -233,6 +236,10 @@ pub struct Source {
     /// Canonical field → export value → canonical value.
     #[serde(default)]
     pub values: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+fn default_delimiter() -> char {
+    ','
 }
 
 fn default_datetime_formats() -> Vec<String> {
@@ -365,6 +372,13 @@ impl Config {
                         }
                     }
                 }
+            }
+            if !s.delimiter.is_ascii() || matches!(s.delimiter, '"' | '\r' | '\n') {
+                p.push(format!(
+                    "source `{}`: delimiter must be one ASCII character other than a quote or a \
+                     line break, got {:?}",
+                    s.name, s.delimiter
+                ));
             }
             for f in &s.datetime_formats {
                 if !crate::ingest::datetime::NAMED_FORMATS.contains(&f.as_str())

@@ -1522,3 +1522,35 @@ fn nested_json_records_with_instants_and_epochs_load_by_config() {
         assert!(!written.contains(raw), "{raw} written");
     }
 }
+
+/// An export saved as tab-separated text: with `delimiter = "\t"` it loads like the CSV
+/// (commas in a cell are text, a quoted cell may hold a tab); without it, the error says
+/// which delimiter to set.
+#[test]
+fn a_tab_separated_export_loads_by_config_and_is_named_without_it() {
+    let mut c = city();
+    let tsv = [
+        HOTLINE_HEADER.replace(',', "\t"),
+        "H001\t2025-03-05 14:22:10\t13812345678\t建设路12号\t电梯坏了,困人\t电梯问题\t\t办理中\t".into(),
+        "H002\t2025-03-06 08:05:00\t13812345678\t阳光花园二期\t\"物业费\t乱收\"\t物业费\t\t已办结\t满意".into(),
+        "H003\t2025-03-06 09:00:00\t13812345678\t阳光花园".into(),
+    ]
+    .join("\r\n");
+    write(
+        c.dir.path(),
+        "exports/hotline/12345_2025-03.csv",
+        &gbk(&tsv),
+    );
+    let s = ingest(&c.cfg, &c.keys, as_of(), false).unwrap();
+    let e = file(&s, "12345_2025-03.csv").error.clone().unwrap();
+    assert!(e.contains(r#"set `delimiter = "\t"`"#), "{e}");
+    source(&mut c, "12345热线").delimiter = '\t';
+    let s = run(&c);
+    let hot = file(&s, "12345_2025-03.csv");
+    assert_eq!((hot.rows, hot.loaded, hot.quarantined), (3, 2, 1));
+    let recs = records(&c);
+    assert_eq!(recs["hotline:H001"].1.content, "电梯坏了,困人");
+    assert_eq!(recs["hotline:H001"].1.compound_id.as_deref(), Some("C1"));
+    assert_eq!(recs["hotline:H002"].1.satisfaction, "satisfied");
+    assert_eq!(quarantine(&s)[0]["detail"], "4 columns, header has 9");
+}

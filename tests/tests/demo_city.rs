@@ -65,6 +65,7 @@ fn same_seed_same_bytes_other_seed_other_city() {
                     &root.join(k),
                     weaksignal_pipeline::config::Format::Xlsx,
                     weaksignal_pipeline::config::Encoding::Auto,
+                    b',',
                     &[],
                 )
                 .unwrap();

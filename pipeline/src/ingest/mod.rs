@@ -1342,7 +1342,13 @@ pub fn ingest(
         let keys: Vec<&str> = (src.columns.values().flatten())
             .map(String::as_str)
             .collect();
-        let opened = match readers::open(path, src.format, src.encoding, &keys) {
+        let opened = match readers::open(
+            path,
+            src.format,
+            src.encoding,
+            u8::try_from(src.delimiter).unwrap_or(b','),
+            &keys,
+        ) {
             Ok(o) => o,
             Err(e) => {
                 warn!("{e}");
@@ -1377,6 +1383,16 @@ pub fn ingest(
             if !opened.unread_sheets.is_empty() {
                 let others = opened.unread_sheets.join(", ");
                 e.push_str(&format!(" (the workbook's other sheets: {others})"));
+            }
+            // A header read as one column holding another separator: say which to set.
+            if let ([only], crate::config::Format::Csv) = (opened.header.as_slice(), src.format) {
+                if let Some(sep) = ['\t', ';', '|'].into_iter().find(|c| only.contains(*c)) {
+                    e.push_str(&format!(
+                        " (the header looks separated by {sep:?}: set `delimiter = {:?}` for \
+                         the source)",
+                        sep.to_string()
+                    ));
+                }
             }
             warn!("{e}");
             st.error = Some(e);

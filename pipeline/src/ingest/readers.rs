@@ -105,13 +105,16 @@ struct Layout {
     width: usize,
     /// Line breaks a quoted field may hold ([`QUOTED_LINES_MAX`]).
     max_quoted_lines: usize,
+    /// The field separator: `,`, or the source's `delimiter` (a tab, `;`, `|`).
+    sep: u8,
 }
 
 impl Layout {
-    fn of(width: usize) -> Layout {
+    fn of(width: usize, sep: u8) -> Layout {
         Layout {
             width,
             max_quoted_lines: QUOTED_LINES_MAX,
+            sep,
         }
     }
 }
@@ -284,7 +287,7 @@ fn extent(b: &[u8], start: usize, layout: Layout, eof: bool) -> Extent {
             }
         }
         // The rest of the field, unquoted.
-        let Some(k) = memchr::memchr3(b',', b'\r', b'\n', &b[i..]) else {
+        let Some(k) = memchr::memchr3(layout.sep, b'\r', b'\n', &b[i..]) else {
             if !eof {
                 return Extent::Undecided;
             }
@@ -293,7 +296,7 @@ fn extent(b: &[u8], start: usize, layout: Layout, eof: bool) -> Extent {
         };
         i += k;
         match b[i] {
-            b',' => {
+            c if c == layout.sep => {
                 fields += 1;
                 i += 1;
             }
@@ -310,7 +313,7 @@ fn extent(b: &[u8], start: usize, layout: Layout, eof: bool) -> Extent {
     }
     if multiline
         && layout.width != 0
-        && (fields != layout.width || continues_like_a_record(&b[start..i], layout.width))
+        && (fields != layout.width || continues_like_a_record(&b[start..i], layout))
     {
         return first_line(b);
     }
@@ -323,19 +326,22 @@ fn extent(b: &[u8], start: usize, layout: Layout, eof: bool) -> Extent {
 /// width that swallows the rows between; a field typed across lines leaves an incomplete
 /// first line (its field opens there), or, in the last column, later lines of its own text,
 /// which would need the header's number of fields to be taken for a record.
-fn continues_like_a_record(record: &[u8], width: usize) -> bool {
+fn continues_like_a_record(record: &[u8], layout: Layout) -> bool {
+    let (width, sep) = (layout.width, layout.sep);
     if width < 2 {
         return false; // every line is a whole record of one field
     }
     let mut lines = record.split(|&c| c == b'\n' || c == b'\r');
-    lines.next().is_some_and(|l| fields_on_line(l) == width)
-        && lines.any(|l| fields_on_line(l) == width)
+    lines
+        .next()
+        .is_some_and(|l| fields_on_line(l, sep) == width)
+        && lines.any(|l| fields_on_line(l, sep) == width)
 }
 
 /// The fields of one line read as a record on its own: a quote opens a quoted field at a
 /// field's start only if it closes on the line (`""` inside is a quote); otherwise it is a
 /// character.
-fn fields_on_line(line: &[u8]) -> usize {
+fn fields_on_line(line: &[u8], sep: u8) -> usize {
     let (mut i, mut fields) = (0, 1);
     loop {
         if line.get(i) == Some(&b'"') {
@@ -350,7 +356,7 @@ fn fields_on_line(line: &[u8]) -> usize {
                 }
             }
         }
-        match memchr::memchr(b',', &line[i.min(line.len())..]) {
+        match memchr::memchr(sep, &line[i.min(line.len())..]) {
             Some(k) => {
                 i += k + 1;
                 fields += 1;
@@ -382,7 +388,7 @@ fn record_ends(buf: &[u8], first_only: bool, layout: Layout) -> Option<(usize, u
                 None => return last,
                 Some(_) => {}
             },
-            _ if p == 0 || matches!(buf[p - 1], b',' | b'\n' | b'\r') => {
+            _ if p == 0 || matches!(buf[p - 1], b'\n' | b'\r') || buf[p - 1] == layout.sep => {
                 // A quoted field: skipped when it closes on its line (the usual case), else
                 // its record extends as `extent` says.
                 let close = loop {
@@ -457,6 +463,7 @@ impl Block {
             text: &text,
             pos: 0,
             layout: Some(self.layout),
+            sep: self.layout.sep,
         };
         let width = self.layout.width;
         let mut cells = Vec::with_capacity(width);
@@ -499,6 +506,8 @@ struct Records<'t> {
     /// Where the next record (or the blank lines before it) begins.
     pos: usize,
     layout: Option<Layout>,
+    /// The field separator.
+    sep: u8,
 }
 
 impl<'t> Records<'t> {
@@ -523,7 +532,7 @@ impl<'t> Records<'t> {
                 && memchr::memchr2(b'\r', b'\n', &b[self.pos..end]).is_some();
             cells.push(cell);
             self.pos = (end + 1).min(b.len());
-            if b.get(end) != Some(&b',') {
+            if b.get(end) != Some(&self.sep) {
                 break;
             }
         }
@@ -534,6 +543,7 @@ impl<'t> Records<'t> {
                     text: &self.text[..brk],
                     pos: start,
                     layout: None,
+                    sep: self.sep,
                 };
                 line.next_into(cells);
                 self.pos = end;
@@ -545,9 +555,9 @@ impl<'t> Records<'t> {
     /// The field that starts at `at`, and the offset of the comma, line break or end of
     /// text that ends it.
     fn field(&self, at: usize) -> (Cow<'t, str>, usize) {
-        let (text, b) = (self.text, self.text.as_bytes());
+        let (text, b, sep) = (self.text, self.text.as_bytes(), self.sep);
         let end_from =
-            |i: usize| memchr::memchr3(b',', b'\r', b'\n', &b[i..]).map_or(b.len(), |k| i + k);
+            |i: usize| memchr::memchr3(sep, b'\r', b'\n', &b[i..]).map_or(b.len(), |k| i + k);
         if b.get(at) != Some(&b'"') {
             let end = end_from(at);
             return (Cow::Borrowed(&text[at..end]), end);
@@ -660,9 +670,15 @@ pub(crate) fn read_full(f: &mut impl Read, buf: &mut [u8]) -> std::io::Result<us
 /// # Errors
 /// Missing or unreadable file, undecodable text, not an XLSX, no header (a JSON Lines file
 /// whose first line is not an object).
-pub fn open(path: &Path, format: Format, enc: Encoding, keys: &[&str]) -> Result<OpenFile> {
+pub fn open(
+    path: &Path,
+    format: Format,
+    enc: Encoding,
+    delimiter: u8,
+    keys: &[&str],
+) -> Result<OpenFile> {
     match format {
-        Format::Csv => open_csv(path, enc, keys),
+        Format::Csv => open_csv(path, enc, delimiter, keys),
         Format::Jsonl => open_jsonl(path, enc, keys),
         Format::Xlsx => open_xlsx(path, keys),
     }
@@ -692,7 +708,7 @@ fn header_row<'r>(
     best
 }
 
-fn open_csv(path: &Path, enc: Encoding, keys: &[&str]) -> Result<OpenFile> {
+fn open_csv(path: &Path, enc: Encoding, sep: u8, keys: &[&str]) -> Result<OpenFile> {
     let (encoding, mut head, f) = sniff(path, enc)?;
     // Both encodings the blocks handle are ASCII-transparent: a byte `"`, `,` or `\n` is
     // always that character, so records can be cut on the raw bytes. UTF-16 cannot.
@@ -715,7 +731,7 @@ fn open_csv(path: &Path, enc: Encoding, keys: &[&str]) -> Result<OpenFile> {
     let mut blocks = CsvBlocks {
         input,
         encoding,
-        layout: Layout::of(0),
+        layout: Layout::of(0, sep),
         carry: head,
         line: 1,
         eof: false,
@@ -724,6 +740,7 @@ fn open_csv(path: &Path, enc: Encoding, keys: &[&str]) -> Result<OpenFile> {
     let cells = |record: &[u8]| -> Result<Vec<String>> {
         let (text, _) = decode(encoding, record);
         let mut rdr = csv::ReaderBuilder::new()
+            .delimiter(sep)
             .flexible(true)
             .has_headers(false)
             .from_reader(text.as_bytes());
@@ -770,7 +787,7 @@ fn open_csv(path: &Path, enc: Encoding, keys: &[&str]) -> Result<OpenFile> {
     if header.iter().all(String::is_empty) {
         return Err(source_err(path, "empty file or no header row"));
     }
-    blocks.layout = Layout::of(header.len());
+    blocks.layout = Layout::of(header.len(), sep);
     Ok(OpenFile {
         declared: header.len(),
         header,
@@ -1122,7 +1139,7 @@ mod tests {
         for eol in ["\n", "\r\n", "\r"] {
             let text = ["a,b", "1,2", "\"x\ny\",3", "", "4,5,6", "7,8", ""].join(eol);
             std::fs::write(&p, text).unwrap();
-            let f = open(&p, Format::Csv, Encoding::Utf8, &[]).unwrap();
+            let f = open(&p, Format::Csv, Encoding::Utf8, b',', &[]).unwrap();
             let rows: Vec<(usize, bool)> =
                 f.into_rows().map(|r| (r.row, r.cells.is_ok())).collect();
             assert_eq!(
@@ -1161,7 +1178,7 @@ mod tests {
                 r#"{"id":"4","内容":"漏水"}"#,
             ];
             std::fs::write(&p, lines.join(eol)).unwrap();
-            let f = open(&p, Format::Jsonl, Encoding::Utf8, &[]).unwrap();
+            let f = open(&p, Format::Jsonl, Encoding::Utf8, b',', &[]).unwrap();
             assert_eq!(f.header, vec!["id", "内容"]);
             let rows: Vec<(usize, Option<Vec<String>>)> = f
                 .into_rows()
@@ -1201,7 +1218,7 @@ mod tests {
             r#"{"id":"G3","#,
         ];
         std::fs::write(&p, lines.join("\n")).unwrap();
-        let f = open(&p, Format::Jsonl, Encoding::Utf8, &[]).unwrap();
+        let f = open(&p, Format::Jsonl, Encoding::Utf8, b',', &[]).unwrap();
         assert_eq!(f.header, vec!["id", "openid", "内容"]);
         let rows: Vec<_> = f.into_rows().map(|r| (r.row, r.cells)).collect();
         assert_eq!(rows.len(), 5);
@@ -1253,7 +1270,7 @@ mod tests {
             assert!(bytes.len() > 3 * BLOCK_BYTES);
             std::fs::write(&p, &bytes).unwrap();
             let enc = if gbk { Encoding::Gbk } else { Encoding::Utf8 };
-            let blocks = open(&p, Format::Csv, enc, &[]).unwrap();
+            let blocks = open(&p, Format::Csv, enc, b',', &[]).unwrap();
             let Rows::Blocks(reader) = blocks.rows else {
                 panic!("not read as blocks")
             };
@@ -1261,16 +1278,16 @@ mod tests {
             let sizes: Vec<usize> = reader.map(|b| b.bytes.len()).collect();
             assert!(sizes.len() > 3, "{eol:?}: {} blocks", sizes.len());
             assert!(sizes.iter().all(|&n| n < 2 * BLOCK_BYTES), "{eol:?}");
-            let blocks = open(&p, Format::Csv, enc, &[]).unwrap();
+            let blocks = open(&p, Format::Csv, enc, b',', &[]).unwrap();
             assert_eq!(blocks.header, vec!["编号", "内容", "地址"]);
             let a: Vec<_> = blocks.into_rows().map(|r| (r.row, r.cells)).collect();
             // The same rows parsed as one block.
-            let body = record_ends(&bytes, true, Layout::of(0)).unwrap().0;
+            let body = record_ends(&bytes, true, Layout::of(0, b',')).unwrap().0;
             let whole = Block {
                 bytes: bytes[body..].to_vec(),
                 first_line: 2,
                 encoding: if gbk { GB18030 } else { UTF_8 },
-                layout: Layout::of(3),
+                layout: Layout::of(3, b','),
                 error: None,
             };
             let mut b = vec![];
@@ -1287,7 +1304,12 @@ mod tests {
 
     /// The records of `text` as the `csv` crate reads them.
     fn csv_crate(text: &str) -> Vec<Vec<String>> {
+        csv_crate_sep(text, b',')
+    }
+
+    fn csv_crate_sep(text: &str, sep: u8) -> Vec<Vec<String>> {
         csv::ReaderBuilder::new()
+            .delimiter(sep)
             .flexible(true)
             .has_headers(false)
             .from_reader(text.as_bytes())
@@ -1306,6 +1328,7 @@ mod tests {
         let mut records = Records {
             text,
             pos: 0,
+            sep: layout.map_or(b',', |l| l.sep),
             layout,
         };
         let mut cells = vec![];
@@ -1342,12 +1365,38 @@ mod tests {
         proptest::collection::vec(piece, 0..40)
     }
 
+    /// The pieces as text, their separators a tab when `tab` (a comma is then text).
+    fn joined(parts: &[&str], tab: bool) -> (String, u8) {
+        match tab {
+            false => (parts.concat(), b','),
+            true => (
+                parts
+                    .iter()
+                    .map(|p| if *p == "," { "\t" } else { p })
+                    .collect(),
+                b'\t',
+            ),
+        }
+    }
+
     proptest::proptest! {
         #[test]
-        fn records_split_like_the_csv_crate_on_any_text(parts in csv_pieces()) {
-            let text = parts.concat();
-            let got: Vec<_> = split(&text).into_iter().map(|r| r.1).collect();
-            proptest::prop_assert_eq!(got, csv_crate(&text));
+        fn records_split_like_the_csv_crate_on_any_text(
+            parts in csv_pieces(),
+            tab in proptest::bool::ANY,
+            commas in proptest::bool::ANY,
+        ) {
+            let (mut text, sep) = joined(&parts, tab);
+            if tab && commas {
+                text.push_str(",a,\"b,\"\t,"); // commas as text
+            }
+            let mut records = Records { text: &text, pos: 0, layout: None, sep };
+            let mut cells = vec![];
+            let mut got = vec![];
+            while records.next_into(&mut cells).is_some() {
+                got.push(cells.iter().map(|c| c.to_string()).collect::<Vec<_>>());
+            }
+            proptest::prop_assert_eq!(got, csv_crate_sep(&text, sep));
         }
     }
 
@@ -1361,10 +1410,11 @@ mod tests {
             first_only in proptest::bool::ANY,
             width in 0usize..4,
             max_quoted_lines in 0usize..3,
+            tab in proptest::bool::ANY,
         ) {
-            let text = parts.concat();
+            let (text, sep) = joined(&parts, tab);
             let prefix = prefix.index(text.len() + 1);
-            let layout = Layout { width, max_quoted_lines };
+            let layout = Layout { width, max_quoted_lines, sep };
             let split = |t: &str| split_as(t, Some(layout));
             if let Some((end, lines)) =
                 record_ends(&text.as_bytes()[..prefix], first_only, layout)
@@ -1399,6 +1449,7 @@ mod tests {
         let layout = Layout {
             width: 3,
             max_quoted_lines: 2,
+            sep: b',',
         };
         let rows = |text: &str| -> Vec<(usize, Vec<String>)> { split_as(text, Some(layout)) };
         let cells = |r: &[&str]| r.iter().map(|c| c.to_string()).collect::<Vec<_>>();
@@ -1489,8 +1540,8 @@ mod tests {
         ];
         for (buf, last, first) in cases {
             let name = String::from_utf8_lossy(buf);
-            assert_eq!(record_ends(buf, false, Layout::of(0)), last, "{name}");
-            assert_eq!(record_ends(buf, true, Layout::of(0)), first, "{name}");
+            assert_eq!(record_ends(buf, false, Layout::of(0, b',')), last, "{name}");
+            assert_eq!(record_ends(buf, true, Layout::of(0, b',')), first, "{name}");
         }
     }
 
@@ -1509,7 +1560,7 @@ mod tests {
         for (bytes, ok) in cases {
             std::fs::write(&p, &bytes).unwrap();
             for format in [Format::Csv, Format::Jsonl] {
-                let r = open(&p, format, Encoding::Gbk, &[]);
+                let r = open(&p, format, Encoding::Gbk, b',', &[]);
                 if format == Format::Jsonl {
                     // Not JSON either way; only the encoding error matters here.
                     let e = r.err().map(|e| e.to_string()).unwrap_or_default();
@@ -1542,7 +1593,7 @@ mod tests {
             (utf16, Encoding::Auto),
         ] {
             std::fs::write(&p, bytes).unwrap();
-            let f = open(&p, Format::Csv, enc, &[]).unwrap();
+            let f = open(&p, Format::Csv, enc, b',', &[]).unwrap();
             assert_eq!(f.header, vec!["工单", "内容"]);
             let rows: Vec<_> = f.into_rows().map(|r| (r.row, r.cells.unwrap())).collect();
             assert_eq!(rows.len(), 1);

@@ -1006,12 +1006,43 @@ fn cell_string(d: &Data) -> String {
     }
 }
 
+/// What a file that is not a workbook seems to be, as a hint for the error: web systems
+/// often save an HTML table or plain text under an `.xls` name.
+fn not_a_workbook_hint(path: &Path) -> &'static str {
+    let mut head = [0u8; 1024];
+    let n = File::open(path)
+        .and_then(|mut f| read_full(&mut f, &mut head))
+        .unwrap_or(0);
+    let head = &head[..n];
+    // Zip (XLSX, ODS) and OLE (XLS) containers: damaged, not disguised.
+    if head.starts_with(b"PK") || head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) || n == 0 {
+        return "";
+    }
+    let text = String::from_utf8_lossy(head).to_ascii_lowercase();
+    if ["<html", "<table", "<!doctype", "<?xml", "<meta"]
+        .iter()
+        .any(|t| text.contains(t))
+    {
+        "; it is an HTML or XML page saved under a workbook's name (as web systems export \
+         'xls'): open it in Excel and save it as .xlsx, or export CSV"
+    } else if !head.contains(&0) {
+        "; it is a text file, perhaps CSV saved under a workbook's name: configure the source \
+         as format = \"csv\""
+    } else {
+        ""
+    }
+}
+
 /// Rows of a sheet searched for its header.
 const HEADER_ROWS_SEARCHED: usize = 10;
 
 fn open_xlsx(path: &Path, keys: &[&str]) -> Result<OpenFile> {
-    let mut wb = open_workbook_auto(path)
-        .map_err(|e| source_err(path, format!("not a readable workbook: {e}")))?;
+    let mut wb = open_workbook_auto(path).map_err(|e| {
+        source_err(
+            path,
+            format!("not a readable workbook: {e}{}", not_a_workbook_hint(path)),
+        )
+    })?;
     let names = wb.sheet_names();
     if names.is_empty() {
         return Err(source_err(path, "workbook has no sheet"));
@@ -1430,6 +1461,31 @@ mod tests {
                 both.extend(split(&text[end..]).into_iter().map(|r| r.1));
                 let whole: Vec<_> = split(&text).into_iter().map(|r| r.1).collect();
                 proptest::prop_assert_eq!(both, whole);
+            }
+        }
+    }
+
+    #[test]
+    fn a_page_or_text_saved_as_a_workbook_is_named_in_the_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("工单导出.xls");
+        for (bytes, says) in [
+            (
+                "<html><head><meta charset=\"gbk\"></head><table><tr><td>工单编号</td></tr></table>"
+                    .as_bytes()
+                    .to_vec(),
+                Some("HTML or XML page"),
+            ),
+            ("工单编号,来电时间\nH1,2025-03-05\n".as_bytes().to_vec(), Some("format = \"csv\"")),
+            (vec![0xD0, 0xCF, 0x11, 0xE0, 0, 1, 2, 3], None),
+            (vec![0, 159, 146, 150, 0, 1], None),
+        ] {
+            std::fs::write(&p, &bytes).unwrap();
+            let e = open(&p, Format::Xlsx, Encoding::Auto, b',', &[]).err().unwrap().to_string();
+            assert!(e.contains("not a readable workbook"), "{e}");
+            match says {
+                Some(hint) => assert!(e.contains(hint), "{e}"),
+                None => assert!(!e.contains("saved") && !e.contains("text file"), "{e}"),
             }
         }
     }

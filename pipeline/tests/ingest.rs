@@ -1554,3 +1554,57 @@ fn a_tab_separated_export_loads_by_config_and_is_named_without_it() {
     assert_eq!(recs["hotline:H002"].1.satisfaction, "satisfied");
     assert_eq!(quarantine(&s)[0]["detail"], "4 columns, header has 9");
 }
+
+/// A status the config's map lacks, a datetime layout no format reads: the problems one
+/// config change fixes for many rows are listed with their row counts and first row; a
+/// problem of one row is not.
+#[test]
+fn the_quarantines_frequent_problems_are_listed_with_their_first_row() {
+    let c = city();
+    let mut lines = vec![HOTLINE_HEADER.to_owned()];
+    for i in 0..3 {
+        lines.push(format!(
+            "H10{i},2025-03-05 10:00:00,13812345678,阳光花园,电梯坏了,电梯故障,,已回访,"
+        ));
+    }
+    for i in 0..2 {
+        lines.push(format!(
+            "H20{i},2025.03.05,13812345678,阳光花园,电梯坏了,电梯故障,,办理中,"
+        ));
+    }
+    lines.push("H300,2025-03-05 10:00:00,13812345678,阳光花园,电梯坏了,电梯故障,,待定,".into());
+    write(
+        c.dir.path(),
+        "exports/hotline/12345_2025-03.csv",
+        &gbk(&lines.join("\n")),
+    );
+    let s = run(&c);
+    let hot: Vec<_> = (s.frequent_problems.iter())
+        .filter(|p| p.source == "12345热线")
+        .map(|p| {
+            (
+                p.rows,
+                p.reason.as_str(),
+                p.detail.as_str(),
+                p.first.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        hot,
+        [
+            (
+                3,
+                "unknown_value",
+                "value `已回访` is not in values.status",
+                "exports/hotline/12345_2025-03.csv row 2"
+            ),
+            (
+                2,
+                "bad_date",
+                "cannot parse `2025.03.05`",
+                "exports/hotline/12345_2025-03.csv row 5"
+            ),
+        ]
+    );
+}

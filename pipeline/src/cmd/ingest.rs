@@ -102,6 +102,18 @@ pub(crate) fn print_summary(s: &IngestSummary) {
             f.undecodable_first.as_deref().unwrap_or("?")
         );
     }
+    if !s.frequent_problems.is_empty() {
+        println!(
+            "quarantined rows most often for (the {} most in the run manifest):",
+            s.frequent_problems.len()
+        );
+        for p in s.frequent_problems.iter().take(5) {
+            println!(
+                "  {:>6} rows  {:<14}  {}: {} (first: {})",
+                p.rows, p.reason, p.source, p.detail, p.first
+            );
+        }
+    }
     if let Some(q) = &s.quarantine_file {
         println!("quarantine: {q}");
     }

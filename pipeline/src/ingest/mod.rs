@@ -124,6 +124,55 @@ pub struct IngestSummary {
     /// street, community or grid column mapped in the config, would resolve the most.
     #[serde(default)]
     pub unmatched: Vec<UnmatchedAddress>,
+    /// The quarantine's most frequent problems this run (the same reason and detail in at
+    /// least two rows), most rows first: a value the config's maps lack, a datetime layout
+    /// no format reads, a column count — what one config change fixes for many rows.
+    #[serde(default)]
+    pub frequent_problems: Vec<FrequentProblem>,
+}
+
+/// A problem shared by quarantined rows, as [`IngestSummary::frequent_problems`] lists it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FrequentProblem {
+    /// Source name.
+    pub source: String,
+    /// Reason code.
+    pub reason: String,
+    /// The field at fault, if one.
+    pub field: Option<String>,
+    /// The detail, redacted as in the quarantine.
+    pub detail: String,
+    /// Rows with it.
+    pub rows: u64,
+    /// The first of them: file and row.
+    pub first: String,
+}
+
+/// How many problems [`IngestSummary::frequent_problems`] keeps.
+const PROBLEMS_LISTED: usize = 20;
+
+/// The quarantine's problems shared by at least two rows, most rows first.
+fn frequent_problems(quarantine: &[QuarantineRow]) -> Vec<FrequentProblem> {
+    let mut by: HashMap<(&str, &str, &str), (u64, &QuarantineRow)> = HashMap::new();
+    for q in quarantine {
+        by.entry((&q.source, &q.reason, &q.detail))
+            .or_insert((0, q))
+            .0 += 1;
+    }
+    let mut out: Vec<FrequentProblem> = (by.into_values())
+        .filter(|(n, _)| *n >= 2)
+        .map(|(rows, q)| FrequentProblem {
+            source: q.source.clone(),
+            reason: q.reason.clone(),
+            field: q.field.clone(),
+            detail: q.detail.clone(),
+            rows,
+            first: format!("{} row {}", q.file, q.row),
+        })
+        .collect();
+    out.sort_by(|a, b| (b.rows, &a.first).cmp(&(a.rows, &b.first)));
+    out.truncate(PROBLEMS_LISTED);
+    out
 }
 
 /// An address left without a compound, as [`IngestSummary::unmatched`] lists it.
@@ -1635,6 +1684,7 @@ pub fn ingest(
     }
     summary.partitions_written.sort();
     summary.partitions_written.dedup();
+    summary.frequent_problems = frequent_problems(&quarantine);
     if !quarantine.is_empty() {
         let qp = lake_dir.join("quarantine").join(format!("run={run}.jsonl"));
         lake::write_atomic(&qp, |f| {

@@ -93,6 +93,72 @@ async fn headline(
     Ok((h, (count(all), count(unresolved))))
 }
 
+/// Records per channel and day over the 28 days up to `as_of` (index 0 the date itself).
+async fn daily_counts(
+    ctx: &SessionContext,
+    as_of: NaiveDate,
+) -> Result<BTreeMap<String, [u64; 28]>> {
+    let tl = end_of_day_ms(as_of);
+    let rows = text_rows(
+        ctx,
+        &format!(
+            "SELECT channel, ({tl} - CAST(received_at AS BIGINT)) / {DAY} AS age, COUNT(*) AS n
+             FROM records WHERE CAST(received_at AS BIGINT) <= {tl}
+               AND CAST(received_at AS BIGINT) > {from}
+             GROUP BY channel, ({tl} - CAST(received_at AS BIGINT)) / {DAY}",
+            from = tl - 28 * DAY
+        ),
+    )
+    .await?;
+    let mut out: BTreeMap<String, [u64; 28]> = BTreeMap::new();
+    for r in rows {
+        let (Some(age), Some(n)) = (
+            r.get(1).and_then(|v| v.parse::<usize>().ok()),
+            r.get(2).and_then(|v| v.parse::<u64>().ok()),
+        ) else {
+            continue;
+        };
+        if let Some(slot) = out.entry(r[0].clone()).or_default().get_mut(age) {
+            *slot += n;
+        }
+    }
+    Ok(out)
+}
+
+/// Channels whose data looks missing on `as_of`, judged against each channel's own last four
+/// weeks (`counts[c][0]` the date, `[1..]` the 27 days before): a channel with records on at
+/// least two days in three (the hotline and grid platform, not the petitions) whose records
+/// stop before the date, or whose date has under a quarter of its daily median (at least 8).
+fn data_gaps(as_of: NaiveDate, counts: &BTreeMap<String, [u64; 28]>) -> Vec<String> {
+    let mut out = vec![];
+    for (channel, days) in counts {
+        let history = &days[1..];
+        let with_records = history.iter().filter(|&&n| n > 0).count();
+        if with_records * 3 < history.len() * 2 {
+            continue; // not a daily channel: a quiet day says nothing
+        }
+        let name = channel_zh(channel);
+        let silent = days.iter().take_while(|&&n| n == 0).count();
+        if silent > 0 {
+            let last = as_of - Duration::days(silent as i64);
+            out.push(format!(
+                "数据提示：{name}最新记录为 {last}，此后 {silent} 天没有记录，可能缺少导出，相关结果可能偏低。"
+            ));
+            continue;
+        }
+        let mut sorted = history.to_vec();
+        sorted.sort_unstable();
+        let median = sorted[sorted.len() / 2];
+        if median >= 8 && days[0] * 4 < median {
+            out.push(format!(
+                "数据提示：{name}当日仅 {} 条记录（近4周每日中位数 {median} 条），导出可能不完整。",
+                days[0]
+            ));
+        }
+    }
+    out
+}
+
 /// What the scores cannot see: of `all` records of the last 28 days, the `unresolved` that
 /// name no compound the registry resolves, when some do (they count in no compound's score,
 /// so a leader reading "no red" should know how much went unseen, and an analyst where to
@@ -206,6 +272,10 @@ pub async fn build(
         .collect();
     let (mut hl, (recent, unresolved)) = headline(ctx, as_of, &alerts).await?;
     hl.compared_with = crate::score::previous_scoring(&output, as_of).map(|d| d.to_string());
+    hl.data_gaps = data_gaps(as_of, &daily_counts(ctx, as_of).await?);
+    for g in &hl.data_gaps {
+        tracing::warn!(as_of = %as_of, "{g}");
+    }
     let flagged: Vec<&Alert> = alerts
         .iter()
         .filter(|a| a.level != RiskLevel::Green)
@@ -425,4 +495,47 @@ pub async fn render(
     let data_path = dir.join("report.json");
     crate::lake::write_atomic(&data_path, |f| Ok(serde_json::to_writer(f, &data)?))?;
     Ok(w.index)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(channels: &[(&str, [u64; 28])]) -> BTreeMap<String, [u64; 28]> {
+        channels.iter().map(|(c, d)| (c.to_string(), *d)).collect()
+    }
+
+    #[test]
+    fn a_daily_channel_that_stops_or_thins_out_is_named() {
+        let as_of = NaiveDate::from_ymd_opt(2025, 12, 30).unwrap();
+        let mut hotline = [30; 28];
+        let grid = [10; 28];
+        // Petitions come a few a month: a quiet date is normal.
+        let mut petition = [0; 28];
+        petition[9] = 1;
+        petition[20] = 2;
+        assert!(data_gaps(
+            as_of,
+            &counts(&[("hotline", hotline), ("grid", grid), ("petition", petition)])
+        )
+        .is_empty());
+        // A weekend at half the usual is no gap.
+        hotline[0] = 15;
+        assert!(data_gaps(as_of, &counts(&[("hotline", hotline)])).is_empty());
+        hotline[0] = 0;
+        hotline[1] = 0;
+        let mut thin = grid;
+        thin[0] = 2;
+        assert_eq!(
+            data_gaps(as_of, &counts(&[("grid", thin), ("hotline", hotline)])),
+            [
+                "数据提示：网格当日仅 2 条记录（近4周每日中位数 10 条），导出可能不完整。",
+                "数据提示：12345热线最新记录为 2025-12-28，此后 2 天没有记录，可能缺少导出，相关结果可能偏低。",
+            ]
+        );
+        // A channel too small for a quarter of its median to say anything.
+        let mut small = [4; 28];
+        small[0] = 1;
+        assert!(data_gaps(as_of, &counts(&[("grid", small)])).is_empty());
+    }
 }

@@ -528,8 +528,9 @@ pub fn daily(d: &ReportData, w: u32, h: u32) -> Result<Vec<u8>> {
             INK,
             &mut y,
         )?;
-        // Where the alerts gather, as the report's summary says it (cut to the page's width).
-        for f in crate::focus(d) {
+        // Missing data, then where the alerts gather, as the report's summary says them (cut
+        // to the page's width).
+        for f in hl.data_gaps.iter().cloned().chain(crate::focus(d)) {
             let f: String = match f.chars().count() > 46 {
                 true => f.chars().take(45).chain(['…']).collect(),
                 false => f,

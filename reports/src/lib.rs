@@ -64,6 +64,10 @@ pub struct Headline {
     /// when every alert is new and the count says nothing.
     #[serde(default)]
     pub compared_with: Option<String>,
+    /// Channels whose records stop before the date or are far fewer than usual on it, in
+    /// plain Chinese: a report without alerts may only be missing its data.
+    #[serde(default)]
+    pub data_gaps: Vec<String>,
 }
 
 /// One row of the alert table.
@@ -225,7 +229,8 @@ pub fn level_zh(level: &str) -> &'static str {
 /// own).
 pub fn summary(d: &ReportData) -> Vec<String> {
     let h = &d.headline;
-    let mut out = vec![];
+    // First: whatever follows may be low for want of data.
+    let mut out = h.data_gaps.clone();
     if h.red + h.yellow == 0 {
         out.push("今日无红黄预警小区。".to_string());
     } else {

@@ -240,11 +240,22 @@ impl std::fmt::Debug for Registry {
 
 /// Reads a CSV of serde records, naming file and row on error.
 pub fn read_reference_csv<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
-    let mut rdr = csv::Reader::from_path(path).map_err(|e| Error::Reference {
+    // An analyst keeps these files in Excel, which saves them as GBK ("CSV") or as UTF-8 with
+    // a byte-order mark ("CSV UTF-8"): both are read, the encoding told as for exports.
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
         path: path.into(),
-        row: 0,
-        reason: e.to_string(),
+        source,
     })?;
+    let encoding = crate::ingest::readers::detect_encoding(&bytes);
+    let (text, _, unmappable) = encoding.decode(&bytes);
+    if unmappable {
+        return Err(Error::Reference {
+            path: path.into(),
+            row: 0,
+            reason: "neither UTF-8 nor GBK/GB18030 text".into(),
+        });
+    }
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
     let mut out = vec![];
     for (i, r) in rdr.deserialize().enumerate() {
         out.push(r.map_err(|e| Error::Reference {
@@ -1290,6 +1301,35 @@ impl Taxonomy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A registry saved by Excel as GBK or as UTF-8 with a BOM reads as the plain UTF-8 file
+    /// does; bytes that are neither are an error naming the file.
+    #[test]
+    fn a_registry_saved_by_excel_reads_in_either_encoding() {
+        let text = "compound_id,name,aliases,street,community,grid,households,population,type,\
+                    property_company,lon,lat,year_built\n\
+                    C1,阳光花园,建设路12号|阳光花园一期,东城街道,东城1社区,G1,800,2000,商品房,万家物业,\
+                    116.4,39.9,2005\n";
+        let dir = tempfile::tempdir().unwrap();
+        let read = |bytes: &[u8]| {
+            let p = dir.path().join("compounds.csv");
+            std::fs::write(&p, bytes).unwrap();
+            read_reference_csv::<Compound>(&p)
+        };
+        let plain = read(text.as_bytes()).unwrap();
+        assert_eq!(plain[0].name, "阳光花园");
+        let gbk = encoding_rs::GBK.encode(text).0.into_owned();
+        let bom = [&[0xEF, 0xBB, 0xBF][..], text.as_bytes()].concat();
+        for bytes in [gbk, bom] {
+            let got = read(&bytes).unwrap();
+            assert_eq!(
+                serde_json::to_string(&got).unwrap(),
+                serde_json::to_string(&plain).unwrap()
+            );
+        }
+        let e = read(&[0x81, 0x20, 0xFF, 0xFF]).unwrap_err().to_string();
+        assert!(e.contains("compounds.csv"), "{e}");
+    }
 
     /// The definition: every window of length n − 1, n, n + 1 scored on its own.
     fn windows_one_by_one(text: &[char], pat: &[char]) -> f64 {

@@ -240,8 +240,26 @@ impl std::fmt::Debug for Registry {
 
 /// Reads a CSV of serde records, naming file and row on error.
 pub fn read_reference_csv<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
-    // An analyst keeps these files in Excel, which saves them as GBK ("CSV") or as UTF-8 with
-    // a byte-order mark ("CSV UTF-8"): both are read, the encoding told as for exports.
+    let text = read_text(path)?;
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let mut out = vec![];
+    for (i, r) in rdr.deserialize().enumerate() {
+        out.push(r.map_err(|e| Error::Reference {
+            path: path.into(),
+            row: i + 2,
+            reason: e.to_string(),
+        })?);
+    }
+    Ok(out)
+}
+
+/// A text file an analyst keeps (the registry, the taxonomy, the rules, the lexicon): saved
+/// by Excel or Notepad as GBK, or as UTF-8 with or without a byte-order mark, all read alike
+/// (the encoding told as for exports, the mark dropped).
+///
+/// # Errors
+/// An unreadable file, or bytes that are neither UTF-8 nor GB18030.
+pub fn read_text(path: &Path) -> Result<String> {
     let bytes = std::fs::read(path).map_err(|source| Error::Io {
         path: path.into(),
         source,
@@ -255,16 +273,7 @@ pub fn read_reference_csv<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<V
             reason: "neither UTF-8 nor GBK/GB18030 text".into(),
         });
     }
-    let mut rdr = csv::Reader::from_reader(text.as_bytes());
-    let mut out = vec![];
-    for (i, r) in rdr.deserialize().enumerate() {
-        out.push(r.map_err(|e| Error::Reference {
-            path: path.into(),
-            row: i + 2,
-            reason: e.to_string(),
-        })?);
-    }
-    Ok(out)
+    Ok(text.into_owned())
 }
 
 impl Registry {
@@ -1303,7 +1312,7 @@ mod tests {
     use super::*;
 
     /// A registry saved by Excel as GBK or as UTF-8 with a BOM reads as the plain UTF-8 file
-    /// does; bytes that are neither are an error naming the file.
+    /// does, and so does a lexicon; bytes that are neither are an error naming the file.
     #[test]
     fn a_registry_saved_by_excel_reads_in_either_encoding() {
         let text = "compound_id,name,aliases,street,community,grid,households,population,type,\
@@ -1329,6 +1338,15 @@ mod tests {
         }
         let e = read(&[0x81, 0x20, 0xFF, 0xFF]).unwrap_err().to_string();
         assert!(e.contains("compounds.csv"), "{e}");
+        // A lexicon saved by Notepad with a mark: its first phrase has no mark in front.
+        let p = dir.path().join("lexicon.txt");
+        for bytes in [
+            [&[0xEF, 0xBB, 0xBF][..], "集体上访\n维权\n".as_bytes()].concat(),
+            encoding_rs::GBK.encode("集体上访\n维权\n").0.into_owned(),
+        ] {
+            std::fs::write(&p, bytes).unwrap();
+            assert_eq!(read_text(&p).unwrap(), "集体上访\n维权\n");
+        }
     }
 
     /// The definition: every window of length n − 1, n, n + 1 scored on its own.

@@ -18,7 +18,7 @@ use weaksignal_models::rules::{Fired, RuleSet};
 use crate::config::Config;
 use crate::error::IoContext;
 use crate::features::{self, FeatureSettings, Row, FEATURES, TEXTS};
-use crate::registry::{read_reference_csv, Compound};
+use crate::registry::{read_reference_csv, read_text, Compound};
 use crate::{Error, Result};
 
 /// Days ahead an escalation is predicted.
@@ -90,10 +90,6 @@ pub struct Scorer {
     pub history_weeks: usize,
     /// Model training settings.
     pub train: TrainParams,
-}
-
-fn read_text(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).at(path)
 }
 
 impl Scorer {

@@ -26,7 +26,7 @@ pub(crate) struct Outcome {
 }
 
 pub(crate) fn rule_names(cfg: &Config) -> HashMap<String, String> {
-    std::fs::read_to_string(cfg.resolve(&cfg.scoring.rules))
+    weaksignal_pipeline::registry::read_text(&cfg.resolve(&cfg.scoring.rules))
         .ok()
         .and_then(|t| {
             weaksignal_models::rules::RuleSet::parse(

@@ -32,7 +32,7 @@ pub(crate) fn run(a: Args) -> anyhow::Result<u8> {
         problems.push(e.to_string());
     }
     let rules = cfg.resolve(&cfg.scoring.rules);
-    match std::fs::read_to_string(&rules) {
+    match weaksignal_pipeline::registry::read_text(&rules) {
         Ok(t) => {
             if let Err(e) = weaksignal_models::rules::RuleSet::parse(
                 &t,
@@ -42,11 +42,11 @@ pub(crate) fn run(a: Args) -> anyhow::Result<u8> {
                 problems.push(format!("{}: {e}", rules.display()));
             }
         }
-        Err(e) => problems.push(format!("{}: {e}", rules.display())),
+        Err(e) => problems.push(e.to_string()),
     }
     let lex = cfg.resolve(&cfg.scoring.lexicon);
-    if let Err(e) = std::fs::read_to_string(&lex) {
-        problems.push(format!("{}: {e}", lex.display()));
+    if let Err(e) = weaksignal_pipeline::registry::read_text(&lex) {
+        problems.push(e.to_string());
     }
     if let Err(e) = weaksignal_pipeline::privacy::Pseudonymizer::load(
         cfg.privacy

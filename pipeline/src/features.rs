@@ -1003,9 +1003,9 @@ mod tests {
             population: 300,
             kind: "商品房".into(),
             property_company: String::new(),
-            lon: 0.0,
-            lat: 0.0,
-            year_built: 2000,
+            lon: None,
+            lat: None,
+            year_built: None,
         }];
         let settings = FeatureSettings {
             phrases: vec![],

@@ -26,7 +26,8 @@ use serde::{Deserialize, Serialize};
 use crate::normalize::{address_key, address_stem};
 use crate::{Error, Result};
 
-/// One residential compound (小区).
+/// One residential compound (小区). A district's registry needs the id, name, street and
+/// population (the rates are per resident); the other columns may be missing or blank.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Compound {
     /// Stable id.
@@ -34,28 +35,41 @@ pub struct Compound {
     /// Official name.
     pub name: String,
     /// Aliases: phase names, road-number addresses, abbreviations (`|`-separated in the CSV).
+    #[serde(default)]
     pub aliases: String,
     /// 街道.
     pub street: String,
     /// 社区.
+    #[serde(default)]
     pub community: String,
     /// 网格.
+    #[serde(default)]
     pub grid: String,
-    /// Households.
+    /// Households (0 when not given).
+    #[serde(default, deserialize_with = "blank_is_zero")]
     pub households: u32,
     /// Residents.
     pub population: u32,
     /// 商品房, 老旧小区, 三无小区, 城中村, 安置房.
-    #[serde(rename = "type")]
+    #[serde(rename = "type", default)]
     pub kind: String,
     /// Property-management company (empty for 三无小区).
+    #[serde(default)]
     pub property_company: String,
-    /// Longitude.
-    pub lon: f64,
+    /// Longitude, if the registry has coordinates (the report's map needs them).
+    #[serde(default)]
+    pub lon: Option<f64>,
     /// Latitude.
-    pub lat: f64,
+    #[serde(default)]
+    pub lat: Option<f64>,
     /// Year built.
-    pub year_built: u32,
+    #[serde(default)]
+    pub year_built: Option<u32>,
+}
+
+/// A count a registry may leave blank: 0 then.
+fn blank_is_zero<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<u32, D::Error> {
+    Ok(Option::<u32>::deserialize(d)?.unwrap_or(0))
 }
 
 /// How an address was matched.
@@ -1338,6 +1352,23 @@ mod tests {
         }
         let e = read(&[0x81, 0x20, 0xFF, 0xFF]).unwrap_err().to_string();
         assert!(e.contains("compounds.csv"), "{e}");
+        // A district's own registry: only the columns it needs, blanks where it has none.
+        let lean = read(
+            "compound_id,name,street,population,households,lon\nC9,幸福里,东城街道,700,,\n"
+                .as_bytes(),
+        )
+        .unwrap();
+        let c = &lean[0];
+        assert_eq!(
+            (c.name.as_str(), c.population, c.households),
+            ("幸福里", 700, 0)
+        );
+        assert_eq!((c.lon, c.lat, c.year_built), (None, None, None));
+        assert_eq!((c.aliases.as_str(), c.grid.as_str()), ("", ""));
+        let e = read("compound_id,name,street\nC9,幸福里,东城街道\n".as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("population"), "{e}");
         // A lexicon saved by Notepad with a mark: its first phrase has no mark in front.
         let p = dir.path().join("lexicon.txt");
         for bytes in [
@@ -1487,9 +1518,9 @@ mod tests {
             population: 1200,
             kind: "商品房".into(),
             property_company: "p".into(),
-            lon: 0.0,
-            lat: 0.0,
-            year_built: 2000,
+            lon: None,
+            lat: None,
+            year_built: None,
         }
     }
 

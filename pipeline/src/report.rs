@@ -386,9 +386,10 @@ pub async fn build(
     let map = alerts
         .iter()
         .filter_map(|a| {
-            by_id.get(a.compound_id.as_str()).map(|c| MapPoint {
-                lon: c.lon,
-                lat: c.lat,
+            let c = by_id.get(a.compound_id.as_str())?;
+            Some(MapPoint {
+                lon: c.lon?,
+                lat: c.lat?,
                 level: a.level.as_str().into(),
             })
         })

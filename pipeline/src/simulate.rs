@@ -333,12 +333,12 @@ fn build_registry(rng: &mut StdRng, n: usize) -> Vec<Compound> {
             } else {
                 pick(rng, COMPANIES).to_string()
             },
-            lon: 116.30 + rng.random_range(0.0..0.25),
-            lat: 39.85 + rng.random_range(0.0..0.20),
-            year_built: match kind {
+            lon: Some(116.30 + rng.random_range(0.0..0.25)),
+            lat: Some(39.85 + rng.random_range(0.0..0.20)),
+            year_built: Some(match kind {
                 "老旧小区" | "三无小区" => rng.random_range(1980..2000),
                 _ => rng.random_range(1995..2022),
-            },
+            }),
         });
     }
     out

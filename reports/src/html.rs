@@ -146,11 +146,14 @@ pub fn html(d: &ReportData) -> Result<(String, HashMap<&'static str, Vec<u8>>)> 
         charts::streets(&d.streets, STREETS_SIZE)?,
         charts::streets(&d.streets, PHONE_STREETS_SIZE)?,
     );
-    both(
-        "map",
-        charts::map(&d.map, MAP_SIZE)?,
-        charts::map(&d.map, PHONE_MAP_SIZE)?,
-    );
+    // A registry without coordinates has no map.
+    if !d.map.is_empty() {
+        both(
+            "map",
+            charts::map(&d.map, MAP_SIZE)?,
+            charts::map(&d.map, PHONE_MAP_SIZE)?,
+        );
+    }
     if !d.heatmap.rows.is_empty() {
         both(
             "heatmap",

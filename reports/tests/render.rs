@@ -460,3 +460,15 @@ fn charts_on_a_tiny_canvas_are_drawn_or_refused_without_a_panic() {
     let _ = charts::streets(&d.streets, tiny);
     let _ = charts::map(&d.map, tiny);
 }
+
+#[test]
+fn a_registry_without_coordinates_gets_no_map() {
+    font::register(None).expect("the built-in CJK font");
+    let mut d = sample();
+    let (text, pngs) = html::html(&d).unwrap();
+    assert!(text.contains("小区分布") && pngs.contains_key("map"));
+    d.map.clear();
+    let (text, pngs) = html::html(&d).unwrap();
+    assert!(!text.contains("小区分布") && !pngs.contains_key("map"));
+    assert!(pngs.contains_key("streets"));
+}

@@ -722,7 +722,8 @@ pub async fn grid_grades(
     }
     let mut grids: std::collections::BTreeMap<(String, String, String), (u64, u64, u64)> =
         Default::default();
-    for c in compounds {
+    // A compound the registry gives no grid is graded in none.
+    for c in compounds.iter().filter(|c| !c.grid.trim().is_empty()) {
         let e = grids
             .entry((c.street.clone(), c.community.clone(), c.grid.clone()))
             .or_default();

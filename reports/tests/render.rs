@@ -462,7 +462,7 @@ fn charts_on_a_tiny_canvas_are_drawn_or_refused_without_a_panic() {
 }
 
 #[test]
-fn a_registry_without_coordinates_gets_no_map() {
+fn a_registry_without_coordinates_or_grids_gets_no_map_or_grading() {
     font::register(None).expect("the built-in CJK font");
     let mut d = sample();
     let (text, pngs) = html::html(&d).unwrap();
@@ -471,4 +471,11 @@ fn a_registry_without_coordinates_gets_no_map() {
     let (text, pngs) = html::html(&d).unwrap();
     assert!(!text.contains("小区分布") && !pngs.contains_key("map"));
     assert!(pngs.contains_key("streets"));
+    // Nor grids: no grid grading.
+    d.grids = grids(3);
+    let (text, _) = html::html(&d).unwrap();
+    assert!(text.contains("网格红黄绿评定"));
+    d.grids.clear();
+    let (text, _) = html::html(&d).unwrap();
+    assert!(!text.contains("网格红黄绿评定"), "{text}");
 }

@@ -467,3 +467,92 @@ fn the_report_loads_in_headless_chromium_without_errors_or_requests() {
     std::fs::copy(&shot, &keep).unwrap();
     eprintln!("phone-width screenshot: {}", keep.display());
 }
+
+/// Another district's habits: a registry kept in Excel (GBK, only the columns it needs: no
+/// grids, types or coordinates) and the hotline exported as tab-separated text. With
+/// `delimiter = "\t"` the nightly runs end to end: every hotline row is read and accounted
+/// for as in the demo's comma-separated files, every compound is scored, and the report
+/// leaves out the map and the grid grading it has no data for.
+#[test]
+fn a_lean_registry_and_tab_separated_exports_run_the_nightly() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("lean");
+    fresh_inputs(&d);
+    let registry = std::fs::read_to_string(d.join("compounds.csv")).unwrap();
+    let mut rows = csv::Reader::from_reader(registry.as_bytes());
+    let mut lean = String::from("compound_id,name,aliases,street,population\n");
+    for r in rows.records() {
+        let r = r.unwrap();
+        lean.push_str(&format!(
+            "{},{},{},{},{}\n",
+            &r[0], &r[1], &r[2], &r[3], &r[7]
+        ));
+    }
+    assert!(lean.starts_with("compound_id,name,aliases,street,population\nC"));
+    std::fs::write(d.join("compounds.csv"), encoding_rs::GBK.encode(&lean).0).unwrap();
+    for e in std::fs::read_dir(d.join("exports/hotline"))
+        .unwrap()
+        .flatten()
+    {
+        let bytes = std::fs::read(e.path()).unwrap();
+        let (text, _, _) = encoding_rs::GB18030.decode(&bytes);
+        let mut w = csv::WriterBuilder::new()
+            .delimiter(b'\t')
+            .flexible(true)
+            .from_writer(vec![]);
+        let mut r = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        for rec in r.records() {
+            w.write_record(&rec.unwrap()).unwrap();
+        }
+        let tsv = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        std::fs::write(e.path(), encoding_rs::GBK.encode(&tsv).0).unwrap();
+    }
+    let config = d.join("weaksignal.toml");
+    let toml = std::fs::read_to_string(&config).unwrap();
+    let toml = toml.replacen(
+        "format = \"csv\"\n",
+        "format = \"csv\"\ndelimiter = \"\\t\"\n",
+        1,
+    );
+    assert!(toml.contains("delimiter"));
+    std::fs::write(&config, toml).unwrap();
+    nightly_ok(&config, AS_OF);
+
+    let hotline = |m: &serde_json::Value| -> (u64, u64) {
+        let files = m["ingest"]["files"].as_array().unwrap();
+        let of = |k: &str| -> u64 {
+            (files.iter())
+                .filter(|f| f["source"] == "12345热线")
+                .map(|f| f[k].as_u64().unwrap())
+                .sum()
+        };
+        (
+            of("rows"),
+            of("loaded") + of("quarantined") + of("duplicates"),
+        )
+    };
+    let demo = &manifests(&demo_dir())[0];
+    let ours = &manifests(&d)[0];
+    assert_eq!(ours["status"], "ok");
+    let (rows, accounted) = hotline(ours);
+    assert_eq!(rows, accounted);
+    assert_eq!(
+        rows,
+        hotline(demo).0,
+        "every hotline row read from the tab-separated files"
+    );
+    let alerts = |dir: &Path| -> usize {
+        let p = dir.join(format!("output/alerts/as_of={AS_OF}/alerts.json"));
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+        v.as_array().unwrap().len()
+    };
+    assert_eq!(alerts(&d), alerts(&demo_dir()));
+    let report =
+        std::fs::read_to_string(d.join(format!("output/reports/{AS_OF}/index.html"))).unwrap();
+    assert!(!report.contains("小区分布") && !report.contains("网格红黄绿评定"));
+    assert!(report.contains("预警小区排名"));
+}

@@ -472,18 +472,23 @@ impl Mapping {
     /// The free-text field (written to the lake) a suspect row's reporter has moved into,
     /// if one: see [`shape`].
     fn moved_into_text(&self, cells: &Cells<'_>) -> Option<&'static str> {
-        let check = self.shift.get()?;
-        let text = [
+        // Empty (no allocation) unless the row is suspect.
+        let moved: Vec<usize> = self.shift.get()?.moved(cells).collect();
+        [
             const { field("address") },
             const { field("compound") },
             const { field("building") },
             const { field("content") },
-        ];
-        let col = check
-            .moved(cells)
-            .find(|&i| text.iter().any(|&f| self.cols[f] == Some(i)))?;
-        let f = text.into_iter().find(|&f| self.cols[f] == Some(col))?;
-        Some(crate::config::MAPPABLE_FIELDS[f])
+        ]
+        .into_iter()
+        .find(|&f| self.cols[f].is_some_and(|c| moved.contains(&c)))
+        .map(|f| crate::config::MAPPABLE_FIELDS[f])
+    }
+
+    /// The file's reporter shape when a quarantined row's reporter-shaped cells are to be
+    /// hidden (see [`shape::ShiftCheck::unsure`]).
+    fn unsure(&self, cells: &Cells<'_>) -> Option<&shape::ShiftCheck> {
+        self.shift.get().filter(|c| c.unsure(cells))
     }
 
     /// The cell of the canonical field at `f` (see [`field`]), "" when unmapped. Not
@@ -785,9 +790,9 @@ fn reporter_lost(m: &Mapping) -> bool {
 /// contact's name, a nested user object: they explain no rejection). A row whose reporter
 /// cells are blank (a damaged JSON key can move the value under another name) has its cells
 /// beyond the header hidden too, and a file whose header lacks the reporter's column has
-/// every cell hidden: the identity may be in any of them. A row whose reporter may have moved a column
-/// (see [`shape`]), or of another width, has every cell shaped like the file's reporters
-/// hidden.
+/// every cell hidden: the identity may be in any of them. A row whose reporter may have
+/// moved a column (see [`shape`]), or of another width, has every cell shaped like the
+/// file's reporters hidden.
 fn redacted(header: &[String], cells: &Cells<'_>, m: &Mapping) -> BTreeMap<String, String> {
     if cells.is_empty() {
         return BTreeMap::new(); // a record that is not valid CSV or JSON: no cells
@@ -801,7 +806,7 @@ fn redacted(header: &[String], cells: &Cells<'_>, m: &Mapping) -> BTreeMap<Strin
     let unmapped = |i: usize| !m.cols.contains(&Some(i)) && (i < header.len() || hide_beyond);
     // A row whose reporter may have moved, or of another width: every cell shaped like the
     // file's reporters.
-    let moved = (m.shift.get()).filter(|c| c.unsure(cells));
+    let moved = m.unsure(cells);
     let mut fields = BTreeMap::new();
     for i in 0..header.len().max(cells.len()) {
         let v = cells.get(i).map_or("", |c| c.as_ref());
@@ -839,7 +844,7 @@ fn redacted_detail(detail: String, header_len: usize, cells: &Cells<'_>, m: &Map
     }
     let mut detail = mask_pii_owned(detail);
     if let Some(r) = m.reporter {
-        let moved = (m.shift.get()).filter(|c| c.unsure(cells));
+        let moved = m.unsure(cells);
         let shaped =
             (0..cells.len()).filter(|&i| moved.is_some_and(|c| c.like_reporter(&cells[i])));
         for i in reporter_cells(header_len, cells.len(), r).chain(shaped) {

@@ -36,7 +36,7 @@ enum Format {
 const EPOCH_MS_RANGE: std::ops::Range<i64> = 631_152_000_000..4_102_444_800_000;
 
 impl DateFormats {
-    /// Compiles `formats` (`excel` = Excel serial days).
+    /// Compiles `formats` (chrono syntax, or one of the [`NAMED_FORMATS`]).
     pub fn new(formats: &[String]) -> DateFormats {
         DateFormats(
             formats

@@ -164,9 +164,11 @@ pub enum LakeCompression {
 pub enum Format {
     /// Comma-separated values with a header row.
     Csv,
-    /// One JSON object per line.
+    /// One JSON object per line, or one JSON array of objects (`json` names it too).
+    #[serde(alias = "json")]
     Jsonl,
-    /// Excel workbook (first sheet, header row).
+    /// Excel workbook (first sheet, header row); `xls` (and ODS) are read alike.
+    #[serde(alias = "xls")]
     Xlsx,
 }
 

@@ -1608,3 +1608,49 @@ fn the_quarantines_frequent_problems_are_listed_with_their_first_row() {
         ]
     );
 }
+
+/// A platform that exports one JSON array (pretty-printed, with a byte-order mark) instead of
+/// JSON Lines: `format = "json"` reads its elements as rows numbered from 1, an element that
+/// is not an object quarantined like a bad line.
+#[test]
+fn a_json_array_export_loads_element_by_element() {
+    let mut c = city();
+    let grid = source(&mut c, "网格投诉");
+    grid.format = toml::from_str::<
+        std::collections::BTreeMap<String, weaksignal_pipeline::config::Format>,
+    >("f = \"json\"")
+    .unwrap()["f"];
+    let array = "\u{feff}[\n  {\"id\": \"G1\", \"提交时间\": \"2025-03-10 09:00:00\", \"openid\": \"oX_abcdefghijklmnop\",\n   \"小区\": \"阳光花园\", \"内容\": \"电梯又坏了\", \"类别\": \"电梯故障\", \"评分\": 2},\n  42,\n  {\"id\": \"G2\", \"提交时间\": \"2025-03-11 09:00:00\", \"openid\": \"oX_abcdefghijklmnop\",\n   \"小区\": \"锦绣\", \"内容\": \"物业费太贵\", \"评分\": 5}\n]\n";
+    write(
+        c.dir.path(),
+        "exports/grid/grid_2025-03.jsonl",
+        array.as_bytes(),
+    );
+    let s = run(&c);
+    let g = file(&s, "grid_2025-03.jsonl");
+    assert_eq!((g.rows, g.loaded, g.quarantined), (3, 2, 1));
+    let q = quarantine(&s);
+    let bad = q
+        .iter()
+        .find(|v| v["file"].as_str().unwrap().contains("grid"))
+        .unwrap();
+    assert_eq!(
+        (bad["row"].as_u64(), bad["reason"].as_str()),
+        (Some(2), Some("malformed"))
+    );
+    let recs = records(&c);
+    assert_eq!(recs["grid:G1"].1.compound_id.as_deref(), Some("C1"));
+    assert_eq!(recs["grid:G2"].1.satisfaction, "satisfied");
+    // Not an array after all: an error naming the file.
+    write(
+        c.dir.path(),
+        "exports/grid/grid_2025-03.jsonl",
+        b"[{\"id\": 1},",
+    );
+    let s = ingest(&c.cfg, &c.keys, as_of(), false).unwrap();
+    let e = file(&s, "grid_2025-03.jsonl").error.clone().unwrap();
+    assert!(
+        e.contains("grid_2025-03.jsonl") && e.contains("not a JSON array"),
+        "{e}"
+    );
+}

@@ -901,7 +901,11 @@ fn json_path<'v>(
     Some(v)
 }
 
-fn open_jsonl(path: &Path, enc: Encoding, wanted: &[&str]) -> Result<OpenFile> {
+/// The lines of a JSON Lines file; or, when the file is one JSON array (as some platforms
+/// export), its elements, one a line, numbered from 1 (the array is read whole).
+type JsonLines = Box<dyn Iterator<Item = (usize, std::io::Result<String>)> + Send>;
+
+fn json_lines(path: &Path, enc: Encoding) -> Result<JsonLines> {
     let mut lines = text_lines(BufReader::new(text_reader(path, enc)?)).peekable();
     // Blank lines before the first object are skipped (as they are everywhere).
     let blank = |l: &(usize, std::io::Result<String>)| match &l.1 {
@@ -911,6 +915,25 @@ fn open_jsonl(path: &Path, enc: Encoding, wanted: &[&str]) -> Result<OpenFile> {
     while lines.peek().is_some_and(blank) {
         lines.next();
     }
+    let array = matches!(lines.peek(), Some((_, Ok(first)))
+        if first.trim().trim_start_matches('\u{feff}').starts_with('['));
+    if !array {
+        return Ok(Box::new(lines));
+    }
+    let mut text = String::new();
+    text_reader(path, enc)?
+        .read_to_string(&mut text)
+        .map_err(|e| source_err(path, format!("unreadable: {e}")))?;
+    let items: Vec<serde_json::Value> =
+        serde_json::from_str(text.trim_start_matches('\u{feff}'))
+            .map_err(|e| source_err(path, format!("not a JSON array: {e}")))?;
+    Ok(Box::new(
+        (items.into_iter().enumerate()).map(|(i, v)| (i + 1, Ok(v.to_string()))),
+    ))
+}
+
+fn open_jsonl(path: &Path, enc: Encoding, wanted: &[&str]) -> Result<OpenFile> {
+    let mut lines = json_lines(path, enc)?.peekable();
     // The header: the first object's keys (and the nested ones asked for that it holds),
     // then the keys asked for that it lacks.
     let mut header: Vec<String> = vec![];

@@ -1654,3 +1654,29 @@ fn a_json_array_export_loads_element_by_element() {
         "{e}"
     );
 }
+
+/// An old-style workbook (`.xls`, written by xlwt into `tests/fixtures/petitions.xls`) with
+/// `format = "xls"`: read like XLSX.
+#[test]
+fn an_old_style_xls_workbook_loads() {
+    let mut c = city();
+    let reg = source(&mut c, "信访登记");
+    reg.path = "exports/petition/*.xls".into();
+    reg.format =
+        toml::from_str::<BTreeMap<String, weaksignal_pipeline::config::Format>>("f = \"xls\"")
+            .unwrap()["f"];
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/petitions.xls");
+    write(
+        c.dir.path(),
+        "exports/petition/登记.xls",
+        &std::fs::read(fixture).unwrap(),
+    );
+    let s = run(&c);
+    let p = file(&s, "登记.xls");
+    assert_eq!((p.rows, p.loaded), (2, 2));
+    let recs = records(&c);
+    let x2 = &recs["petition:X2"].1;
+    assert_eq!((x2.participants, x2.is_collective), (Some(30), true));
+    assert_eq!(x2.petition_level.as_deref(), Some("city"));
+    assert_eq!(x2.compound_id.as_deref(), Some("C5"));
+}

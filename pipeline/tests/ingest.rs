@@ -1680,3 +1680,37 @@ fn an_old_style_xls_workbook_loads() {
     assert_eq!(x2.petition_level.as_deref(), Some("city"));
     assert_eq!(x2.compound_id.as_deref(), Some("C5"));
 }
+
+/// An export's own category names: those the taxonomy lacks are listed with their rows (two
+/// or more), aliases known are not, and long text in the category column is no category.
+#[test]
+fn category_labels_the_taxonomy_lacks_are_listed() {
+    let c = city();
+    let mut lines = vec![HOTLINE_HEADER.to_owned()];
+    let labels = [
+        "电梯维修保养",
+        "电梯维修保养",
+        "电梯维修保养",
+        "电梯问题",
+        "停水",
+        "奇怪分类",
+        "电梯坏了很久没有人来修请尽快处理谢谢物业一直推脱不管",
+        "电梯坏了很久没有人来修请尽快处理谢谢物业一直推脱不管",
+    ];
+    for (i, l) in labels.iter().enumerate() {
+        lines.push(format!(
+            "H{i:03},2025-03-05 10:00:00,13812345678,阳光花园,电梯坏了,{l},,办理中,"
+        ));
+    }
+    write(
+        c.dir.path(),
+        "exports/hotline/12345_2025-03.csv",
+        &gbk(&lines.join("\n")),
+    );
+    let s = run(&c);
+    let listed: Vec<(&str, u64)> = (s.unknown_categories.iter())
+        .map(|u| (u.label.as_str(), u.rows))
+        .collect();
+    assert_eq!(listed, [("电梯维修保养", 3)]);
+    assert_eq!(records(&c)["hotline:H000"].1.category_source, "none");
+}

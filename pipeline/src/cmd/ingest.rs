@@ -79,6 +79,16 @@ pub(crate) fn print_summary(s: &IngestSummary) {
             );
         }
     }
+    if !s.unknown_categories.is_empty() {
+        println!(
+            "category labels the taxonomy does not know (aliases to add in its file; the {} \
+             most in the run manifest):",
+            s.unknown_categories.len()
+        );
+        for c in s.unknown_categories.iter().take(5) {
+            println!("  {:>6} rows  {}", c.rows, c.label);
+        }
+    }
     for f in s.files.iter().filter(|f| !f.missing_columns.is_empty()) {
         println!(
             "warning: {} has no column for {}: empty in every row",

@@ -84,6 +84,10 @@ pub struct FileStats {
     /// whether ambiguous (gathered into [`IngestSummary::unmatched`]).
     #[serde(skip)]
     pub unmatched: HashMap<Box<str>, (u64, bool)>,
+    /// Loaded rows whose category label the taxonomy does not know, by label (gathered into
+    /// [`IngestSummary::unknown_categories`]).
+    #[serde(skip)]
+    pub unknown_categories: HashMap<Box<str>, u64>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -129,7 +133,46 @@ pub struct IngestSummary {
     /// no format reads, a column count — what one config change fixes for many rows.
     #[serde(default)]
     pub frequent_problems: Vec<FrequentProblem>,
+    /// The category labels the taxonomy does not know, most rows first (two rows or more):
+    /// an export's own names for categories, to add as aliases in the taxonomy (meanwhile
+    /// the text classifier fills those rows' categories).
+    #[serde(default)]
+    pub unknown_categories: Vec<UnknownCategory>,
 }
+
+/// A category label the taxonomy lacks, as [`IngestSummary::unknown_categories`] lists it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct UnknownCategory {
+    /// The label (identifiers masked).
+    pub label: String,
+    /// Rows read this run with it (a row found already in the lake included).
+    pub rows: u64,
+}
+
+/// The unknown category labels of `files`, most rows first (two or more), at most
+/// [`UNMATCHED_LISTED`]. A label longer than [`LABEL_CHARS`] is free text in the category
+/// column (cells moved), not a category, and is left out.
+fn unknown_categories(files: &mut [FileStats]) -> Vec<UnknownCategory> {
+    let mut all: HashMap<Box<str>, u64> = HashMap::new();
+    for f in files {
+        for (label, rows) in std::mem::take(&mut f.unknown_categories) {
+            *all.entry(label).or_default() += rows;
+        }
+    }
+    let mut all: Vec<(Box<str>, u64)> = (all.into_iter())
+        .filter(|(l, n)| *n >= 2 && l.chars().count() <= LABEL_CHARS)
+        .collect();
+    all.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    (all.into_iter().take(UNMATCHED_LISTED))
+        .map(|(label, rows)| UnknownCategory {
+            label: mask_pii(&label),
+            rows,
+        })
+        .collect()
+}
+
+/// The longest label [`IngestSummary::unknown_categories`] lists.
+const LABEL_CHARS: usize = 20;
 
 /// A problem shared by quarantined rows, as [`IngestSummary::frequent_problems`] lists it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -618,6 +661,7 @@ fn map_row(
         ctx.registry.prefetch_labels(c);
     }
     let cat = ctx.taxonomy.lookup(&label);
+    let unknown_category = (cat.is_none() && !label.is_empty()).then(|| label.as_ref().into());
     let status = m
         .mapped(
             const { value_field("status") },
@@ -748,6 +792,7 @@ fn map_row(
         hash,
         method: res.method,
         unmatched,
+        unknown_category,
         month: month_parts(received_at),
         row: (out.len() - 1) as u32,
     })
@@ -868,6 +913,8 @@ struct Loaded {
     method: MatchMethod,
     /// The address without its building tail, when no compound was found.
     unmatched: Option<Box<str>>,
+    /// The category label, when the taxonomy does not know it.
+    unknown_category: Option<Box<str>>,
     /// Year and month of `received_at`: the partition.
     month: (i32, u32),
     /// Row in the chunk's batch.
@@ -936,6 +983,9 @@ fn apply(
                 st.loaded += 1;
                 if known {
                     st.updated += 1;
+                }
+                if let Some(c) = l.unknown_category {
+                    *st.unknown_categories.entry(c).or_default() += 1;
                 }
                 if let Some(a) = l.unmatched {
                     let e = st.unmatched.entry(a).or_default();
@@ -1715,6 +1765,7 @@ pub fn ingest(
     let sp = state_path(&lake_dir);
     lake::write_atomic(&sp, |f| Ok(serde_json::to_writer_pretty(f, &state)?))?;
     summary.unmatched = unmatched_addresses(&mut summary.files, &registry);
+    summary.unknown_categories = unknown_categories(&mut summary.files);
     Ok(summary)
 }
 

@@ -414,6 +414,28 @@ impl Config {
 mod tests {
     use super::*;
 
+    /// The demo config's commented example of a platform's JSON source is a valid source.
+    #[test]
+    fn the_demo_configs_example_source_is_valid() {
+        let demo = crate::simulate::DEMO_CONFIG;
+        let example: Vec<&str> = (demo.lines())
+            .skip_while(|l| !l.starts_with("#   [[source]]"))
+            .map(|l| l.trim_start_matches('#').trim_start())
+            .collect();
+        assert!(example.len() > 10, "{example:?}");
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("w.toml");
+        std::fs::write(&p, format!("{demo}\n{}\n", example.join("\n"))).unwrap();
+        let cfg = Config::load(&p).unwrap();
+        let src = cfg.sources.last().unwrap();
+        assert_eq!(
+            (src.name.as_str(), src.format),
+            ("网格小程序", Format::Jsonl)
+        );
+        assert_eq!(src.datetime_formats, ["rfc3339", "epoch_ms"]);
+        assert_eq!(src.columns["received_at"], ["createTime.$date"]);
+    }
+
     #[test]
     fn reports_every_problem_at_once() {
         let text = r#"

@@ -400,8 +400,9 @@ async fn window_features(
     // The records of the chunk's windows, read once and kept in memory for the queries below.
     let base = collect_compact(ctx, &base_sql(ctx, from_ms, tl, &phrase)?).await?;
     debug!(
-        rows = base.iter().map(RecordBatch::num_rows).sum::<usize>(),
+        rows = base.1.iter().map(RecordBatch::num_rows).sum::<usize>(),
         bytes = base
+            .1
             .iter()
             .map(RecordBatch::get_array_memory_size)
             .sum::<usize>(),
@@ -412,7 +413,7 @@ async fn window_features(
     // same household, or someone at the same address, reported the same category in the
     // compound and that ticket was closed in the 30 days before this one was received.
     // Different households raising one loud problem (a building site's noise) are not.
-    let reop = collect(
+    let reop = collect_table(
         ctx,
         &format!(
             "SELECT DISTINCT x.record_id FROM base x JOIN base y
@@ -627,14 +628,15 @@ async fn window_features(
 }
 
 /// Runs a query and keeps its batches compacted as they arrive.
-async fn collect_compact(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>> {
+async fn collect_compact(ctx: &SessionContext, sql: &str) -> Result<Table> {
     use futures::StreamExt;
     let mut stream = ctx.sql(sql).await?.execute_stream().await?;
+    let schema = stream.schema();
     let mut out = vec![];
     while let Some(b) = stream.next().await {
         out.push(compact(&b?)?);
     }
-    Ok(out)
+    Ok(Table(schema, out))
 }
 
 /// A copy of a batch whose string views hold only their own bytes: views read from Parquet
@@ -651,12 +653,20 @@ fn compact(b: &RecordBatch) -> Result<RecordBatch> {
     Ok(RecordBatch::try_new(b.schema(), cols)?)
 }
 
-/// Batches as an in-memory table split in two partitions (one per core).
-fn mem_table(batches: Vec<RecordBatch>) -> Result<Arc<MemTable>> {
-    let schema = batches
-        .first()
-        .map(RecordBatch::schema)
-        .unwrap_or_else(|| Arc::new(Schema::empty()));
+/// A query's result: its schema (which holds when it has no row) and its batches.
+struct Table(arrow::datatypes::SchemaRef, Vec<RecordBatch>);
+
+/// The result of `sql` with its schema.
+async fn collect_table(ctx: &SessionContext, sql: &str) -> Result<Table> {
+    let df = ctx.sql(sql).await?;
+    let schema = Arc::new(df.schema().as_arrow().clone());
+    Ok(Table(schema, df.collect().await?))
+}
+
+/// Batches as an in-memory table split in two partitions (one per core). Its schema is the
+/// query's, not the first batch's: a query with no row (a young district's first weeks, no
+/// reopened ticket yet) gives no batch, and a table without columns broke the joins on it.
+fn mem_table(Table(schema, batches): Table) -> Result<Arc<MemTable>> {
     let half = batches.len().div_ceil(2);
     let mut parts: Vec<Vec<RecordBatch>> = vec![vec![], vec![]];
     for (i, b) in batches.into_iter().enumerate() {

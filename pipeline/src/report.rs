@@ -397,9 +397,27 @@ pub async fn build(
     let score_info: Option<serde_json::Value> = read("score_info.json")
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok());
+    // How the red cut-off was set: fitted on history, or the configured one (a young
+    // district's first weeks, or a model that did not validate).
+    let cutoff = score_info.as_ref().and_then(|v| {
+        let c = v.get("red_cutoff")?.as_f64()?;
+        let fitted = v
+            .get("red_cutoff_fitted")
+            .and_then(serde_json::Value::as_bool);
+        Some((c, fitted == Some(true)))
+    });
+    let cutoff_words = match cutoff {
+        Some((_, true)) | None => {
+            "红色门槛由历史数据拟合，使红色预警中至少一半此后确实升级".to_string()
+        }
+        Some((c, false)) => format!("红色门槛为配置值 {c:.0}（历史数据不足以拟合）"),
+    };
     let mut notes = vec![
-        "得分0–100：模型估计的8周内集体访或市级以上信访概率，叠加规则触发；红色门槛由历史数据拟合，使红色预警中至少一半此后确实升级。".to_string(),
-        "满意率=近28天回访中满意与基本满意之比；就地化解率=近28天诉求中未形成信访的比例。".to_string(),
+        format!(
+            "得分0–100：模型估计的8周内集体访或市级以上信访概率，叠加规则触发；{cutoff_words}。"
+        ),
+        "满意率=近28天回访中满意与基本满意之比；就地化解率=近28天诉求中未形成信访的比例。"
+            .to_string(),
     ];
     notes.extend(unresolved_note(recent, unresolved));
     if let Some(v) = score_info {

@@ -556,3 +556,41 @@ fn a_lean_registry_and_tab_separated_exports_run_the_nightly() {
     assert!(!report.contains("小区分布") && !report.contains("网格红黄绿评定"));
     assert!(report.contains("预警小区排名"));
 }
+
+/// A district in its first weeks: three months of exports. The window features ran their
+/// joins on a table without columns when a query had no row (no reopened ticket yet) and
+/// scoring failed; now the nightly scores every compound on the rules alone and the report
+/// says the red cut-off is the configured one.
+#[test]
+fn a_young_district_with_three_months_of_exports_runs_the_nightly() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("young");
+    fresh_inputs(&d);
+    for channel in ["hotline", "grid"] {
+        for e in std::fs::read_dir(d.join("exports").join(channel))
+            .unwrap()
+            .flatten()
+        {
+            let name = e.file_name().to_string_lossy().to_string();
+            if !["2025-10", "2025-11", "2025-12"]
+                .iter()
+                .any(|m| name.contains(m))
+            {
+                std::fs::remove_file(e.path()).unwrap();
+            }
+        }
+    }
+    nightly_ok(&d.join("weaksignal.toml"), AS_OF);
+    let m = &manifests(&d)[0];
+    assert_eq!(m["status"], "ok");
+    let p = d.join(format!("output/alerts/as_of={AS_OF}/alerts.json"));
+    let alerts: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+    assert_eq!(alerts.as_array().unwrap().len(), 80);
+    let report =
+        std::fs::read_to_string(d.join(format!("output/reports/{AS_OF}/index.html"))).unwrap();
+    assert!(
+        report.contains("红色门槛为配置值"),
+        "the report claims a fitted cut-off"
+    );
+}

@@ -1714,3 +1714,42 @@ fn category_labels_the_taxonomy_lacks_are_listed() {
     assert_eq!(listed, [("电梯维修保养", 3)]);
     assert_eq!(records(&c)["hotline:H000"].1.category_source, "none");
 }
+
+/// `validate`'s dry run: each source's newest file mapped as the ingest would, what would
+/// load and be quarantined (by reason, with the first detail), and nothing written.
+#[test]
+fn a_dry_run_counts_what_each_source_would_load_and_writes_nothing() {
+    let mut c = city();
+    // A second, newer hotline file: the one previewed.
+    write(
+        c.dir.path(),
+        "exports/hotline/12345_2025-04.csv",
+        &gbk(&hotline_march()),
+    );
+    let previews = weaksignal_pipeline::ingest::preview::preview(&c.cfg, as_of(), 1000).unwrap();
+    let hot = &previews[0];
+    assert!(hot.file.ends_with("12345_2025-04.csv"), "{}", hot.file);
+    // Twelve rows: five load (the duplicate too: a dry run keeps no lake), seven are
+    // quarantined, one for each reason.
+    assert_eq!((hot.rows, hot.loaded, hot.quarantined_rows()), (12, 5, 7));
+    assert_eq!(
+        hot.quarantined["bad_date"],
+        (1, "cannot parse `三月五日`".to_owned())
+    );
+    assert_eq!(hot.quarantined.len(), 7);
+    assert!(hot.error.is_none());
+    assert!(
+        !c.dir.path().join("lake").exists(),
+        "a dry run writes no lake"
+    );
+    // A layout the config cannot map is the source's error, naming the file.
+    source(&mut c, "网格投诉")
+        .columns
+        .insert("received_at".into(), vec!["时间".into()]);
+    let previews = weaksignal_pipeline::ingest::preview::preview(&c.cfg, as_of(), 1000).unwrap();
+    let e = previews[1].error.as_deref().unwrap();
+    assert!(
+        e.contains("grid_2025-03.jsonl") && e.contains("received_at"),
+        "{e}"
+    );
+}

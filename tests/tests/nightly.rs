@@ -511,6 +511,17 @@ fn a_lean_registry_and_tab_separated_exports_run_the_nightly() {
         std::fs::write(e.path(), encoding_rs::GBK.encode(&tsv).0).unwrap();
     }
     let config = d.join("weaksignal.toml");
+    // Before the delimiter is set, `validate`'s dry run says which to set, and fails.
+    let validate = || {
+        bin()
+            .args(["validate", "--config", config.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let o = validate();
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    assert_eq!(o.status.code(), Some(2), "{text}");
+    assert!(text.contains(r#"set `delimiter = "\t"`"#), "{text}");
     let toml = std::fs::read_to_string(&config).unwrap();
     let toml = toml.replacen(
         "format = \"csv\"\n",
@@ -519,6 +530,10 @@ fn a_lean_registry_and_tab_separated_exports_run_the_nightly() {
     );
     assert!(toml.contains("delimiter"));
     std::fs::write(&config, toml).unwrap();
+    let o = validate();
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(o.status.success(), "{text}");
+    assert!(text.contains("would load"), "{text}");
     nightly_ok(&config, AS_OF);
 
     let hotline = |m: &serde_json::Value| -> (u64, u64) {

@@ -7,10 +7,18 @@ pub(crate) struct Args {
     /// Config file.
     #[arg(long, default_value = "weaksignal.toml")]
     config: PathBuf,
+    /// Rows of each source's newest file to map as a dry run (0: none).
+    #[arg(long, default_value_t = 1000)]
+    preview_rows: usize,
 }
 
-/// Checks the config, the registry, the taxonomy, the rule file, the lexicon and the key, and
-/// reports every problem at once.
+/// Share of a previewed file's rows that, quarantined, points to the config rather than the
+/// export (a datetime layout no format reads, a value map that does not fit).
+const QUARANTINED_PROBLEM: f64 = 0.5;
+
+/// Checks the config, the registry, the taxonomy, the rule file, the lexicon and the key;
+/// maps the first rows of each source's newest file as the ingest would (nothing written);
+/// and reports every problem at once.
 pub(crate) fn run(a: Args) -> anyhow::Result<u8> {
     let cfg = match Config::load(&a.config) {
         Ok(c) => c,
@@ -71,6 +79,21 @@ pub(crate) fn run(a: Args) -> anyhow::Result<u8> {
     ) {
         problems.push(e.to_string());
     }
+    if problems.is_empty() && a.preview_rows > 0 {
+        let as_of = super::today();
+        match weaksignal_pipeline::ingest::preview::preview(&cfg, as_of, a.preview_rows) {
+            Ok(previews) => {
+                println!(
+                    "dry run on each source's newest file (first {} rows, nothing written):",
+                    a.preview_rows
+                );
+                for p in &previews {
+                    problems.extend(show(p));
+                }
+            }
+            Err(e) => problems.push(e.to_string()),
+        }
+    }
     if problems.is_empty() {
         println!("{}: ok", a.config.display());
         Ok(0)
@@ -81,4 +104,36 @@ pub(crate) fn run(a: Args) -> anyhow::Result<u8> {
         println!("{} problem(s)", problems.len());
         Ok(crate::exit::BAD_CONFIG)
     }
+}
+
+/// Prints one source's dry run; a problem when its file cannot be mapped or most of its rows
+/// would be quarantined.
+fn show(p: &weaksignal_pipeline::ingest::preview::Preview) -> Option<String> {
+    if let Some(e) = &p.error {
+        println!("  {}: {e}", p.source);
+        return Some(format!("source `{}`: {e}", p.source));
+    }
+    let q = p.quarantined_rows();
+    println!(
+        "  {} {}: {} rows, {} would load ({:.1} % to a compound), {} quarantined",
+        p.source,
+        p.file,
+        p.rows,
+        p.loaded,
+        100.0 * p.resolved as f64 / p.loaded.max(1) as f64,
+        q
+    );
+    for (reason, (n, first)) in &p.quarantined {
+        println!("      {n:>5} {reason} (first: {first})");
+    }
+    if !p.missing_columns.is_empty() {
+        println!("      no column for {}", p.missing_columns.join("; "));
+    }
+    (p.rows > 0 && q as f64 > QUARANTINED_PROBLEM * p.rows as f64).then(|| {
+        format!(
+            "source `{}`: {q} of the first {} rows of {} would be quarantined: check its \
+             datetime formats, value maps and columns",
+            p.source, p.rows, p.file
+        )
+    })
 }

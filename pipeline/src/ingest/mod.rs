@@ -6,6 +6,7 @@
 //! duplicate. Unchanged files are skipped by content hash.
 
 pub mod datetime;
+pub mod preview;
 pub mod readers;
 pub mod shape;
 
@@ -798,6 +799,45 @@ fn map_row(
     })
 }
 
+/// The error of a file whose header lacks a column every row needs (`required`): what it
+/// has (unless it names no configured column: then it may be a record, not repeated), the
+/// workbook's other sheets, and the delimiter to set when the header reads as one column
+/// holding another separator.
+pub(crate) fn header_error(
+    src: &Source,
+    path: &Path,
+    opened: &readers::OpenFile,
+    required: &[String],
+) -> String {
+    let configured =
+        (src.columns.values().flatten()).any(|n| opened.header.iter().any(|h| same_name(h, n)));
+    let has = match configured {
+        true => format!("it has: {}", shown_header(&opened.header).join(", ")),
+        false => format!(
+            "none of its {} columns is a configured one (not listed: the line may be a record)",
+            opened.header.len()
+        ),
+    };
+    let mut e = format!(
+        "{}: the header has no column for {}; {has}. Check the source's columns and its encoding",
+        path.display(),
+        required.join("; "),
+    );
+    if !opened.unread_sheets.is_empty() {
+        let others = opened.unread_sheets.join(", ");
+        e.push_str(&format!(" (the workbook's other sheets: {others})"));
+    }
+    if let ([only], crate::config::Format::Csv) = (opened.header.as_slice(), src.format) {
+        if let Some(sep) = ['\t', ';', '|'].into_iter().find(|c| only.contains(*c)) {
+            e.push_str(&format!(
+                " (the header looks separated by {sep:?}: set `delimiter = {:?}` for the source)",
+                sep.to_string()
+            ));
+        }
+    }
+    e
+}
+
 /// The name of column `i` (0-based): the header's, or `第N列` for a cell beyond it.
 fn column_name(header: &[String], i: usize) -> std::borrow::Cow<'_, str> {
     match header.get(i) {
@@ -1466,38 +1506,7 @@ pub fn ingest(
         let (required, _) = missing_columns(src, declared);
         let (_, optional) = missing_columns(src, &opened.header);
         if !required.is_empty() {
-            // A header that names no configured column may be a record (an export without
-            // its header line): its cells are not repeated, as they may name the reporter.
-            let configured = (src.columns.values().flatten())
-                .any(|n| opened.header.iter().any(|h| same_name(h, n)));
-            let has = match configured {
-                true => format!("it has: {}", shown_header(&opened.header).join(", ")),
-                false => format!(
-                    "none of its {} columns is a configured one (not listed: the line may be \
-                     a record)",
-                    opened.header.len()
-                ),
-            };
-            let mut e = format!(
-                "{}: the header has no column for {}; {has}. Check the source's columns and its \
-                 encoding",
-                path.display(),
-                required.join("; "),
-            );
-            if !opened.unread_sheets.is_empty() {
-                let others = opened.unread_sheets.join(", ");
-                e.push_str(&format!(" (the workbook's other sheets: {others})"));
-            }
-            // A header read as one column holding another separator: say which to set.
-            if let ([only], crate::config::Format::Csv) = (opened.header.as_slice(), src.format) {
-                if let Some(sep) = ['\t', ';', '|'].into_iter().find(|c| only.contains(*c)) {
-                    e.push_str(&format!(
-                        " (the header looks separated by {sep:?}: set `delimiter = {:?}` for \
-                         the source)",
-                        sep.to_string()
-                    ));
-                }
-            }
+            let e = header_error(src, path, &opened, &required);
             warn!("{e}");
             st.error = Some(e);
             summary.files.push(st);

@@ -1,0 +1,157 @@
+//! A dry run of the ingest on each source's newest file: what the config would load and
+//! quarantine, before a night runs it (`weaksignal validate`). Nothing is written.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use super::{
+    map_row, missing_columns, readers, redacted_detail, shape, source_files, Context, Mapping,
+};
+use crate::config::Config;
+use crate::privacy::Pseudonymizer;
+use crate::record::RecordBuilder;
+use crate::registry::{Registry, Taxonomy};
+use crate::Result;
+
+/// What the ingest would make of the first rows of one source's newest file.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Preview {
+    /// Source name.
+    pub source: String,
+    /// The file (its newest by name).
+    pub file: String,
+    /// Rows read (at most the preview's limit).
+    pub rows: u64,
+    /// Rows that would load.
+    pub loaded: u64,
+    /// Of those, rows whose address reached a compound.
+    pub resolved: u64,
+    /// Rows that would be quarantined, by reason: rows and the first one's detail (redacted
+    /// as in the quarantine).
+    pub quarantined: BTreeMap<String, (u64, String)>,
+    /// Mapped columns the file lacks (empty in every row).
+    pub missing_columns: Vec<String>,
+    /// Why the file cannot be read or mapped at all.
+    pub error: Option<String>,
+}
+
+impl Preview {
+    /// Quarantined rows, all reasons.
+    pub fn quarantined_rows(&self) -> u64 {
+        self.quarantined.values().map(|(n, _)| n).sum()
+    }
+}
+
+/// Maps up to `max_rows` rows of each source's newest file as the ingest would on `as_of`
+/// (a throwaway pseudonym key: nothing is kept), and counts what would load, reach a
+/// compound, or be quarantined and why. A source without a file, or whose file cannot be
+/// read or lacks a needed column, has its error.
+///
+/// # Errors
+/// The registry or taxonomy cannot be read.
+pub fn preview(cfg: &Config, as_of: NaiveDate, max_rows: usize) -> Result<Vec<Preview>> {
+    let registry = Registry::load(
+        &cfg.resolve(&cfg.reference.compounds),
+        cfg.ingest.fuzzy_threshold,
+    )?;
+    let taxonomy = Taxonomy::load(&cfg.resolve(&cfg.reference.taxonomy))?;
+    let keys = Pseudonymizer::new(&rand::random::<[u8; 32]>())?;
+    let ctx = Context {
+        registry: &registry,
+        taxonomy: &taxonomy,
+        keys: &keys,
+        as_of,
+        config: cfg,
+        run: "preview".into(),
+    };
+    // The newest file of each source: the last in name order.
+    let mut newest: BTreeMap<usize, std::result::Result<std::path::PathBuf, String>> =
+        BTreeMap::new();
+    for (si, f) in source_files(cfg) {
+        newest.insert(si, f);
+    }
+    let mut out = vec![];
+    for (si, file) in newest {
+        let src = &cfg.sources[si];
+        let mut p = Preview {
+            source: src.name.clone(),
+            ..Preview::default()
+        };
+        match file {
+            Ok(path) => {
+                p.file = path.display().to_string();
+                if let Err(e) = preview_file(&ctx, si, &path, max_rows, &mut p) {
+                    p.error = Some(e);
+                }
+            }
+            Err(e) => p.error = Some(e),
+        }
+        out.push(p);
+    }
+    Ok(out)
+}
+
+/// Fills `p` from the first `max_rows` rows of `path`, or says why the file cannot be mapped.
+fn preview_file(
+    ctx: &Context<'_>,
+    si: usize,
+    path: &std::path::Path,
+    max_rows: usize,
+    p: &mut Preview,
+) -> std::result::Result<(), String> {
+    let src = &ctx.config.sources[si];
+    let keys: Vec<&str> = (src.columns.values().flatten())
+        .map(String::as_str)
+        .collect();
+    let delimiter = u8::try_from(src.delimiter).unwrap_or(b',');
+    // The reader's errors name the file.
+    let opened = readers::open(path, src.format, src.encoding, delimiter, &keys)
+        .map_err(|e| e.to_string())?;
+    let declared = &opened.header[..opened.declared.min(opened.header.len())];
+    let (required, _) = missing_columns(src, declared);
+    if !required.is_empty() {
+        return Err(super::header_error(src, path, &opened, &required));
+    }
+    p.missing_columns = missing_columns(src, &opened.header).1;
+    let mapping = Mapping::new(src, &opened.header, ctx);
+    let width = opened.header.len();
+    let fname = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let sample: Vec<readers::RawRow> = opened.into_rows().take(max_rows).collect();
+    // The reporters' shape, learned from the sample as the ingest learns it from its first
+    // rows (CSV only).
+    if let (crate::config::Format::Csv, Some(r)) = (src.format, mapping.reporter) {
+        let mut counter = shape::ShapeCounter::new(width, r);
+        for cells in sample.iter().filter_map(|raw| raw.cells.as_ref().ok()) {
+            counter.add(cells);
+        }
+        if let Some(check) = counter.finish() {
+            let _ = mapping.shift.set(check);
+        }
+    }
+    let mut builder = RecordBuilder::with_capacity(sample.len());
+    for raw in &sample {
+        p.rows += 1;
+        let (reason, detail) = match &raw.cells {
+            Ok(cells) => match map_row(ctx, src, &mapping, cells, fname, raw.row, &mut builder) {
+                Ok(l) => {
+                    p.loaded += 1;
+                    p.resolved += u64::from(!matches!(
+                        l.method,
+                        crate::registry::MatchMethod::Ambiguous
+                            | crate::registry::MatchMethod::Unresolved
+                    ));
+                    continue;
+                }
+                Err(r) => (
+                    r.reason.to_owned(),
+                    redacted_detail(r.detail, width, cells, &mapping),
+                ),
+            },
+            Err((reason, detail)) => ((*reason).to_owned(), detail.clone()),
+        };
+        p.quarantined.entry(reason).or_insert((0, detail)).0 += 1;
+    }
+    Ok(())
+}

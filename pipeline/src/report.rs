@@ -142,7 +142,7 @@ fn data_gaps(as_of: NaiveDate, counts: &BTreeMap<String, [u64; 28]>) -> Vec<Stri
         if silent > 0 {
             let last = as_of - Duration::days(silent as i64);
             out.push(format!(
-                "数据提示：{name}最新记录为 {last}，此后 {silent} 天没有记录，可能缺少导出，相关结果可能偏低。"
+                "数据提示：{name}自 {last} 后 {silent} 天无记录，可能缺少导出，结果可能偏低。"
             ));
             continue;
         }
@@ -151,7 +151,7 @@ fn data_gaps(as_of: NaiveDate, counts: &BTreeMap<String, [u64; 28]>) -> Vec<Stri
         let median = sorted[sorted.len() / 2];
         if median >= 8 && days[0] * 4 < median {
             out.push(format!(
-                "数据提示：{name}当日仅 {} 条记录（近4周每日中位数 {median} 条），导出可能不完整。",
+                "数据提示：{name}当日仅 {} 条（近4周日中位数 {median} 条），导出可能不完整。",
                 days[0]
             ));
         }
@@ -548,8 +548,8 @@ mod tests {
         assert_eq!(
             data_gaps(as_of, &counts(&[("grid", thin), ("hotline", hotline)])),
             [
-                "数据提示：网格当日仅 2 条记录（近4周每日中位数 10 条），导出可能不完整。",
-                "数据提示：12345热线最新记录为 2025-12-28，此后 2 天没有记录，可能缺少导出，相关结果可能偏低。",
+                "数据提示：网格当日仅 2 条（近4周日中位数 10 条），导出可能不完整。",
+                "数据提示：12345热线自 2025-12-28 后 2 天无记录，可能缺少导出，结果可能偏低。",
             ]
         );
         // A channel too small for a quarter of its median to say anything.

@@ -415,6 +415,26 @@ pub fn streets(bars: &[StreetBar], cv: Canvas) -> Result<Vec<u8>> {
     })
 }
 
+/// `text` cut to `units` half-widths (an ASCII character one, any other two), with `…` when
+/// cut: the 日报's lines mix Chinese and digits, so a count of characters cut them too early
+/// or too late.
+fn fit_width(text: &str, units: usize) -> String {
+    let width = |c: char| if c.is_ascii() { 1 } else { 2 };
+    if text.chars().map(width).sum::<usize>() <= units {
+        return text.to_string();
+    }
+    let mut used = 2; // the ellipsis
+    let mut out: String = text
+        .chars()
+        .take_while(|&c| {
+            used += width(c);
+            used <= units
+        })
+        .collect();
+    out.push('…');
+    out
+}
+
 /// Compounds at their coordinates, coloured by level (green small, alerts large).
 ///
 /// # Errors
@@ -531,11 +551,7 @@ pub fn daily(d: &ReportData, w: u32, h: u32) -> Result<Vec<u8>> {
         // Missing data, then where the alerts gather, as the report's summary says them (cut
         // to the page's width).
         for f in hl.data_gaps.iter().cloned().chain(crate::focus(d)) {
-            let f: String = match f.chars().count() > 46 {
-                true => f.chars().take(45).chain(['…']).collect(),
-                false => f,
-            };
-            line(f, 18, INK, &mut y)?;
+            line(fit_width(&f, 92), 18, INK, &mut y)?;
         }
         y += 8;
         line("重点关注小区".to_string(), 22, INK, &mut y)?;
@@ -577,4 +593,18 @@ pub fn daily(d: &ReportData, w: u32, h: u32) -> Result<Vec<u8>> {
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn lines_are_cut_by_their_width_not_their_characters() {
+        let gap = "数据提示：12345热线自 2025-12-28 后 2 天无记录，可能缺少导出，结果可能偏低。";
+        // 48 characters, 80 half-widths: whole.
+        assert_eq!(super::fit_width(gap, 92), gap);
+        assert_eq!(super::fit_width("一二三四五", 6), "一二…");
+        assert_eq!(super::fit_width("ab一二三", 6), "ab一…");
+        assert_eq!(super::fit_width("一二三", 6), "一二三");
+        assert_eq!(super::fit_width("", 6), "");
+    }
 }

@@ -441,7 +441,7 @@ fn the_summary_says_in_a_few_words_how_many_where_what_and_which_targets_are_mis
         ["今日无红黄预警小区。", "就地化解率 90.0%，低于目标 95%。"]
     );
     // "No alert" said after the data that is missing, not before.
-    let gap = "数据提示：12345热线最新记录为 2025-12-28，此后 2 天没有记录，可能缺少导出，相关结果可能偏低。";
+    let gap = "数据提示：12345热线自 2025-12-28 后 2 天无记录，可能缺少导出，结果可能偏低。";
     d.headline.data_gaps = vec![gap.into()];
     assert_eq!(
         weaksignal_reports::summary(&d)[..2],

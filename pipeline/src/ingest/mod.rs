@@ -799,6 +799,28 @@ fn map_row(
     })
 }
 
+/// A source's file opened with its format, encoding, delimiter and mapped columns.
+pub(crate) fn open_source(src: &Source, path: &Path) -> Result<readers::OpenFile> {
+    let keys: Vec<&str> = (src.columns.values().flatten())
+        .map(String::as_str)
+        .collect();
+    let delimiter = u8::try_from(src.delimiter).unwrap_or(b',');
+    readers::open(path, src.format, src.encoding, delimiter, &keys)
+}
+
+/// Learns what a CSV file's reporters look like (see [`shape`]) from the rows `each` gives
+/// the counter, and keeps the check in `m` when the rows support one.
+fn learn_reporters(m: &Mapping, width: usize, each: impl FnOnce(&mut dyn FnMut(&Cells<'_>))) {
+    let Some(r) = m.reporter else {
+        return;
+    };
+    let mut counter = shape::ShapeCounter::new(width, r);
+    each(&mut |cells| counter.add(cells));
+    if let Some(check) = counter.finish() {
+        let _ = m.shift.set(check);
+    }
+}
+
 /// The error of a file whose header lacks a column every row needs (`required`): what it
 /// has (unless it names no configured column: then it may be a record, not repeated), the
 /// workbook's other sheets, and the delimiter to set when the header reads as one column
@@ -1483,16 +1505,7 @@ pub fn ingest(
             summary.files.push(st);
             continue;
         }
-        let keys: Vec<&str> = (src.columns.values().flatten())
-            .map(String::as_str)
-            .collect();
-        let opened = match readers::open(
-            path,
-            src.format,
-            src.encoding,
-            u8::try_from(src.delimiter).unwrap_or(b','),
-            &keys,
-        ) {
+        let opened = match open_source(src, path) {
             Ok(o) => o,
             Err(e) => {
                 warn!("{e}");
@@ -1665,18 +1678,16 @@ pub fn ingest(
                     }
                     // The file's reporters are learned from its first batch, before any
                     // row is mapped: every row is checked alike, whatever the threads do.
-                    if let (0, Batch::Blocks(blocks), Some(r)) = (seq, &batch, mapping.reporter) {
-                        let mut counter = shape::ShapeCounter::new(header.len(), r);
-                        for b in blocks {
-                            b.for_each_row(|_, cells, problem, _| {
-                                if problem.is_none() {
-                                    counter.add(cells);
-                                }
-                            });
-                        }
-                        if let Some(check) = counter.finish() {
-                            let _ = mapping.shift.set(check);
-                        }
+                    if let (0, Batch::Blocks(blocks)) = (seq, &batch) {
+                        learn_reporters(mapping, header.len(), |add| {
+                            for b in blocks {
+                                b.for_each_row(|_, cells, problem, _| {
+                                    if problem.is_none() {
+                                        add(cells);
+                                    }
+                                });
+                            }
+                        });
                     }
                     let (out, map_chunk) = (out_tx.clone(), &map_chunk);
                     tasks.spawn_fifo(move |_| {

@@ -7,7 +7,8 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::{
-    map_row, missing_columns, readers, redacted_detail, shape, source_files, Context, Mapping,
+    learn_reporters, map_row, missing_columns, open_source, readers, redacted_detail, source_files,
+    Context, Mapping,
 };
 use crate::config::Config;
 use crate::privacy::Pseudonymizer;
@@ -102,13 +103,8 @@ fn preview_file(
     p: &mut Preview,
 ) -> std::result::Result<(), String> {
     let src = &ctx.config.sources[si];
-    let keys: Vec<&str> = (src.columns.values().flatten())
-        .map(String::as_str)
-        .collect();
-    let delimiter = u8::try_from(src.delimiter).unwrap_or(b',');
     // The reader's errors name the file.
-    let opened = readers::open(path, src.format, src.encoding, delimiter, &keys)
-        .map_err(|e| e.to_string())?;
+    let opened = open_source(src, path).map_err(|e| e.to_string())?;
     let declared = &opened.header[..opened.declared.min(opened.header.len())];
     let (required, _) = missing_columns(src, declared);
     if !required.is_empty() {
@@ -121,14 +117,12 @@ fn preview_file(
     let sample: Vec<readers::RawRow> = opened.into_rows().take(max_rows).collect();
     // The reporters' shape, learned from the sample as the ingest learns it from its first
     // rows (CSV only).
-    if let (crate::config::Format::Csv, Some(r)) = (src.format, mapping.reporter) {
-        let mut counter = shape::ShapeCounter::new(width, r);
-        for cells in sample.iter().filter_map(|raw| raw.cells.as_ref().ok()) {
-            counter.add(cells);
-        }
-        if let Some(check) = counter.finish() {
-            let _ = mapping.shift.set(check);
-        }
+    if src.format == crate::config::Format::Csv {
+        learn_reporters(&mapping, width, |add| {
+            for cells in sample.iter().filter_map(|raw| raw.cells.as_ref().ok()) {
+                add(cells);
+            }
+        });
     }
     let mut builder = RecordBuilder::with_capacity(sample.len());
     for raw in &sample {

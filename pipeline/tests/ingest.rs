@@ -1066,6 +1066,13 @@ fn a_csv_header_below_a_title_is_found() {
     assert!(!e.contains("张三"), "{e}");
 }
 
+/// A source format by the name a config gives it (`json` and `xls` are aliases).
+fn format_named(name: &str) -> weaksignal_pipeline::config::Format {
+    let t: BTreeMap<String, weaksignal_pipeline::config::Format> =
+        toml::from_str(&format!("f = \"{name}\"")).unwrap();
+    t["f"]
+}
+
 /// The city's source named `name`, to change its config.
 fn source<'c>(c: &'c mut City, name: &str) -> &'c mut weaksignal_pipeline::config::Source {
     (c.cfg.sources.iter_mut())
@@ -1616,10 +1623,7 @@ fn the_quarantines_frequent_problems_are_listed_with_their_first_row() {
 fn a_json_array_export_loads_element_by_element() {
     let mut c = city();
     let grid = source(&mut c, "网格投诉");
-    grid.format = toml::from_str::<
-        std::collections::BTreeMap<String, weaksignal_pipeline::config::Format>,
-    >("f = \"json\"")
-    .unwrap()["f"];
+    grid.format = format_named("json");
     let array = "\u{feff}[\n  {\"id\": \"G1\", \"提交时间\": \"2025-03-10 09:00:00\", \"openid\": \"oX_abcdefghijklmnop\",\n   \"小区\": \"阳光花园\", \"内容\": \"电梯又坏了\", \"类别\": \"电梯故障\", \"评分\": 2},\n  42,\n  {\"id\": \"G2\", \"提交时间\": \"2025-03-11 09:00:00\", \"openid\": \"oX_abcdefghijklmnop\",\n   \"小区\": \"锦绣\", \"内容\": \"物业费太贵\", \"评分\": 5}\n]\n";
     write(
         c.dir.path(),
@@ -1662,9 +1666,7 @@ fn an_old_style_xls_workbook_loads() {
     let mut c = city();
     let reg = source(&mut c, "信访登记");
     reg.path = "exports/petition/*.xls".into();
-    reg.format =
-        toml::from_str::<BTreeMap<String, weaksignal_pipeline::config::Format>>("f = \"xls\"")
-            .unwrap()["f"];
+    reg.format = format_named("xls");
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/petitions.xls");
     write(
         c.dir.path(),

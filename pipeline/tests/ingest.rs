@@ -1722,18 +1722,24 @@ fn category_labels_the_taxonomy_lacks_are_listed() {
 #[test]
 fn a_dry_run_counts_what_each_source_would_load_and_writes_nothing() {
     let mut c = city();
-    // A second, newer hotline file: the one previewed.
+    // A second, newer hotline file: the one previewed, with a category of its own.
+    let april = hotline_march()
+        + "H400,2025-03-05 10:00:00,13812345678,阳光花园,电梯坏了,电梯维修保养,,办理中,\r\n";
     write(
         c.dir.path(),
         "exports/hotline/12345_2025-04.csv",
-        &gbk(&hotline_march()),
+        &gbk(&april),
     );
     let previews = weaksignal_pipeline::ingest::preview::preview(&c.cfg, as_of(), 1000).unwrap();
     let hot = &previews[0];
     assert!(hot.file.ends_with("12345_2025-04.csv"), "{}", hot.file);
-    // Twelve rows: five load (the duplicate too: a dry run keeps no lake), seven are
+    // Thirteen rows: six load (the duplicate too: a dry run keeps no lake), seven are
     // quarantined, one for each reason.
-    assert_eq!((hot.rows, hot.loaded, hot.quarantined_rows()), (12, 5, 7));
+    assert_eq!((hot.rows, hot.loaded, hot.quarantined_rows()), (13, 6, 7));
+    assert_eq!(
+        hot.unknown_categories.iter().collect::<Vec<_>>(),
+        [(&"电梯维修保养".to_owned(), &1)]
+    );
     assert_eq!(
         hot.quarantined["bad_date"],
         (1, "cannot parse `三月五日`".to_owned())

@@ -129,6 +129,18 @@ fn show(p: &weaksignal_pipeline::ingest::preview::Preview) -> Option<String> {
     if !p.missing_columns.is_empty() {
         println!("      no column for {}", p.missing_columns.join("; "));
     }
+    if !p.unknown_categories.is_empty() {
+        let mut labels: Vec<(&String, &u64)> = p.unknown_categories.iter().collect();
+        labels.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+        let shown: Vec<String> = (labels.iter().take(5))
+            .map(|(l, n)| format!("{l} ({n})"))
+            .collect();
+        println!(
+            "      {} category labels the taxonomy does not know: {}",
+            labels.len(),
+            shown.join(", ")
+        );
+    }
     (p.rows > 0 && q as f64 > QUARANTINED_PROBLEM * p.rows as f64).then(|| {
         format!(
             "source `{}`: {q} of the first {} rows of {} would be quarantined: check its \

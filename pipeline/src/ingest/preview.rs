@@ -8,9 +8,10 @@ use serde::Serialize;
 
 use super::{
     learn_reporters, map_row, missing_columns, open_source, readers, redacted_detail, source_files,
-    Context, Mapping,
+    Context, Mapping, LABEL_CHARS,
 };
 use crate::config::Config;
+use crate::normalize::mask_pii;
 use crate::privacy::Pseudonymizer;
 use crate::record::RecordBuilder;
 use crate::registry::{Registry, Taxonomy};
@@ -32,6 +33,9 @@ pub struct Preview {
     /// Rows that would be quarantined, by reason: rows and the first one's detail (redacted
     /// as in the quarantine).
     pub quarantined: BTreeMap<String, (u64, String)>,
+    /// Category labels of rows that would load which the taxonomy does not know, with
+    /// their rows (identifiers masked): aliases to add before the first night.
+    pub unknown_categories: BTreeMap<String, u64>,
     /// Mapped columns the file lacks (empty in every row).
     pub missing_columns: Vec<String>,
     /// Why the file cannot be read or mapped at all.
@@ -131,6 +135,13 @@ fn preview_file(
             Ok(cells) => match map_row(ctx, src, &mapping, cells, fname, raw.row, &mut builder) {
                 Ok(l) => {
                     p.loaded += 1;
+                    // As the ingest lists them: long text is no category.
+                    if let Some(c) = l
+                        .unknown_category
+                        .filter(|c| c.chars().count() <= LABEL_CHARS)
+                    {
+                        *p.unknown_categories.entry(mask_pii(&c)).or_default() += 1;
+                    }
                     p.resolved += u64::from(!matches!(
                         l.method,
                         crate::registry::MatchMethod::Ambiguous

@@ -31,20 +31,20 @@ fn channel_zh(c: &str) -> &'static str {
     }
 }
 
-/// The headline figures of `as_of`, and of the last 28 days' records, how many in all and
-/// how many name no compound (for [`unresolved_note`]).
+/// The headline figures of `as_of` (the date's and the week's records per channel from
+/// `days`, see [`daily_counts`]), and of the last 28 days' records, how many in all and how
+/// many name no compound (for [`unresolved_note`]).
 async fn headline(
     ctx: &SessionContext,
     as_of: NaiveDate,
     alerts: &[Alert],
+    days: &BTreeMap<String, [u64; 28]>,
 ) -> Result<(Headline, (u64, u64))> {
     let tl = end_of_day_ms(as_of);
     let rows = text_rows(
         ctx,
         &format!(
             "SELECT channel,
-                SUM(CASE WHEN CAST(received_at AS BIGINT) > {d1} THEN 1 ELSE 0 END) AS day,
-                SUM(CASE WHEN CAST(received_at AS BIGINT) > {d7} THEN 1 ELSE 0 END) AS week,
                 SUM(CASE WHEN satisfaction IN ('satisfied', 'basic') THEN 1 ELSE 0 END) AS good,
                 SUM(CASE WHEN satisfaction <> 'none' THEN 1 ELSE 0 END) AS rated,
                 COUNT(*) AS n,
@@ -52,30 +52,26 @@ async fn headline(
              FROM records WHERE CAST(received_at AS BIGINT) <= {tl}
                AND CAST(received_at AS BIGINT) > {d28}
              GROUP BY channel",
-            d1 = tl - DAY,
-            d7 = tl - 7 * DAY,
             d28 = tl - 28 * DAY
         ),
     )
     .await?;
     let mut h = Headline::default();
+    for (channel, n) in days {
+        let k = channel_index(channel);
+        h.day[k] += n[0];
+        h.week[k] += n[..7].iter().sum::<u64>();
+    }
     let (mut good, mut rated, mut all, mut petitions) = (0i64, 0i64, 0i64, 0i64);
     let mut unresolved = 0i64;
     for r in rows {
         let v = |i: usize| r.get(i).and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
-        let k = match r[0].as_str() {
-            "hotline" => 0,
-            "grid" => 1,
-            _ => 2,
-        };
-        h.day[k] += v(1) as u64;
-        h.week[k] += v(2) as u64;
-        good += v(3);
-        rated += v(4);
-        all += v(5);
-        unresolved += v(6);
-        if k == 2 {
-            petitions += v(5);
+        good += v(1);
+        rated += v(2);
+        all += v(3);
+        unresolved += v(4);
+        if channel_index(&r[0]) == 2 {
+            petitions += v(3);
         }
     }
     h.satisfaction = (rated > 0).then(|| good as f64 / rated as f64);
@@ -157,6 +153,15 @@ fn data_gaps(as_of: NaiveDate, counts: &BTreeMap<String, [u64; 28]>) -> Vec<Stri
         }
     }
     out
+}
+
+/// A channel's place in the headline's per-channel figures: hotline, grid, petition.
+fn channel_index(channel: &str) -> usize {
+    match channel {
+        "hotline" => 0,
+        "grid" => 1,
+        _ => 2,
+    }
 }
 
 /// What the scores cannot see: of `all` records of the last 28 days, the `unresolved` that
@@ -270,9 +275,10 @@ pub async fn build(
         .iter()
         .map(|c| (c.compound_id.as_str(), c))
         .collect();
-    let (mut hl, (recent, unresolved)) = headline(ctx, as_of, &alerts).await?;
+    let days = daily_counts(ctx, as_of).await?;
+    let (mut hl, (recent, unresolved)) = headline(ctx, as_of, &alerts, &days).await?;
     hl.compared_with = crate::score::previous_scoring(&output, as_of).map(|d| d.to_string());
-    hl.data_gaps = data_gaps(as_of, &daily_counts(ctx, as_of).await?);
+    hl.data_gaps = data_gaps(as_of, &days);
     for g in &hl.data_gaps {
         tracing::warn!(as_of = %as_of, "{g}");
     }

@@ -151,8 +151,7 @@ pub struct UnknownCategory {
 }
 
 /// The unknown category labels of `files`, most rows first (two or more), at most
-/// [`UNMATCHED_LISTED`]. A label longer than [`LABEL_CHARS`] is free text in the category
-/// column (cells moved), not a category, and is left out.
+/// [`UNMATCHED_LISTED`].
 fn unknown_categories(files: &mut [FileStats]) -> Vec<UnknownCategory> {
     let mut all: HashMap<Box<str>, u64> = HashMap::new();
     for f in files {
@@ -160,9 +159,7 @@ fn unknown_categories(files: &mut [FileStats]) -> Vec<UnknownCategory> {
             *all.entry(label).or_default() += rows;
         }
     }
-    let mut all: Vec<(Box<str>, u64)> = (all.into_iter())
-        .filter(|(l, n)| *n >= 2 && l.chars().count() <= LABEL_CHARS)
-        .collect();
+    let mut all: Vec<(Box<str>, u64)> = (all.into_iter()).filter(|(_, n)| *n >= 2).collect();
     all.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     (all.into_iter().take(UNMATCHED_LISTED))
         .map(|(label, rows)| UnknownCategory {
@@ -662,7 +659,11 @@ fn map_row(
         ctx.registry.prefetch_labels(c);
     }
     let cat = ctx.taxonomy.lookup(&label);
-    let unknown_category = (cat.is_none() && !label.is_empty()).then(|| label.as_ref().into());
+    // A label the taxonomy lacks; longer text in the category column is no category (cells
+    // moved), and is not listed.
+    let unknown_category =
+        (cat.is_none() && !label.is_empty() && label.chars().count() <= LABEL_CHARS)
+            .then(|| label.as_ref().into());
     let status = m
         .mapped(
             const { value_field("status") },

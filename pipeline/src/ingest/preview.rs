@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::{
     learn_reporters, map_row, missing_columns, open_source, readers, redacted_detail, source_files,
-    Context, Mapping, LABEL_CHARS,
+    Context, Mapping,
 };
 use crate::config::Config;
 use crate::normalize::mask_pii;
@@ -135,11 +135,7 @@ fn preview_file(
             Ok(cells) => match map_row(ctx, src, &mapping, cells, fname, raw.row, &mut builder) {
                 Ok(l) => {
                     p.loaded += 1;
-                    // As the ingest lists them: long text is no category.
-                    if let Some(c) = l
-                        .unknown_category
-                        .filter(|c| c.chars().count() <= LABEL_CHARS)
-                    {
+                    if let Some(c) = l.unknown_category {
                         *p.unknown_categories.entry(mask_pii(&c)).or_default() += 1;
                     }
                     p.resolved += u64::from(!matches!(

@@ -83,6 +83,16 @@ impl Pseudonymizer {
         hex::encode_to_slice(&tag[..8], &mut hex).ok()?;
         std::str::from_utf8(&hex).ok().map(crate::record::Str::new)
     }
+
+    /// A fingerprint of the key (16 hex digits: the SHA-256 of an HMAC of a fixed text
+    /// under it, so no pseudonym): tells whether two runs used the same key, revealing
+    /// neither the key nor a pseudonym.
+    pub fn fingerprint(&self) -> String {
+        use sha2::Digest;
+        let mut mac = self.mac.clone();
+        mac.update(b"weaksignal: fingerprint of the pseudonym key");
+        hex::encode(&Sha256::digest(mac.finalize().into_bytes())[..8])
+    }
 }
 
 /// The eleven digits of a mainland mobile number written with a country code (`+86`,
@@ -146,6 +156,21 @@ mod tests {
         assert_eq!(a.key("  "), None);
         assert_eq!(a.key(" - "), None);
         assert_eq!(a.key("()"), None);
+    }
+
+    #[test]
+    fn the_fingerprint_tells_keys_apart_and_is_no_pseudonym() {
+        let a = Pseudonymizer::new(b"0123456789abcdef0123").unwrap();
+        let b = Pseudonymizer::new(b"another-key-entirely").unwrap();
+        let fa = a.fingerprint();
+        assert_eq!(
+            fa,
+            Pseudonymizer::new(b"0123456789abcdef0123")
+                .unwrap()
+                .fingerprint()
+        );
+        assert_ne!(fa, b.fingerprint());
+        assert_eq!(fa.len(), 16);
     }
 
     #[test]

@@ -761,7 +761,14 @@ fn a_header_without_the_needed_columns_is_an_error_naming_them() {
     let fixed = run(&c);
     assert!(!file(&fixed, "12345_2025-03.csv").skipped_unchanged);
     assert!(!file(&fixed, "grid_2025-03.jsonl").skipped_unchanged);
-    assert!(file(&fixed, "petitions.xlsx").skipped_unchanged);
+    // The petitions loaded under another mapping: read again under this one, to the same
+    // records.
+    let pet = file(&fixed, "petitions.xlsx");
+    assert_eq!(
+        pet.read_again.as_deref(),
+        Some("the source's mapping or the ingest settings changed")
+    );
+    assert_eq!((pet.changed, pet.duplicates), (0, petitions_loaded));
 }
 
 /// The columns of a petition register in the tests that build their own workbooks.
@@ -1760,4 +1767,132 @@ fn a_dry_run_counts_what_each_source_would_load_and_writes_nothing() {
         e.contains("grid_2025-03.jsonl") && e.contains("received_at"),
         "{e}"
     );
+}
+
+#[test]
+fn exports_already_loaded_are_read_again_when_what_their_records_depend_on_changes() {
+    let mut c = city();
+    let d = c.dir.path().to_owned();
+    // An address no compound has, a label the taxonomy lacks, and a ticket whose later
+    // export (closed) will be removed from the exports folder.
+    let april = [
+        HOTLINE_HEADER,
+        "H021,2025-03-20 10:00:00,13511112222,金色家园5号楼,垃圾三天没人收,垃圾清运,,办理中,",
+        "H023,2025-03-21 10:00:00,13511113333,阳光花园3栋,电梯坏了,电梯故障,,办理中,",
+    ]
+    .join("\n")
+        + "\n";
+    write(&d, "exports/hotline/12345_2025-04.csv", april.as_bytes());
+    let may = [
+        HOTLINE_HEADER,
+        "H023,2025-03-21 10:00:00,13511113333,阳光花园3栋,电梯坏了,电梯故障,2025-03-25 10:00:00,已办结,满意",
+    ]
+    .join("\n")
+        + "\n";
+    write(&d, "exports/hotline/12345_2025-05.csv", may.as_bytes());
+    run(&c);
+    let before = records(&c);
+    let h21 = &before["hotline:H021"].1;
+    assert_eq!(
+        (h21.compound_id.as_deref(), h21.category_l2.as_deref()),
+        (None, None)
+    );
+    assert_eq!(before["hotline:H023"].1.status.as_str(), "closed");
+    assert!(
+        !before.contains_key("hotline:H009"),
+        "已归档 is not mapped yet"
+    );
+
+    // The analyst adds the alias and the label, and maps the status; the later export of
+    // H023 has been archived away.
+    std::fs::remove_file(d.join("exports/hotline/12345_2025-05.csv")).unwrap();
+    write(
+        &d,
+        "compounds.csv",
+        COMPOUNDS
+            .replace(",锦绣,西湖街道", ",锦绣|金色家园,西湖街道")
+            .as_bytes(),
+    );
+    write(
+        &d,
+        "taxonomy.csv",
+        format!("{TAXONOMY}环境卫生,垃圾清运,\n").as_bytes(),
+    );
+    let status = c.cfg.sources[0].values.get_mut("status").unwrap();
+    status.insert("已归档".into(), "closed".into());
+    let s = run(&c);
+    let after = records(&c);
+    let h21 = &after["hotline:H021"].1;
+    assert_eq!(
+        (h21.compound_id.as_deref(), h21.category_l2.as_deref()),
+        (Some("C5"), Some("垃圾清运"))
+    );
+    assert_eq!(after["hotline:H009"].1.status.as_str(), "closed");
+    // The lake keeps the archived export's later version of H023, not the re-read one.
+    let h23 = &after["hotline:H023"].1;
+    assert_eq!(
+        (h23.status.as_str(), h23.source_file.as_str()),
+        ("closed", "12345_2025-05.csv")
+    );
+    let march = file(&s, "12345_2025-03.csv");
+    assert_eq!(
+        march.read_again.as_deref(),
+        Some(
+            "the compound registry, the taxonomy, the source's mapping or the ingest settings \
+             changed"
+        )
+    );
+    // The grid and petition sources' mappings did not change.
+    let grid = file(&s, "grid_2025-03.jsonl");
+    assert_eq!(
+        grid.read_again.as_deref(),
+        Some("the compound registry, the taxonomy changed")
+    );
+    // `changed` counts exactly the records that differ from the lake before.
+    let differ = (after.iter())
+        .filter(|(id, (_, r))| {
+            before
+                .get(*id)
+                .is_none_or(|(_, b)| b.content_hash() != r.content_hash())
+        })
+        .count() as u64;
+    assert!(differ >= 2, "H021 and H009 at least");
+    assert_eq!(s.files.iter().map(|f| f.changed).sum::<u64>(), differ);
+    assert_eq!(file(&s, "12345_2025-04.csv").changed, 1, "H021; H023 kept");
+
+    // Nothing changed since: skipped. A state from before readings were recorded (no
+    // `readings`) skips its files too, and records them.
+    assert!(run(&c).files.iter().all(|f| f.skipped_unchanged));
+    let state = d.join("lake/_state/files.json");
+    let mut st: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    st.as_object_mut().unwrap().remove("readings");
+    std::fs::write(&state, serde_json::to_vec(&st).unwrap()).unwrap();
+    assert!(run(&c).files.iter().all(|f| f.skipped_unchanged));
+
+    // A new key re-keys every reporter: the lake never mixes two keys' pseudonyms.
+    let keys = Pseudonymizer::new(b"a-rotated-key-0123456789abcdefgh").unwrap();
+    let s = ingest(&c.cfg, &keys, as_of(), false).unwrap();
+    assert!(s
+        .files
+        .iter()
+        .all(|f| f.read_again.as_deref() == Some("the pseudonym key changed")));
+    let rekeyed = records(&c);
+    assert_eq!(
+        rekeyed["hotline:H021"].1.reporter_key.as_deref(),
+        keys.key("13511112222").as_deref()
+    );
+    let old_keys: std::collections::HashSet<_> = (before.values())
+        .filter_map(|(_, r)| r.reporter_key.clone())
+        .collect();
+    // Every record whose export was read again: all but H023's archived version.
+    let stale: Vec<&str> = (rekeyed.values())
+        .filter(|(_, r)| {
+            r.reporter_key
+                .as_ref()
+                .is_some_and(|k| old_keys.contains(k))
+        })
+        .map(|(_, r)| r.record_id.as_str())
+        .collect();
+    assert_eq!(stale, ["hotline:H023"]);
 }

@@ -53,6 +53,20 @@ pub(crate) fn print_summary(s: &IngestSummary) {
         )
     });
     println!("total: {rows} rows read = {loaded} loaded + {q} quarantined + {d} duplicates");
+    // Files read again, by why: their updated records are the ones the change moved.
+    let mut again: std::collections::BTreeMap<&str, (usize, u64)> = Default::default();
+    for f in &s.files {
+        if let Some(why) = &f.read_again {
+            let e = again.entry(why).or_default();
+            e.0 += 1;
+            e.1 += f.changed;
+        }
+    }
+    for (why, (files, updated)) in again {
+        println!(
+            "read again because {why}: {files} files already loaded; lake records changed: {updated}"
+        );
+    }
     let mut methods = std::collections::BTreeMap::new();
     for f in &s.files {
         for (k, v) in &f.match_methods {

@@ -47,6 +47,16 @@ pub struct FileStats {
     pub blake3: String,
     /// Skipped because unchanged since the last ingest.
     pub skipped_unchanged: bool,
+    /// Read again although unchanged, because what its records depend on changed since it
+    /// was ingested (the registry, the taxonomy, the mapping, the key): why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_again: Option<String>,
+    /// Of a file read again, the records that changed the lake: a new compound, category
+    /// or pseudonym for a record it held, or a record it lacked (a row quarantined before).
+    /// Its other counts are those of any reading (its rows loaded, then found in the lake
+    /// or replaced by a later export's version of the same ticket).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub changed: u64,
     /// Data rows read.
     pub rows: u64,
     /// Rows loaded (new or updated records).
@@ -1202,10 +1212,81 @@ struct Settled {
 }
 
 /// Files already ingested: path → BLAKE3 (a state written with SHA-256 by an earlier version
-/// matches nothing, so its files are read once more and found to be duplicates).
+/// matches nothing, so its files are read once more and found to be duplicates), and how
+/// each was read.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct State {
     files: BTreeMap<String, String>,
+    /// Path → how it was read (a state written before session 27 has none: its files count
+    /// as read the current way).
+    #[serde(default)]
+    readings: BTreeMap<String, Reading>,
+}
+
+/// Raised when a change to the ingest's code changes the records it makes of the same
+/// rows, so that files already loaded are read again.
+const READING_CODE: u32 = 1;
+
+/// What a file's records depend on besides its bytes. An unchanged file whose reading
+/// changed is read again: an alias added to the registry resolves the rows of earlier
+/// exports too, an alias added to the taxonomy gives their labels a category, a value added
+/// to a mapping loads the rows it had quarantined, a new key re-keys their reporters.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct Reading {
+    /// [`READING_CODE`].
+    code: u32,
+    /// BLAKE3 of the compound registry file.
+    registry: String,
+    /// BLAKE3 of the taxonomy file.
+    taxonomy: String,
+    /// BLAKE3 of the source's settings (all but its name and path) and the ingest settings.
+    mapping: String,
+    /// [`Pseudonymizer::fingerprint`] of the key.
+    key: String,
+}
+
+impl Reading {
+    /// How each source's files are read now, in the order of `cfg.sources`.
+    fn of_sources(cfg: &Config, keys: &Pseudonymizer) -> Result<Vec<Reading>> {
+        let registry = crate::nightly::file_digest(&cfg.resolve(&cfg.reference.compounds))?;
+        let taxonomy = crate::nightly::file_digest(&cfg.resolve(&cfg.reference.taxonomy))?;
+        let key = keys.fingerprint();
+        (cfg.sources.iter())
+            .map(|src| {
+                let settings = crate::config::Source {
+                    name: String::new(),
+                    path: String::new(),
+                    ..src.clone()
+                };
+                let mapping = serde_json::to_vec(&(settings, &cfg.ingest))?;
+                Ok(Reading {
+                    code: READING_CODE,
+                    registry: registry.clone(),
+                    taxonomy: taxonomy.clone(),
+                    mapping: blake3::hash(&mapping).to_hex().to_string(),
+                    key: key.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// What changed from `self` to `now`, in words; `None` when nothing did.
+    fn changes(&self, now: &Reading) -> Option<String> {
+        let changed: Vec<&str> = [
+            (self.registry != now.registry, "the compound registry"),
+            (self.taxonomy != now.taxonomy, "the taxonomy"),
+            (
+                self.mapping != now.mapping,
+                "the source's mapping or the ingest settings",
+            ),
+            (self.key != now.key, "the pseudonym key"),
+            (self.code != now.code, "the ingest's code"),
+        ]
+        .into_iter()
+        .filter_map(|(c, what)| c.then_some(what))
+        .collect();
+        (!changed.is_empty()).then(|| format!("{} changed", changed.join(", ")))
+    }
 }
 
 fn state_path(lake: &Path) -> PathBuf {
@@ -1287,6 +1368,7 @@ fn merge(
     lake_dir: &Path,
     cfg: &Config,
     files: &[(usize, std::result::Result<PathBuf, String>)],
+    again: &ReadAgain,
     pending: Settled,
 ) -> Result<Vec<Merged>> {
     let Settled { chunks, slots } = pending;
@@ -1329,22 +1411,28 @@ fn merge(
             // Pending record ids are unique: only the lake's records need an index.
             for (id, slot) in news {
                 let new = (lake_batches.len() + slot.chunk as usize, slot.row as usize);
-                match index.get(id.as_str()) {
+                let took = match index.get(id.as_str()) {
                     Some(&p) => {
                         let (b, i) = rows[p];
-                        if lake_cols[b].row(i).content_hash() == slot.hash {
-                            // identical to the lake: a duplicate, not a load
+                        let held = lake_cols[b].row(i);
+                        if held.content_hash() == slot.hash || again.keeps(slot.file, &held) {
+                            // identical to the lake (or a version it keeps): a duplicate
                             out.duplicates.push((slot.file, slot.method));
+                            false
                         } else {
                             out.updated.push(slot.file);
                             rows[p] = new;
-                            out.changed = true;
+                            true
                         }
                     }
                     None => {
                         rows.push(new);
-                        out.changed = true;
+                        true
                     }
+                };
+                out.changed |= took;
+                if took && again.files.get(slot.file) == Some(&true) {
+                    out.changed_again.push(slot.file);
                 }
             }
             if out.changed {
@@ -1377,6 +1465,43 @@ fn merge(
     outcomes.into_iter().collect()
 }
 
+/// What a run does with a source file.
+enum Fate {
+    /// New or changed: read.
+    Read,
+    /// Unchanged, but how it is read changed since (why): read again.
+    ReadAgain(String),
+    /// Unchanged and read as before (or ingested before readings were recorded): skipped.
+    Skip,
+}
+
+/// The files read again this run (by index in the run's file list) and the names of all
+/// the files it reads.
+///
+/// A file read again holds versions of its tickets that later exports may have replaced;
+/// read in order with them, the later version still wins. But where the lake's version
+/// came from a file this run does not read (an export since removed), the lake's is kept:
+/// the re-read record counts as a duplicate.
+#[derive(Default)]
+struct ReadAgain {
+    files: Vec<bool>,
+    names: std::collections::HashSet<String>,
+}
+
+impl ReadAgain {
+    /// Whether the lake keeps `held` against a record of file `file`.
+    fn keeps(&self, file: usize, held: &RecordRef<'_>) -> bool {
+        if !self.files.get(file).copied().unwrap_or(false) {
+            return false;
+        }
+        // `登记.xlsx#2025年`: a sheet of 登记.xlsx
+        let name = held.source_file;
+        let read = self.names.contains(name)
+            || (name.rsplit_once('#')).is_some_and(|(f, _)| self.names.contains(f));
+        !read
+    }
+}
+
 /// Corrects the file counts with what merges found (loads that were duplicates of the lake,
 /// updates of it) and lists the partitions written.
 fn account(summary: &mut IngestSummary, merged: Vec<Merged>) {
@@ -1392,6 +1517,9 @@ fn account(summary: &mut IngestSummary, merged: Vec<Merged>) {
         for fi in o.updated {
             summary.files[fi].updated += 1;
         }
+        for fi in o.changed_again {
+            summary.files[fi].changed += 1;
+        }
         summary.partitions_written.extend(o.written);
     }
 }
@@ -1403,6 +1531,8 @@ struct Merged {
     duplicates: Vec<(usize, MatchMethod)>,
     /// File indices of records that replaced an older version.
     updated: Vec<usize>,
+    /// File indices of records of files read again that the lake took (new or replacing).
+    changed_again: Vec<usize>,
     changed: bool,
     written: Option<String>,
 }
@@ -1446,6 +1576,37 @@ pub fn ingest(
         Ok(b) => serde_json::from_slice(&b)?,
         Err(_) => State::default(),
     };
+    let readings = Reading::of_sources(cfg, keys)?;
+    let fates: Vec<Fate> = (files.iter().zip(&hashes))
+        .map(|((si, file), hash)| {
+            let (Ok(path), Some(hash)) = (file, hash) else {
+                return Fate::Read;
+            };
+            let key = state_key(cfg, &path.to_string_lossy());
+            if state.files.get(&key) != Some(hash) {
+                return Fate::Read;
+            }
+            match state
+                .readings
+                .get(&key)
+                .and_then(|was| was.changes(&readings[*si]))
+            {
+                Some(why) => Fate::ReadAgain(why),
+                None => Fate::Skip,
+            }
+        })
+        .collect();
+    let again = ReadAgain {
+        files: (fates.iter())
+            .map(|f| matches!(f, Fate::ReadAgain(_)))
+            .collect(),
+        names: (files.iter().zip(&fates))
+            .filter(|(_, fate)| !matches!(fate, Fate::Skip))
+            .filter_map(|((_, f), _)| f.as_ref().ok())
+            .filter_map(|p| p.file_name().and_then(|n| n.to_str()))
+            .map(str::to_owned)
+            .collect(),
+    };
     // The run id depends only on the inputs, so a re-run after a crash writes the same lake.
     let mut run_hasher = Sha256::new();
     run_hasher.update(as_of.to_string());
@@ -1478,7 +1639,7 @@ pub fn ingest(
     } else {
         indicatif::ProgressDrawTarget::hidden()
     });
-    for ((si, file), hash) in files.iter().zip(&hashes) {
+    for (((si, file), hash), fate) in files.iter().zip(&hashes).zip(&fates) {
         let src = &cfg.sources[*si];
         let started = Instant::now();
         let mut st = FileStats {
@@ -1501,10 +1662,14 @@ pub fn ingest(
             continue;
         };
         st.blake3 = hash.clone();
-        if state.files.get(&state_key(cfg, &st.file)) == Some(hash) {
-            st.skipped_unchanged = true;
-            summary.files.push(st);
-            continue;
+        match fate {
+            Fate::Skip => {
+                st.skipped_unchanged = true;
+                summary.files.push(st);
+                continue;
+            }
+            Fate::ReadAgain(why) => st.read_again = Some(why.clone()),
+            Fate::Read => {}
         }
         let opened = match open_source(src, path) {
             Ok(o) => o,
@@ -1562,7 +1727,8 @@ pub fn ingest(
         // loaded (counted as duplicates then), leaving the same lake.
         let rows = opened.rows;
         let header = &shown_header(&opened.header);
-        let (mapping, ctx, labels, lake_dir, files) = (&mapping, &ctx, &labels, &lake_dir, &files);
+        let (mapping, ctx, labels, lake_dir, files, again) =
+            (&mapping, &ctx, &labels, &lake_dir, &files, &again);
         let pb = &pb;
         let applied: Result<Vec<Merged>> = std::thread::scope(|scope| {
             let (stats, pending, quarantine) =
@@ -1587,7 +1753,7 @@ pub fn ingest(
             let merger = scope.spawn(move || -> Result<Vec<Merged>> {
                 let mut found = vec![];
                 for p in merge_rx {
-                    found.extend(merge(lake_dir, cfg, files, p)?);
+                    found.extend(merge(lake_dir, cfg, files, again, p)?);
                 }
                 Ok(found)
             });
@@ -1747,7 +1913,7 @@ pub fn ingest(
         }
     }
 
-    let merged = merge(&lake_dir, cfg, &files, pending.into_settled())?;
+    let merged = merge(&lake_dir, cfg, &files, &again, pending.into_settled())?;
     account(&mut summary, merged);
     // Logged once every merge is accounted for: records pending at a file's end may be
     // found in the lake by the last merge (duplicates then, not loaded).
@@ -1776,11 +1942,12 @@ pub fn ingest(
         summary.quarantine_file = Some(qp.to_string_lossy().into_owned());
     }
     // Record the files only after the lake is written: a crash before this re-ingests them.
-    for f in &summary.files {
+    // summary.files has one entry per entry of `files`, in the same order.
+    for (f, (si, _)) in summary.files.iter().zip(&files) {
         if f.error.is_none() && !f.file.is_empty() {
-            state
-                .files
-                .insert(state_key(cfg, &f.file), f.blake3.clone());
+            let key = state_key(cfg, &f.file);
+            state.readings.insert(key.clone(), readings[*si].clone());
+            state.files.insert(key, f.blake3.clone());
         }
     }
     let sp = state_path(&lake_dir);

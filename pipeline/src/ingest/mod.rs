@@ -1475,17 +1475,19 @@ enum Fate {
     Skip,
 }
 
-/// The files read again this run (by index in the run's file list) and the names of all
-/// the files it reads.
+/// The files read again this run (by index in the run's file list), and where in that
+/// list each file the run reads is, by name.
 ///
-/// A file read again holds versions of its tickets that later exports may have replaced;
-/// read in order with them, the later version still wins. But where the lake's version
-/// came from a file this run does not read (an export since removed), the lake's is kept:
-/// the re-read record counts as a duplicate.
+/// A file read again holds versions of its tickets that later exports replaced. Its record
+/// replaces the lake's version only when that came from the same file or one read before it
+/// in this run: the later export, read after it, brings its own version again (so the lake
+/// never goes back to the older one between merges), and one no longer in the folder (an
+/// archived export) cannot, so the lake keeps its version. The re-read record is then a
+/// duplicate.
 #[derive(Default)]
 struct ReadAgain {
     files: Vec<bool>,
-    names: std::collections::HashSet<String>,
+    read: HashMap<String, usize>,
 }
 
 impl ReadAgain {
@@ -1496,9 +1498,9 @@ impl ReadAgain {
         }
         // `登记.xlsx#2025年`: a sheet of 登记.xlsx
         let name = held.source_file;
-        let read = self.names.contains(name)
-            || (name.rsplit_once('#')).is_some_and(|(f, _)| self.names.contains(f));
-        !read
+        let at = (self.read.get(name))
+            .or_else(|| name.rsplit_once('#').and_then(|(f, _)| self.read.get(f)));
+        at.is_none_or(|&at| at > file)
     }
 }
 
@@ -1600,11 +1602,11 @@ pub fn ingest(
         files: (fates.iter())
             .map(|f| matches!(f, Fate::ReadAgain(_)))
             .collect(),
-        names: (files.iter().zip(&fates))
-            .filter(|(_, fate)| !matches!(fate, Fate::Skip))
-            .filter_map(|((_, f), _)| f.as_ref().ok())
-            .filter_map(|p| p.file_name().and_then(|n| n.to_str()))
-            .map(str::to_owned)
+        // In file order: a name shared by files of several folders takes the last one's place.
+        read: (files.iter().zip(&fates).enumerate())
+            .filter(|(_, (_, fate))| !matches!(fate, Fate::Skip))
+            .filter_map(|(i, ((_, f), _))| Some((f.as_ref().ok()?, i)))
+            .filter_map(|(p, i)| Some((p.file_name()?.to_str()?.to_owned(), i)))
             .collect(),
     };
     // The run id depends only on the inputs, so a re-run after a crash writes the same lake.

@@ -1820,6 +1820,17 @@ fn exports_already_loaded_are_read_again_when_what_their_records_depend_on_chang
     );
     let status = c.cfg.sources[0].values.get_mut("status").unwrap();
     status.insert("已归档".into(), "closed".into());
+    // `validate` tells before the ingest: every file still in the folder, and why.
+    let told = weaksignal_pipeline::ingest::files_read_again(&c.cfg, &c.keys).unwrap();
+    assert_eq!(
+        told.iter().map(|(f, _)| f.as_str()).collect::<Vec<_>>(),
+        [
+            "exports/hotline/12345_2025-03.csv",
+            "exports/hotline/12345_2025-04.csv",
+            "exports/grid/grid_2025-03.jsonl",
+            "exports/petition/petitions.xlsx"
+        ]
+    );
     let s = run(&c);
     let after = records(&c);
     let h21 = &after["hotline:H021"].1;
@@ -1861,13 +1872,19 @@ fn exports_already_loaded_are_read_again_when_what_their_records_depend_on_chang
     assert_eq!(file(&s, "12345_2025-04.csv").changed, 1, "H021; H023 kept");
 
     // Nothing changed since: skipped. A state from before readings were recorded (no
-    // `readings`) skips its files too, and records them.
+    // `readings`) has its files read again once, to the same records.
     assert!(run(&c).files.iter().all(|f| f.skipped_unchanged));
     let state = d.join("lake/_state/files.json");
     let mut st: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
     st.as_object_mut().unwrap().remove("readings");
     std::fs::write(&state, serde_json::to_vec(&st).unwrap()).unwrap();
+    let s = run(&c);
+    assert!(s.files.iter().all(|f| {
+        f.read_again.as_deref() == Some("an earlier version of weaksignal loaded it")
+            && f.changed == 0
+    }));
+    assert_eq!(records(&c), after);
     assert!(run(&c).files.iter().all(|f| f.skipped_unchanged));
 
     // A new key re-keys every reporter: the lake never mixes two keys' pseudonyms.

@@ -56,13 +56,14 @@ pub(crate) fn run(a: Args) -> anyhow::Result<u8> {
     if let Err(e) = weaksignal_pipeline::registry::read_text(&lex) {
         problems.push(e.to_string());
     }
-    if let Err(e) = weaksignal_pipeline::privacy::Pseudonymizer::load(
+    let keys = weaksignal_pipeline::privacy::Pseudonymizer::load(
         cfg.privacy
             .key_file
             .as_deref()
             .map(|p| cfg.resolve(p))
             .as_deref(),
-    ) {
+    );
+    if let Err(e) = &keys {
         problems.push(e.to_string());
     }
     for (i, f) in weaksignal_pipeline::ingest::source_files(&cfg) {
@@ -94,6 +95,12 @@ pub(crate) fn run(a: Args) -> anyhow::Result<u8> {
             Err(e) => problems.push(e.to_string()),
         }
     }
+    if let (true, Ok(keys)) = (problems.is_empty(), &keys) {
+        match weaksignal_pipeline::ingest::files_read_again(&cfg, keys) {
+            Ok(again) => show_read_again(&again),
+            Err(e) => problems.push(e.to_string()),
+        }
+    }
     if problems.is_empty() {
         println!("{}: ok", a.config.display());
         Ok(0)
@@ -103,6 +110,23 @@ pub(crate) fn run(a: Args) -> anyhow::Result<u8> {
         }
         println!("{} problem(s)", problems.len());
         Ok(crate::exit::BAD_CONFIG)
+    }
+}
+
+/// Says which files already loaded the next ingest reads again, by why (a registry change
+/// re-reads every export: years of them take a while).
+fn show_read_again(again: &[(String, String)]) {
+    let mut by_why: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for (file, why) in again {
+        by_why.entry(why).or_default().push(file);
+    }
+    for (why, files) in by_why {
+        let shown = files.iter().take(3).copied().collect::<Vec<_>>().join(", ");
+        let more = match files.len() {
+            n if n > 3 => format!(", … ({n} files)"),
+            _ => String::new(),
+        };
+        println!("the next ingest reads again, because {why}: {shown}{more}");
     }
 }
 

@@ -1217,11 +1217,16 @@ struct Settled {
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct State {
     files: BTreeMap<String, String>,
-    /// Path → how it was read (a state written before session 27 has none: its files count
-    /// as read the current way).
+    /// Path → how it was read (a state written before session 27 has none: its files are
+    /// read again once, [`EARLIER_VERSION`]).
     #[serde(default)]
     readings: BTreeMap<String, Reading>,
 }
+
+/// Why a file loaded before readings were recorded is read again: the code that read it
+/// since changed what it makes of some rows (phone numbers keyed as their eleven digits,
+/// times with an offset, cells moved by a typed comma).
+const EARLIER_VERSION: &str = "an earlier version of weaksignal loaded it";
 
 /// Raised when a change to the ingest's code changes the records it makes of the same
 /// rows, so that files already loaded are read again.
@@ -1286,6 +1291,16 @@ impl Reading {
         .filter_map(|(c, what)| c.then_some(what))
         .collect();
         (!changed.is_empty()).then(|| format!("{} changed", changed.join(", ")))
+    }
+}
+
+impl State {
+    /// The lake's state; empty for a new lake.
+    fn load(lake: &Path) -> Result<State> {
+        match std::fs::read(state_path(lake)) {
+            Ok(b) => Ok(serde_json::from_slice(&b)?),
+            Err(_) => Ok(State::default()),
+        }
     }
 }
 
@@ -1465,13 +1480,65 @@ fn merge(
     outcomes.into_iter().collect()
 }
 
+/// Each file's fate in a run, from its BLAKE3 (`None`: unreadable) and the state.
+fn fates(
+    cfg: &Config,
+    files: &[(usize, std::result::Result<PathBuf, String>)],
+    hashes: &[Option<String>],
+    state: &State,
+    readings: &[Reading],
+) -> Vec<Fate> {
+    (files.iter().zip(hashes))
+        .map(|((si, file), hash)| {
+            let (Ok(path), Some(hash)) = (file, hash) else {
+                return Fate::Read;
+            };
+            let key = state_key(cfg, &path.to_string_lossy());
+            if state.files.get(&key) != Some(hash) {
+                return Fate::Read;
+            }
+            match state.readings.get(&key) {
+                Some(was) => was
+                    .changes(&readings[*si])
+                    .map_or(Fate::Skip, Fate::ReadAgain),
+                None => Fate::ReadAgain(EARLIER_VERSION.into()),
+            }
+        })
+        .collect()
+}
+
+/// The files already loaded that the next ingest will read again, and why (for `validate`,
+/// before a long re-read).
+///
+/// # Errors
+/// An unreadable registry, taxonomy or ingest state.
+pub fn files_read_again(cfg: &Config, keys: &Pseudonymizer) -> Result<Vec<(String, String)>> {
+    let state = State::load(&cfg.resolve(&cfg.lake))?;
+    let files = source_files(cfg);
+    let hashes: Vec<Option<String>> = (files.iter())
+        .map(|(_, f)| {
+            f.as_ref()
+                .ok()
+                .and_then(|p| crate::nightly::file_digest(p).ok())
+        })
+        .collect();
+    let readings = Reading::of_sources(cfg, keys)?;
+    let fates = fates(cfg, &files, &hashes, &state, &readings);
+    Ok((files.iter().zip(fates))
+        .filter_map(|((_, f), fate)| match (f, fate) {
+            (Ok(p), Fate::ReadAgain(why)) => Some((state_key(cfg, &p.to_string_lossy()), why)),
+            _ => None,
+        })
+        .collect())
+}
+
 /// What a run does with a source file.
 enum Fate {
     /// New or changed: read.
     Read,
     /// Unchanged, but how it is read changed since (why): read again.
     ReadAgain(String),
-    /// Unchanged and read as before (or ingested before readings were recorded): skipped.
+    /// Unchanged and read as before: skipped.
     Skip,
 }
 
@@ -1574,30 +1641,9 @@ pub fn ingest(
     );
     let registry = registry?;
     let taxonomy = Taxonomy::load(&cfg.resolve(&cfg.reference.taxonomy))?;
-    let mut state: State = match std::fs::read(state_path(&lake_dir)) {
-        Ok(b) => serde_json::from_slice(&b)?,
-        Err(_) => State::default(),
-    };
+    let mut state = State::load(&lake_dir)?;
     let readings = Reading::of_sources(cfg, keys)?;
-    let fates: Vec<Fate> = (files.iter().zip(&hashes))
-        .map(|((si, file), hash)| {
-            let (Ok(path), Some(hash)) = (file, hash) else {
-                return Fate::Read;
-            };
-            let key = state_key(cfg, &path.to_string_lossy());
-            if state.files.get(&key) != Some(hash) {
-                return Fate::Read;
-            }
-            match state
-                .readings
-                .get(&key)
-                .and_then(|was| was.changes(&readings[*si]))
-            {
-                Some(why) => Fate::ReadAgain(why),
-                None => Fate::Skip,
-            }
-        })
-        .collect();
+    let fates = fates(cfg, &files, &hashes, &state, &readings);
     let again = ReadAgain {
         files: (fates.iter())
             .map(|f| matches!(f, Fate::ReadAgain(_)))

@@ -1236,7 +1236,7 @@ const READING_CODE: u32 = 1;
 /// changed is read again: an alias added to the registry resolves the rows of earlier
 /// exports too, an alias added to the taxonomy gives their labels a category, a value added
 /// to a mapping loads the rows it had quarantined, a new key re-keys their reporters.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Reading {
     /// [`READING_CODE`].
     code: u32,
@@ -1551,7 +1551,6 @@ enum Fate {
 /// never goes back to the older one between merges), and one no longer in the folder (an
 /// archived export) cannot, so the lake keeps its version. The re-read record is then a
 /// duplicate.
-#[derive(Default)]
 struct ReadAgain {
     files: Vec<bool>,
     read: HashMap<String, usize>,

@@ -180,6 +180,45 @@ pub fn months(lake: &Path, channel: Channel) -> Vec<String> {
     v
 }
 
+/// How many records of a channel each source file gave (`source_file`, read alone).
+///
+/// # Errors
+/// An unreadable partition.
+pub fn records_by_source_file(
+    lake: &Path,
+    channel: Channel,
+) -> Result<std::collections::HashMap<String, u64>> {
+    use arrow::array::AsArray;
+    let mut out = std::collections::HashMap::new();
+    for m in months(lake, channel) {
+        let dir = partition_dir(lake, channel, &m);
+        for e in std::fs::read_dir(&dir).at(&dir)? {
+            let f = e.at(&dir)?.path();
+            if f.extension().is_none_or(|e| e != "parquet") {
+                continue;
+            }
+            let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(&f).at(&f)?)?;
+            let mask =
+                parquet::arrow::ProjectionMask::columns(builder.parquet_schema(), ["source_file"]);
+            for batch in builder.with_projection(mask).build()? {
+                let batch = batch?;
+                let Some(files) = batch.column(0).as_string_opt::<i32>() else {
+                    continue;
+                };
+                for name in files.iter().flatten() {
+                    match out.get_mut(name) {
+                        Some(n) => *n += 1,
+                        None => {
+                            out.insert(name.to_owned(), 1);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Every record of the lake (for tests and small lakes; analysis goes through DataFusion).
 ///
 /// # Errors

@@ -1840,6 +1840,11 @@ fn exports_already_loaded_are_read_again_when_what_their_records_depend_on_chang
     );
     assert_eq!(after["hotline:H009"].1.status.as_str(), "closed");
     // The lake keeps the archived export's later version of H023, not the re-read one.
+    assert_eq!(
+        s.kept_earlier_reading,
+        BTreeMap::from([("hotline".to_owned(), 1)]),
+        "H023, whose export is gone"
+    );
     let h23 = &after["hotline:H023"].1;
     assert_eq!(
         (h23.status.as_str(), h23.source_file.as_str()),
@@ -1894,6 +1899,7 @@ fn exports_already_loaded_are_read_again_when_what_their_records_depend_on_chang
         .files
         .iter()
         .all(|f| f.read_again.as_deref() == Some("the pseudonym key changed")));
+    assert_eq!(s.kept_earlier_reading.values().sum::<u64>(), 1);
     let rekeyed = records(&c);
     assert_eq!(
         rekeyed["hotline:H021"].1.reporter_key.as_deref(),

@@ -67,6 +67,12 @@ pub(crate) fn print_summary(s: &IngestSummary) {
             "read again because {why}: {files} files already loaded; lake records changed: {updated}"
         );
     }
+    for (channel, n) in &s.kept_earlier_reading {
+        println!(
+            "warning: {n} {channel} records keep their earlier reading: their exports are no \
+             longer in the folder (put them back to read them again)"
+        );
+    }
     let mut methods = std::collections::BTreeMap::new();
     for f in &s.files {
         for (k, v) in &f.match_methods {

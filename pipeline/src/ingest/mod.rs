@@ -149,6 +149,11 @@ pub struct IngestSummary {
     /// the text classifier fills those rows' categories).
     #[serde(default)]
     pub unknown_categories: Vec<UnknownCategory>,
+    /// When files were read again: per channel, the lake's records whose export is no
+    /// longer in its source's folder (archived), which keep the reading they were loaded
+    /// with (their earlier compound, category, pseudonym); none when there are none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub kept_earlier_reading: BTreeMap<String, u64>,
 }
 
 /// A category label the taxonomy lacks, as [`IngestSummary::unknown_categories`] lists it.
@@ -1570,6 +1575,42 @@ impl ReadAgain {
     }
 }
 
+/// After files were read again, the records of their channels whose export is no longer in
+/// the folder of any source of the channel, per channel (see
+/// [`IngestSummary::kept_earlier_reading`]).
+fn kept_earlier_reading(
+    cfg: &Config,
+    lake: &Path,
+    files: &[(usize, std::result::Result<PathBuf, String>)],
+    again: &ReadAgain,
+) -> Result<BTreeMap<String, u64>> {
+    let mut out = BTreeMap::new();
+    let channels: std::collections::BTreeSet<Channel> = (files.iter().zip(&again.files))
+        .filter(|(_, &again)| again)
+        .map(|((si, _), _)| cfg.sources[*si].channel)
+        .collect();
+    for ch in channels {
+        let present: std::collections::HashSet<&str> = (files.iter())
+            .filter(|(si, _)| cfg.sources[*si].channel == ch)
+            .filter_map(|(_, f)| f.as_ref().ok()?.file_name()?.to_str())
+            .collect();
+        let gone: u64 = (lake::records_by_source_file(lake, ch)?.into_iter())
+            .filter(|(name, _)| {
+                // `登记.xlsx#2025年`: a sheet of 登记.xlsx
+                !present.contains(name.as_str())
+                    && name
+                        .rsplit_once('#')
+                        .is_none_or(|(f, _)| !present.contains(f))
+            })
+            .map(|(_, n)| n)
+            .sum();
+        if gone > 0 {
+            out.insert(ch.as_str().to_owned(), gone);
+        }
+    }
+    Ok(out)
+}
+
 /// Corrects the file counts with what merges found (loads that were duplicates of the lake,
 /// updates of it) and lists the partitions written.
 fn account(summary: &mut IngestSummary, merged: Vec<Merged>) {
@@ -1973,6 +2014,7 @@ pub fn ingest(
     }
     summary.partitions_written.sort();
     summary.partitions_written.dedup();
+    summary.kept_earlier_reading = kept_earlier_reading(cfg, &lake_dir, &files, &again)?;
     summary.frequent_problems = frequent_problems(&quarantine);
     if !quarantine.is_empty() {
         let qp = lake_dir.join("quarantine").join(format!("run={run}.jsonl"));

@@ -2,7 +2,9 @@
 //! fills blank categories, month by month and incrementally.
 //!
 //! - The model (`lake/_models/textcat.json`) is retrained when there is none, when it is
-//!   `retrain_days` old, or on request; otherwise the stored one is used.
+//!   `retrain_days` old, when the taxonomy changed (then every blank category is predicted
+//!   again: the old model's labels may be gone), or on request; otherwise the stored one is
+//!   used.
 //! - Predictions live in `lake/classified/month=<YYYY-MM>/part-0.parquet` beside the records
 //!   partitions. A month is redone only when its records changed (`lake/_state/classified.json`
 //!   keeps each month's fingerprint), and within it only records whose text changed are
@@ -64,6 +66,9 @@ pub struct ClassifySummary {
 struct Stored {
     as_of: NaiveDate,
     model: TextModel,
+    /// BLAKE3 of the taxonomy file it was trained under (none before session 27).
+    #[serde(default)]
+    taxonomy: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -225,8 +230,14 @@ pub async fn classify_lake(cfg: &Config, opts: &ClassifyOptions) -> Result<Class
     if legacy.exists() {
         std::fs::remove_file(&legacy).at(&legacy)?;
     }
-    let stored = load_model(&lake_dir).filter(|s| {
+    // A changed taxonomy (a category added, renamed or split) retrains the model at once,
+    // and its predictions replace all the old model's: the labels it knew may be gone.
+    let taxonomy = crate::nightly::file_digest(&cfg.resolve(&cfg.reference.taxonomy)).ok();
+    let stored = load_model(&lake_dir);
+    let new_taxonomy = stored.as_ref().is_some_and(|s| s.taxonomy != taxonomy);
+    let stored = stored.filter(|s| {
         !opts.retrain
+            && !new_taxonomy
             && s.as_of <= opts.as_of
             && (opts.as_of - s.as_of).num_days() < opts.retrain_days
     });
@@ -237,6 +248,7 @@ pub async fn classify_lake(cfg: &Config, opts: &ClassifyOptions) -> Result<Class
             let s = Stored {
                 as_of: opts.as_of,
                 model,
+                taxonomy: taxonomy.clone(),
             };
             save_model(&lake_dir, &s)?;
             (s, true)
@@ -246,6 +258,7 @@ pub async fn classify_lake(cfg: &Config, opts: &ClassifyOptions) -> Result<Class
     let mut state: State = std::fs::read(state_path(&lake_dir))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
+        .filter(|_| !new_taxonomy)
         .unwrap_or_default();
     let fingerprints = month_fingerprints(&lake_dir, "records")?;
     let mut summary = ClassifySummary {
@@ -283,7 +296,10 @@ pub async fn classify_lake(cfg: &Config, opts: &ClassifyOptions) -> Result<Class
             ),
         )
         .await?;
-        let previous = read_previous(&lake_dir, month);
+        let previous = match new_taxonomy {
+            true => HashMap::new(),
+            false => read_previous(&lake_dir, month),
+        };
         let wanted = &rows;
         let hashes: Vec<String> = wanted.iter().map(|r| text_hash(&r[1])).collect();
         let todo: Vec<usize> = (0..wanted.len())

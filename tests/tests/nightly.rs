@@ -609,3 +609,56 @@ fn a_young_district_with_three_months_of_exports_runs_the_nightly() {
         "the report claims a fitted cut-off"
     );
 }
+
+#[test]
+fn a_taxonomy_change_reaches_the_loaded_records_and_retrains_the_text_model() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path().join("city");
+    copy_dir(&demo_dir(), &w);
+    let model = |w: &Path| -> serde_json::Value {
+        let t = std::fs::read_to_string(w.join("lake/_models/textcat.json")).unwrap();
+        serde_json::from_str::<serde_json::Value>(&t).unwrap()["taxonomy"].clone()
+    };
+    let trained_under = model(&w);
+    assert!(trained_under.is_string(), "{trained_under}");
+    // The analyst adds a category (an export's label the taxonomy lacked would map to it).
+    let taxonomy = w.join("taxonomy.csv");
+    let mut t = std::fs::read_to_string(&taxonomy).unwrap();
+    t.push_str("环境卫生,垃圾清运,垃圾没人收\n");
+    std::fs::write(&taxonomy, t).unwrap();
+    let validated = run_ok(&[
+        "validate",
+        "--config",
+        w.join("weaksignal.toml").to_str().unwrap(),
+    ]);
+    assert!(
+        validated.contains("the next ingest reads again, because the taxonomy changed"),
+        "{validated}"
+    );
+    nightly_ok(&w.join("weaksignal.toml"), AS_OF);
+    let m = manifests(&w);
+    let files = m.last().unwrap()["ingest"]["files"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(!files.is_empty());
+    for f in &files {
+        assert_eq!(f["read_again"], "the taxonomy changed", "{f}");
+        assert_eq!(
+            f["rows"].as_u64().unwrap(),
+            f["loaded"].as_u64().unwrap()
+                + f["quarantined"].as_u64().unwrap()
+                + f["duplicates"].as_u64().unwrap(),
+            "{f}"
+        );
+    }
+    let retrained_under = model(&w);
+    assert!(retrained_under.is_string() && retrained_under != trained_under);
+    // Nothing changed since: the next night reads nothing again and keeps the model.
+    nightly_ok(&w.join("weaksignal.toml"), AS_OF);
+    let m = manifests(&w);
+    for f in m.last().unwrap()["ingest"]["files"].as_array().unwrap() {
+        assert_eq!(f["skipped_unchanged"], true, "{f}");
+    }
+    assert_eq!(model(&w), retrained_under);
+}

@@ -2094,6 +2094,45 @@ mod tests {
             .unwrap()
     }
 
+    /// A re-read record takes the lake's place only from a version of its own file or of one
+    /// read before it this run; a version from a later file (read after it) or from a file
+    /// not read (archived) stays. A file read for the first time replaces as always.
+    #[test]
+    fn a_file_read_again_replaces_only_versions_of_itself_or_of_files_read_before_it() {
+        let again = ReadAgain {
+            // files 0 and 1 read again, file 2 new
+            files: vec![true, true, false],
+            read: HashMap::from([
+                ("12345_2025-01.csv".to_owned(), 0),
+                ("12345_2025-02.csv".to_owned(), 1),
+                ("登记.xlsx".to_owned(), 2),
+            ]),
+        };
+        let held = |source_file| RecordRef {
+            source_file,
+            ..RecordRef::default()
+        };
+        assert!(!again.keeps(0, &held("12345_2025-01.csv")));
+        assert!(
+            again.keeps(0, &held("12345_2025-02.csv")),
+            "the later export's"
+        );
+        assert!(!again.keeps(1, &held("12345_2025-01.csv")));
+        assert!(
+            again.keeps(1, &held("12345_2024-12.csv")),
+            "an archived export's"
+        );
+        assert!(
+            again.keeps(1, &held("登记.xlsx#2025年")),
+            "a sheet of a later file"
+        );
+        assert!(
+            !again.keeps(2, &held("12345_2024-12.csv")),
+            "a new file replaces"
+        );
+        assert!(!again.keeps(2, &held("登记.xlsx#2025年")));
+    }
+
     fn slot(chunk: u32, row: u32, month: (i32, u32)) -> Slot {
         Slot {
             chunk,

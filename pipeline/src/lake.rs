@@ -32,24 +32,29 @@ pub fn read_partition_batches(
     channel: Channel,
     month: &str,
 ) -> Result<Vec<RecordBatch>> {
-    let dir = partition_dir(lake, channel, month);
     let mut out = vec![];
-    if !dir.exists() {
-        return Ok(out);
-    }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .at(&dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
-        .collect();
-    files.sort();
-    for f in files {
+    for f in parquet_files(&partition_dir(lake, channel, month))? {
         let file = File::open(&f).at(&f)?;
         for batch in ParquetRecordBatchReaderBuilder::try_new(file)?.build()? {
             out.push(batch?);
         }
     }
     Ok(out)
+}
+
+/// A partition's Parquet files in name order (none if it does not exist; a temporary file
+/// of a write in progress is not one).
+fn parquet_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    if !dir.exists() {
+        return Ok(vec![]);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .at(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 /// Reads every record of a partition (empty if it does not exist).
@@ -191,12 +196,7 @@ pub fn records_by_source_file(
     use arrow::array::AsArray;
     let mut out = std::collections::HashMap::new();
     for m in months(lake, channel) {
-        let dir = partition_dir(lake, channel, &m);
-        for e in std::fs::read_dir(&dir).at(&dir)? {
-            let f = e.at(&dir)?.path();
-            if f.extension().is_none_or(|e| e != "parquet") {
-                continue;
-            }
+        for f in parquet_files(&partition_dir(lake, channel, &m))? {
             let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(&f).at(&f)?)?;
             let mask =
                 parquet::arrow::ProjectionMask::columns(builder.parquet_schema(), ["source_file"]);

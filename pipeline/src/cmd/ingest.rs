@@ -53,7 +53,7 @@ pub(crate) fn print_summary(s: &IngestSummary) {
         )
     });
     println!("total: {rows} rows read = {loaded} loaded + {q} quarantined + {d} duplicates");
-    // Files read again, by why: their updated records are the ones the change moved.
+    // Files read again, by why, with the lake records they changed.
     let mut again: std::collections::BTreeMap<&str, (usize, u64)> = Default::default();
     for f in &s.files {
         if let Some(why) = &f.read_again {
@@ -62,9 +62,9 @@ pub(crate) fn print_summary(s: &IngestSummary) {
             e.1 += f.changed;
         }
     }
-    for (why, (files, updated)) in again {
+    for (why, (files, changed)) in again {
         println!(
-            "read again because {why}: {files} files already loaded; lake records changed: {updated}"
+            "read again because {why}: {files} files already loaded; lake records changed: {changed}"
         );
     }
     for (channel, n) in &s.kept_earlier_reading {

@@ -1485,6 +1485,18 @@ fn merge(
     outcomes.into_iter().collect()
 }
 
+/// Each file's BLAKE3, on every core (a first run reads years of exports); `None` for one
+/// that cannot be read.
+fn file_hashes(files: &[(usize, std::result::Result<PathBuf, String>)]) -> Vec<Option<String>> {
+    (files.par_iter())
+        .map(|(_, f)| {
+            f.as_ref()
+                .ok()
+                .and_then(|p| crate::nightly::file_digest(p).ok())
+        })
+        .collect()
+}
+
 /// Each file's fate in a run, from its BLAKE3 (`None`: unreadable) and the state.
 fn fates(
     cfg: &Config,
@@ -1520,13 +1532,7 @@ fn fates(
 pub fn files_read_again(cfg: &Config, keys: &Pseudonymizer) -> Result<Vec<(String, String)>> {
     let state = State::load(&cfg.resolve(&cfg.lake))?;
     let files = source_files(cfg);
-    let hashes: Vec<Option<String>> = (files.iter())
-        .map(|(_, f)| {
-            f.as_ref()
-                .ok()
-                .and_then(|p| crate::nightly::file_digest(p).ok())
-        })
-        .collect();
+    let hashes = file_hashes(&files);
     let readings = Reading::of_sources(cfg, keys)?;
     let fates = fates(cfg, &files, &hashes, &state, &readings);
     Ok((files.iter().zip(fates))
@@ -1669,15 +1675,7 @@ pub fn ingest(
                 cfg.ingest.fuzzy_threshold,
             )
         },
-        || -> Vec<Option<String>> {
-            (files.par_iter())
-                .map(|(_, f)| {
-                    f.as_ref()
-                        .ok()
-                        .and_then(|p| crate::nightly::file_digest(p).ok())
-                })
-                .collect()
-        },
+        || file_hashes(&files),
     );
     let registry = registry?;
     let taxonomy = Taxonomy::load(&cfg.resolve(&cfg.reference.taxonomy))?;

@@ -295,6 +295,25 @@ fn normalize_chars<const FREE_TEXT: bool>(s: &str) -> String {
     out
 }
 
+/// Whether a (normalised) cell is a number a spreadsheet shortened to scientific notation
+/// (`1.38123E+10`, `2E+11`, `1,38123E+10` where the decimal mark is a comma): a ticket number
+/// or a phone number opened in Excel and saved again, whose digits beyond the shown ones are
+/// lost, so that many tickets or households read as one.
+pub fn spreadsheet_shortened(s: &str) -> bool {
+    let b = s.as_bytes();
+    let Some(e) = b.iter().position(|c| matches!(c, b'E' | b'e')) else {
+        return false;
+    };
+    let (mantissa, exponent) = (&b[..e], &b[e + 1..]);
+    let digits = |d: &[u8]| !d.is_empty() && d.iter().all(u8::is_ascii_digit);
+    let mantissa_ok = match mantissa {
+        [d] => d.is_ascii_digit(),
+        [d, b'.' | b',', rest @ ..] => d.is_ascii_digit() && digits(rest),
+        _ => false,
+    };
+    mantissa_ok && matches!(exponent, [b'+', rest @ ..] if digits(rest) && rest.len() <= 3)
+}
+
 /// An address without its building tail (`23号楼3单元`, `5栋`, `1201室`): the part that
 /// names the place, for counting the addresses no compound was found for. A unit without a
 /// number before it (`三单元`) stays.
@@ -438,6 +457,34 @@ pub fn mask_pii_owned(mut text: String) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn numbers_a_spreadsheet_shortened_are_told_from_identifiers() {
+        for shortened in [
+            "1.38123E+10",
+            "2E+11",
+            "2.02403E+12",
+            "1,38123E+10",
+            "4.5e+17",
+        ] {
+            assert!(super::spreadsheet_shortened(shortened), "{shortened}");
+        }
+        for kept in [
+            "13812345678",
+            "H2E+11",
+            "E+10",
+            "1.5E10",
+            "1.5E-3",
+            "12E+10",
+            "1.E+10",
+            "1.38123E+",
+            "1.38123E+1234",
+            "oX_2E+11",
+            "",
+        ] {
+            assert!(!super::spreadsheet_shortened(kept), "{kept}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -1569,6 +1569,67 @@ fn a_tab_separated_export_loads_by_config_and_is_named_without_it() {
     assert_eq!(quarantine(&s)[0]["detail"], "4 columns, header has 9");
 }
 
+/// An export opened in Excel and saved again: ticket numbers and phone numbers written as
+/// `2.02503E+12` and `1.38123E+10`. A ticket number that lost its digits cannot be told from
+/// the others shortened alike (loading it would merge different tickets as updates of one):
+/// quarantined. A shortened reporter would give every household shortened alike one
+/// pseudonym (false repeat callers): the row is loaded without one, and counted.
+#[test]
+fn numbers_a_spreadsheet_shortened_merge_no_tickets_and_no_households() {
+    let c = city();
+    let lines = [
+        HOTLINE_HEADER,
+        // 2, 3: two tickets of the same day, their numbers shortened alike
+        "2.02503E+12,2025-03-05 10:00:00,13812345678,阳光花园,电梯坏了,电梯故障,,办理中,",
+        "2.02503E+12,2025-03-05 11:00:00,13900000000,阳光花园,停水两天,停水,,办理中,",
+        // 4, 5: two households whose phones were shortened alike
+        "H401,2025-03-05 12:00:00,1.38123E+10,阳光花园,电梯坏了,电梯故障,,办理中,",
+        "H402,2025-03-06 12:00:00,1.38123E+10,建设路12号,物业费乱收,物业费,,办理中,",
+        // 6: a reporter written in full
+        "H403,2025-03-06 13:00:00,13812345678,阳光花园,电梯坏了,电梯故障,,办理中,",
+    ];
+    write(
+        c.dir.path(),
+        "exports/hotline/12345_2025-03.csv",
+        &gbk(&lines.join("\n")),
+    );
+    let s = run(&c);
+    let hot = file(&s, "12345_2025-03.csv");
+    assert_eq!(
+        (hot.rows, hot.loaded, hot.quarantined, hot.duplicates),
+        (5, 3, 2, 0)
+    );
+    assert_eq!(hot.quarantine_reasons["shortened_number"], 2);
+    let q: Vec<_> = (quarantine(&s).into_iter())
+        .filter(|v| v["file"] == "exports/hotline/12345_2025-03.csv")
+        .collect();
+    assert_eq!(
+        q.iter()
+            .map(|v| (v["row"].as_u64().unwrap(), v["field"].as_str().unwrap()))
+            .collect::<Vec<_>>(),
+        [(2, "source_id"), (3, "source_id")]
+    );
+    assert!(
+        q[0]["detail"].as_str().unwrap().contains("`2.02503E+12`"),
+        "{}",
+        q[0]["detail"]
+    );
+    // The shortened reporters are loaded without a pseudonym, counted, the first named.
+    assert_eq!(hot.shortened_reporters, 2);
+    assert_eq!(hot.shortened_reporter_first.as_deref(), Some("row 4"));
+    let recs = records(&c);
+    assert_eq!(recs["hotline:H401"].1.reporter_key, None);
+    assert_eq!(recs["hotline:H402"].1.reporter_key, None);
+    assert_eq!(recs["hotline:H401"].1.compound_id.as_deref(), Some("C1"));
+    assert!(recs["hotline:H403"].1.reporter_key.is_some());
+    assert!(!recs.keys().any(|id| id.contains("E+")));
+    // `validate`'s dry run tells the same before a night runs.
+    let previews = weaksignal_pipeline::ingest::preview::preview(&c.cfg, as_of(), 1000).unwrap();
+    let hot = &previews[0];
+    assert_eq!((hot.rows, hot.loaded, hot.shortened_reporters), (5, 3, 2));
+    assert_eq!(hot.quarantined["shortened_number"].0, 2);
+}
+
 /// A status the config's map lacks, a datetime layout no format reads: the problems one
 /// config change fixes for many rows are listed with their row counts and first row; a
 /// problem of one row is not.

@@ -132,6 +132,16 @@ pub(crate) fn print_summary(s: &IngestSummary) {
             f.undecodable_first.as_deref().unwrap_or("?")
         );
     }
+    for f in s.files.iter().filter(|f| f.shortened_reporters > 0) {
+        println!(
+            "warning: {}: {} rows have a reporter that a spreadsheet shortened to a number like \
+             1.38123E+10 (first at {}): households shortened alike cannot be told apart, so \
+             these rows count no household; export the column as text",
+            f.file,
+            f.shortened_reporters,
+            f.shortened_reporter_first.as_deref().unwrap_or("?")
+        );
+    }
     if !s.frequent_problems.is_empty() {
         println!(
             "quarantined rows most often for (the {} most in the run manifest):",

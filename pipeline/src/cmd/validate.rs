@@ -153,6 +153,13 @@ fn show(p: &weaksignal_pipeline::ingest::preview::Preview) -> Option<String> {
     if !p.missing_columns.is_empty() {
         println!("      no column for {}", p.missing_columns.join("; "));
     }
+    if p.shortened_reporters > 0 {
+        println!(
+            "      {} rows have a reporter a spreadsheet shortened (like 1.38123E+10): they \
+             would count no household; export the column as text",
+            p.shortened_reporters
+        );
+    }
     if !p.unknown_categories.is_empty() {
         let mut labels: Vec<(&String, &u64)> = p.unknown_categories.iter().collect();
         labels.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));

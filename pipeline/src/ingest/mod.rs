@@ -29,6 +29,7 @@ use crate::error::IoContext;
 use crate::lake;
 use crate::normalize::{
     mask_pii, mask_pii_owned, masked, normalize_text, normalized, normalized_free_text,
+    spreadsheet_shortened,
 };
 use crate::privacy::Pseudonymizer;
 use crate::record::{interleave_records, Columns, RecordBuilder, RecordRef, Str};
@@ -89,6 +90,15 @@ pub struct FileStats {
     /// The first of them, as `row N, column C`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub undecodable_first: Option<String>,
+    /// Rows loaded without a pseudonym because their reporter is a number a spreadsheet
+    /// shortened (`1.38123E+10`: a phone number opened in Excel and saved again). Its lost
+    /// digits would give every household shortened alike one pseudonym, and so false repeat
+    /// callers.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub shortened_reporters: u64,
+    /// The first of them, as `row N` (of a sheet: `row N of 登记.xlsx#2025年`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shortened_reporter_first: Option<String>,
     /// Seconds spent.
     pub seconds: f64,
     /// Loaded rows left without a compound, by address without its building tail: rows and
@@ -274,7 +284,8 @@ pub struct QuarantineRow {
     pub row: usize,
     /// Reason code: bad_date, column_count, empty_record, future_date, malformed (a line
     /// that is not valid CSV or JSON), missing_id, shifted_cells (see [`shape`]),
-    /// test_ticket, unknown_value.
+    /// shortened_number (an id a spreadsheet wrote as `2.02403E+12`), test_ticket,
+    /// unknown_value.
     pub reason: String,
     /// The field at fault, if one.
     pub field: Option<String>,
@@ -600,6 +611,17 @@ fn map_row(
     if sid.is_empty() {
         return Err(reject("missing_id", Some("source_id"), "no source id"));
     }
+    if spreadsheet_shortened(&sid) {
+        return Err(reject(
+            "shortened_number",
+            Some("source_id"),
+            format!(
+                "`{sid}` is a number a spreadsheet shortened: the ticket cannot be told from \
+                 others shortened alike (export the column as text, or do not save the export \
+                 from Excel)"
+            ),
+        ));
+    }
     let raw_time = m.get(cells, const { field("received_at") });
     let received_at = m.dates.parse(raw_time).ok_or_else(|| {
         reject(
@@ -757,9 +779,12 @@ fn map_row(
     record_id.push_str(channel);
     record_id.push(':');
     record_id.push_str(&sid);
-    let reporter_key = m
-        .reporter
-        .and_then(|i| cells.get(i))
+    // A number a spreadsheet shortened would give every household it shortened alike one
+    // pseudonym (false repeat callers): no pseudonym, and counted.
+    let reporter = m.reporter.and_then(|i| cells.get(i));
+    let shortened_reporter = reporter.is_some_and(|v| spreadsheet_shortened(&normalized(v)));
+    let reporter_key = reporter
+        .filter(|_| !shortened_reporter)
         .and_then(|v| ctx.keys.key(v));
     let dispatched_at = optional_time(
         &m.dates,
@@ -812,6 +837,7 @@ fn map_row(
         unknown_category,
         month: month_parts(received_at),
         row: (out.len() - 1) as u32,
+        shortened_reporter,
     })
 }
 
@@ -997,6 +1023,8 @@ struct Loaded {
     month: (i32, u32),
     /// Row in the chunk's batch.
     row: u32,
+    /// The reporter's cell is a number a spreadsheet shortened: no pseudonym.
+    shortened_reporter: bool,
 }
 
 /// The outcome of mapping one row.
@@ -1012,6 +1040,8 @@ struct Chunk {
     outcomes: Vec<Outcome>,
     /// Rows whose text holds U+FFFD, and where the first is.
     undecodable: (u64, Option<String>),
+    /// Loaded rows whose reporter is a number a spreadsheet shortened, and the first.
+    shortened: (u64, Option<String>),
 }
 
 /// Applies one chunk's outcomes to the file's counts, the pending records and the
@@ -1027,6 +1057,10 @@ fn apply(
     st.undecodable_rows += chunk.undecodable.0;
     if st.undecodable_first.is_none() {
         st.undecodable_first = chunk.undecodable.1;
+    }
+    st.shortened_reporters += chunk.shortened.0;
+    if st.shortened_reporter_first.is_none() {
+        st.shortened_reporter_first = chunk.shortened.1;
     }
     for outcome in chunk.outcomes {
         st.rows += 1;
@@ -1234,8 +1268,9 @@ struct State {
 const EARLIER_VERSION: &str = "an earlier version of weaksignal loaded it";
 
 /// Raised when a change to the ingest's code changes the records it makes of the same
-/// rows, so that files already loaded are read again.
-const READING_CODE: u32 = 1;
+/// rows, so that files already loaded are read again. 2: a reporter a spreadsheet
+/// shortened (`1.38123E+10`) has no pseudonym.
+const READING_CODE: u32 = 2;
 
 /// What a file's records depend on besides its bytes. An unchanged file whose reading
 /// changed is read again: an alias added to the registry resolves the rows of earlier
@@ -1888,21 +1923,21 @@ pub fn ingest(
             let map_chunk = |capacity: usize, each: &dyn Fn(&mut RowSink<'_>)| {
                 let mut builder = RecordBuilder::with_capacity(capacity);
                 let mut outcomes = Vec::with_capacity(capacity);
-                let mut undecodable = (0, None);
+                let (mut undecodable, mut shortened) = ((0, None), (0, None));
                 each(&mut |row, sheet, cells, problem, lossy| {
                     let (fname, qfile) = &labels[(sheet as usize).min(labels.len() - 1)];
+                    // `row 12`, or `row 12 of 登记.xlsx#2025年` in a workbook of several sheets
+                    let at = || match labels.len() {
+                        1 => format!("row {row}"),
+                        _ => format!("row {row} of {fname}"),
+                    };
                     if lossy {
                         if let Some(col) =
                             cells.iter().position(|v| v.contains(readers::REPLACEMENT))
                         {
                             undecodable.0 += 1;
                             undecodable.1.get_or_insert_with(|| {
-                                let column = column_name(header, col);
-                                let sheet = match labels.len() {
-                                    1 => String::new(),
-                                    _ => format!(" of {fname}"),
-                                };
-                                format!("row {row}{sheet}, column {column}")
+                                format!("{}, column {}", at(), column_name(header, col))
                             });
                         }
                     }
@@ -1910,6 +1945,10 @@ pub fn ingest(
                         Some((reason, detail)) => Err(reject(reason, None, detail)),
                         None => map_row(ctx, src, mapping, cells, fname, row, &mut builder),
                     };
+                    if matches!(&outcome, Ok(l) if l.shortened_reporter) {
+                        shortened.0 += 1;
+                        shortened.1.get_or_insert_with(at);
+                    }
                     outcomes.push(match outcome {
                         Ok(l) => Outcome::Loaded(l),
                         Err(r) => Outcome::Quarantined(Box::new(quarantined(row, qfile, cells, r))),
@@ -1919,6 +1958,7 @@ pub fn ingest(
                     batch: builder.finish()?,
                     outcomes,
                     undecodable,
+                    shortened,
                 })
             };
             // Each batch is mapped by a task of the rayon pool, its chunks on every core. The

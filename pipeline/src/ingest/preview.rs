@@ -36,6 +36,9 @@ pub struct Preview {
     /// Category labels of rows that would load which the taxonomy does not know, with
     /// their rows (identifiers masked): aliases to add before the first night.
     pub unknown_categories: BTreeMap<String, u64>,
+    /// Rows that would load without a pseudonym: their reporter is a number a spreadsheet
+    /// shortened (`1.38123E+10`).
+    pub shortened_reporters: u64,
     /// Mapped columns the file lacks (empty in every row).
     pub missing_columns: Vec<String>,
     /// Why the file cannot be read or mapped at all.
@@ -135,6 +138,7 @@ fn preview_file(
             Ok(cells) => match map_row(ctx, src, &mapping, cells, fname, raw.row, &mut builder) {
                 Ok(l) => {
                     p.loaded += 1;
+                    p.shortened_reporters += u64::from(l.shortened_reporter);
                     if let Some(c) = l.unknown_category {
                         *p.unknown_categories.entry(mask_pii(&c)).or_default() += 1;
                     }

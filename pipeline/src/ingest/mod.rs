@@ -1486,7 +1486,7 @@ fn merge(
                     }
                 };
                 out.changed |= took;
-                if took && again.files.get(slot.file) == Some(&true) {
+                if took && again.again(slot.file) {
                     out.changed_again.push(slot.file);
                 }
             }
@@ -1589,7 +1589,8 @@ enum Fate {
 }
 
 /// The files read again this run (by index in the run's file list), and where in that
-/// list each file the run reads is, by name.
+/// list each file the run reads is, by channel and name (a record names its export by file
+/// name; the hotline's `2025-03.csv` is not the grid's).
 ///
 /// A file read again holds versions of its tickets that later exports replaced. Its record
 /// replaces the lake's version only when that came from the same file or one read before it
@@ -1598,21 +1599,50 @@ enum Fate {
 /// archived export) cannot, so the lake keeps its version. The re-read record is then a
 /// duplicate.
 struct ReadAgain {
-    files: Vec<bool>,
-    read: HashMap<String, usize>,
+    /// Per file of the run: read again, and its channel.
+    files: Vec<(bool, Channel)>,
+    read: HashMap<(Channel, String), usize>,
 }
 
 impl ReadAgain {
-    /// Whether the lake keeps `held` against a record of file `file`.
-    fn keeps(&self, file: usize, held: &RecordRef<'_>) -> bool {
-        if !self.files.get(file).copied().unwrap_or(false) {
-            return false;
+    fn new(
+        cfg: &Config,
+        files: &[(usize, std::result::Result<PathBuf, String>)],
+        fates: &[Fate],
+    ) -> ReadAgain {
+        let channel = |si: usize| cfg.sources[si].channel;
+        ReadAgain {
+            files: (files.iter().zip(fates))
+                .map(|((si, _), f)| (matches!(f, Fate::ReadAgain(_)), channel(*si)))
+                .collect(),
+            // In file order: a name a channel's files share in several folders takes the
+            // last one's place.
+            read: (files.iter().zip(fates).enumerate())
+                .filter(|(_, (_, fate))| !matches!(fate, Fate::Skip))
+                .filter_map(|(i, ((si, f), _))| {
+                    let name = f.as_ref().ok()?.file_name()?.to_str()?;
+                    Some(((channel(*si), name.to_owned()), i))
+                })
+                .collect(),
         }
+    }
+
+    /// Whether file `file` is read again.
+    fn again(&self, file: usize) -> bool {
+        self.files.get(file).is_some_and(|f| f.0)
+    }
+
+    /// Whether the lake keeps `held` (a record of the same channel) against a record of
+    /// file `file`.
+    fn keeps(&self, file: usize, held: &RecordRef<'_>) -> bool {
+        let Some(&(true, channel)) = self.files.get(file) else {
+            return false;
+        };
         // `登记.xlsx#2025年`: a sheet of 登记.xlsx
         let name = held.source_file;
-        let at = (self.read.get(name))
-            .or_else(|| name.rsplit_once('#').and_then(|(f, _)| self.read.get(f)));
-        at.is_none_or(|&at| at > file)
+        let at = |name: &str| self.read.get(&(channel, name.to_owned())).copied();
+        let at = at(name).or_else(|| name.rsplit_once('#').and_then(|(f, _)| at(f)));
+        at.is_none_or(|at| at > file)
     }
 }
 
@@ -1626,9 +1656,9 @@ fn kept_earlier_reading(
     again: &ReadAgain,
 ) -> Result<BTreeMap<String, u64>> {
     let mut out = BTreeMap::new();
-    let channels: std::collections::BTreeSet<Channel> = (files.iter().zip(&again.files))
-        .filter(|(_, &again)| again)
-        .map(|((si, _), _)| cfg.sources[*si].channel)
+    let channels: std::collections::BTreeSet<Channel> = (again.files.iter())
+        .filter(|(again, _)| *again)
+        .map(|&(_, channel)| channel)
         .collect();
     for ch in channels {
         let present: std::collections::HashSet<&str> = (files.iter())
@@ -1717,17 +1747,7 @@ pub fn ingest(
     let mut state = State::load(&lake_dir)?;
     let readings = Reading::of_sources(cfg, keys)?;
     let fates = fates(cfg, &files, &hashes, &state, &readings);
-    let again = ReadAgain {
-        files: (fates.iter())
-            .map(|f| matches!(f, Fate::ReadAgain(_)))
-            .collect(),
-        // In file order: a name shared by files of several folders takes the last one's place.
-        read: (files.iter().zip(&fates).enumerate())
-            .filter(|(_, (_, fate))| !matches!(fate, Fate::Skip))
-            .filter_map(|(i, ((_, f), _))| Some((f.as_ref().ok()?, i)))
-            .filter_map(|(p, i)| Some((p.file_name()?.to_str()?.to_owned(), i)))
-            .collect(),
-    };
+    let again = ReadAgain::new(cfg, &files, &fates);
     // The run id depends only on the inputs, so a re-run after a crash writes the same lake.
     let mut run_hasher = Sha256::new();
     run_hasher.update(as_of.to_string());
@@ -2137,13 +2157,22 @@ mod tests {
     /// not read (archived) stays. A file read for the first time replaces as always.
     #[test]
     fn a_file_read_again_replaces_only_versions_of_itself_or_of_files_read_before_it() {
+        let hot = Channel::Hotline;
         let again = ReadAgain {
-            // files 0 and 1 read again, file 2 new
-            files: vec![true, true, false],
+            // files 0 and 1 read again, file 2 new; file 3, of the grid, and 4 read again
+            files: vec![
+                (true, hot),
+                (true, hot),
+                (false, hot),
+                (true, Channel::Grid),
+                (true, hot),
+            ],
             read: HashMap::from([
-                ("12345_2025-01.csv".to_owned(), 0),
-                ("12345_2025-02.csv".to_owned(), 1),
-                ("登记.xlsx".to_owned(), 2),
+                ((hot, "12345_2025-01.csv".to_owned()), 0),
+                ((hot, "12345_2025-02.csv".to_owned()), 1),
+                ((hot, "登记.xlsx".to_owned()), 2),
+                ((Channel::Grid, "2025-01.csv".to_owned()), 3),
+                ((hot, "12345_2025-03.csv".to_owned()), 4),
             ]),
         };
         let held = |source_file| RecordRef {
@@ -2169,6 +2198,14 @@ mod tests {
             "a new file replaces"
         );
         assert!(!again.keeps(2, &held("登记.xlsx#2025年")));
+        // A name of another channel's file is not this channel's: the grid's `2025-01.csv`
+        // read before does not make the hotline's (archived) one read.
+        assert!(
+            again.keeps(4, &held("2025-01.csv")),
+            "another channel's file of the same name, read before"
+        );
+        assert!(!again.keeps(3, &held("2025-01.csv")));
+        assert!(again.keeps(3, &held("12345_2025-01.csv")));
     }
 
     fn slot(chunk: u32, row: u32, month: (i32, u32)) -> Slot {

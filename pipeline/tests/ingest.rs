@@ -1431,6 +1431,68 @@ fn a_row_whose_cells_moved_a_column_keeps_the_name_out_of_the_lake() {
     assert!(!text.contains("欧阳建国"), "the name was written");
 }
 
+/// A night's export of a small channel holds too few contacts to learn what they look like
+/// (fewer than 50). What the source's earlier files looked like (shapes per column, kept in
+/// the lake's state) is learned with it, so a row whose name moved into the content is
+/// caught there too; on a lake without that history, the same file cannot be checked.
+#[test]
+fn a_small_export_is_checked_for_moved_cells_with_its_sources_earlier_files() {
+    let mut c = city();
+    source(&mut c, "12345热线")
+        .columns
+        .insert("reporter".into(), vec!["联系人".into()]);
+    let header = "工单编号,来电时间,办理状态,诉求地址,联系人,诉求内容,诉求分类";
+    let night = [
+        header,
+        "H500,2025-03-07 09:00:00,办理中,建设路12号,王伟,电梯又坏了请尽快修理,",
+        "H501,2025-03-07 10:00:00,办理中,建设路12号,李娜,楼道灯坏了一直没人管,",
+        // Row 4: the comma typed in the address, the category left out: the name moved.
+        "H502,2025-03-07 11:00:00,办理中,建设路12号,3单元,欧阳建国,电梯坏了",
+    ]
+    .join("\n");
+    // A lake with no history: the three rows load, the name in a record's content.
+    write(
+        c.dir.path(),
+        "exports/hotline/12345_2025-03.csv",
+        &gbk(&night),
+    );
+    let s = run(&c);
+    assert_eq!(file(&s, "12345_2025-03.csv").quarantined, 0);
+    assert_eq!(records(&c)["hotline:H502"].1.content, "欧阳建国");
+    // A month's register loaded first, the night's export on the next run: caught.
+    let c = {
+        let mut c = city();
+        source(&mut c, "12345热线")
+            .columns
+            .insert("reporter".into(), vec!["联系人".into()]);
+        c
+    };
+    let hotline = c.dir.path().join("exports/hotline");
+    std::fs::remove_file(hotline.join("12345_2025-03.csv")).unwrap();
+    write(
+        &hotline,
+        "12345_2025-03-01.csv",
+        &gbk(&named_register().join("\n")),
+    );
+    run(&c);
+    write(&hotline, "12345_2025-03-07.csv", &gbk(&night));
+    // `validate`'s dry run of the newest file sees it first.
+    let previews = weaksignal_pipeline::ingest::preview::preview(&c.cfg, as_of(), 1000).unwrap();
+    assert_eq!(previews[0].quarantined["shifted_cells"].0, 1);
+    let s = run(&c);
+    let small = file(&s, "12345_2025-03-07.csv");
+    assert_eq!((small.rows, small.loaded, small.quarantined), (3, 2, 1));
+    assert_eq!(quarantine(&s)[0]["reason"], "shifted_cells");
+    assert_eq!(quarantine(&s)[0]["row"], 4);
+    assert!(!records(&c).contains_key("hotline:H502"));
+    // The history is shapes per column, no cell's value.
+    let state = std::fs::read_to_string(c.dir.path().join("lake/_state/files.json")).unwrap();
+    assert!(state.contains("\"联系人\""), "{state}");
+    for name in CONTACTS {
+        assert!(!state.contains(name), "the state holds {name}");
+    }
+}
+
 /// Contacts of the register the shift tests write, and its 60 rows (the category blank, as
 /// hand-kept registers leave it): a CSV whose reporters are names, after the address. Its
 /// 200 rows keep the few damaged ones a small share, as in a real export.

@@ -851,16 +851,25 @@ pub(crate) fn open_source(src: &Source, path: &Path) -> Result<readers::OpenFile
 }
 
 /// Learns what a CSV file's reporters look like (see [`shape`]) from the rows `each` gives
-/// the counter, and keeps the check in `m` when the rows support one.
-fn learn_reporters(m: &Mapping, width: usize, each: impl FnOnce(&mut dyn FnMut(&Cells<'_>))) {
-    let Some(r) = m.reporter else {
-        return;
-    };
-    let mut counter = shape::ShapeCounter::new(width, r);
+/// the counter, with the source's earlier files (`history`) when they hold too few
+/// reporters, and keeps the check in `m` when the rows support one. Returns the file's own
+/// counts, for the history.
+fn learn_reporters(
+    m: &Mapping,
+    header: &[String],
+    history: Option<&shape::ShapeHistory>,
+    each: impl FnOnce(&mut dyn FnMut(&Cells<'_>)),
+) -> Option<shape::ShapeCounter> {
+    let mut counter = shape::ShapeCounter::new(header.len(), m.reporter?);
     each(&mut |cells| counter.add(cells));
+    let own = counter.clone();
+    if let Some(h) = history.filter(|_| counter.too_few_reporters()) {
+        counter.add_history(header, h);
+    }
     if let Some(check) = counter.finish() {
         let _ = m.shift.set(check);
     }
+    Some(own)
 }
 
 /// The error of a file whose header lacks a column every row needs (`required`): what it
@@ -1260,6 +1269,10 @@ struct State {
     /// read again once, [`EARLIER_VERSION`]).
     #[serde(default)]
     readings: BTreeMap<String, Reading>,
+    /// Source name → the shapes of its CSV files' cells, for checking a small file for
+    /// moved cells (see [`shape`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    shapes: BTreeMap<String, shape::ShapeHistory>,
 }
 
 /// Why a file loaded before readings were recorded is read again: the code that read it
@@ -1868,8 +1881,12 @@ pub fn ingest(
         // loaded (counted as duplicates then), leaving the same lake.
         let rows = opened.rows;
         let header = &shown_header(&opened.header);
-        let (mapping, ctx, labels, lake_dir, files, again) =
-            (&mapping, &ctx, &labels, &lake_dir, &files, &again);
+        // The file's own shape counts, learned from its first batch, go to its source's
+        // history once it is read.
+        let learned = std::sync::OnceLock::new();
+        let history = state.shapes.get(&src.name);
+        let (mapping, ctx, labels, lake_dir, files, again, learned) =
+            (&mapping, &ctx, &labels, &lake_dir, &files, &again, &learned);
         let pb = &pb;
         let applied: Result<Vec<Merged>> = std::thread::scope(|scope| {
             let (stats, pending, quarantine) =
@@ -1992,7 +2009,7 @@ pub fn ingest(
                     // The file's reporters are learned from its first batch, before any
                     // row is mapped: every row is checked alike, whatever the threads do.
                     if let (0, Batch::Blocks(blocks)) = (seq, &batch) {
-                        learn_reporters(mapping, header.len(), |add| {
+                        let own = learn_reporters(mapping, header, history, |add| {
                             for b in blocks {
                                 b.for_each_row(|_, cells, problem, _| {
                                     if problem.is_none() {
@@ -2001,6 +2018,9 @@ pub fn ingest(
                                 });
                             }
                         });
+                        if let Some(own) = own {
+                            let _ = learned.set(own);
+                        }
                     }
                     let (out, map_chunk) = (out_tx.clone(), &map_chunk);
                     tasks.spawn_fifo(move |_| {
@@ -2051,6 +2071,9 @@ pub fn ingest(
             mapped.and(merged)
         });
         account(&mut summary, applied?);
+        if let Some(own) = learned.get() {
+            (state.shapes.entry(src.name.clone()).or_default()).absorb(header, own);
+        }
         pb.finish_and_clear();
         let st = &mut summary.files[file_idx];
         st.seconds = started.elapsed().as_secs_f64();

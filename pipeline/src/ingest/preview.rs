@@ -7,8 +7,8 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::{
-    learn_reporters, map_row, missing_columns, open_source, readers, redacted_detail, source_files,
-    Context, Mapping,
+    learn_reporters, map_row, missing_columns, open_source, readers, redacted_detail,
+    shape::ShapeHistory, shown_header, source_files, Context, Mapping, State,
 };
 use crate::config::Config;
 use crate::normalize::mask_pii;
@@ -66,6 +66,8 @@ pub fn preview(cfg: &Config, as_of: NaiveDate, max_rows: usize) -> Result<Vec<Pr
     )?;
     let taxonomy = Taxonomy::load(&cfg.resolve(&cfg.reference.taxonomy))?;
     let keys = Pseudonymizer::new(&rand::random::<[u8; 32]>())?;
+    // The shapes of the sources' files already loaded, as the ingest checks a small file.
+    let state = State::load(&cfg.resolve(&cfg.lake))?;
     let ctx = Context {
         registry: &registry,
         taxonomy: &taxonomy,
@@ -90,7 +92,8 @@ pub fn preview(cfg: &Config, as_of: NaiveDate, max_rows: usize) -> Result<Vec<Pr
         match file {
             Ok(path) => {
                 p.file = path.display().to_string();
-                if let Err(e) = preview_file(&ctx, si, &path, max_rows, &mut p) {
+                let history = state.shapes.get(&src.name);
+                if let Err(e) = preview_file(&ctx, si, &path, max_rows, history, &mut p) {
                     p.error = Some(e);
                 }
             }
@@ -107,6 +110,7 @@ fn preview_file(
     si: usize,
     path: &std::path::Path,
     max_rows: usize,
+    history: Option<&ShapeHistory>,
     p: &mut Preview,
 ) -> std::result::Result<(), String> {
     let src = &ctx.config.sources[si];
@@ -120,12 +124,13 @@ fn preview_file(
     p.missing_columns = missing_columns(src, &opened.header).1;
     let mapping = Mapping::new(src, &opened.header, ctx);
     let width = opened.header.len();
+    let header = shown_header(&opened.header);
     let fname = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let sample: Vec<readers::RawRow> = opened.into_rows().take(max_rows).collect();
     // The reporters' shape, learned from the sample as the ingest learns it from its first
-    // rows (CSV only).
+    // rows, and the source's earlier files (CSV only).
     if src.format == crate::config::Format::Csv {
-        learn_reporters(&mapping, width, |add| {
+        learn_reporters(&mapping, &header, history, |add| {
             for cells in sample.iter().filter_map(|raw| raw.cells.as_ref().ok()) {
                 add(cells);
             }

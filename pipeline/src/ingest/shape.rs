@@ -7,13 +7,19 @@
 //! content or the address, which are written to the lake — and the reporter's own column holds
 //! its neighbour's value. Masking catches a moved phone or ID number, not a name.
 //!
-//! What a file's reporters look like is learned from its first rows ([`ShapeCounter`]): when
+//! What a file's reporters look like is learned from its first rows ([`ShapeCounter`]), and
+//! for a file with too few reporters of its own (a night's export of a small channel) from
+//! the source's earlier files too ([`ShapeHistory`]: counts of shapes per column name, no
+//! value): when
 //! nearly all of them have one [`Shape`] (names, numbers, openids) and a column mostly does
 //! not (the content, the address), a row whose reporter cell has another shape (or is blank
 //! where blanks are rare) while that column has the reporters' is taken as moved
 //! ([`ShiftCheck::moved`]).
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 
 /// What a cell looks like, as far as telling a reporter from other values goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,8 +89,47 @@ const CHECKED_SHARE: f64 = 0.5;
 /// A blank reporter cell is odd when at most this share of the file's rows have one.
 const BLANK_SHARE: f64 = 0.05;
 
+/// Rows a [`ShapeHistory`] holds at most: beyond them its counts are scaled down, so it
+/// follows what a source's exports look like now.
+const HISTORY_ROWS: u32 = 5_000;
+
+/// The shapes of a source's earlier files, counted per column name (shapes only: no value of
+/// any cell), kept in the ingest's state.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ShapeHistory {
+    /// Rows counted.
+    rows: u32,
+    /// Per column name: [blank, number, name, token, other].
+    columns: BTreeMap<String, [u32; SHAPES]>,
+}
+
+impl ShapeHistory {
+    /// Adds a file's own counts (`counter` before any history was added), by its header's
+    /// column names, scaling the whole down past [`HISTORY_ROWS`].
+    pub fn absorb(&mut self, header: &[String], counter: &ShapeCounter) {
+        if counter.rows == 0 || header.len() != counter.counts.len() {
+            return;
+        }
+        self.rows += counter.rows;
+        for (name, counts) in header.iter().zip(&counter.counts) {
+            let to = self.columns.entry(name.clone()).or_default();
+            for (t, c) in to.iter_mut().zip(counts) {
+                *t += c;
+            }
+        }
+        if self.rows > HISTORY_ROWS {
+            let scale = f64::from(HISTORY_ROWS) / f64::from(self.rows);
+            let scaled = |n: u32| (f64::from(n) * scale).round() as u32;
+            self.rows = HISTORY_ROWS;
+            for counts in self.columns.values_mut() {
+                counts.iter_mut().for_each(|n| *n = scaled(*n));
+            }
+        }
+    }
+}
+
 /// Counts the shapes of a file's first rows, one column at a time.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ShapeCounter {
     reporter: usize,
     /// Rows counted.
@@ -112,6 +157,33 @@ impl ShapeCounter {
         for (count, cell) in self.counts.iter_mut().zip(cells) {
             count[Shape::of(cell).index()] += 1;
         }
+    }
+
+    /// Whether the counted rows hold too few reporters for a check of their own.
+    pub fn too_few_reporters(&self) -> bool {
+        self.counts
+            .get(self.reporter)
+            .is_none_or(|r| r.iter().sum::<u32>() - r[Shape::Empty.index()] < MIN_REPORTERS)
+    }
+
+    /// Adds the counts of a source's earlier files to the columns of `header` (this
+    /// counter's) with their names. A column the history lacks keeps its own shares (its
+    /// counts scaled up alike); with no history of the reporter's column, nothing is added.
+    pub fn add_history(&mut self, header: &[String], history: &ShapeHistory) {
+        let known = |i: usize| header.get(i).and_then(|n| history.columns.get(n));
+        if header.len() != self.counts.len() || known(self.reporter).is_none() || self.rows == 0 {
+            return;
+        }
+        let scale = f64::from(self.rows + history.rows) / f64::from(self.rows);
+        for (i, counts) in self.counts.iter_mut().enumerate() {
+            match known(i) {
+                Some(h) => counts.iter_mut().zip(h).for_each(|(c, h)| *c += h),
+                None => {
+                    (counts.iter_mut()).for_each(|c| *c = (f64::from(*c) * scale).round() as u32)
+                }
+            }
+        }
+        self.rows += history.rows;
     }
 
     /// The check the counted rows support: `None` when the reporters are too few or have no
@@ -253,6 +325,62 @@ mod tests {
             .finish()
             .unwrap();
         assert_eq!(check.moved(&row(&["建设路12号", "", "王伟"])).count(), 0);
+    }
+
+    /// A small file is checked with its source's earlier files, matched by column name
+    /// (another file may order its columns otherwise), and the history keeps the recent
+    /// files' share.
+    #[test]
+    fn a_small_file_borrows_the_shapes_of_its_sources_earlier_files_by_column_name() {
+        let names = |cols: &[&str]| cols.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>();
+        let mut history = ShapeHistory::default();
+        history.absorb(
+            &names(&["地址", "联系人", "内容"]),
+            &counted(100, |i| ["王伟", "李娜"][i % 2]),
+        );
+        // Ten rows, the columns in another order: too few of its own.
+        let mut small = ShapeCounter::new(3, 2);
+        for _ in 0..10 {
+            small.add(&row(&["电梯坏了请尽快修", "建设路12号", "王伟"]));
+        }
+        assert!(small.too_few_reporters());
+        assert!(small.clone().finish().is_none());
+        small.add_history(&names(&["内容", "地址", "联系人"]), &history);
+        assert!(!small.too_few_reporters());
+        let check = small.finish().unwrap();
+        let moved = row(&["欧阳建国", "建设路12号", "3单元"]);
+        assert_eq!(check.moved(&moved).collect::<Vec<_>>(), vec![0]);
+        // A column the history lacks keeps its own shares: here, mostly names, so it is
+        // not checked; without a history of the reporter's column nothing is added.
+        let mut renamed = ShapeCounter::new(3, 2);
+        for i in 0..10 {
+            renamed.add(&row(&[
+                ["李娜", "漏水"][usize::from(i == 0)],
+                "建设路12号",
+                "王伟",
+            ]));
+        }
+        let mut with = renamed.clone();
+        with.add_history(&names(&["备注", "地址", "联系人"]), &history);
+        let check = with.finish().unwrap();
+        assert_eq!(check.moved(&moved).count(), 0);
+        let mut without = renamed.clone();
+        without.add_history(&names(&["备注", "地址", "来电人"]), &history);
+        assert!(without.too_few_reporters());
+        // Past 5,000 rows the history is scaled down: the newest files weigh as much.
+        for _ in 0..60 {
+            history.absorb(
+                &names(&["地址", "联系人", "内容"]),
+                &counted(100, |_| "13812345678"),
+            );
+        }
+        assert_eq!(history.rows, HISTORY_ROWS);
+        let reporters = history.columns["联系人"];
+        assert!(reporters[Shape::Number.index()] > 20 * reporters[Shape::Name.index()]);
+        // A file whose header differs from its counts is not absorbed.
+        let before = history.clone();
+        history.absorb(&names(&["地址"]), &counted(10, |_| "王伟"));
+        assert_eq!(history, before);
     }
 
     #[test]

@@ -185,6 +185,43 @@ pub fn months(lake: &Path, channel: Channel) -> Vec<String> {
     v
 }
 
+/// Calls `each` with every value of a text column of a channel's partitions (all, or the
+/// one of `month`), the column read alone.
+///
+/// # Errors
+/// An unreadable partition.
+pub fn for_each_text(
+    lake: &Path,
+    channel: Channel,
+    month: Option<&str>,
+    column: &str,
+    mut each: impl FnMut(&str),
+) -> Result<()> {
+    use arrow::array::AsArray;
+    let months = match month {
+        Some(m) => vec![m.to_owned()],
+        None => months(lake, channel),
+    };
+    for m in months {
+        for f in parquet_files(&partition_dir(lake, channel, &m))? {
+            let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(&f).at(&f)?)?;
+            let mask = parquet::arrow::ProjectionMask::columns(builder.parquet_schema(), [column]);
+            for batch in builder.with_projection(mask).build()? {
+                let batch = batch?;
+                // A partition without the column (none of this version's) gives no column.
+                let values = batch
+                    .columns()
+                    .first()
+                    .and_then(|c| c.as_string_opt::<i32>());
+                if let Some(values) = values {
+                    values.iter().flatten().for_each(&mut each);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// How many records of a channel each source file gave (`source_file`, read alone).
 ///
 /// # Errors
@@ -193,29 +230,15 @@ pub fn records_by_source_file(
     lake: &Path,
     channel: Channel,
 ) -> Result<std::collections::HashMap<String, u64>> {
-    use arrow::array::AsArray;
     let mut out = std::collections::HashMap::new();
-    for m in months(lake, channel) {
-        for f in parquet_files(&partition_dir(lake, channel, &m))? {
-            let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(&f).at(&f)?)?;
-            let mask =
-                parquet::arrow::ProjectionMask::columns(builder.parquet_schema(), ["source_file"]);
-            for batch in builder.with_projection(mask).build()? {
-                let batch = batch?;
-                let Some(files) = batch.column(0).as_string_opt::<i32>() else {
-                    continue;
-                };
-                for name in files.iter().flatten() {
-                    match out.get_mut(name) {
-                        Some(n) => *n += 1,
-                        None => {
-                            out.insert(name.to_owned(), 1);
-                        }
-                    }
-                }
+    for_each_text(lake, channel, None, "source_file", |name| {
+        match out.get_mut(name) {
+            Some(n) => *n += 1,
+            None => {
+                out.insert(name.to_owned(), 1);
             }
         }
-    }
+    })?;
     Ok(out)
 }
 

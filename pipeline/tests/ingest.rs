@@ -2042,3 +2042,83 @@ fn exports_already_loaded_are_read_again_when_what_their_records_depend_on_chang
         .collect();
     assert_eq!(stale, ["hotline:H023"]);
 }
+
+/// A later export that moves a ticket into another month (its time corrected across the
+/// month's end), in a later run or the same one, and a datetime format corrected so that a
+/// file read again puts its tickets in other months: the lake holds each record id once,
+/// the latest version, and every row is accounted for.
+#[test]
+fn a_ticket_whose_time_moves_to_another_month_is_held_once() {
+    let ids = |c: &City| {
+        let all = weaksignal_pipeline::lake::read_all(&c.dir.path().join("lake")).unwrap();
+        let mut ids: Vec<(String, String, i64)> = (all.iter())
+            .map(|(_, r)| (r.record_id.to_string(), r.status.to_string(), r.received_at))
+            .collect();
+        ids.sort();
+        ids
+    };
+    let feb = [
+        HOTLINE_HEADER,
+        "H900,2025-02-28 23:59:00,13812345678,阳光花园,电梯坏了,电梯故障,,办理中,",
+        "H901,2025-02-27 10:00:00,13812345678,阳光花园,漏水,电梯故障,,办理中,",
+    ]
+    .join("\n");
+    let mar = [
+        HOTLINE_HEADER,
+        "H900,2025-03-01 00:01:00,13812345678,阳光花园,电梯坏了,电梯故障,2025-03-02 10:00:00,已办结,满意",
+    ]
+    .join("\n");
+    // In a later run, and in the same run.
+    for same_run in [false, true] {
+        let c = city();
+        let d = c.dir.path();
+        std::fs::remove_file(d.join("exports/hotline/12345_2025-03.csv")).unwrap();
+        write(d, "exports/hotline/12345_2025-02.csv", &gbk(&feb));
+        if !same_run {
+            run(&c);
+        }
+        write(d, "exports/hotline/12345_2025-03b.csv", &gbk(&mar));
+        let s = run(&c);
+        let hot: Vec<_> = ids(&c)
+            .into_iter()
+            .filter(|(id, ..)| id.starts_with("hotline:"))
+            .collect();
+        assert_eq!(hot.len(), 2, "{same_run}: {hot:?}");
+        assert_eq!(hot[0].0, "hotline:H900");
+        assert_eq!(hot[0].1, "closed", "the later version");
+        assert_eq!(file(&s, "12345_2025-03b.csv").updated, 1);
+        // In one run, the earlier version never reached the lake.
+        assert_eq!(s.moved_month, u64::from(!same_run));
+        // Nothing left to move: a third run changes nothing.
+        let again = run(&c);
+        assert_eq!(again.moved_month, 0);
+    }
+    // Day and month read the wrong way round, then corrected: read again, every ticket
+    // moves to its true month, and is held once.
+    let mut c = city();
+    let d = c.dir.path().to_owned();
+    std::fs::remove_file(d.join("exports/hotline/12345_2025-03.csv")).unwrap();
+    let swapped = [
+        HOTLINE_HEADER,
+        "H910,03/02/2025 10:00,13812345678,阳光花园,电梯坏了,电梯故障,,办理中,",
+        "H911,01/03/2025 10:00,13812345678,阳光花园,漏水,电梯故障,,办理中,",
+        "H912,02/01/2025 10:00,13812345678,阳光花园,停水,停水,,办理中,",
+    ]
+    .join("\n");
+    write(&d, "exports/hotline/12345_2025-q1.csv", &gbk(&swapped));
+    source(&mut c, "12345热线").datetime_formats = vec!["%m/%d/%Y %H:%M".into()];
+    run(&c);
+    let before = ids(&c);
+    source(&mut c, "12345热线").datetime_formats = vec!["%d/%m/%Y %H:%M".into()];
+    let s = run(&c);
+    let after: Vec<_> = ids(&c)
+        .into_iter()
+        .filter(|(id, ..)| id.starts_with("hotline:"))
+        .collect();
+    assert_eq!(after.len(), 3, "{after:?}");
+    let months: Vec<String> = (after.iter())
+        .map(|(_, _, t)| weaksignal_pipeline::ingest::month_of(*t))
+        .collect();
+    assert_eq!(months, ["2025-02", "2025-03", "2025-01"]);
+    assert_eq!(s.moved_month, 3, "{before:?}");
+}

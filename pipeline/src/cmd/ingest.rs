@@ -67,6 +67,13 @@ pub(crate) fn print_summary(s: &IngestSummary) {
             "read again because {why}: {files} files already loaded; lake records changed: {changed}"
         );
     }
+    if s.moved_month > 0 {
+        println!(
+            "{} records now fall in another month (a corrected time, another datetime format): \
+             their earlier versions were removed",
+            s.moved_month
+        );
+    }
     for (channel, n) in &s.kept_earlier_reading {
         println!(
             "warning: {n} {channel} records keep their earlier reading: their exports are no \

@@ -6,6 +6,7 @@
 //! duplicate. Unchanged files are skipped by content hash.
 
 pub mod datetime;
+mod placed;
 pub mod preview;
 pub mod readers;
 pub mod shape;
@@ -164,6 +165,11 @@ pub struct IngestSummary {
     /// with (their earlier compound, category, pseudonym); none when there are none.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub kept_earlier_reading: BTreeMap<String, u64>,
+    /// Records whose version loaded this run was received in another month than the one
+    /// the lake held (a time corrected across a month's end, a datetime format changed):
+    /// the earlier version was removed from its month's partition (counted as updates).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub moved_month: u64,
 }
 
 /// A category label the taxonomy lacks, as [`IngestSummary::unknown_categories`] lists it.
@@ -1474,7 +1480,10 @@ fn merge(
                 .enumerate()
                 .map(|(p, &(b, i))| (lake_cols[b].record_id(i), p))
                 .collect();
-            let mut out = Merged::default();
+            let mut out = Merged {
+                partition: Some((ch, ym)),
+                ..Merged::default()
+            };
             rows.reserve(news.len());
             // Pending record ids are unique: only the lake's records need an index.
             for (id, slot) in news {
@@ -1501,6 +1510,9 @@ fn merge(
                 out.changed |= took;
                 if took && again.again(slot.file) {
                     out.changed_again.push(slot.file);
+                }
+                if took {
+                    out.took.push((placed::id_hash(&id), slot.file as u32));
                 }
             }
             if out.changed {
@@ -1728,6 +1740,11 @@ struct Merged {
     changed_again: Vec<usize>,
     changed: bool,
     written: Option<String>,
+    /// The partition.
+    partition: Option<Partition>,
+    /// Records the lake took (new or replacing), as the hash of their id and their file's
+    /// index, for [`placed::Placed::track`].
+    took: Vec<(u64, u32)>,
 }
 
 /// Ingests every new or changed source file into the lake.
@@ -1761,6 +1778,10 @@ pub fn ingest(
     let readings = Reading::of_sources(cfg, keys)?;
     let fates = fates(cfg, &files, &hashes, &state, &readings);
     let again = ReadAgain::new(cfg, &files, &fates);
+    let months_before: BTreeMap<Channel, Vec<String>> = (Channel::ALL.into_iter())
+        .map(|ch| (ch, lake::months(&lake_dir, ch)))
+        .collect();
+    let mut placed = placed::Placed::default();
     // The run id depends only on the inputs, so a re-run after a crash writes the same lake.
     let mut run_hasher = Sha256::new();
     run_hasher.update(as_of.to_string());
@@ -1887,7 +1908,7 @@ pub fn ingest(
         let history = state.shapes.get(&src.name);
         let (mapping, ctx, labels, lake_dir, files, again, learned) =
             (&mapping, &ctx, &labels, &lake_dir, &files, &again, &learned);
-        let pb = &pb;
+        let (pb, tracking) = (&pb, &mut placed);
         let applied: Result<Vec<Merged>> = std::thread::scope(|scope| {
             let (stats, pending, quarantine) =
                 (&mut summary.files[file_idx], &mut pending, &mut quarantine);
@@ -1911,7 +1932,8 @@ pub fn ingest(
             let merger = scope.spawn(move || -> Result<Vec<Merged>> {
                 let mut found = vec![];
                 for p in merge_rx {
-                    found.extend(merge(lake_dir, cfg, files, again, p)?);
+                    let merged = merge(lake_dir, cfg, files, again, p)?;
+                    found.extend(tracking.tracked(merged));
                 }
                 Ok(found)
             });
@@ -2083,7 +2105,19 @@ pub fn ingest(
     }
 
     let merged = merge(&lake_dir, cfg, &files, &again, pending.into_settled())?;
-    account(&mut summary, merged);
+    account(&mut summary, placed.tracked(merged));
+    // A record whose later version fell in another month leaves the earlier one there.
+    let settled = placed.settle(&lake_dir, cfg.lake_compression, &months_before, &again)?;
+    for (fi, n) in settled.replaced {
+        summary.files[fi].updated += n;
+        summary.moved_month += n;
+    }
+    for (fi, n) in settled.withdrawn {
+        let st = &mut summary.files[fi];
+        st.loaded -= n;
+        st.duplicates += n;
+    }
+    summary.partitions_written.extend(settled.written);
     // Logged once every merge is accounted for: records pending at a file's end may be
     // found in the lake by the last merge (duplicates then, not loaded).
     for st in summary

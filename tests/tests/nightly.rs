@@ -662,3 +662,70 @@ fn a_taxonomy_change_reaches_the_loaded_records_and_retrains_the_text_model() {
     }
     assert_eq!(model(&w), retrained_under);
 }
+
+/// The December hotline export opened in Excel and saved again: every caller's number
+/// written as `1.38123E+10`. The night loads the rows without pseudonyms and says so, and the
+/// report tells its reader that repeat-household counts are low because the channel's recent
+/// records lost their reporters (against the channel's own earlier share).
+#[test]
+fn reporters_a_spreadsheet_shortened_are_flagged_in_the_ingest_and_the_report() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path().join("city");
+    copy_dir(&demo_dir(), &w);
+    let export = w.join("exports/hotline/12345_2025-12.csv");
+    let raw = std::fs::read(&export).unwrap();
+    let (text, _, _) = encoding_rs::GB18030.decode(&raw);
+    let mut shortened = 0;
+    let lines: Vec<String> = (text.split('\n').enumerate())
+        .map(|(i, line)| {
+            let mut cells: Vec<String> = line.split(',').map(str::to_owned).collect();
+            match cells.get_mut(2) {
+                Some(c) if i > 0 && c.len() == 11 && c.bytes().all(|b| b.is_ascii_digit()) => {
+                    *c = format!("{}.{}E+10", &c[..1], &c[1..6]);
+                    shortened += 1;
+                }
+                _ => {}
+            }
+            cells.join(",")
+        })
+        .collect();
+    assert!(shortened > 500, "{shortened}");
+    std::fs::write(&export, encoding_rs::GB18030.encode(&lines.join("\n")).0).unwrap();
+    let config = w.join("weaksignal.toml");
+    let out = run_ok(&[
+        "nightly",
+        "--config",
+        config.to_str().unwrap(),
+        "--as-of",
+        AS_OF,
+    ]);
+    assert!(
+        out.contains("rows have a reporter that a spreadsheet shortened"),
+        "{out}"
+    );
+    let m = manifests(&w);
+    let dec = (m.last().unwrap()["ingest"]["files"]
+        .as_array()
+        .unwrap()
+        .iter())
+    .find(|f| f["file"].as_str().unwrap().ends_with("12345_2025-12.csv"))
+    .unwrap()
+    .clone();
+    // Every row that was mapped (the quarantined ones are not) had its reporter shortened.
+    let mapped = dec["loaded"].as_u64().unwrap() + dec["duplicates"].as_u64().unwrap();
+    assert!(mapped > 500 && mapped <= shortened, "{dec}");
+    assert_eq!(dec["shortened_reporters"], mapped, "{dec}");
+    let report =
+        std::fs::read_to_string(w.join("output/reports").join(AS_OF).join("index.html")).unwrap();
+    assert!(
+        report.contains("数据提示：12345热线近28天有 100% 的记录缺少来电人标识"),
+        "the report does not say the reporters are missing"
+    );
+    // Its records hold no pseudonym (one shared by every caller shortened alike).
+    let lake = weaksignal_pipeline::lake::read_all(&w.join("lake")).unwrap();
+    let december: Vec<_> = (lake.iter())
+        .filter(|(_, r)| r.source_file == "12345_2025-12.csv")
+        .collect();
+    assert!(december.len() > 500, "{}", december.len());
+    assert!(december.iter().all(|(_, r)| r.reporter_key.is_none()));
+}

@@ -1511,9 +1511,14 @@ fn merge(
                 if took && again.again(slot.file) {
                     out.changed_again.push(slot.file);
                 }
-                if took {
-                    out.took.push((placed::id_hash(&id), slot.file as u32));
-                }
+                // Found identical too: a run cut short after a move leaves both versions,
+                // and the re-run finds the moved one identical.
+                let file = if took {
+                    slot.file as u32
+                } else {
+                    placed::LAKES
+                };
+                out.placed.push((placed::id_hash(&id), file));
             }
             if out.changed {
                 // Written sorted by time, then id.
@@ -1742,9 +1747,10 @@ struct Merged {
     written: Option<String>,
     /// The partition.
     partition: Option<Partition>,
-    /// Records the lake took (new or replacing), as the hash of their id and their file's
-    /// index, for [`placed::Placed::track`].
-    took: Vec<(u64, u32)>,
+    /// The records merged, as the hash of their id and the index of the file whose version
+    /// the lake holds ([`placed::LAKES`]: the lake's own, found identical or kept), for
+    /// [`placed::Placed::track`].
+    placed: Vec<(u64, u32)>,
 }
 
 /// Ingests every new or changed source file into the lake.

@@ -4,8 +4,10 @@
 //! in its own month's partition only. A later export that corrects a ticket's time across a
 //! month's end, or a file read again with other datetime formats, puts the new version in
 //! another partition than the old one; left alone, the lake would hold the ticket twice.
-//! [`Placed`] notes in which month the run put each record it took (the hash of its id, 16
-//! bytes a record, appended in merge order), and [`Placed::settle`] then removes the versions
+//! [`Placed`] notes in which month the run put each record it merged (the hash of its id,
+//! 16 bytes a record, appended in merge order; a record found identical too, so that a run
+//! cut short between a move and its clean-up is completed by the next), and
+//! [`Placed::settle`] then removes the versions
 //! a record left behind: those the run put in another month before, and those in the
 //! partitions the lake had before the run (read by their `record_id` column only). A version
 //! is removed only where the month the record went to holds the same id (a hash is not an
@@ -23,6 +25,10 @@ use crate::config::{Channel, LakeCompression};
 use crate::lake;
 use crate::record::{Columns, RecordRef};
 use crate::Result;
+
+/// The file index of a version the lake held already (found identical, or kept against a
+/// re-read one).
+pub(super) const LAKES: u32 = u32::MAX;
 
 /// The hash of a record id [`Placed`] keeps.
 pub(super) fn id_hash(id: &str) -> u64 {
@@ -65,7 +71,7 @@ pub(super) struct Settled {
 type Last = (u32, usize);
 
 impl Placed {
-    /// Notes that the lake took these records ((id hash, file index)) into `partition`.
+    /// Notes that these records ((id hash, file index or [`LAKES`])) are in `partition`.
     pub(super) fn track(&mut self, (channel, ym): Partition, took: &[(u64, u32)]) {
         let c = code(ym);
         (self.took.entry(channel).or_default()).extend(took.iter().map(|&(h, f)| (h, c, f)));
@@ -75,7 +81,7 @@ impl Placed {
     pub(super) fn tracked(&mut self, mut merged: Vec<Merged>) -> Vec<Merged> {
         for m in &mut merged {
             if let Some(partition) = m.partition {
-                self.track(partition, &std::mem::take(&mut m.took));
+                self.track(partition, &std::mem::take(&mut m.placed));
             }
         }
         merged
@@ -151,7 +157,11 @@ impl Placed {
                     let Some(&(to, file)) = went.filter(|(to, _)| ids_of[to].contains(id)) else {
                         return false;
                     };
-                    if again.keeps(file, row) {
+                    if file == LAKES as usize {
+                        // The lake's own version went there before: this one was left by a
+                        // run cut short.
+                        true
+                    } else if again.keeps(file, row) {
                         yielded.entry(to).or_default().insert(h);
                         *out.withdrawn.entry(file).or_default() += 1;
                         false
@@ -227,7 +237,8 @@ mod tests {
     /// The run put H1 in February (file 0, an earlier flush) and then in March (file 1):
     /// February's version goes, as does a version a partition had before the run (H2 in
     /// January, now in March). A version in another month that a file read again must not
-    /// replace (H3, from an archived export) stays, and the re-read one goes.
+    /// replace (H3, from an archived export) stays, and the re-read one goes. H5, left in
+    /// January and March by a run cut short, is found identical in March: January's goes.
     #[test]
     fn versions_left_in_other_months_are_removed_and_a_re_read_one_yields() {
         use crate::record::{from_batch, to_batch, Record};
@@ -255,6 +266,7 @@ mod tests {
             &[
                 rec("hotline:H2", "old.csv"),
                 rec("hotline:H3", "archived.csv"),
+                rec("hotline:H5", "d.csv"),
             ],
         );
         let before = BTreeMap::from([(hot, lake::months(lake_dir, hot))]);
@@ -268,6 +280,7 @@ mod tests {
                 rec("hotline:H1", "b.csv"),
                 rec("hotline:H2", "b.csv"),
                 rec("hotline:H3", "c.csv"),
+                rec("hotline:H5", "d.csv"),
             ],
         );
         let mut p = Placed::default();
@@ -280,6 +293,7 @@ mod tests {
             (h("hotline:H1"), 1),
             (h("hotline:H2"), 1),
             (h("hotline:H3"), 2),
+            (h("hotline:H5"), LAKES),
         ];
         p.track((hot, (2025, 3)), &march);
         // File 2 (c.csv) is read again; archived.csv is not in the run.
@@ -305,7 +319,7 @@ mod tests {
         };
         assert_eq!(ids("2025-01"), ["hotline:H3"]);
         assert_eq!(ids("2025-02"), ["hotline:H4"]);
-        assert_eq!(ids("2025-03"), ["hotline:H1", "hotline:H2"]);
+        assert_eq!(ids("2025-03"), ["hotline:H1", "hotline:H2", "hotline:H5"]);
         assert_eq!(s.written.len(), 3);
     }
 }

@@ -1787,7 +1787,15 @@ pub fn ingest(
     let months_before: BTreeMap<Channel, Vec<String>> = (Channel::ALL.into_iter())
         .map(|ch| (ch, lake::months(&lake_dir, ch)))
         .collect();
-    let mut placed = placed::Placed::default();
+    // Present while a run's records may lie in two months (from its first merge until the
+    // versions left behind are removed): a run that finds it completes the clean-up.
+    let settling = lake_dir.join("_state").join("settling");
+    let mut placed = placed::Placed::new(settling.exists());
+    if fates.iter().any(|f| !matches!(f, Fate::Skip)) {
+        lake::write_atomic(&settling, |f| {
+            std::io::Write::write_all(f, b"\n").at(&settling)
+        })?;
+    }
     // The run id depends only on the inputs, so a re-run after a crash writes the same lake.
     let mut run_hasher = Sha256::new();
     run_hasher.update(as_of.to_string());
@@ -2124,6 +2132,10 @@ pub fn ingest(
         st.duplicates += n;
     }
     summary.partitions_written.extend(settled.written);
+    match std::fs::remove_file(&settling) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e).at(&settling),
+        _ => {}
+    }
     // Logged once every merge is accounted for: records pending at a file's end may be
     // found in the lake by the last merge (duplicates then, not loaded).
     for st in summary

@@ -4,9 +4,9 @@
 //! in its own month's partition only. A later export that corrects a ticket's time across a
 //! month's end, or a file read again with other datetime formats, puts the new version in
 //! another partition than the old one; left alone, the lake would hold the ticket twice.
-//! [`Placed`] notes in which month the run put each record it merged (the hash of its id,
-//! 16 bytes a record, appended in merge order; a record found identical too, so that a run
-//! cut short between a move and its clean-up is completed by the next), and
+//! [`Placed`] notes in which month the run put each record it took (the hash of its id, 16
+//! bytes a record, appended in merge order; after a run cut short between a move and its
+//! clean-up, a record found identical too, so that the next run completes it), and
 //! [`Placed::settle`] then removes the versions
 //! a record left behind: those the run put in another month before, and those in the
 //! partitions the lake had before the run (read by their `record_id` column only). A version
@@ -53,6 +53,9 @@ fn month(c: u32) -> (i32, u32) {
 #[derive(Default)]
 pub(super) struct Placed {
     took: BTreeMap<Channel, Vec<(u64, u32, u32)>>,
+    /// Whether the records found identical are placed too ([`LAKES`]): only after a run cut
+    /// short (a re-read of a whole lake finds millions, and they cannot have moved).
+    identical: bool,
 }
 
 /// What [`Placed::settle`] did.
@@ -71,10 +74,20 @@ pub(super) struct Settled {
 type Last = (u32, usize);
 
 impl Placed {
+    /// A run's placements; `after_cut_short`: the run before it stopped between its merges
+    /// and [`Placed::settle`], so the records found identical are placed too.
+    pub(super) fn new(after_cut_short: bool) -> Placed {
+        Placed {
+            took: BTreeMap::new(),
+            identical: after_cut_short,
+        }
+    }
+
     /// Notes that these records ((id hash, file index or [`LAKES`])) are in `partition`.
     pub(super) fn track(&mut self, (channel, ym): Partition, took: &[(u64, u32)]) {
         let c = code(ym);
-        (self.took.entry(channel).or_default()).extend(took.iter().map(|&(h, f)| (h, c, f)));
+        let placed = (took.iter()).filter(|&&(_, f)| self.identical || f != LAKES);
+        (self.took.entry(channel).or_default()).extend(placed.map(|&(h, f)| (h, c, f)));
     }
 
     /// [`Placed::track`]s the records each merge took, and returns the merges without them.
@@ -283,7 +296,7 @@ mod tests {
                 rec("hotline:H5", "d.csv"),
             ],
         );
-        let mut p = Placed::default();
+        let mut p = Placed::new(true);
         let h = id_hash;
         p.track(
             (hot, (2025, 2)),

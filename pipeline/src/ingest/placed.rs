@@ -162,12 +162,13 @@ impl Placed {
                 }
             }
             // Removed where left; where a re-read version must yield, removed there instead.
-            let mut yielded: BTreeMap<u32, HashSet<u64>> = BTreeMap::new();
+            let mut yielded: BTreeMap<u32, HashSet<String>> = BTreeMap::new();
             for (m, hashes) in &stale {
                 let written = remove(lake_dir, compression, channel, *m, |id, row| {
                     let h = id_hash(id);
                     let went = hashes.contains(&h).then(|| last.get(&h)).flatten();
-                    let Some(&(to, file)) = went.filter(|(to, _)| ids_of[to].contains(id)) else {
+                    let there = |to: &u32| ids_of.get(to).is_some_and(|ids| ids.contains(id));
+                    let Some(&(to, file)) = went.filter(|(to, _)| there(to)) else {
                         return false;
                     };
                     if file == LAKES as usize {
@@ -175,7 +176,7 @@ impl Placed {
                         // run cut short.
                         true
                     } else if again.keeps(file, row) {
-                        yielded.entry(to).or_default().insert(h);
+                        yielded.entry(to).or_default().insert(id.to_owned());
                         *out.withdrawn.entry(file).or_default() += 1;
                         false
                     } else {
@@ -185,10 +186,8 @@ impl Placed {
                 })?;
                 out.written.extend(written);
             }
-            for (m, hashes) in &yielded {
-                let written = remove(lake_dir, compression, channel, *m, |id, _| {
-                    hashes.contains(&id_hash(id))
-                })?;
+            for (m, ids) in &yielded {
+                let written = remove(lake_dir, compression, channel, *m, |id, _| ids.contains(id))?;
                 out.written.extend(written);
             }
         }

@@ -2113,7 +2113,9 @@ fn a_ticket_whose_time_moves_to_another_month_is_held_once() {
         std::fs::write(&state, serde_json::to_vec(&cut).unwrap()).unwrap();
         std::fs::write(lake.join("_state/settling"), "\n").unwrap();
         assert_eq!(ids(&c).len(), 3, "the cut-short lake holds H900 twice");
+        assert!(weaksignal_pipeline::ingest::cut_short(&c.cfg));
         run(&c);
+        assert!(!weaksignal_pipeline::ingest::cut_short(&c.cfg));
         let hot = ids(&c);
         assert_eq!(hot.len(), 2, "{hot:?}");
         assert_eq!(hot[0].1, "closed");

@@ -95,6 +95,12 @@ pub(crate) fn run(a: Args) -> anyhow::Result<u8> {
             Err(e) => problems.push(e.to_string()),
         }
     }
+    if weaksignal_pipeline::ingest::cut_short(&cfg) {
+        println!(
+            "the last ingest stopped before it finished (killed, or out of space?): the next \
+             one completes it"
+        );
+    }
     if let (true, Ok(keys)) = (problems.is_empty(), &keys) {
         match weaksignal_pipeline::ingest::files_read_again(&cfg, keys) {
             Ok(again) => show_read_again(&again),

@@ -1608,6 +1608,18 @@ pub fn files_read_again(cfg: &Config, keys: &Pseudonymizer) -> Result<Vec<(Strin
         .collect())
 }
 
+/// The marker a run leaves until the versions its records left in other months are removed
+/// (see [`placed`]).
+fn settling_path(lake: &Path) -> PathBuf {
+    lake.join("_state").join("settling")
+}
+
+/// Whether the last ingest stopped before it finished (its marker is left): the next one
+/// completes it.
+pub fn cut_short(cfg: &Config) -> bool {
+    settling_path(&cfg.resolve(&cfg.lake)).exists()
+}
+
 /// What a run does with a source file.
 enum Fate {
     /// New or changed: read.
@@ -1789,7 +1801,7 @@ pub fn ingest(
         .collect();
     // Present while a run's records may lie in two months (from its first merge until the
     // versions left behind are removed): a run that finds it completes the clean-up.
-    let settling = lake_dir.join("_state").join("settling");
+    let settling = settling_path(&lake_dir);
     let mut placed = placed::Placed::new(settling.exists());
     if fates.iter().any(|f| !matches!(f, Fate::Skip)) {
         lake::write_atomic(&settling, |f| {

@@ -118,6 +118,11 @@ pub struct Privacy {
 pub struct IngestSettings {
     /// Records received more than this many days after the run's date are quarantined.
     pub future_tolerance_days: i64,
+    /// Records received before this date are quarantined (`past_date`): a mistyped year
+    /// (`1025-03-05`), an Excel date cell left at its zero (`1900-01-00`, serial 1). Default
+    /// 2000-01-01, before any district's 12345 hotline or grid platform.
+    #[serde(default = "default_earliest", deserialize_with = "date")]
+    pub earliest: chrono::NaiveDate,
     /// Content markers of test tickets, quarantined.
     pub test_markers: Vec<String>,
     /// Minimum fuzzy-match similarity (0–1) to accept a compound. A name one edit away
@@ -128,10 +133,34 @@ pub struct IngestSettings {
     pub collective_threshold: i64,
 }
 
+/// A date written as a TOML date (`2000-01-01`) or as a string (`"2000-01-01"`).
+fn date<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<chrono::NaiveDate, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Written {
+        Toml(toml::value::Datetime),
+        Text(String),
+    }
+    let text = match Written::deserialize(d)? {
+        Written::Toml(t) => t.to_string(),
+        Written::Text(t) => t,
+    };
+    chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+        .map_err(|e| serde::de::Error::custom(format!("`{text}` is not a date (YYYY-MM-DD): {e}")))
+}
+
+/// [`IngestSettings::earliest`]'s default.
+fn default_earliest() -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default()
+}
+
 impl Default for IngestSettings {
     fn default() -> Self {
         IngestSettings {
             future_tolerance_days: 2,
+            earliest: default_earliest(),
             test_markers: vec!["测试工单".into(), "测试数据".into()],
             fuzzy_threshold: 0.75,
             collective_threshold: 5,
@@ -413,6 +442,31 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `ingest.earliest` reads as a TOML date or a string; anything else names the value.
+    #[test]
+    fn the_earliest_date_reads_as_a_toml_date_or_a_string() {
+        let demo = crate::simulate::DEMO_CONFIG;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("w.toml");
+        let with = |line: &str| demo.replace("earliest = 2000-01-01", line);
+        for (line, want) in [
+            ("earliest = 2000-01-01", (2000, 1, 1)),
+            ("earliest = \"1995-06-30\"", (1995, 6, 30)),
+            ("", (2000, 1, 1)),
+        ] {
+            std::fs::write(&p, with(line)).unwrap();
+            let cfg = Config::load(&p).unwrap();
+            let (y, m, d) = want;
+            assert_eq!(
+                cfg.ingest.earliest,
+                chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap()
+            );
+        }
+        std::fs::write(&p, with("earliest = \"2000年\"")).unwrap();
+        let e = Config::load(&p).unwrap_err().to_string();
+        assert!(e.contains("`2000年` is not a date"), "{e}");
+    }
 
     /// The demo config's commented example of a platform's JSON source is a valid source.
     #[test]

@@ -1689,6 +1689,39 @@ fn numbers_a_spreadsheet_shortened_merge_no_tickets_and_no_households() {
     assert_eq!(hot.quarantined["shortened_number"].0, 2);
 }
 
+/// A year mistyped by a thousand and an Excel date cell left at its zero (serial 1, the last
+/// day of 1899) would load into partitions of centuries ago, lost from the weeks they belong
+/// to: quarantined as `past_date`, with the configured bound.
+#[test]
+fn a_record_received_before_the_earliest_date_is_quarantined() {
+    let mut c = city();
+    let lines = [
+        HOTLINE_HEADER,
+        "H600,1025-03-05 10:00:00,13812345678,阳光花园,电梯坏了,电梯故障,,办理中,",
+        "H601,1,13812345678,阳光花园,停水两天,停水,,办理中,",
+        "H602,2025-03-05 10:00:00,13812345678,阳光花园,电梯坏了,电梯故障,,办理中,",
+    ];
+    write_march(&c, &lines);
+    let s = run(&c);
+    let hot = file(&s, "12345_2025-03.csv");
+    assert_eq!((hot.rows, hot.loaded, hot.quarantined), (3, 1, 2));
+    assert_eq!(hot.quarantine_reasons["past_date"], 2);
+    let q = quarantine(&s);
+    let past: Vec<_> = q.iter().filter(|v| v["reason"] == "past_date").collect();
+    assert_eq!(past.len(), 2);
+    assert_eq!(past[0]["field"], "received_at");
+    assert_eq!(
+        past[0]["detail"],
+        "received before 2000-01-01 (ingest.earliest)"
+    );
+    let months = weaksignal_pipeline::lake::months(&c.dir.path().join("lake"), Channel::Hotline);
+    assert_eq!(months, ["2025-03"]);
+    // The bound is the config's: a district loading older records moves it.
+    c.cfg.ingest.earliest = chrono::NaiveDate::from_ymd_opt(1000, 1, 1).unwrap();
+    let s = run(&c);
+    assert_eq!(file(&s, "12345_2025-03.csv").quarantined, 0);
+}
+
 /// A status the config's map lacks, a datetime layout no format reads: the problems one
 /// config change fixes for many rows are listed with their row counts and first row; a
 /// problem of one row is not.

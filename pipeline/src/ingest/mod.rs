@@ -289,7 +289,7 @@ pub struct QuarantineRow {
     /// Row number in the file.
     pub row: usize,
     /// Reason code: bad_date, column_count, empty_record, future_date, malformed (a line
-    /// that is not valid CSV or JSON), missing_id, shifted_cells (see [`shape`]),
+    /// that is not valid CSV or JSON), missing_id, past_date, shifted_cells (see [`shape`]),
     /// shortened_number (an id a spreadsheet wrote as `2.02403E+12`), test_ticket,
     /// unknown_value.
     pub reason: String,
@@ -362,6 +362,10 @@ struct Mapping {
     dates: DateFormats,
     /// Records received from this epoch ms on are in the future.
     future_ms: i64,
+    /// Records received before this epoch ms are too old ([`IngestSettings::earliest`]).
+    ///
+    /// [`IngestSettings::earliest`]: crate::config::IngestSettings::earliest
+    past_ms: i64,
     /// Searchers for the test-ticket markers, built once.
     test_markers: Vec<memchr::memmem::Finder<'static>>,
     /// The source's value map of each field of [`VALUE_MAPPED`], in its order, as a list
@@ -488,6 +492,9 @@ impl Mapping {
             shift: std::sync::OnceLock::new(),
             dates: DateFormats::new(&datetime_formats(src)),
             future_ms: ctx.future_limit_ms(),
+            past_ms: (ctx.config.ingest.earliest.and_hms_opt(0, 0, 0))
+                .and_then(|n| datetime::local_to_ms(&n))
+                .unwrap_or(i64::MIN),
             test_markers: (ctx.config.ingest.test_markers.iter())
                 .map(|t| memchr::memmem::Finder::new(t.as_bytes()).into_owned())
                 .collect(),
@@ -644,6 +651,16 @@ fn map_row(
                 "received after {} (run date {} + tolerance)",
                 ctx.future_limit(),
                 ctx.as_of
+            ),
+        ));
+    }
+    if received_at < m.past_ms {
+        return Err(reject(
+            "past_date",
+            Some("received_at"),
+            format!(
+                "received before {} (ingest.earliest)",
+                ctx.config.ingest.earliest
             ),
         ));
     }

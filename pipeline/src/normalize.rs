@@ -295,7 +295,7 @@ fn normalize_chars<const FREE_TEXT: bool>(s: &str) -> String {
     out
 }
 
-/// Whether a (normalised) cell is a number a spreadsheet shortened to scientific notation
+/// Whether a (trimmed) cell is a number a spreadsheet shortened to scientific notation
 /// (`1.38123E+10`, `2E+11`, `1,38123E+10` where the decimal mark is a comma): a ticket number
 /// or a phone number opened in Excel and saved again, whose digits beyond the shown ones are
 /// lost, so that many tickets or households read as one.

@@ -803,9 +803,10 @@ fn map_row(
     record_id.push(':');
     record_id.push_str(&sid);
     // A number a spreadsheet shortened would give every household it shortened alike one
-    // pseudonym (false repeat callers): no pseudonym, and counted.
+    // pseudonym (false repeat callers): no pseudonym, and counted. A spreadsheet writes it in
+    // ASCII, so the cell is only trimmed here; the pseudonym normalises it, once.
     let reporter = m.reporter.and_then(|i| cells.get(i));
-    let shortened_reporter = reporter.is_some_and(|v| spreadsheet_shortened(&normalized(v)));
+    let shortened_reporter = reporter.is_some_and(|v| spreadsheet_shortened(v.trim()));
     let reporter_key = reporter
         .filter(|_| !shortened_reporter)
         .and_then(|v| ctx.keys.key(v));

@@ -91,7 +91,8 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&mut File) -> Result<()>) ->
 }
 
 /// Replaces a partition's contents with the records of `batch` (lake schema), in its
-/// order (the ingest sorts them by time, then id).
+/// order (the ingest sorts them by time, then id). A partition left without records is
+/// removed: its file, then its folder.
 ///
 /// # Errors
 /// I/O or Parquet errors.
@@ -102,7 +103,17 @@ pub fn write_partition(
     batch: &RecordBatch,
     compression: LakeCompression,
 ) -> Result<PathBuf> {
-    let path = partition_dir(lake, channel, month).join("part-0.parquet");
+    let dir = partition_dir(lake, channel, month);
+    let path = dir.join("part-0.parquet");
+    if batch.num_rows() == 0 {
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e).at(&path),
+            _ => {}
+        }
+        // Another file left in the folder keeps it.
+        let _ = std::fs::remove_dir(&dir);
+        return Ok(path);
+    }
     // Dictionaries only where values repeat; unique text (ids, addresses, content,
     // pseudonyms) would fill a dictionary only to fall back to plain encoding. Times and
     // row numbers rise with the partition's order, so they are stored as packed deltas.
@@ -198,6 +209,62 @@ pub fn for_each_text(
     mut each: impl FnMut(&str),
 ) -> Result<()> {
     use arrow::array::AsArray;
+    for_each_projected(lake, channel, month, &[column], |_, batch| {
+        // A partition without the column (none of this version's) gives no column.
+        let values = batch
+            .columns()
+            .first()
+            .and_then(|c| c.as_string_opt::<i32>());
+        if let Some(values) = values {
+            values.iter().flatten().for_each(&mut each);
+        }
+    })
+}
+
+/// Calls `each` with the month and the `source_file` and `source_row` of every record of a
+/// channel, those two columns read alone.
+///
+/// # Errors
+/// An unreadable partition.
+pub fn for_each_origin(
+    lake: &Path,
+    channel: Channel,
+    mut each: impl FnMut(&str, &str, i64),
+) -> Result<()> {
+    use arrow::array::AsArray;
+    use arrow::datatypes::Int64Type;
+    for_each_projected(
+        lake,
+        channel,
+        None,
+        &["source_file", "source_row"],
+        |m, b| {
+            let file = b
+                .column_by_name("source_file")
+                .and_then(|c| c.as_string_opt::<i32>());
+            let row = b
+                .column_by_name("source_row")
+                .and_then(|c| c.as_primitive_opt::<Int64Type>());
+            if let (Some(file), Some(row)) = (file, row) {
+                for (f, r) in file.iter().zip(row.iter()) {
+                    if let (Some(f), Some(r)) = (f, r) {
+                        each(m, f, r);
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// Calls `each` with the month and every batch of a channel's partitions (all, or the one of
+/// `month`), of `columns` only.
+fn for_each_projected(
+    lake: &Path,
+    channel: Channel,
+    month: Option<&str>,
+    columns: &[&str],
+    mut each: impl FnMut(&str, &arrow::record_batch::RecordBatch),
+) -> Result<()> {
     let months = match month {
         Some(m) => vec![m.to_owned()],
         None => months(lake, channel),
@@ -205,17 +272,12 @@ pub fn for_each_text(
     for m in months {
         for f in parquet_files(&partition_dir(lake, channel, &m))? {
             let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(&f).at(&f)?)?;
-            let mask = parquet::arrow::ProjectionMask::columns(builder.parquet_schema(), [column]);
+            let mask = parquet::arrow::ProjectionMask::columns(
+                builder.parquet_schema(),
+                columns.iter().copied(),
+            );
             for batch in builder.with_projection(mask).build()? {
-                let batch = batch?;
-                // A partition without the column (none of this version's) gives no column.
-                let values = batch
-                    .columns()
-                    .first()
-                    .and_then(|c| c.as_string_opt::<i32>());
-                if let Some(values) = values {
-                    values.iter().flatten().for_each(&mut each);
-                }
+                each(&m, &batch?);
             }
         }
     }

@@ -314,6 +314,21 @@ pub fn spreadsheet_shortened(s: &str) -> bool {
     mantissa_ok && matches!(exponent, [b'+', rest @ ..] if digits(rest) && rest.len() <= 3)
 }
 
+/// Of a (trimmed) cell that is a whole number of more than fifteen digits: how many digits
+/// it has past the fifteenth, and whether they are all zeros. A spreadsheet keeps fifteen
+/// significant digits, so a ticket or ID number it formatted as a number and saved again
+/// ends in zeros (`2025030500012345` → `2025030500012340`); one such number proves nothing
+/// (a tenth of genuine 16-digit numbers end in 0), a file's worth does
+/// ([`crate::ingest::rounded`]).
+pub fn long_number_tail(s: &str) -> Option<(u32, bool)> {
+    let b = s.as_bytes();
+    if b.len() <= 15 || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let tail = &b[15..];
+    Some((tail.len() as u32, tail.iter().all(|&d| d == b'0')))
+}
+
 /// An address without its building tail (`23号楼3单元`, `5栋`, `1201室`): the part that
 /// names the place, for counting the addresses no compound was found for. A unit without a
 /// number before it (`三单元`) stays.
@@ -486,6 +501,17 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn a_long_number_tells_its_digits_past_the_fifteenth() {
+        assert_eq!(long_number_tail("2025030500012340"), Some((1, true)));
+        assert_eq!(long_number_tail("2025030500012345"), Some((1, false)));
+        assert_eq!(long_number_tail("110101199003070000"), Some((3, true)));
+        assert_eq!(long_number_tail("11010119900307001X"), None);
+        assert_eq!(long_number_tail("202503050001234"), None); // fifteen digits: kept whole
+        assert_eq!(long_number_tail("13812345678"), None);
+        assert_eq!(long_number_tail(""), None);
+    }
 
     #[test]
     fn an_address_stem_drops_the_building_tail_only() {

@@ -74,6 +74,13 @@ pub(crate) fn print_summary(s: &IngestSummary) {
             s.moved_month
         );
     }
+    if s.withdrawn_quarantined > 0 {
+        println!(
+            "{} lake records removed: the files read again now quarantine the rows they were \
+             made from",
+            s.withdrawn_quarantined
+        );
+    }
     for (channel, n) in &s.kept_earlier_reading {
         println!(
             "warning: {n} {channel} records keep their earlier reading: their exports are no \

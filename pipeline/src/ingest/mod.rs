@@ -9,6 +9,7 @@ pub mod datetime;
 mod placed;
 pub mod preview;
 pub mod readers;
+pub mod rounded;
 pub mod shape;
 
 pub use datetime::DateFormats;
@@ -170,6 +171,11 @@ pub struct IngestSummary {
     /// the earlier version was removed from its month's partition (counted as updates).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub moved_month: u64,
+    /// Records removed from the lake because a file read again now quarantines the rows
+    /// they were made from as bad records ([`WITHDRAWING`]; counted in those files'
+    /// [`FileStats::changed`]).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub withdrawn_quarantined: u64,
 }
 
 /// A category label the taxonomy lacks, as [`IngestSummary::unknown_categories`] lists it.
@@ -358,6 +364,8 @@ struct Mapping {
     /// What the file's reporters look like, learned from its first rows (CSV only: cells
     /// move a column only in a damaged CSV line).
     shift: std::sync::OnceLock<shape::ShiftCheck>,
+    /// Which of the file's long numbers a spreadsheet rounded, learned from its first rows.
+    rounded: std::sync::OnceLock<rounded::Rounded>,
     /// The source's datetime formats, compiled.
     dates: DateFormats,
     /// Records received from this epoch ms on are in the future.
@@ -490,6 +498,7 @@ impl Mapping {
             reporter,
             has_reporter: src.columns.contains_key("reporter"),
             shift: std::sync::OnceLock::new(),
+            rounded: std::sync::OnceLock::new(),
             dates: DateFormats::new(&datetime_formats(src)),
             future_ms: ctx.future_limit_ms(),
             past_ms: (ctx.config.ingest.earliest.and_hms_opt(0, 0, 0))
@@ -632,6 +641,18 @@ fn map_row(
                 "`{sid}` is a number a spreadsheet shortened: the ticket cannot be told from \
                  others shortened alike (export the column as text, or do not save the export \
                  from Excel)"
+            ),
+        ));
+    }
+    if m.rounded.get().is_some_and(|r| r.id(&sid)) {
+        return Err(reject(
+            "shortened_number",
+            Some("source_id"),
+            format!(
+                "`{sid}` ends in zeros past the fifteenth digit, as do all of this file's long \
+                 ticket numbers, and they repeat: a spreadsheet rounded them to fifteen digits \
+                 (a column formatted as a number), folding tickets into one (export the column \
+                 as text, or do not save the export from Excel)"
             ),
         ));
     }
@@ -802,11 +823,14 @@ fn map_row(
     record_id.push_str(channel);
     record_id.push(':');
     record_id.push_str(&sid);
-    // A number a spreadsheet shortened would give every household it shortened alike one
-    // pseudonym (false repeat callers): no pseudonym, and counted. A spreadsheet writes it in
+    // A number a spreadsheet shortened (or rounded: see [`rounded`]) would give every
+    // household it shortened alike one pseudonym (false repeat callers): no pseudonym, and counted. A spreadsheet writes it in
     // ASCII, so the cell is only trimmed here; the pseudonym normalises it, once.
     let reporter = m.reporter.and_then(|i| cells.get(i));
-    let shortened_reporter = reporter.is_some_and(|v| spreadsheet_shortened(v.trim()));
+    let shortened_reporter = reporter.is_some_and(|v| {
+        let v = v.trim();
+        spreadsheet_shortened(v) || m.rounded.get().is_some_and(|r| r.reporter(v))
+    });
     let reporter_key = reporter
         .filter(|_| !shortened_reporter)
         .and_then(|v| ctx.keys.key(v));
@@ -874,18 +898,32 @@ pub(crate) fn open_source(src: &Source, path: &Path) -> Result<readers::OpenFile
     readers::open(path, src.format, src.encoding, delimiter, &keys)
 }
 
-/// Learns what a CSV file's reporters look like (see [`shape`]) from the rows `each` gives
-/// the counter, with the source's earlier files (`history`) when they hold too few
-/// reporters, and keeps the check in `m` when the rows support one. Returns the file's own
-/// counts, for the history.
-fn learn_reporters(
+/// Learns from a file's first rows (`each` gives them to the counters) which of its long
+/// numbers a spreadsheet rounded (see [`rounded`]) and, when `shapes` (CSV), what its
+/// reporters look like (see [`shape`]), with the source's earlier files (`history`) when
+/// they hold too few reporters. Keeps the checks the rows support in `m`, and returns the
+/// file's own shape counts, for the history.
+fn learn_file(
     m: &Mapping,
     header: &[String],
     history: Option<&shape::ShapeHistory>,
+    shapes: bool,
     each: impl FnOnce(&mut dyn FnMut(&Cells<'_>)),
 ) -> Option<shape::ShapeCounter> {
-    let mut counter = shape::ShapeCounter::new(header.len(), m.reporter?);
-    each(&mut |cells| counter.add(cells));
+    let mut counter = (m.reporter)
+        .filter(|_| shapes)
+        .map(|r| shape::ShapeCounter::new(header.len(), r));
+    let mut rounded = rounded::RoundedCounter::default();
+    each(&mut |cells| {
+        if let Some(c) = &mut counter {
+            c.add(cells);
+        }
+        let id = normalized(m.get(cells, const { field("source_id") }));
+        let reporter = m.reporter.and_then(|i| cells.get(i));
+        rounded.add(id.trim(), reporter.map(|v| v.trim()));
+    });
+    let _ = m.rounded.set(rounded.finish());
+    let mut counter = counter?;
     let own = counter.clone();
     if let Some(h) = history.filter(|_| counter.too_few_reporters()) {
         counter.add_history(header, h);
@@ -1304,10 +1342,25 @@ struct State {
 /// times with an offset, cells moved by a typed comma).
 const EARLIER_VERSION: &str = "an earlier version of weaksignal loaded it";
 
+/// Quarantine reasons that judge a record itself, not the mapping of its row: when a file
+/// read again quarantines a row for one of them (a test marker, `ingest.earliest` or a check
+/// added since), the record an earlier reading made of it leaves the lake. A row the new
+/// reading cannot map (a date format, a value map or a column changed — often a config
+/// mistake) leaves its record in place: fixing the config reads it again, and a mistake
+/// deletes no history meanwhile. `future_date` depends on the run's date, not the record.
+const WITHDRAWING: [&str; 4] = [
+    "past_date",
+    "shifted_cells",
+    "shortened_number",
+    "test_ticket",
+];
+
 /// Raised when a change to the ingest's code changes the records it makes of the same
 /// rows, so that files already loaded are read again. 2: a reporter a spreadsheet
-/// shortened (`1.38123E+10`) has no pseudonym.
-const READING_CODE: u32 = 2;
+/// shortened (`1.38123E+10`) has no pseudonym. 3: numbers a spreadsheet rounded to fifteen
+/// digits (see [`rounded`]): such ticket numbers are quarantined (their records leave the
+/// lake), such reporters have no pseudonym.
+const READING_CODE: u32 = 3;
 
 /// What a file's records depend on besides its bytes. An unchanged file whose reading
 /// changed is read again: an alias added to the registry resolves the rows of earlier
@@ -1443,6 +1496,26 @@ const BATCHES_IN_FLIGHT: usize = 3;
 enum Batch {
     Rows(Vec<readers::RawRow>),
     Blocks(Vec<readers::Block>),
+}
+
+impl Batch {
+    /// Gives `f` the cells of every row that can be mapped.
+    fn for_each_good(&self, f: &mut dyn FnMut(&Cells<'_>)) {
+        match self {
+            Batch::Rows(rows) => (rows.iter())
+                .filter_map(|raw| raw.cells.as_ref().ok())
+                .for_each(|cells| f(cells)),
+            Batch::Blocks(blocks) => {
+                for b in blocks {
+                    b.for_each_row(|_, cells, problem, _| {
+                        if problem.is_none() {
+                            f(cells);
+                        }
+                    });
+                }
+            }
+        }
+    }
 }
 
 /// Where rows go to be mapped: line number, sheet (index in [`readers::OpenFile::sheets`]),
@@ -1853,6 +1926,7 @@ pub fn ingest(
     // record_id → (record, content hash, index of the file that loaded it)
     let mut pending = Pending::for_a_flush();
     let mut quarantine: Vec<QuarantineRow> = vec![];
+    let mut requarantined = placed::Requarantined::new();
     let mp = indicatif::MultiProgress::with_draw_target(if progress {
         indicatif::ProgressDrawTarget::stderr()
     } else {
@@ -1926,6 +2000,7 @@ pub fn ingest(
         ));
         let mapping = Mapping::new(src, &opened.header, &ctx);
         let file_idx = summary.files.len();
+        let quarantined_before = quarantine.len();
         let qfile = state_key(cfg, &st.file);
         summary.files.push(st);
         let fname = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
@@ -2072,17 +2147,13 @@ pub fn ingest(
                     if token_rx.recv().is_err() {
                         break; // the applier stopped on an error
                     }
-                    // The file's reporters are learned from its first batch, before any
-                    // row is mapped: every row is checked alike, whatever the threads do.
-                    if let (0, Batch::Blocks(blocks)) = (seq, &batch) {
-                        let own = learn_reporters(mapping, header, history, |add| {
-                            for b in blocks {
-                                b.for_each_row(|_, cells, problem, _| {
-                                    if problem.is_none() {
-                                        add(cells);
-                                    }
-                                });
-                            }
+                    // The file's reporters and long numbers are learned from its first
+                    // batch, before any row is mapped: every row is checked alike, whatever
+                    // the threads do.
+                    if seq == 0 {
+                        let csv = matches!(batch, Batch::Blocks(_));
+                        let own = learn_file(mapping, header, history, csv, |add| {
+                            batch.for_each_good(add)
                         });
                         if let Some(own) = own {
                             let _ = learned.set(own);
@@ -2137,6 +2208,20 @@ pub fn ingest(
             mapped.and(merged)
         });
         account(&mut summary, applied?);
+        // The rows a file read again now quarantines as bad records: the lake's records
+        // made from them go.
+        if again.again(file_idx) {
+            let withdrawing = |q: &&QuarantineRow| WITHDRAWING.contains(&q.reason.as_str());
+            for q in quarantine[quarantined_before..].iter().filter(withdrawing) {
+                if let Some((label, _)) = labels.iter().find(|(_, ql)| *ql == q.file) {
+                    let files = requarantined.entry(src.channel).or_default();
+                    let e = files
+                        .entry(label.clone())
+                        .or_insert_with(|| (file_idx, Default::default()));
+                    e.1.insert(q.row as i64);
+                }
+            }
+        }
         if let Some(own) = learned.get() {
             (state.shapes.entry(src.name.clone()).or_default()).absorb(header, own);
         }
@@ -2162,6 +2247,13 @@ pub fn ingest(
         st.duplicates += n;
     }
     summary.partitions_written.extend(settled.written);
+    let (withdrawn, written) =
+        placed::withdraw_quarantined(&lake_dir, cfg.lake_compression, &requarantined)?;
+    for (fi, n) in withdrawn {
+        summary.files[fi].changed += n;
+        summary.withdrawn_quarantined += n;
+    }
+    summary.partitions_written.extend(written);
     match std::fs::remove_file(&settling) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e).at(&settling),
         _ => {}

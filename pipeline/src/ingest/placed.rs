@@ -195,6 +195,45 @@ impl Placed {
     }
 }
 
+/// Rows of files read again that their new reading quarantines, per channel: by the file as
+/// records name it (`source_file`), its index in the run and the rows.
+pub(super) type Requarantined = BTreeMap<Channel, HashMap<String, (usize, HashSet<i64>)>>;
+
+/// Removes the records the lake made before from rows that a file read again now
+/// quarantines as bad records (a test marker, a bound or a check added since: see
+/// [`super::WITHDRAWING`]). Found by their `source_file` and `source_row`; a
+/// row's record that a later export replaced names that export, and stays. Returns the
+/// records removed per file index, and the partitions rewritten.
+pub(super) fn withdraw_quarantined(
+    lake_dir: &Path,
+    compression: LakeCompression,
+    rows: &Requarantined,
+) -> Result<(BTreeMap<usize, u64>, Vec<String>)> {
+    let (mut removed, mut written) = (BTreeMap::new(), vec![]);
+    for (&channel, files) in rows {
+        let hit = |file: &str, row: i64| {
+            (files.get(file)).and_then(|(fi, rows)| rows.contains(&row).then_some(*fi))
+        };
+        let mut months = std::collections::BTreeSet::new();
+        lake::for_each_origin(lake_dir, channel, |m, file, row| {
+            if hit(file, row).is_some() && !months.contains(m) {
+                months.insert(m.to_owned());
+            }
+        })?;
+        for m in months.iter().filter_map(|m| month_of_label(m)) {
+            let p = remove(lake_dir, compression, channel, m, |_, r| {
+                let fi = hit(r.source_file, r.source_row);
+                if let Some(fi) = fi {
+                    *removed.entry(fi).or_default() += 1;
+                }
+                fi.is_some()
+            })?;
+            written.extend(p);
+        }
+    }
+    Ok((removed, written))
+}
+
 /// Rewrites the partition of month code `m` without the rows `drop` picks; the path when
 /// one was dropped.
 fn remove(

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::{
-    learn_reporters, map_row, missing_columns, open_source, readers, redacted_detail,
+    learn_file, map_row, missing_columns, open_source, readers, redacted_detail,
     shape::ShapeHistory, shown_header, source_files, Context, Mapping, State,
 };
 use crate::config::Config;
@@ -127,15 +127,14 @@ fn preview_file(
     let header = shown_header(&opened.header);
     let fname = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let sample: Vec<readers::RawRow> = opened.into_rows().take(max_rows).collect();
-    // The reporters' shape, learned from the sample as the ingest learns it from its first
-    // rows, and the source's earlier files (CSV only).
-    if src.format == crate::config::Format::Csv {
-        learn_reporters(&mapping, &header, history, |add| {
-            for cells in sample.iter().filter_map(|raw| raw.cells.as_ref().ok()) {
-                add(cells);
-            }
-        });
-    }
+    // The reporters' shape (CSV only, with the source's earlier files) and the rounded
+    // numbers, learned from the sample as the ingest learns them from its first rows.
+    let csv = src.format == crate::config::Format::Csv;
+    learn_file(&mapping, &header, history, csv, |add| {
+        for cells in sample.iter().filter_map(|raw| raw.cells.as_ref().ok()) {
+            add(cells);
+        }
+    });
     let mut builder = RecordBuilder::with_capacity(sample.len());
     for raw in &sample {
         p.rows += 1;

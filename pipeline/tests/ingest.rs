@@ -1052,6 +1052,63 @@ fn a_workbook_header_below_a_title_is_found() {
     assert_eq!(recs["petition:X301"].1.content, "电梯长期停运");
 }
 
+/// A register kept by hand merges a petition's number, date, head count, address and content
+/// over the rows of its petitioners, and its title across the columns. The spreadsheet shows
+/// the merged value on every row but stores it in the top cell: the rows below read it too
+/// (before, they had no number and were quarantined), so the petition is one record whose
+/// head count and content are the merged ones, and no row is lost.
+#[test]
+fn a_workbooks_cells_merged_down_rows_read_on_every_row() {
+    let c = city();
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    let plain = rust_xlsxwriter::Format::new();
+    ws.merge_range(0, 0, 0, 6, "2025年3月信访登记表", &plain)
+        .unwrap();
+    for (col, h) in REGISTER_HEADER.iter().enumerate() {
+        ws.write_string(1, col as u16, *h).unwrap();
+    }
+    // X401: rows 3–5 (Excel), one petitioner a row.
+    for (col, v) in [
+        (0, "X401"),
+        (1, "2025-03-25"),
+        (3, "3"),
+        (4, "阳光花园"),
+        (5, "业主集体反映电梯长期停运"),
+        (6, "电梯故障"),
+    ] {
+        ws.merge_range(2, col, 4, col, v, &plain).unwrap();
+    }
+    for (r, name) in ["赵六", "钱七", "孙八"].iter().enumerate() {
+        ws.write_string(2 + r as u32, 2, *name).unwrap();
+    }
+    let x402 = [
+        "X402",
+        "2025-03-26",
+        "周九",
+        "1",
+        "西湖街道锦绣江南",
+        "交房延期",
+        "物业收费",
+    ];
+    for (col, v) in x402.iter().enumerate() {
+        ws.write_string(5, col as u16, *v).unwrap();
+    }
+    wb.save(c.dir.path().join("exports/petition/登记_2025-03m.xlsx"))
+        .unwrap();
+    let s = run(&c);
+    let reg = file(&s, "登记_2025-03m.xlsx");
+    assert_eq!((reg.rows, reg.quarantined), (4, 0), "{:?}", quarantine(&s));
+    assert_eq!(reg.loaded + reg.duplicates, 4);
+    let recs = records(&c);
+    let x401 = &recs["petition:X401"].1;
+    assert_eq!(x401.participants, Some(3));
+    assert_eq!(x401.content, "业主集体反映电梯长期停运");
+    assert_eq!(x401.compound_id.as_deref(), Some("C1"));
+    assert!((3..=5).contains(&x401.source_row), "{}", x401.source_row);
+    assert_eq!(recs["petition:X402"].1.source_row, 6);
+}
+
 /// A CSV export may open with a title line (and a blank one) above its header: the header is
 /// found by the mapped column names, the lines above it are not rows, and row numbers stay
 /// the file's. A file whose first lines name no mapped column keeps its first line as the

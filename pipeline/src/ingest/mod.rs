@@ -1359,7 +1359,8 @@ const WITHDRAWING: [&str; 4] = [
 /// rows, so that files already loaded are read again. 2: a reporter a spreadsheet
 /// shortened (`1.38123E+10`) has no pseudonym. 3: numbers a spreadsheet rounded to fifteen
 /// digits (see [`rounded`]): such ticket numbers are quarantined (their records leave the
-/// lake), such reporters have no pseudonym.
+/// lake), such reporters have no pseudonym; a workbook's cells merged down rows read on
+/// every row.
 const READING_CODE: u32 = 3;
 
 /// What a file's records depend on besides its bytes. An unchanged file whose reading

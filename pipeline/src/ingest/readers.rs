@@ -8,7 +8,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
-use calamine::{open_workbook_auto, Data, Reader};
+use calamine::{open_workbook_auto, Data, Reader, Sheets};
 use encoding_rs::{GB18030, UTF_8};
 use encoding_rs_io::DecodeReaderBytesBuilder;
 
@@ -1009,6 +1009,39 @@ fn open_jsonl(path: &Path, enc: Encoding, wanted: &[&str]) -> Result<OpenFile> {
     })
 }
 
+/// Writes the value of each region merged down several rows into the region's other rows,
+/// in its first column, and returns the cells written. A register merges a petition's
+/// number, date, address and content over the rows of its petitioners, and a two-row header
+/// merges the names over its sub-headers; the spreadsheet shows the value on every row, but
+/// stores it in the top cell only, which left the rows below without a number (quarantined).
+/// A region merged across columns leaves the others empty: the value is the first column's.
+fn fill_merged_down(range: &mut calamine::Range<Data>, merged: &[calamine::Dimensions]) -> usize {
+    let (Some(start), Some(end)) = (range.start(), range.end()) else {
+        return 0;
+    };
+    let mut filled = 0;
+    for m in merged.iter().filter(|m| m.end.0 > m.start.0) {
+        let col = m.start.1;
+        if col < start.1 || col > end.1 {
+            continue;
+        }
+        let value = match range.get_value(m.start) {
+            Some(v) if !matches!(v, Data::Empty) => v.clone(),
+            _ => continue,
+        };
+        for row in (m.start.0 + 1).max(start.0)..=m.end.0.min(end.0) {
+            if range
+                .get_value((row, col))
+                .is_none_or(|c| matches!(c, Data::Empty))
+            {
+                range.set_value((row, col), value.clone());
+                filled += 1;
+            }
+        }
+    }
+    filled
+}
+
 fn cell_string(d: &Data) -> String {
     match d {
         Data::Empty => String::new(),
@@ -1078,7 +1111,7 @@ fn open_xlsx(path: &Path, keys: &[&str]) -> Result<OpenFile> {
     let mut header: Option<Vec<String>> = None;
     let (mut sheets, mut rows, mut unread_sheets) = (vec![], vec![], vec![]);
     for name in names {
-        let range = match wb.worksheet_range(&name) {
+        let mut range = match wb.worksheet_range(&name) {
             Ok(r) => r,
             Err(e) if header.is_none() => {
                 return Err(source_err(path, format!("sheet {name}: {e}")))
@@ -1088,6 +1121,17 @@ fn open_xlsx(path: &Path, keys: &[&str]) -> Result<OpenFile> {
                 continue;
             }
         };
+        // A workbook's merged cells read as the spreadsheet shows them (a sheet whose merged
+        // cells cannot be read keeps its rows as stored).
+        let merged = match &mut wb {
+            Sheets::Xlsx(x) => x.merge_cells_by_sheet_name(&name).unwrap_or_default(),
+            Sheets::Xls(x) => x.merge_cells_by_sheet_name(&name).unwrap_or_default(),
+            _ => vec![],
+        };
+        let filled = fill_merged_down(&mut range, &merged);
+        if filled > 0 {
+            tracing::info!(file = %path.display(), sheet = %name, cells = filled, "merged cells filled down");
+        }
         // The sheet's header: a register often opens with a title row (`2025年信访登记表`) and
         // a line of who filled it in and when above its header, so of its first rows with a
         // cell the header is the first naming the most columns the mapping reads; the first

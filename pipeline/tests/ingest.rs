@@ -1917,6 +1917,48 @@ fn records_of_rows_a_file_read_again_now_quarantines_leave_the_lake() {
     assert_eq!(ids(&c).count(), 2);
 }
 
+/// Two exports of the hotline named alike in two folders (`2024/03.csv`, `2025/03.csv`):
+/// records name their export by file name only, so the record to take out when a row of one
+/// is quarantined on reading again is found by its id too, and the other's record from the
+/// same row number stays.
+#[test]
+fn a_record_taken_out_on_reading_again_is_told_from_a_namesakes_by_its_id() {
+    let mut c = city();
+    source(&mut c, "12345热线").path = "exports/hotline/**/*.csv".into();
+    let export = |dir: &str, line: &str| {
+        let text = [HOTLINE_HEADER, line].join("\n");
+        write(
+            c.dir.path(),
+            &format!("exports/hotline/{dir}/03.csv"),
+            &gbk(&text),
+        );
+    };
+    export(
+        "2024",
+        "H800,2024-03-05 10:00:00,13812345678,阳光花园,电梯坏了,电梯故障,,办理中,",
+    );
+    export(
+        "2025",
+        "H801,2019-03-05 10:00:00,13812345678,阳光花园,停水两天,停水,,办理中,",
+    );
+    run(&c);
+    let recs = records(&c);
+    assert_eq!(
+        recs["hotline:H800"].1.source_file,
+        recs["hotline:H801"].1.source_file
+    );
+    assert_eq!(
+        recs["hotline:H800"].1.source_row,
+        recs["hotline:H801"].1.source_row
+    );
+    c.cfg.ingest.earliest = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
+    let s = run(&c);
+    assert_eq!(s.withdrawn_quarantined, 1);
+    let recs = records(&c);
+    assert!(recs.contains_key("hotline:H800"));
+    assert!(!recs.contains_key("hotline:H801"));
+}
+
 /// A status the config's map lacks, a datetime layout no format reads: the problems one
 /// config change fixes for many rows are listed with their row counts and first row; a
 /// problem of one row is not.

@@ -307,6 +307,11 @@ pub struct QuarantineRow {
     /// the reporter's cell replaced by `[已脱敏]` (with every cell it may have shifted to,
     /// in a row of the wrong width).
     pub fields: BTreeMap<String, String>,
+    /// The record id the row's source id makes, when it has one: a file read again finds
+    /// the record an earlier reading made of the row by it (with its file and row). Never
+    /// written.
+    #[serde(skip)]
+    pub(crate) record_id: Option<String>,
 }
 
 struct Reject {
@@ -2097,6 +2102,9 @@ pub fn ingest(
                     field: r.field.map(str::to_owned),
                     detail: redacted_detail(r.detail, header.len(), cells, mapping),
                     fields: redacted(header, cells, mapping),
+                    record_id: Some(normalized(mapping.get(cells, const { field("source_id") })))
+                        .filter(|sid| !sid.is_empty())
+                        .map(|sid| format!("{}:{sid}", src.channel.as_str())),
                 };
             // Maps the rows `each` yields into one chunk of Arrow columns.
             let map_chunk = |capacity: usize, each: &dyn Fn(&mut RowSink<'_>)| {
@@ -2214,12 +2222,13 @@ pub fn ingest(
         if again.again(file_idx) {
             let withdrawing = |q: &&QuarantineRow| WITHDRAWING.contains(&q.reason.as_str());
             for q in quarantine[quarantined_before..].iter().filter(withdrawing) {
-                if let Some((label, _)) = labels.iter().find(|(_, ql)| *ql == q.file) {
+                let label = labels.iter().find(|(_, ql)| *ql == q.file);
+                if let (Some((label, _)), Some(id)) = (label, &q.record_id) {
                     let files = requarantined.entry(src.channel).or_default();
                     let e = files
                         .entry(label.clone())
                         .or_insert_with(|| (file_idx, Default::default()));
-                    e.1.insert(q.row as i64);
+                    e.1.insert((q.row as i64, id.clone()));
                 }
             }
         }

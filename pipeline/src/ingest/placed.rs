@@ -196,14 +196,15 @@ impl Placed {
 }
 
 /// Rows of files read again that their new reading quarantines, per channel: by the file as
-/// records name it (`source_file`), its index in the run and the rows.
-pub(super) type Requarantined = BTreeMap<Channel, HashMap<String, (usize, HashSet<i64>)>>;
+/// records name it (`source_file`), its index in the run and the rows with their record ids.
+pub(super) type Requarantined = BTreeMap<Channel, HashMap<String, (usize, HashSet<(i64, String)>)>>;
 
 /// Removes the records the lake made before from rows that a file read again now
 /// quarantines as bad records (a test marker, a bound or a check added since: see
-/// [`super::WITHDRAWING`]). Found by their `source_file` and `source_row`; a
-/// row's record that a later export replaced names that export, and stays. Returns the
-/// records removed per file index, and the partitions rewritten.
+/// [`super::WITHDRAWING`]). Found by their `source_file`, `source_row` and `record_id`
+/// (two exports of a channel may share a file name in different folders); a row's record
+/// that a later export replaced names that export, and stays. Returns the records removed
+/// per file index, and the partitions rewritten.
 pub(super) fn withdraw_quarantined(
     lake_dir: &Path,
     compression: LakeCompression,
@@ -211,18 +212,23 @@ pub(super) fn withdraw_quarantined(
 ) -> Result<(BTreeMap<usize, u64>, Vec<String>)> {
     let (mut removed, mut written) = (BTreeMap::new(), vec![]);
     for (&channel, files) in rows {
-        let hit = |file: &str, row: i64| {
-            (files.get(file)).and_then(|(fi, rows)| rows.contains(&row).then_some(*fi))
-        };
+        // The partitions that hold a record from such a file and row (checked by id when
+        // rewritten).
+        let rows_of: HashMap<&str, HashSet<i64>> = (files.iter())
+            .map(|(f, (_, rows))| (f.as_str(), rows.iter().map(|(r, _)| *r).collect()))
+            .collect();
         let mut months = std::collections::BTreeSet::new();
         lake::for_each_origin(lake_dir, channel, |m, file, row| {
-            if hit(file, row).is_some() && !months.contains(m) {
+            let hit = rows_of.get(file).is_some_and(|rows| rows.contains(&row));
+            if hit && !months.contains(m) {
                 months.insert(m.to_owned());
             }
         })?;
         for m in months.iter().filter_map(|m| month_of_label(m)) {
-            let p = remove(lake_dir, compression, channel, m, |_, r| {
-                let fi = hit(r.source_file, r.source_row);
+            let p = remove(lake_dir, compression, channel, m, |id, r| {
+                let fi = (files.get(r.source_file)).and_then(|(fi, rows)| {
+                    rows.contains(&(r.source_row, id.to_owned())).then_some(*fi)
+                });
                 if let Some(fi) = fi {
                     *removed.entry(fi).or_default() += 1;
                 }

@@ -560,7 +560,11 @@ impl<'t> Records<'t> {
             |i: usize| memchr::memchr3(sep, b'\r', b'\n', &b[i..]).map_or(b.len(), |k| i + k);
         if b.get(at) != Some(&b'"') {
             let end = end_from(at);
-            return (Cow::Borrowed(&text[at..end]), end);
+            let cell = &text[at..end];
+            if let Some(inner) = excel_text(cell) {
+                return (inner, end);
+            }
+            return (Cow::Borrowed(cell), end);
         }
         let mut out = String::new();
         let mut i = at + 1;
@@ -581,7 +585,24 @@ impl<'t> Records<'t> {
         }
         let end = end_from(i);
         out.push_str(&text[i..end]);
+        if let Some(inner) = excel_text(&out) {
+            return (Cow::Owned(inner.into_owned()), end);
+        }
         (Cow::Owned(out), end)
+    }
+}
+
+/// The text of a cell an export wrote as an Excel text formula, `="2025030500012345"`, so
+/// that Excel shows a long number, a leading zero or a date as written: what the formula
+/// shows (`""` inside it is one `"`). Without it, the record id, the date and the reporter
+/// would keep the wrapper, and the same ticket exported plainly would be another record.
+fn excel_text(cell: &str) -> Option<Cow<'_, str>> {
+    let inner = cell.strip_prefix("=\"")?.strip_suffix('"')?;
+    match inner.contains('"') {
+        false => Some(Cow::Borrowed(inner)),
+        // `="a""b"` is a"b; a lone quote inside is not a text formula.
+        true => (!inner.replace("\"\"", "").contains('"'))
+            .then(|| Cow::Owned(inner.replace("\"\"", "\""))),
     }
 }
 
@@ -1696,6 +1717,34 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn excel_text_formulas_read_as_their_text() {
+        let cases = [
+            (r#"="2025030500012345""#, Some("2025030500012345")),
+            (r#"="""#, Some("")),
+            (r#"="a""b""#, Some(r#"a"b"#)),
+            (r#"="a"b""#, None),
+            ("=SUM(A1)", None),
+            ("2025030500012345", None),
+            (r#""quoted""#, None),
+        ];
+        for (cell, text) in cases {
+            assert_eq!(super::excel_text(cell).as_deref(), text, "{cell}");
+        }
+        // Unquoted, and quoted with its quotes doubled, as exports write it.
+        let text = "编号,号码\n=\"007\",\"=\"\"13812345678\"\"\"\n";
+        let mut r = Records {
+            text,
+            pos: 0,
+            layout: None,
+            sep: b',',
+        };
+        let mut cells = vec![];
+        r.next_into(&mut cells);
+        r.next_into(&mut cells);
+        assert_eq!(cells, ["007", "13812345678"]);
     }
 
     #[test]

@@ -1997,6 +1997,33 @@ fn a_record_taken_out_on_reading_again_is_told_from_a_namesakes_by_its_id() {
     assert!(!recs.contains_key("hotline:H801"));
 }
 
+/// A year mistyped within `ingest.earliest` (2015 for 2025) loads the record into a month no
+/// recent week reads: the file's summary says so, learned from the file's own months.
+#[test]
+fn a_record_received_far_from_the_rest_of_its_file_is_named() {
+    let c = city();
+    let mut lines = vec![HOTLINE_HEADER.to_owned()];
+    for day in 1..=5 {
+        lines.push(format!(
+            "H90{day},2025-03-0{day} 10:00:00,13812345678,阳光花园,电梯坏了,电梯故障,,办理中,"
+        ));
+    }
+    lines.insert(
+        3,
+        "H900,2015-03-05 10:00:00,13812345678,阳光花园,停水两天,停水,,办理中,".into(),
+    );
+    write_march(&c, &lines);
+    let s = run(&c);
+    let hot = file(&s, "12345_2025-03.csv");
+    assert_eq!((hot.loaded, hot.far_dates), (6, 1));
+    assert_eq!(
+        hot.far_date_first.as_deref(),
+        Some("row 4 (2015-03; most of the file's records are 2025-03)")
+    );
+    // The other files' records are all near each other.
+    assert_eq!(file(&s, "grid_2025-03.jsonl").far_dates, 0);
+}
+
 /// A status the config's map lacks, a datetime layout no format reads: the problems one
 /// config change fixes for many rows are listed with their row counts and first row; a
 /// problem of one row is not.

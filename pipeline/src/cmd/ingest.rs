@@ -156,6 +156,15 @@ pub(crate) fn print_summary(s: &IngestSummary) {
             f.shortened_reporter_first.as_deref().unwrap_or("?")
         );
     }
+    for f in s.files.iter().filter(|f| f.far_dates > 0) {
+        println!(
+            "warning: {}: {} rows were received far from the rest of the file's, first at {}: \
+             a mistyped year? They are loaded into their own months",
+            f.file,
+            f.far_dates,
+            f.far_date_first.as_deref().unwrap_or("?")
+        );
+    }
     if !s.frequent_problems.is_empty() {
         println!(
             "quarantined rows most often for (the {} most in the run manifest):",

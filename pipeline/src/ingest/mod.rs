@@ -101,8 +101,19 @@ pub struct FileStats {
     /// The first of them, as `row N` (of a sheet: `row N of 登记.xlsx#2025年`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shortened_reporter_first: Option<String>,
+    /// Rows loaded into a month far from the rest of their file's (see [`far_months`]): a
+    /// year mistyped (`2015-03-05` in an export of March 2025) puts a record in a partition
+    /// no recent week reads.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub far_dates: u64,
+    /// The first of them, as `row N (2015-03; the file's records are 2025-02…2025-03)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub far_date_first: Option<String>,
     /// Seconds spent.
     pub seconds: f64,
+    /// Rows mapped per month received, with the first one's row (for [`FileStats::far_dates`]).
+    #[serde(skip)]
+    pub months: BTreeMap<(i32, u32), (u64, i64)>,
     /// Loaded rows left without a compound, by address without its building tail: rows and
     /// whether ambiguous (gathered into [`IngestSummary::unmatched`]).
     #[serde(skip)]
@@ -903,6 +914,56 @@ pub(crate) fn open_source(src: &Source, path: &Path) -> Result<readers::OpenFile
     readers::open(path, src.format, src.encoding, delimiter, &keys)
 }
 
+/// Months a file's records are at most this far from one holding many of them.
+const NEAR_MONTHS: i32 = 12;
+
+/// The rows of a file received in months far from the rest of its records, and the first
+/// one, from its rows per month (`months`: rows, first row). A month is far when it holds
+/// few of the file's rows (at most 1 %, or one) and lies more than [`NEAR_MONTHS`] from
+/// every month holding more: an export covers a period, and an old ticket updated since may
+/// join it, but one received ten years before the rest is a mistyped year. Learned from the
+/// file itself, so a first load of several years (every month holding many) is not flagged,
+/// and a file whose months all hold few says nothing.
+fn far_months(months: &BTreeMap<(i32, u32), (u64, i64)>) -> (u64, Option<String>) {
+    let total: u64 = months.values().map(|(n, _)| n).sum();
+    let few = (total / 100).max(1);
+    let index = |&(y, m): &(i32, u32)| y * 12 + m as i32;
+    let many: Vec<i32> = (months.iter())
+        .filter(|(_, (n, _))| *n > few)
+        .map(|(ym, _)| index(ym))
+        .collect();
+    let (Some(lo), Some(hi)) = (many.iter().min(), many.iter().max()) else {
+        return (0, None);
+    };
+    let label = |i: i32| {
+        format!(
+            "{}-{:02}",
+            (i - 1).div_euclid(12),
+            (i - 1).rem_euclid(12) + 1
+        )
+    };
+    let far: Vec<(&(i32, u32), &(u64, i64))> = (months.iter())
+        .filter(|(ym, (n, _))| {
+            let i = index(ym);
+            *n <= few && many.iter().all(|&m| (m - i).abs() > NEAR_MONTHS)
+        })
+        .collect();
+    let rows = far.iter().map(|(_, (n, _))| n).sum();
+    let first = (far.iter())
+        .min_by_key(|(_, (_, row))| *row)
+        .map(|(ym, (_, row))| {
+            let span = match lo == hi {
+                true => label(*lo),
+                false => format!("{}…{}", label(*lo), label(*hi)),
+            };
+            format!(
+                "row {row} ({}; most of the file's records are {span})",
+                label(index(ym))
+            )
+        });
+    (rows, first)
+}
+
 /// Learns from a file's first rows (`each` gives them to the counters) which of its long
 /// numbers a spreadsheet rounded (see [`rounded`]) and, when `shapes` (CSV), what its
 /// reporters look like (see [`shape`]), with the source's earlier files (`history`) when
@@ -1138,10 +1199,17 @@ fn apply(
     if st.shortened_reporter_first.is_none() {
         st.shortened_reporter_first = chunk.shortened.1;
     }
+    let source_rows = (chunk.batch.column_by_name("source_row"))
+        .and_then(|c| c.as_any().downcast_ref::<arrow::array::Int64Array>());
     for outcome in chunk.outcomes {
         st.rows += 1;
         match outcome {
             Outcome::Loaded(l) => {
+                let month = st.months.entry(l.month).or_insert_with(|| {
+                    let row = source_rows.map_or(0, |r| r.value(l.row as usize));
+                    (0, row)
+                });
+                month.0 += 1;
                 if !pending.recent.contains(&l.month) {
                     pending.recent.push(l.month);
                 }
@@ -2236,6 +2304,13 @@ pub fn ingest(
         if let Some(own) = learned.get() {
             (state.shapes.entry(src.name.clone()).or_default()).absorb(header, own);
         }
+        {
+            let st = &mut summary.files[file_idx];
+            (st.far_dates, st.far_date_first) = far_months(&std::mem::take(&mut st.months));
+            if let Some(first) = &st.far_date_first {
+                warn!(file = %st.file, rows = st.far_dates, "records received far from the rest of the file's, first at {first}");
+            }
+        }
         pb.finish_and_clear();
         let st = &mut summary.files[file_idx];
         st.seconds = started.elapsed().as_secs_f64();
@@ -2363,6 +2438,34 @@ mod tests {
     /// A re-read record takes the lake's place only from a version of its own file or of one
     /// read before it this run; a version from a later file (read after it) or from a file
     /// not read (archived) stays. A file read for the first time replaces as always.
+    /// Months far from the rest of a file's are told from its own spread.
+    #[test]
+    fn months_far_from_the_rest_of_a_file_are_found() {
+        let months = |v: &[((i32, u32), u64, i64)]| -> BTreeMap<(i32, u32), (u64, i64)> {
+            v.iter().map(|&(ym, n, row)| (ym, (n, row))).collect()
+        };
+        // A month's export with a year mistyped by ten, and an old ticket updated since.
+        let march = months(&[((2025, 3), 300, 2), ((2015, 3), 1, 7), ((2024, 7), 1, 9)]);
+        assert_eq!(
+            far_months(&march),
+            (
+                1,
+                Some("row 7 (2015-03; most of the file's records are 2025-03)".into())
+            )
+        );
+        // A night's export of thirty rows.
+        let night = months(&[((2025, 3), 29, 2), ((2052, 3), 1, 5)]);
+        assert_eq!(far_months(&night).0, 1);
+        // A first load of three years: every month holds many.
+        let years: Vec<_> = (0..36)
+            .map(|i| ((2023 + i / 12, (i % 12 + 1) as u32), 50, 2))
+            .collect();
+        assert_eq!(far_months(&months(&years)), (0, None));
+        // Too few rows to tell.
+        let three = months(&[((2015, 1), 1, 2), ((2020, 1), 1, 3), ((2025, 1), 1, 4)]);
+        assert_eq!(far_months(&three), (0, None));
+    }
+
     #[test]
     fn a_file_read_again_replaces_only_versions_of_itself_or_of_files_read_before_it() {
         let hot = Channel::Hotline;

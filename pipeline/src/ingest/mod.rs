@@ -942,23 +942,22 @@ fn far_months(months: &BTreeMap<(i32, u32), (u64, i64)>) -> (u64, Option<String>
             (i - 1).rem_euclid(12) + 1
         )
     };
-    let far: Vec<(&(i32, u32), &(u64, i64))> = (months.iter())
-        .filter(|(ym, (n, _))| {
-            let i = index(ym);
-            *n <= few && many.iter().all(|&m| (m - i).abs() > NEAR_MONTHS)
-        })
+    // (month index, rows, first row)
+    let far: Vec<(i32, u64, i64)> = (months.iter())
+        .map(|(ym, &(n, row))| (index(ym), n, row))
+        .filter(|&(i, n, _)| n <= few && many.iter().all(|&m| (m - i).abs() > NEAR_MONTHS))
         .collect();
-    let rows = far.iter().map(|(_, (n, _))| n).sum();
+    let rows = far.iter().map(|(_, n, _)| n).sum();
     let first = (far.iter())
-        .min_by_key(|(_, (_, row))| *row)
-        .map(|(ym, (_, row))| {
+        .min_by_key(|(.., row)| *row)
+        .map(|&(i, _, row)| {
             let span = match lo == hi {
                 true => label(*lo),
                 false => format!("{}…{}", label(*lo), label(*hi)),
             };
             format!(
                 "row {row} ({}; most of the file's records are {span})",
-                label(index(ym))
+                label(i)
             )
         });
     (rows, first)

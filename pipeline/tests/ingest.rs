@@ -2022,6 +2022,11 @@ fn a_record_received_far_from_the_rest_of_its_file_is_named() {
     );
     // The other files' records are all near each other.
     assert_eq!(file(&s, "grid_2025-03.jsonl").far_dates, 0);
+    // `validate`'s dry run tells the same before a night runs.
+    let previews = weaksignal_pipeline::ingest::preview::preview(&c.cfg, as_of(), 1000).unwrap();
+    assert_eq!(previews[0].far_dates, 1);
+    assert_eq!(previews[0].far_date_first, hot.far_date_first);
+    assert_eq!(previews[1].far_dates, 0);
 }
 
 /// A status the config's map lacks, a datetime layout no format reads: the problems one

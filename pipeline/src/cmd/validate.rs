@@ -166,6 +166,13 @@ fn show(p: &weaksignal_pipeline::ingest::preview::Preview) -> Option<String> {
             p.shortened_reporters
         );
     }
+    if let Some(first) = &p.far_date_first {
+        println!(
+            "      {} rows were received far from the rest of the file's, first at {first}: a \
+             mistyped year?",
+            p.far_dates
+        );
+    }
     if !p.unknown_categories.is_empty() {
         let mut labels: Vec<(&String, &u64)> = p.unknown_categories.iter().collect();
         labels.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));

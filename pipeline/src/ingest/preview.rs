@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::{
-    learn_file, map_row, missing_columns, open_source, readers, redacted_detail,
+    far_months, learn_file, map_row, missing_columns, open_source, readers, redacted_detail,
     shape::ShapeHistory, shown_header, source_files, Context, Mapping, State,
 };
 use crate::config::Config;
@@ -39,6 +39,11 @@ pub struct Preview {
     /// Rows that would load without a pseudonym: their reporter is a number a spreadsheet
     /// shortened (`1.38123E+10`).
     pub shortened_reporters: u64,
+    /// Rows that would load into a month far from the rest of the sample's (a mistyped
+    /// year), and the first one (see [`FileStats::far_dates`](super::FileStats::far_dates)).
+    pub far_dates: u64,
+    /// The first of them.
+    pub far_date_first: Option<String>,
     /// Mapped columns the file lacks (empty in every row).
     pub missing_columns: Vec<String>,
     /// Why the file cannot be read or mapped at all.
@@ -136,6 +141,7 @@ fn preview_file(
         }
     });
     let mut builder = RecordBuilder::with_capacity(sample.len());
+    let mut months = BTreeMap::new();
     for raw in &sample {
         p.rows += 1;
         let (reason, detail) = match &raw.cells {
@@ -143,6 +149,7 @@ fn preview_file(
                 Ok(l) => {
                     p.loaded += 1;
                     p.shortened_reporters += u64::from(l.shortened_reporter);
+                    months.entry(l.month).or_insert((0, raw.row as i64)).0 += 1;
                     if let Some(c) = l.unknown_category {
                         *p.unknown_categories.entry(mask_pii(&c)).or_default() += 1;
                     }
@@ -162,5 +169,6 @@ fn preview_file(
         };
         p.quarantined.entry(reason).or_insert((0, detail)).0 += 1;
     }
+    (p.far_dates, p.far_date_first) = far_months(&months);
     Ok(())
 }

@@ -840,8 +840,9 @@ fn map_row(
     record_id.push(':');
     record_id.push_str(&sid);
     // A number a spreadsheet shortened (or rounded: see [`rounded`]) would give every
-    // household it shortened alike one pseudonym (false repeat callers): no pseudonym, and counted. A spreadsheet writes it in
-    // ASCII, so the cell is only trimmed here; the pseudonym normalises it, once.
+    // household it shortened alike one pseudonym (false repeat callers): no pseudonym, and
+    // counted. A spreadsheet writes it in ASCII, so the cell is only trimmed here; the
+    // pseudonym normalises it, once.
     let reporter = m.reporter.and_then(|i| cells.get(i));
     let shortened_reporter = reporter.is_some_and(|v| {
         let v = v.trim();

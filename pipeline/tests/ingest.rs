@@ -169,6 +169,13 @@ fn write_march(c: &City, lines: &[impl AsRef<str>]) {
     );
 }
 
+/// Writes `cells` as text into row `row` of a sheet, from its first column.
+fn write_row(ws: &mut rust_xlsxwriter::Worksheet, row: u32, cells: &[&str]) {
+    for (col, v) in cells.iter().enumerate() {
+        ws.write_string(row, col as u16, *v).unwrap();
+    }
+}
+
 fn petitions_xlsx(path: &Path) {
     let mut wb = rust_xlsxwriter::Workbook::new();
     let ws = wb.add_worksheet();
@@ -183,9 +190,7 @@ fn petitions_xlsx(path: &Path) {
         "反映内容",
         "问题类别",
     ];
-    for (c, h) in header.iter().enumerate() {
-        ws.write_string(0, c as u16, *h).unwrap();
-    }
+    write_row(ws, 0, &header);
     // Row 2: a real Excel date cell; row 3: a date typed as text; row 4: bad participants.
     let date = rust_xlsxwriter::ExcelDateTime::from_ymd(2025, 3, 20).unwrap();
     let fmt = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
@@ -198,38 +203,36 @@ fn petitions_xlsx(path: &Path) {
     ws.write_string(1, 6, "西湖街道锦绣江南").unwrap();
     ws.write_string(1, 7, "业主集体反映交房延期").unwrap();
     ws.write_string(1, 8, "物业收费").unwrap();
-    for (c, v) in [
-        "X002",
-        "2025-03-21",
-        "李四",
-        "1",
-        "区",
-        "否",
-        "阳光花园",
-        "电梯长期停运",
-        "电梯故障",
-    ]
-    .iter()
-    .enumerate()
-    {
-        ws.write_string(2, c as u16, *v).unwrap();
-    }
-    for (c, v) in [
-        "X003",
-        "2025-03-22",
-        "王五",
-        "很多",
-        "区",
-        "否",
-        "阳光花园",
-        "电梯长期停运",
-        "电梯故障",
-    ]
-    .iter()
-    .enumerate()
-    {
-        ws.write_string(3, c as u16, *v).unwrap();
-    }
+    write_row(
+        ws,
+        2,
+        &[
+            "X002",
+            "2025-03-21",
+            "李四",
+            "1",
+            "区",
+            "否",
+            "阳光花园",
+            "电梯长期停运",
+            "电梯故障",
+        ],
+    );
+    write_row(
+        ws,
+        3,
+        &[
+            "X003",
+            "2025-03-22",
+            "王五",
+            "很多",
+            "区",
+            "否",
+            "阳光花园",
+            "电梯长期停运",
+            "电梯故障",
+        ],
+    );
     wb.save(path).unwrap();
 }
 
@@ -1030,9 +1033,7 @@ fn a_workbook_header_below_a_title_is_found() {
         ],
     ];
     for (r, cells) in std::iter::once(&header).chain(&rows).enumerate() {
-        for (col, v) in cells.iter().enumerate() {
-            ws.write_string(3 + r as u32, col as u16, *v).unwrap();
-        }
+        write_row(ws, 3 + r as u32, cells);
     }
     wb.save(d.join("exports/petition/登记_2025-03b.xlsx"))
         .unwrap();
@@ -1065,9 +1066,7 @@ fn a_workbooks_cells_merged_down_rows_read_on_every_row() {
     let plain = rust_xlsxwriter::Format::new();
     ws.merge_range(0, 0, 0, 6, "2025年3月信访登记表", &plain)
         .unwrap();
-    for (col, h) in REGISTER_HEADER.iter().enumerate() {
-        ws.write_string(1, col as u16, *h).unwrap();
-    }
+    write_row(ws, 1, &REGISTER_HEADER);
     // X401: rows 3–5 (Excel), one petitioner a row.
     for (col, v) in [
         (0, "X401"),
@@ -1091,9 +1090,7 @@ fn a_workbooks_cells_merged_down_rows_read_on_every_row() {
         "交房延期",
         "物业收费",
     ];
-    for (col, v) in x402.iter().enumerate() {
-        ws.write_string(5, col as u16, *v).unwrap();
-    }
+    write_row(ws, 5, &x402);
     wb.save(c.dir.path().join("exports/petition/登记_2025-03m.xlsx"))
         .unwrap();
     let s = run(&c);
@@ -1778,12 +1775,11 @@ fn numbers_a_spreadsheet_rounded_to_fifteen_digits_merge_no_tickets_and_no_house
     // The petitions' reporters are ID numbers in number cells, as a spreadsheet saved them.
     let mut wb = rust_xlsxwriter::Workbook::new();
     let ws = wb.add_worksheet();
-    for (col, h) in ["信访编号", "登记日期", "信访人", "反映地址", "反映内容"]
-        .iter()
-        .enumerate()
-    {
-        ws.write_string(0, col as u16, *h).unwrap();
-    }
+    write_row(
+        ws,
+        0,
+        &["信访编号", "登记日期", "信访人", "反映地址", "反映内容"],
+    );
     let reporters = [
         110101199003071000.0,
         320102198512120000.0,

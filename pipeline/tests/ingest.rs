@@ -161,10 +161,15 @@ fn write(dir: &Path, rel: &str, bytes: &[u8]) {
 
 /// Writes the city's March hotline export (GBK) from its lines.
 fn write_march(c: &City, lines: &[impl AsRef<str>]) {
+    write_hotline(c, "2025-03", lines);
+}
+
+/// Writes the city's hotline export of `month` (`12345_2025-04.csv`, GBK) from its lines.
+fn write_hotline(c: &City, month: &str, lines: &[impl AsRef<str>]) {
     let lines: Vec<&str> = lines.iter().map(AsRef::as_ref).collect();
     write(
         c.dir.path(),
-        "exports/hotline/12345_2025-03.csv",
+        &format!("exports/hotline/12345_{month}.csv"),
         &gbk(&lines.join("\n")),
     );
 }
@@ -1840,11 +1845,7 @@ fn cells_written_as_excel_text_formulas_load_as_their_text() {
         HOTLINE_HEADER,
         "2025030500012345,2025-03-05 10:00:00,13812345678,阳光花园,电梯坏了,电梯故障,2025-03-06 10:00:00,已办结,满意",
     ];
-    write(
-        c.dir.path(),
-        "exports/hotline/12345_2025-04.csv",
-        &gbk(&april.join("\n")),
-    );
+    write_hotline(&c, "2025-04", &april);
     let s = run(&c);
     let a = file(&s, "12345_2025-04.csv");
     assert_eq!((a.rows, a.loaded, a.updated), (1, 1, 1));
@@ -1910,11 +1911,7 @@ fn records_of_rows_a_file_read_again_now_quarantines_leave_the_lake() {
         HOTLINE_HEADER,
         "H702,2025-02-10 10:00:00,13812345678,阳光花园,电梯坏了,电梯故障,,办理中,",
     ];
-    write(
-        c.dir.path(),
-        "exports/hotline/12345_2025-02.csv",
-        &gbk(&february.join("\n")),
-    );
+    write_hotline(&c, "2025-02", &february);
     run(&c);
     let ids = |c: &City| {
         records(c)
@@ -1977,14 +1974,11 @@ fn a_record_taken_out_on_reading_again_is_told_from_a_namesakes_by_its_id() {
     );
     run(&c);
     let recs = records(&c);
-    assert_eq!(
-        recs["hotline:H800"].1.source_file,
-        recs["hotline:H801"].1.source_file
-    );
-    assert_eq!(
-        recs["hotline:H800"].1.source_row,
-        recs["hotline:H801"].1.source_row
-    );
+    let origin = |id: &str| {
+        let r = &recs[id].1;
+        (r.source_file.clone(), r.source_row)
+    };
+    assert_eq!(origin("hotline:H800"), origin("hotline:H801"));
     c.cfg.ingest.earliest = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
     let s = run(&c);
     assert_eq!(s.withdrawn_quarantined, 1);

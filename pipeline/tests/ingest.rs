@@ -1824,9 +1824,10 @@ fn numbers_a_spreadsheet_rounded_to_fifteen_digits_merge_no_tickets_and_no_house
     assert_eq!(previews[2].shortened_reporters, 3);
 }
 
-/// An export that writes its numbers and times as Excel text formulas (`="2025030500012345"`,
-/// so that Excel shows them as written) loads them as their text: the same ticket in a plain
-/// export is the same record, and the caller the same household.
+/// An export that writes its numbers and times as Excel text formulas (`="2025030500012345"`)
+/// or after an apostrophe (`'13812345678`), so that Excel shows them as written, loads them
+/// as their text: the same ticket in a plain export is the same record, and the caller the
+/// same household.
 #[test]
 fn cells_written_as_excel_text_formulas_load_as_their_text() {
     let c = city();
@@ -1836,10 +1837,11 @@ fn cells_written_as_excel_text_formulas_load_as_their_text() {
             HOTLINE_HEADER,
             r#"="2025030500012345",="2025-03-05 10:00:00",="13812345678",阳光花园,电梯坏了,电梯故障,,办理中,"#,
             r#""=""2025030500012346""","=""2025-03-05 11:00:00""",13812345678,阳光花园,停水两天,停水,,办理中,"#,
+            "'2025030500012347,'2025-03-05 12:00:00,'13812345678,阳光花园,停电,停电,,办理中,",
         ],
     );
     let s = run(&c);
-    assert_eq!(file(&s, "12345_2025-03.csv").loaded, 2);
+    assert_eq!(file(&s, "12345_2025-03.csv").loaded, 3);
     // The plain export of April closes the first ticket.
     let april = [
         HOTLINE_HEADER,
@@ -1855,7 +1857,11 @@ fn cells_written_as_excel_text_formulas_load_as_their_text() {
     let second = &recs["hotline:2025030500012346"].1;
     assert!(first.reporter_key.is_some());
     assert_eq!(first.reporter_key, second.reporter_key);
-    assert!(!recs.keys().any(|id| id.contains('=')));
+    assert_eq!(
+        first.reporter_key,
+        recs["hotline:2025030500012347"].1.reporter_key
+    );
+    assert!(!recs.keys().any(|id| id.contains(['=', '\''])));
 }
 
 /// A year mistyped by a thousand and an Excel date cell left at its zero (serial 1, the last

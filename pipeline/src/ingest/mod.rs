@@ -1433,8 +1433,8 @@ const WITHDRAWING: [&str; 4] = [
 /// shortened (`1.38123E+10`) has no pseudonym. 3: numbers a spreadsheet rounded to fifteen
 /// digits (see [`rounded`]): such ticket numbers are quarantined (their records leave the
 /// lake), such reporters have no pseudonym; a workbook's cells merged down rows read on
-/// every row; a CSV cell written as an Excel text formula (`="2025030500012345"`) reads as
-/// its text.
+/// every row; a CSV cell written as an Excel text formula (`="2025030500012345"`) or after
+/// an apostrophe reads as its text.
 const READING_CODE: u32 = 3;
 
 /// What a file's records depend on besides its bytes. An unchanged file whose reading

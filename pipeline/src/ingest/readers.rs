@@ -592,11 +592,19 @@ impl<'t> Records<'t> {
     }
 }
 
-/// The text of a cell an export wrote as an Excel text formula, `="2025030500012345"`, so
-/// that Excel shows a long number, a leading zero or a date as written: what the formula
-/// shows (`""` inside it is one `"`). Without it, the record id, the date and the reporter
-/// would keep the wrapper, and the same ticket exported plainly would be another record.
+/// The text of a cell an export wrote so that Excel shows a long number, a leading zero or a
+/// date as written: as a text formula, `="2025030500012345"` (what the formula shows: `""`
+/// inside it is one `"`), or after an apostrophe, `'13812345678` (a number or a time only:
+/// digits and `-` `:` `/` `.` `+` and spaces). Without it, the record id, the date and the
+/// reporter would keep the wrapper, and the same ticket exported plainly would be another
+/// record, the same caller another household.
 fn excel_text(cell: &str) -> Option<Cow<'_, str>> {
+    if let Some(number) = cell.strip_prefix('\'') {
+        let numeric = |b: &u8| b.is_ascii_digit() || b" -:/.+".contains(b);
+        let b = number.as_bytes();
+        return (b.iter().all(numeric) && b.iter().any(u8::is_ascii_digit))
+            .then_some(Cow::Borrowed(number));
+    }
     let inner = cell.strip_prefix("=\"")?.strip_suffix('"')?;
     match inner.contains('"') {
         false => Some(Cow::Borrowed(inner)),
@@ -1720,7 +1728,7 @@ mod tests {
     }
 
     #[test]
-    fn excel_text_formulas_read_as_their_text() {
+    fn excel_text_wrappers_read_as_their_text() {
         let cases = [
             (r#"="2025030500012345""#, Some("2025030500012345")),
             (r#"="""#, Some("")),
@@ -1729,6 +1737,12 @@ mod tests {
             ("=SUM(A1)", None),
             ("2025030500012345", None),
             (r#""quoted""#, None),
+            ("'13812345678", Some("13812345678")),
+            ("'2025-03-05 10:00:00", Some("2025-03-05 10:00:00")),
+            ("'0571-88000000", Some("0571-88000000")),
+            ("'好的'", None),
+            ("'s", None),
+            ("'", None),
         ];
         for (cell, text) in cases {
             assert_eq!(super::excel_text(cell).as_deref(), text, "{cell}");

@@ -318,9 +318,9 @@ pub struct QuarantineRow {
     /// the reporter's cell replaced by `[已脱敏]` (with every cell it may have shifted to,
     /// in a row of the wrong width).
     pub fields: BTreeMap<String, String>,
-    /// The record id the row's source id makes, when it has one: a file read again finds
-    /// the record an earlier reading made of the row by it (with its file and row). Never
-    /// written.
+    /// The record id the row's source id makes, when it has one and the file is read
+    /// again: the record an earlier reading made of the row is found by it (with its file
+    /// and row). Never written.
     #[serde(skip)]
     pub(crate) record_id: Option<String>,
 }
@@ -833,12 +833,7 @@ fn map_row(
             m.get(cells, const { field("repeat_flag") }),
         )?
         .unwrap_or(false);
-    // Pushed, not formatted: `format_compact!` went through `fmt::write` (1 % of an ingest).
-    let channel = src.channel.as_str();
-    let mut record_id = Str::with_capacity(channel.len() + 1 + sid.len());
-    record_id.push_str(channel);
-    record_id.push(':');
-    record_id.push_str(&sid);
+    let record_id = record_id(src.channel, &sid);
     // A number a spreadsheet shortened (or rounded: see [`rounded`]) would give every
     // household it shortened alike one pseudonym (false repeat callers): no pseudonym, and
     // counted. A spreadsheet writes it in ASCII, so the cell is only trimmed here; the
@@ -962,6 +957,17 @@ fn far_months(months: &BTreeMap<(i32, u32), (u64, i64)>) -> (u64, Option<String>
             )
         });
     (rows, first)
+}
+
+/// The record id of source id `sid` (normalised) of `channel`: `hotline:H001`. Pushed, not
+/// formatted: `format_compact!` went through `fmt::write` (1 % of an ingest).
+fn record_id(channel: Channel, sid: &str) -> Str {
+    let channel = channel.as_str();
+    let mut id = Str::with_capacity(channel.len() + 1 + sid.len());
+    id.push_str(channel);
+    id.push(':');
+    id.push_str(sid);
+    id
 }
 
 /// Learns from a file's first rows (`each` gives them to the counters) which of its long
@@ -2171,9 +2177,11 @@ pub fn ingest(
                     field: r.field.map(str::to_owned),
                     detail: redacted_detail(r.detail, header.len(), cells, mapping),
                     fields: redacted(header, cells, mapping),
-                    record_id: Some(normalized(mapping.get(cells, const { field("source_id") })))
+                    // Only a file read again looks its quarantined rows' records up.
+                    record_id: (again.again(file_idx))
+                        .then(|| normalized(mapping.get(cells, const { field("source_id") })))
                         .filter(|sid| !sid.is_empty())
-                        .map(|sid| format!("{}:{sid}", src.channel.as_str())),
+                        .map(|sid| record_id(src.channel, &sid).to_string()),
                 };
             // Maps the rows `each` yields into one chunk of Arrow columns.
             let map_chunk = |capacity: usize, each: &dyn Fn(&mut RowSink<'_>)| {

@@ -101,13 +101,18 @@ pub struct Rounded {
 impl Rounded {
     /// Whether ticket number `id` (normalised) is one of the file's rounded ones.
     pub fn id(&self, id: &str) -> bool {
-        self.ids && long_number_tail(id).is_some_and(|(_, zeroed)| zeroed)
+        self.ids && zeroed(id)
     }
 
     /// Whether reporter cell `cell` (trimmed) is one of the file's rounded ones.
     pub fn reporter(&self, cell: &str) -> bool {
-        self.reporters && long_number_tail(cell).is_some_and(|(_, zeroed)| zeroed)
+        self.reporters && zeroed(cell)
     }
+}
+
+/// Whether `cell` is a number of more than fifteen digits ending in zeros past the fifteenth.
+fn zeroed(cell: &str) -> bool {
+    long_number_tail(cell).is_some_and(|(_, zeroed)| zeroed)
 }
 
 #[cfg(test)]

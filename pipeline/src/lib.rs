@@ -11,6 +11,7 @@ pub mod feature_cache;
 pub mod features;
 pub mod ingest;
 pub mod lake;
+pub mod names;
 pub mod nightly;
 pub mod normalize;
 pub mod privacy;

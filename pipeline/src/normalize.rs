@@ -413,18 +413,20 @@ fn pii_patterns() -> &'static [(Regex, &'static str)] {
 }
 
 /// Masks phone numbers, 18-digit ID numbers, bank-card numbers and any other run of eleven
-/// digits or more in free text (expects half-width digits: call after [`normalize_text`]).
+/// digits or more in free text (expects half-width digits: call after [`normalize_text`]),
+/// then the personal names the text introduces ([`crate::names`]).
 pub fn mask_pii(s: &str) -> String {
     mask_pii_owned(s.to_owned())
 }
 
 /// [`mask_pii`] without a copy when there is nothing to mask (most texts).
 pub fn masked(text: Cow<'_, str>) -> Cow<'_, str> {
-    if has_number_run(&text) {
-        Cow::Owned(mask_pii_owned(text.into_owned()))
+    let text = if has_number_run(&text) {
+        Cow::Owned(mask_numbers(text.into_owned()))
     } else {
         text
-    }
+    };
+    crate::names::mask_names(text)
 }
 
 /// Whether a text has a run of at least seven ASCII digits, spaces and hyphens, which every
@@ -455,7 +457,12 @@ fn has_number_run(text: &str) -> bool {
 }
 
 /// [`mask_pii`] of an owned text, returned as is (no copy) when there is nothing to mask.
-pub fn mask_pii_owned(mut text: String) -> String {
+pub fn mask_pii_owned(text: String) -> String {
+    crate::names::mask_names(Cow::Owned(mask_numbers(text))).into_owned()
+}
+
+/// The identifiers of [`mask_pii`] masked, without the names.
+fn mask_numbers(mut text: String) -> String {
     // Every pattern needs a run of at least seven digits (or their spaces and hyphens):
     // most texts have none.
     if !has_number_run(&text) {

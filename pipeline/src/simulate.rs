@@ -715,6 +715,44 @@ pub fn simulate(
     )
 }
 
+/// Surnames of the simulated residents.
+pub const PERSON_SURNAMES: [&str; 50] = [
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "周", "吴", "徐", "孙", "马", "胡", "朱", "郭",
+    "何", "罗", "林", "郑", "梁", "谢", "唐", "许", "冯", "宋", "韩", "邓", "彭", "曹", "曾", "田",
+    "潘", "袁", "董", "叶", "杜", "丁", "蒋", "程", "余", "吕", "魏", "蔡", "苏", "卢", "沈", "姜",
+    "姚", "钟",
+];
+
+/// Given names of the simulated residents.
+pub const PERSON_GIVEN: [&str; 20] = [
+    "建国", "秀英", "志强", "丽娟", "伟", "芳", "海燕", "德明", "桂兰", "玉珍", "红梅", "俊杰",
+    "淑珍", "国庆", "春花", "晓东", "明辉", "静", "磊", "敏",
+];
+
+/// The name of resident `reporter` (as a petition register writes it): one of 1,000, as
+/// the register's households were numbered before names were simulated.
+fn person_name(reporter: u64) -> String {
+    let k = (reporter % 997) as usize;
+    format!(
+        "{}{}",
+        PERSON_SURNAMES[k % PERSON_SURNAMES.len()],
+        PERSON_GIVEN[k / PERSON_SURNAMES.len()]
+    )
+}
+
+/// A text a resident signed: some petitions and grid reports name their author, as the
+/// registers and the app's free text do (`信访人王建国反映：`, `我叫李芳，`), fixed by `i`.
+fn signed(body: String, i: usize, name: &str, petition: bool) -> String {
+    let u = unit_hash(i, 5);
+    match (petition, u) {
+        (true, u) if u < 0.3 => format!("信访人{name}反映：{body}"),
+        (true, u) if u < 0.45 => format!("本人{name}，{body}"),
+        (false, u) if u < 0.04 => format!("我叫{name}，{body}"),
+        (false, u) if u < 0.08 => format!("{body}联系人：{name}"),
+        _ => body,
+    }
+}
+
 fn phone(rep: u64) -> String {
     format!(
         "1{}{:09}",
@@ -945,7 +983,7 @@ fn write_outputs(
                     "openid": format!("o{:016x}", e.reporter.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
                     "小区": if rng.random_bool(0.5) { c.name.clone() } else { address_variant(rng, c) },
                     "楼栋": format!("{}栋", rng.random_range(1..30)),
-                    "内容": body,
+                    "内容": signed(body, i, &person_name(e.reporter), false),
                     "状态": if rng.random_bool(e.returned_p) { "退回" } else { "已完成" },
                     "评分": rating,
                     "提交时间": e.time.format("%Y-%m-%d %H:%M:%S").to_string(),
@@ -1070,7 +1108,8 @@ fn write_outputs(
             ws.write_string(row, 1, e.time.format("%Y-%m-%d").to_string())?;
         }
         ws.write_string(row, 2, *pick(rng, &["来信", "来访", "网上信访"]))?;
-        ws.write_string(row, 3, format!("居民{}", e.reporter % 997))?;
+        let name = person_name(e.reporter);
+        ws.write_string(row, 3, &name)?;
         ws.write_number(row, 4, e.participants as f64)?;
         ws.write_string(row, 5, if e.participants >= 5 { "是" } else { "否" })?;
         let lvl = match e.level {
@@ -1090,7 +1129,7 @@ fn write_outputs(
             },
         )?;
         ws.write_string(row, 8, address_variant(rng, c))?;
-        ws.write_string(row, 9, body.as_str())?;
+        ws.write_string(row, 9, signed(body.clone(), *i, &name, true))?;
         ws.write_string(row, 10, label.as_str())?;
         if unit_hash(*i, 3) < 0.95 {
             ws.write_string(row, 11, c.street.as_str())?;

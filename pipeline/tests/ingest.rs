@@ -717,6 +717,90 @@ fn no_raw_identifier_reaches_the_lake() {
     );
 }
 
+/// Names in the texts: the petitioners' own (the register's 信访人, two in one cell) wherever
+/// a text quotes them, and a name a cue introduces; a form of address stays.
+#[test]
+fn personal_names_in_texts_are_masked() {
+    let c = city();
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    let header = [
+        "信访编号",
+        "登记日期",
+        "信访人",
+        "人数",
+        "到达层级",
+        "是否越级",
+        "反映地址",
+        "反映内容",
+        "问题类别",
+    ];
+    write_row(ws, 0, &header);
+    let row = |id, people, count, content| {
+        let cells = [
+            id,
+            "2025-03-20",
+            people,
+            count,
+            "区",
+            "否",
+            "阳光花园",
+            content,
+            "电梯故障",
+        ];
+        cells.map(str::to_owned)
+    };
+    for (r, cells) in [
+        row(
+            "X101",
+            "王建国、李秀英",
+            "2",
+            "王建国多次反映电梯停运，李秀英也来访",
+        ),
+        row("X102", "赵敏", "很多", "赵敏称电梯停运三个月"),
+        row("X103", "匿名", "1", "联系人：孙丽华，电梯停运"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
+        write_row(ws, r as u32 + 1, &cells);
+    }
+    wb.save(c.dir.path().join("exports/petition/petitions.xlsx"))
+        .unwrap();
+    write_march(
+        &c,
+        &[HOTLINE_HEADER, "H060,2025-03-05 10:00:00,13812345678,阳光花园,市民王先生来电反映电梯坏了，我叫周杰伦，请回电,电梯故障,,办理中,"],
+    );
+    let s = run(&c);
+    let pet = file(&s, "petitions.xlsx");
+    assert_eq!((pet.rows, pet.loaded, pet.quarantined), (3, 2, 1));
+    let recs = records(&c);
+    assert_eq!(
+        recs["petition:X101"].1.content,
+        "[姓名]多次反映电梯停运，[姓名]也来访"
+    );
+    assert_eq!(recs["petition:X103"].1.content, "联系人：[姓名]，电梯停运");
+    assert_eq!(
+        recs["hotline:H060"].1.content,
+        "市民王先生来电反映电梯坏了，我叫[姓名]，请回电"
+    );
+    // The quarantined row's text is masked too.
+    let q = quarantine(&s);
+    let bad = q
+        .iter()
+        .find(|v| v["file"] == "exports/petition/petitions.xlsx");
+    let bad = bad.unwrap();
+    assert_eq!(bad["fields"]["反映内容"], "[姓名]称电梯停运三个月");
+    let text = std::fs::read_to_string(s.quarantine_file.as_ref().unwrap()).unwrap();
+    for name in ["王建国", "李秀英", "赵敏", "孙丽华", "周杰伦"] {
+        assert!(!text.contains(name), "the quarantine holds {name}");
+        for (_, r) in recs.values() {
+            assert!(!format!("{r:?}").contains(name), "the lake holds {name}");
+        }
+    }
+}
+
 #[test]
 fn unreadable_sources_are_reported_not_fatal() {
     let c = city();

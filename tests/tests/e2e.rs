@@ -6,7 +6,7 @@ use std::path::Path;
 use weaksignal_pipeline::config::Config;
 use weaksignal_pipeline::ingest::ingest;
 use weaksignal_pipeline::privacy::Pseudonymizer;
-use weaksignal_pipeline::simulate::{simulate, Scale};
+use weaksignal_pipeline::simulate::{simulate, Scale, PERSON_GIVEN, PERSON_SURNAMES};
 
 fn date(y: i32, m: u32, d: u32) -> chrono::NaiveDate {
     chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap()
@@ -176,6 +176,14 @@ fn demo_city_ingest_accounting_rerun_and_pii() {
             std::fs::read_to_string(&p).unwrap(),
         ));
     }
+    // Residents' names: the petition register's 信访人, and the names texts give after a cue
+    // (`信访人王建国反映：`, `本人…`, `我叫…`, `联系人：…`).
+    let surnames: std::collections::HashSet<char> = (PERSON_SURNAMES.iter())
+        .filter_map(|s| s.chars().next())
+        .collect();
+    let names: std::collections::HashSet<String> = (PERSON_SURNAMES.iter())
+        .flat_map(|s| PERSON_GIVEN.iter().map(move |g| format!("{s}{g}")))
+        .collect();
     for (name, text) in &texts {
         if let Some(tok) = phone(text).first() {
             panic!("{name} contains a phone-like number {tok}");
@@ -183,6 +191,25 @@ fn demo_city_ingest_accounting_rerun_and_pii() {
         for o in openids.iter().step_by(50) {
             assert!(!text.contains(o.as_str()), "{name} contains openid {o}");
         }
+        let cs: Vec<char> = text.chars().collect();
+        for (i, c) in cs.iter().enumerate() {
+            if surnames.contains(c) {
+                for n in 2..=3 {
+                    let w: String = cs[i..(i + n).min(cs.len())].iter().collect();
+                    assert!(!names.contains(&w), "{name} contains the name {w}");
+                }
+            }
+        }
+    }
+    // The names were there, and each left a mask in its place.
+    for (signed, at_least) in [
+        ("信访人[姓名]反映：", 10),
+        ("本人[姓名]，", 5),
+        ("我叫[姓名]，", 20),
+        ("联系人：[姓名]", 20),
+    ] {
+        let n = texts[0].1.matches(signed).count();
+        assert!(n >= at_least, "{signed}: {n}");
     }
 }
 

@@ -29,6 +29,7 @@ use tracing::{debug, info, instrument, warn};
 use crate::config::{Channel, Config, Source};
 use crate::error::IoContext;
 use crate::lake;
+use crate::names::{mask_own_names, reporter_names};
 use crate::normalize::{
     mask_pii, mask_pii_owned, masked, normalize_text, normalized, normalized_free_text,
     spreadsheet_shortened,
@@ -701,9 +702,16 @@ fn map_row(
             ),
         ));
     }
-    let content = masked(normalized_free_text(
-        m.get(cells, const { field("content") }),
-    ));
+    let reporter = m.reporter.and_then(|i| cells.get(i));
+    // The reporter's own names (a petition register's 信访人) wherever the texts quote them.
+    let reporter_text = reporter.filter(|v| !v.is_ascii()).map(|v| normalized(v));
+    let own = (reporter_text.as_deref()).map_or_else(Vec::new, reporter_names);
+    let content = mask_own_names(
+        masked(normalized_free_text(
+            m.get(cells, const { field("content") }),
+        )),
+        &own,
+    );
     let label = normalized(m.get(cells, const { field("category") }));
     if content.is_empty() && label.is_empty() {
         return Err(reject(
@@ -722,9 +730,12 @@ fn map_row(
             "test ticket marker in content",
         ));
     }
-    let address = masked(normalized_free_text(
-        m.get(cells, const { field("address") }),
-    ));
+    let address = mask_own_names(
+        masked(normalized_free_text(
+            m.get(cells, const { field("address") }),
+        )),
+        &own,
+    );
     let typed = normalized(m.get(cells, const { field("compound") }));
     let building = normalized(m.get(cells, const { field("building") }));
     // What the export says of the place (its own street, community and grid columns), to
@@ -748,7 +759,8 @@ fn map_row(
         }
         if res.compound.is_none() {
             // The typed compound and building are not masked with the address: mask all.
-            unmatched = Some(masked(crate::normalize::address_stem(&full).into()).into());
+            let stem = masked(crate::normalize::address_stem(&full).into());
+            unmatched = Some(mask_own_names(stem, &own).into());
         }
     }
     // Read last, when the line has arrived: the rest of the row is mapped meanwhile.
@@ -838,7 +850,6 @@ fn map_row(
     // household it shortened alike one pseudonym (false repeat callers): no pseudonym, and
     // counted. A spreadsheet writes it in ASCII, so the cell is only trimmed here; the
     // pseudonym normalises it, once.
-    let reporter = m.reporter.and_then(|i| cells.get(i));
     let shortened_reporter = reporter.is_some_and(|v| {
         let v = v.trim();
         spreadsheet_shortened(v) || m.rounded.get().is_some_and(|r| r.reporter(v))
@@ -1099,6 +1110,13 @@ fn redacted(header: &[String], cells: &Cells<'_>, m: &Mapping) -> BTreeMap<Strin
     // A row whose reporter may have moved, or of another width: every cell shaped like the
     // file's reporters.
     let moved = m.unsure(cells);
+    // The reporter's names wherever another cell quotes them.
+    let reporter_text = (window.clone().into_iter().flatten())
+        .filter_map(|i| cells.get(i))
+        .map(|v| normalized(v).into_owned())
+        .collect::<Vec<_>>()
+        .join("、");
+    let own = reporter_names(&reporter_text);
     let mut fields = BTreeMap::new();
     for i in 0..header.len().max(cells.len()) {
         let v = cells.get(i).map_or("", |c| c.as_ref());
@@ -1107,7 +1125,7 @@ fn redacted(header: &[String], cells: &Cells<'_>, m: &Mapping) -> BTreeMap<Strin
         let v = if hidden && !blank(i) {
             "[已脱敏]".to_owned()
         } else {
-            mask_pii(&normalized_free_text(v))
+            mask_own_names(mask_pii(&normalized_free_text(v)).into(), &own).into_owned()
         };
         // Two columns of one name (two 备注) keep both cells: the later named by its place.
         let name = column_name(header, i);
@@ -1440,8 +1458,9 @@ const WITHDRAWING: [&str; 4] = [
 /// digits (see [`rounded`]): such ticket numbers are quarantined (their records leave the
 /// lake), such reporters have no pseudonym; a workbook's cells merged down rows read on
 /// every row; a CSV cell written as an Excel text formula (`="2025030500012345"`) or after
-/// an apostrophe reads as its text.
-const READING_CODE: u32 = 3;
+/// an apostrophe reads as its text. 4: personal names in the texts masked (see
+/// [`crate::names`]).
+const READING_CODE: u32 = 4;
 
 /// What a file's records depend on besides its bytes. An unchanged file whose reading
 /// changed is read again: an alias added to the registry resolves the rows of earlier

@@ -1,0 +1,452 @@
+//! Personal names in free text, masked as `[姓名]` before anything is written.
+//!
+//! A record's text may name a person: a petitioner signs (`信访人王建国反映`), a caller leaves
+//! a contact (`联系人：李秀英，电话…`), a resident introduces themself (`我叫张伟`). A name is
+//! personal information, and the report quotes records' texts to leaders, so names are masked
+//! like phone numbers.
+//!
+//! Chinese has no spaces between words and no capitals, so a name is taken only where the
+//! text says one comes and only where it looks like one:
+//! - after a cue that introduces a person (`联系人`, `信访人`, `业主`, `我叫`, `本人`…), with
+//!   or without a colon;
+//! - before a contact (`，王建国电话…`, `。李秀英手机[手机号]`), after a break in the text;
+//! - the row's own reporter, where the reporter column holds names (a petition register):
+//!   every occurrence of them ([`mask_own_names`]).
+//!
+//! A name is a common surname (single, or one of the two-character ones) and one or two more
+//! characters. A surname with a form of address (`王先生`, `李女士`, `张某某`, `刘师傅`) says
+//! who the caller is to the operator, not who they are, and stays. Without a colon after its
+//! cue a name must also end where a name ends: at punctuation, the end of the text, or a word
+//! that follows a name (`反映`, `来电`, `电话`, `的`…), so `业主周末在…` or `居民于近日…` keep
+//! their words. Names written without any cue (`王建国反映…`) are not found: that would need
+//! a model of Chinese names, and guessing would mangle ordinary text.
+
+use std::borrow::Cow;
+use std::ops::Range;
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+
+/// What a masked name becomes.
+pub const NAME_MASK: &str = "[姓名]";
+
+/// The commonest single-character surnames (about 85 % of people).
+const SURNAMES: &str =
+    "王李张刘陈杨黄赵周吴徐孙马胡朱郭何罗高林郑梁谢唐许冯宋韩邓彭曹曾田于萧肖潘袁董\
+叶杜丁蒋程余吕魏蔡苏任卢沈姜姚钟崔陆谭汪范金石廖贾韦夏付傅方邹熊白孟秦邱侯江尹薛闫阎段雷龙黎史陶\
+贺毛郝顾龚邵万覃武钱戴严莫孔向常汤康易乔赖文施洪辛柳詹关包牛鲁葛殷欧岳庞卜纪邢聂章翟褚饶谷祝伍\
+凌霍柴";
+
+/// Surnames that are also common words (`包括`, `方便`, `高层`, `关于`): not taken before a
+/// contact, where no cue vouches for a person.
+const WORDLIKE_SURNAMES: &str = "于向关包文方常万石金江高白龙易武安和平任";
+
+/// Two-character surnames.
+const DOUBLE_SURNAMES: [&str; 12] = [
+    "欧阳", "司马", "诸葛", "上官", "皇甫", "令狐", "慕容", "公孙", "夏侯", "尉迟", "司徒", "宇文",
+];
+
+/// Forms of address after a surname: the person stays unnamed.
+const TITLES: [&str; 30] = [
+    "先生", "女士", "小姐", "师傅", "阿姨", "大爷", "大妈", "大娘", "大叔", "大姐", "大哥", "老师",
+    "同志", "老人", "奶奶", "爷爷", "某", "总", "经理", "主任", "书记", "律师", "医生", "警官",
+    "姓", "家", "氏", "工", "队", "局",
+];
+
+/// Characters that do not start or continue a given name here: words of time, place,
+/// quantity and grammar, so `居民于近日`, `业主周末`, `本人于去年` are no names.
+const NOT_GIVEN: &str =
+    "年月日周末天时早晚夜今昨近去本该此上下前后多少几些一二三四五六七八九十百千万\
+的了和与及对向到从自被把将已又也都就还再不没无有是为因由于以所其这那每各全们区楼号单元室栋层路\
+街道村镇市省县反来投称说表要请希诉电话手机先女师阿某家住居业物公司门口边里内外中间子儿孙等在";
+
+/// Words that follow a name (after a cue without a colon, a name must end before one of
+/// them, punctuation, or the end).
+const FOLLOWING: [&str; 37] = [
+    "反映",
+    "来电",
+    "来访",
+    "来信",
+    "投诉",
+    "举报",
+    "求助",
+    "称",
+    "说",
+    "表示",
+    "住",
+    "家住",
+    "居住",
+    "现住",
+    "系",
+    "等",
+    "及",
+    "和",
+    "与",
+    "电话",
+    "手机",
+    "联系",
+    "身份证",
+    "的",
+    "向",
+    "于",
+    "在",
+    "夫妇",
+    "一家",
+    "同志",
+    "要求",
+    "诉求",
+    "因",
+    "性别",
+    "年龄",
+    "住址",
+    "地址",
+];
+
+/// Cues before a name.
+const LEAD_CUES: [&str; 27] = [
+    "姓名",
+    "联系人",
+    "来电人",
+    "反映人",
+    "投诉人",
+    "举报人",
+    "信访人",
+    "求助人",
+    "当事人",
+    "申请人",
+    "申诉人",
+    "代理人",
+    "户主",
+    "业主",
+    "租户",
+    "住户",
+    "居民",
+    "市民",
+    "网格员",
+    "我叫",
+    "名叫",
+    "本人叫",
+    "本人姓名",
+    "本人",
+    "我是",
+    "联系",
+    "找",
+];
+
+/// Contacts after a name.
+const CONTACT_CUES: [&str; 8] = [
+    "电话",
+    "手机",
+    "联系电话",
+    "联系方式",
+    "身份证",
+    "[手机号]",
+    "[电话]",
+    "[身份证号]",
+];
+
+/// Characters that may stand between a cue and its name.
+fn joiner(c: char) -> bool {
+    matches!(c, ':' | '：' | ' ' | '是' | '为' | '叫')
+}
+
+fn han(c: char) -> bool {
+    ('\u{4E00}'..='\u{9FFF}').contains(&c) || ('\u{3400}'..='\u{4DBF}').contains(&c)
+}
+
+fn cues() -> &'static AhoCorasick {
+    static AC: OnceLock<AhoCorasick> = OnceLock::new();
+    AC.get_or_init(|| {
+        let all = LEAD_CUES.iter().chain(CONTACT_CUES.iter());
+        // The patterns are a few short literals: the build cannot fail; an empty automaton
+        // (which finds nothing) is the fallback all the same.
+        AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(all)
+            .or_else(|_| AhoCorasick::new(Vec::<&str>::new()))
+            .unwrap_or_else(|_| unreachable!("an empty automaton always builds"))
+    })
+}
+
+/// The surname `s` starts with, and its length in bytes.
+fn surname_at(s: &str, wordlike: bool) -> Option<usize> {
+    if let Some(d) = DOUBLE_SURNAMES.iter().find(|d| s.starts_with(*d)) {
+        return Some(d.len());
+    }
+    let c = s.chars().next()?;
+    (SURNAMES.contains(c) && (wordlike || !WORDLIKE_SURNAMES.contains(c))).then_some(c.len_utf8())
+}
+
+/// Whether `after` (the text after a surname) starts with a form of address.
+fn titled(after: &str) -> bool {
+    TITLES.iter().any(|t| after.starts_with(t))
+}
+
+/// Whether `rest` (the text after a name) lets the name end there.
+fn ends_name(rest: &str) -> bool {
+    match rest.chars().next() {
+        None => true,
+        Some(c) if !han(c) => true,
+        Some(_) => FOLLOWING.iter().any(|f| rest.starts_with(f)),
+    }
+}
+
+/// The length in bytes of the name `s` starts with: a surname and one or two given
+/// characters, the longer when it ends where a name ends ([`ends_name`]), else the shorter
+/// when that does; with `strict`, one of them must.
+fn name_at(s: &str, strict: bool, wordlike: bool) -> Option<usize> {
+    let sur = surname_at(s, wordlike)?;
+    let after = &s[sur..];
+    if titled(after) {
+        return None;
+    }
+    let mut given = after.chars().take(2);
+    let first = given.next().filter(|&c| han(c) && !NOT_GIVEN.contains(c))?;
+    let one = sur + first.len_utf8();
+    let two = given
+        .next()
+        .filter(|&c| han(c) && !NOT_GIVEN.contains(c))
+        .map(|c| one + c.len_utf8());
+    let ends = |n: usize| ends_name(&s[n..]);
+    match two {
+        Some(two) if ends(two) => Some(two),
+        _ if ends(one) => Some(one),
+        _ if strict => None,
+        // After a colon the name is there; which length is a guess: the longer.
+        _ => Some(two.unwrap_or(one)),
+    }
+}
+
+/// The name ending at byte `end` of `s`, before a contact: preceded by the start of the
+/// text, punctuation or a cue, and not of a surname that is also a common word.
+fn name_before(s: &str, end: usize) -> Option<usize> {
+    let before = &s[..end];
+    let mut starts: Vec<usize> = before
+        .char_indices()
+        .rev()
+        .take(4)
+        .map(|(i, _)| i)
+        .collect();
+    starts.reverse(); // from the longest candidate
+    starts.into_iter().find(|&start| {
+        let prefix = &before[..start];
+        let broken = prefix.chars().next_back().is_none_or(|c| !han(c))
+            || LEAD_CUES.iter().any(|c| prefix.ends_with(c));
+        broken && name_at(&s[start..], false, false) == Some(end - start)
+    })
+}
+
+/// The byte ranges of the names in `text` found by cues.
+fn cued_names(text: &str) -> Vec<Range<usize>> {
+    let mut out: Vec<Range<usize>> = vec![];
+    for m in cues().find_iter(text) {
+        let cue = &text[m.range()];
+        if CONTACT_CUES.contains(&cue) {
+            // Skip one separator between the name and its contact: `王建国，电话`.
+            let mut end = m.start();
+            if let Some(c) = text[..end].chars().next_back() {
+                if matches!(c, '，' | ',' | ' ' | ':' | '：') {
+                    end -= c.len_utf8();
+                }
+            }
+            if let Some(start) = name_before(text, end) {
+                out.push(start..end);
+            }
+            continue;
+        }
+        let mut start = m.end();
+        let mut colon = false;
+        for c in text[start..].chars().take(2) {
+            if !joiner(c) {
+                break;
+            }
+            colon |= matches!(c, ':' | '：');
+            start += c.len_utf8();
+        }
+        if let Some(len) = name_at(&text[start..], !colon, true) {
+            out.push(start..start + len);
+        }
+    }
+    out
+}
+
+/// `text` with `ranges` (sorted by start) replaced by [`NAME_MASK`]; overlapping ranges are
+/// merged.
+fn replaced(text: &str, mut ranges: Vec<Range<usize>>) -> String {
+    ranges.sort_by_key(|r| r.start);
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for r in ranges {
+        if r.end <= at {
+            continue;
+        }
+        out.push_str(&text[at..r.start.max(at)]);
+        if r.start >= at {
+            out.push_str(NAME_MASK);
+        }
+        at = r.end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+/// `text` with the names its cues introduce masked; borrowed when there are none (most texts).
+pub fn mask_names(text: Cow<'_, str>) -> Cow<'_, str> {
+    // Cues are Chinese (or a mask's brackets): an ASCII text has none.
+    if text.is_ascii() {
+        return text;
+    }
+    let ranges = cued_names(&text);
+    if ranges.is_empty() {
+        return text;
+    }
+    Cow::Owned(replaced(&text, ranges))
+}
+
+/// The names a reporter cell holds: the parts between separators, without a trailing `等` or
+/// `等N人`, that are a surname and one to three more Chinese characters (no form of address:
+/// `王先生` names no one), or a minority name with `·`. A phone number, an openid, `匿名` or
+/// `业主` holds none.
+pub fn reporter_names(reporter: &str) -> Vec<&str> {
+    if reporter.is_ascii() {
+        return vec![];
+    }
+    (reporter.split(['、', ',', '，', '/', ';', '；', ' ']))
+        .map(|p| {
+            let p = p.trim();
+            match p.find('等') {
+                Some(i) if i > 0 => &p[..i],
+                _ => p,
+            }
+        })
+        .filter(|p| {
+            let n = p.chars().count();
+            let minority = p.contains('·');
+            (2..=12).contains(&n)
+                && p.chars().all(|c| han(c) || c == '·')
+                && p.chars().filter(|&c| han(c)).count() >= 2
+                && (minority || (n <= 4 && surname_at(p, true).is_some_and(|s| !titled(&p[s..]))))
+        })
+        .collect()
+}
+
+/// `text` with each of the row's reporter `names` (see [`reporter_names`]) masked wherever
+/// it occurs; borrowed when none does.
+pub fn mask_own_names<'a>(text: Cow<'a, str>, names: &[&str]) -> Cow<'a, str> {
+    let ranges: Vec<Range<usize>> = (names.iter())
+        .flat_map(|n| text.match_indices(n).map(|(i, _)| i..i + n.len()))
+        .collect();
+    if ranges.is_empty() {
+        return text;
+    }
+    Cow::Owned(replaced(&text, ranges))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mask(t: &str) -> String {
+        mask_names(t.into()).into_owned()
+    }
+
+    #[test]
+    fn names_after_a_cue_are_masked() {
+        for (text, want) in [
+            (
+                "信访人王建国反映小区电梯停运",
+                "信访人[姓名]反映小区电梯停运",
+            ),
+            ("信访人王芳反映电梯停运", "信访人[姓名]反映电梯停运"),
+            (
+                "联系人：李秀英，电话[手机号]",
+                "联系人：[姓名]，电话[手机号]",
+            ),
+            ("姓名：王芳性别：女", "姓名：[姓名]性别：女"),
+            ("姓名:欧阳娜娜", "姓名:[姓名]"),
+            ("我叫张伟，住3号楼", "我叫[姓名]，住3号楼"),
+            ("本人刘德华，", "本人[姓名]，"),
+            ("业主陈志强的车位被占", "业主[姓名]的车位被占"),
+            ("我是赵敏", "我是[姓名]"),
+            ("请联系网格员郑丽", "请联系网格员[姓名]"),
+        ] {
+            assert_eq!(mask(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn names_before_a_contact_are_masked() {
+        for (text, want) in [
+            (
+                "电梯坏了，王建国电话[手机号]",
+                "电梯坏了，[姓名]电话[手机号]",
+            ),
+            (
+                "电梯坏了。李秀英，手机[手机号]",
+                "电梯坏了。[姓名]，手机[手机号]",
+            ),
+            ("请联系周杰[手机号]", "请联系[姓名][手机号]"),
+        ] {
+            assert_eq!(mask(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn ordinary_words_and_forms_of_address_stay() {
+        for text in [
+            "市民王先生来电反映小区停水",
+            "业主李女士反映",
+            "信访人张某某反映拆迁补偿",
+            "居民于近日发现漏水",
+            "业主周末在小区遛狗",
+            "本人于去年购房",
+            "业主们反映物业费上涨",
+            "业主委员会选举",
+            "业主张贴公告",
+            "小区门口张贴电话号码",
+            "，包括电话、手机",
+            "，高层电话不通",
+            "方便电话联系",
+            "我是本小区业主",
+            "我是一名退休教师",
+            "联系电话[手机号]",
+            "市民来电反映",
+            "要求物业联系电话回复",
+            "3号楼12层漏水",
+        ] {
+            assert_eq!(mask(text), text, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_reporter_cell_gives_its_names() {
+        assert_eq!(reporter_names("王建国"), ["王建国"]);
+        assert_eq!(reporter_names("王建国、李秀英等15人"), ["王建国", "李秀英"]);
+        assert_eq!(reporter_names("张三等"), ["张三"]);
+        assert_eq!(reporter_names("王和平"), ["王和平"]);
+        assert_eq!(reporter_names("阿卜杜·热合曼"), ["阿卜杜·热合曼"]);
+        assert!(reporter_names("13812345678").is_empty());
+        assert!(reporter_names("oX1a2b3c4d5e").is_empty());
+        assert!(reporter_names("王").is_empty());
+        assert!(reporter_names("居民12").is_empty());
+        for nobody in ["匿名", "业主", "物业公司", "王先生", "张某某"] {
+            assert!(reporter_names(nobody).is_empty(), "{nobody}");
+        }
+        let text = "王建国与李秀英等反映，王建国多次来访".into();
+        assert_eq!(
+            mask_own_names(text, &reporter_names("王建国、李秀英")),
+            "[姓名]与[姓名]等反映，[姓名]多次来访"
+        );
+        let text: Cow<'_, str> = "电梯停运".into();
+        assert!(matches!(
+            mask_own_names(text, &["王建国"]),
+            Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn overlapping_ranges_mask_once() {
+        assert_eq!(replaced("abcdef", vec![1..3, 2..4]), "a[姓名]ef");
+        assert_eq!(replaced("abcdef", vec![3..5, 0..1]), "[姓名]bc[姓名]f");
+    }
+}

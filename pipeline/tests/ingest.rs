@@ -801,6 +801,45 @@ fn personal_names_in_texts_are_masked() {
     }
 }
 
+/// A lake loaded before names were masked, with a record whose export is gone: the next
+/// run masks its text once; the run after finds nothing left to mask.
+#[test]
+fn texts_an_earlier_masking_left_are_masked_once() {
+    let c = city();
+    run(&c);
+    let lake_dir = c.dir.path().join("lake");
+    // What session 29 wrote of an archived petition, and its state without a masking.
+    let mut recs = lake::read_partition(&lake_dir, Channel::Petition, "2025-03").unwrap();
+    let mut old = recs[0].clone();
+    old.record_id = "petition:X900".into();
+    old.content = "信访人王建国反映电梯停运".into();
+    old.source_file = "petitions_2024.xlsx".into();
+    recs.push(old);
+    lake::write_partition(
+        &lake_dir,
+        Channel::Petition,
+        "2025-03",
+        &weaksignal_pipeline::record::to_batch(&recs).unwrap(),
+        c.cfg.lake_compression,
+    )
+    .unwrap();
+    let state_file = lake_dir.join("_state/files.json");
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap()).unwrap();
+    assert_eq!(state["masking"], 1);
+    state.as_object_mut().unwrap().remove("masking");
+    std::fs::write(&state_file, state.to_string()).unwrap();
+
+    let s = run(&c);
+    assert!(s.files.iter().all(|f| f.skipped_unchanged));
+    assert_eq!((s.remasked, s.remasked_quarantined), (1, 0));
+    assert_eq!(s.partitions_written.len(), 1);
+    let x900 = &records(&c)["petition:X900"].1;
+    assert_eq!(x900.content, "信访人[姓名]反映电梯停运");
+    let s = run(&c);
+    assert_eq!((s.remasked, s.partitions_written.len()), (0, 0));
+}
+
 #[test]
 fn unreadable_sources_are_reported_not_fatal() {
     let c = city();

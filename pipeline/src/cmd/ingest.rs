@@ -81,6 +81,13 @@ pub(crate) fn print_summary(s: &IngestSummary) {
             s.withdrawn_quarantined
         );
     }
+    if s.remasked + s.remasked_quarantined > 0 {
+        println!(
+            "texts masked again (the masking now hides personal names): {} lake records, {} \
+             quarantined rows of earlier runs",
+            s.remasked, s.remasked_quarantined
+        );
+    }
     for (channel, n) in &s.kept_earlier_reading {
         println!(
             "warning: {n} {channel} records keep their earlier reading: their exports are no \

@@ -9,6 +9,7 @@ pub mod datetime;
 mod placed;
 pub mod preview;
 pub mod readers;
+mod remask;
 pub mod rounded;
 pub mod shape;
 
@@ -188,6 +189,13 @@ pub struct IngestSummary {
     /// [`FileStats::changed`]).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub withdrawn_quarantined: u64,
+    /// Lake records whose texts were masked again because the masking grew (see
+    /// [`remask`]): records of exports no longer read, loaded with an earlier masking.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub remasked: u64,
+    /// Quarantined rows of earlier runs whose cells were masked again alike.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub remasked_quarantined: u64,
 }
 
 /// A category label the taxonomy lacks, as [`IngestSummary::unknown_categories`] lists it.
@@ -1432,6 +1440,10 @@ struct State {
     /// moved cells (see [`shape`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     shapes: BTreeMap<String, shape::ShapeHistory>,
+    /// The [`remask::MASKING_CODE`] the lake's texts were last masked with (0: before
+    /// session 30).
+    #[serde(default)]
+    masking: u32,
 }
 
 /// Why a file loaded before readings were recorded is read again: the code that read it
@@ -2367,6 +2379,22 @@ pub fn ingest(
         summary.withdrawn_quarantined += n;
     }
     summary.partitions_written.extend(written);
+    // Texts an earlier masking left (exports no longer read): masked once more. A lake new
+    // this run was masked as it was written.
+    if state.masking < remask::MASKING_CODE {
+        if months_before.values().any(|m| !m.is_empty()) {
+            let r = remask::remask(&lake_dir, cfg.lake_compression)?;
+            info!(
+                records = r.records,
+                quarantined = r.quarantined,
+                "texts masked again"
+            );
+            summary.remasked = r.records;
+            summary.remasked_quarantined = r.quarantined;
+            summary.partitions_written.extend(r.written);
+        }
+        state.masking = remask::MASKING_CODE;
+    }
     match std::fs::remove_file(&settling) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e).at(&settling),
         _ => {}

@@ -15,11 +15,13 @@
 //!
 //! A name is a common surname (single, or one of the two-character ones) and one or two more
 //! characters. A surname with a form of address (`王先生`, `李女士`, `张某某`, `刘师傅`) says
-//! who the caller is to the operator, not who they are, and stays. Without a colon after its
-//! cue a name must also end where a name ends: at punctuation, the end of the text, or a word
-//! that follows a name (`反映`, `来电`, `电话`, `的`…), so `业主周末在…` or `居民于近日…` keep
-//! their words. Names written without any cue (`王建国反映…`) are not found: that would need
-//! a model of Chinese names, and guessing would mangle ordinary text.
+//! who the caller is to the operator, not who they are, and stays. After a role without a
+//! colon (`业主`, `居民`, `本人`) a name must also end where a name ends: at punctuation, the
+//! end of the text, or a word that follows a name (`反映`, `来电`, `电话`, `的`…), so
+//! `业主周末在…` or `居民于近日…` keep their words; and a surname that also starts common
+//! words (`方面`, `曾经`) needs two more characters there. Names written without any cue
+//! (`王建国反映…`) are not found: that would need a model of Chinese names, and guessing
+//! would mangle ordinary text.
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -37,9 +39,11 @@ const SURNAMES: &str =
 贺毛郝顾龚邵万覃武钱戴严莫孔向常汤康易乔赖文施洪辛柳詹关包牛鲁葛殷欧岳庞卜纪邢聂章翟褚饶谷祝伍\
 凌霍柴";
 
-/// Surnames that are also common words (`包括`, `方便`, `高层`, `关于`): not taken before a
-/// contact, where no cue vouches for a person.
-const WORDLIKE_SURNAMES: &str = "于向关包文方常万石金江高白龙易武安和平任";
+/// Surnames that are also the first character of common words (`包括`, `方面`, `高层`,
+/// `曾经`, `施工`): not taken before a contact, where no cue vouches for a person, and after
+/// a cue without a colon only with two more characters.
+const WORDLIKE_SURNAMES: &str =
+    "于向关包文方常万石金江高白龙易武安和平任曾余何许马夏严顾施黎洪雷毛章柴凌";
 
 /// Two-character surnames.
 const DOUBLE_SURNAMES: [&str; 12] = [
@@ -58,7 +62,7 @@ const TITLES: [&str; 30] = [
 const NOT_GIVEN: &str =
     "年月日周末天时早晚夜今昨近去本该此上下前后多少几些一二三四五六七八九十百千万\
 的了和与及对向到从自被把将已又也都就还再不没无有是为因由于以所其这那每各全们区楼号单元室栋层路\
-街道村镇市省县反来投称说表要请希诉电话手机先女师阿某家住居业物公司门口边里内外中间子儿孙等在";
+街道村镇市省县反来投称说表要请希诉电话手机先女师阿某家住居业物公司门口边里内外中间子儿孙等在季围";
 
 /// Words that follow a name (after a cue without a colon, a name must end before one of
 /// them, punctuation, or the end).
@@ -133,6 +137,9 @@ const LEAD_CUES: [&str; 27] = [
     "找",
 ];
 
+/// Cues after which a name comes whatever follows it (as after a colon).
+const NAMING_CUES: [&str; 5] = ["姓名", "我叫", "名叫", "本人叫", "本人姓名"];
+
 /// Contacts after a name.
 const CONTACT_CUES: [&str; 8] = [
     "电话",
@@ -168,13 +175,16 @@ fn cues() -> &'static AhoCorasick {
     })
 }
 
-/// The surname `s` starts with, and its length in bytes.
-fn surname_at(s: &str, wordlike: bool) -> Option<usize> {
+/// The length in bytes of the surname `s` starts with, and whether it is also a common
+/// word ([`WORDLIKE_SURNAMES`]).
+fn surname_at(s: &str) -> Option<(usize, bool)> {
     if let Some(d) = DOUBLE_SURNAMES.iter().find(|d| s.starts_with(*d)) {
-        return Some(d.len());
+        return Some((d.len(), false));
     }
     let c = s.chars().next()?;
-    (SURNAMES.contains(c) && (wordlike || !WORDLIKE_SURNAMES.contains(c))).then_some(c.len_utf8())
+    SURNAMES
+        .contains(c)
+        .then(|| (c.len_utf8(), WORDLIKE_SURNAMES.contains(c)))
 }
 
 /// Whether `after` (the text after a surname) starts with a form of address.
@@ -193,9 +203,13 @@ fn ends_name(rest: &str) -> bool {
 
 /// The length in bytes of the name `s` starts with: a surname and one or two given
 /// characters, the longer when it ends where a name ends ([`ends_name`]), else the shorter
-/// when that does; with `strict`, one of them must.
+/// when that does; with `strict`, one of them must, and a surname that is also a common
+/// word needs two. Without `wordlike`, such a surname starts no name.
 fn name_at(s: &str, strict: bool, wordlike: bool) -> Option<usize> {
-    let sur = surname_at(s, wordlike)?;
+    let (sur, common_word) = surname_at(s)?;
+    if common_word && !wordlike {
+        return None;
+    }
     let after = &s[sur..];
     if titled(after) {
         return None;
@@ -210,6 +224,9 @@ fn name_at(s: &str, strict: bool, wordlike: bool) -> Option<usize> {
     let ends = |n: usize| ends_name(&s[n..]);
     match two {
         Some(two) if ends(two) => Some(two),
+        // `业主方面表示`, `居民曾经反映`: a surname that is a word's first character, with
+        // one more, is more often the word.
+        _ if strict && common_word => None,
         _ if ends(one) => Some(one),
         _ if strict => None,
         // After a colon the name is there; which length is a guess: the longer.
@@ -263,7 +280,9 @@ fn cued_names(text: &str) -> Vec<Range<usize>> {
             colon |= matches!(c, ':' | '：');
             start += c.len_utf8();
         }
-        if let Some(len) = name_at(&text[start..], !colon, true) {
+        // A colon or a self-introduction says a name comes; a role (`业主`) only may.
+        let certain = colon || NAMING_CUES.contains(&cue);
+        if let Some(len) = name_at(&text[start..], !certain, true) {
             out.push(start..start + len);
         }
     }
@@ -325,7 +344,7 @@ pub fn reporter_names(reporter: &str) -> Vec<&str> {
             (2..=12).contains(&n)
                 && p.chars().all(|c| han(c) || c == '·')
                 && p.chars().filter(|&c| han(c)).count() >= 2
-                && (minority || (n <= 4 && surname_at(p, true).is_some_and(|s| !titled(&p[s..]))))
+                && (minority || (n <= 4 && surname_at(p).is_some_and(|(s, _)| !titled(&p[s..]))))
         })
         .collect()
 }
@@ -369,6 +388,10 @@ mod tests {
             ("业主陈志强的车位被占", "业主[姓名]的车位被占"),
             ("我是赵敏", "我是[姓名]"),
             ("请联系网格员郑丽", "请联系网格员[姓名]"),
+            ("业主高建国反映", "业主[姓名]反映"),
+            ("联系人：方芳", "联系人：[姓名]"),
+            ("我叫马敏，", "我叫[姓名]，"),
+            ("我叫马敏住在3栋", "我叫[姓名]住在3栋"),
         ] {
             assert_eq!(mask(text), want, "{text}");
         }
@@ -408,6 +431,11 @@ mod tests {
             "，高层电话不通",
             "方便电话联系",
             "我是本小区业主",
+            "业主方面表示不满",
+            "居民曾经反映过此事",
+            "业主施工的噪音",
+            "居民凌晨的时候",
+            "业主周围的环境",
             "我是一名退休教师",
             "联系电话[手机号]",
             "市民来电反映",

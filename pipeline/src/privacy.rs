@@ -62,17 +62,30 @@ impl Pseudonymizer {
     /// The pseudonym of an identity (phone, openid, name): 16 hex digits (64 bits), or
     /// `None` for a blank identity. One household's mobile number has one pseudonym however
     /// a system wrote it: `138 1234 5678`, `(0)138-1234-5678`, `+86 13812345678`,
-    /// `0086…`, `86…`, and `013812345678` (the trunk 0 a call from another city shows).
+    /// `0086…`, `86…`, and `013812345678` (the trunk 0 a call from another city shows). A
+    /// cell naming several people keys the first (see [`crate::names::reporter_names`]).
     pub fn key(&self, identity: &str) -> Option<crate::record::Str> {
         // The normalised identity without spaces, dashes and brackets (normalisation has
         // turned every whitespace into a space); copied only when it has them.
         let norm = crate::normalize::normalized(identity);
+        // A register's cell naming several petitioners, or their number
+        // (`王建国、李秀英等15人`), is the household of the first named: on a later visit the
+        // same petitioner is written `王建国`.
+        if !norm.is_ascii() {
+            if let Some(first) = crate::names::reporter_names(&norm).first() {
+                return self.tag(first);
+            }
+        }
         const SEPARATORS: [char; 4] = [' ', '-', '(', ')'];
         let joined: std::borrow::Cow<'_, str> = match norm.contains(SEPARATORS) {
             true => norm.split(SEPARATORS).collect::<String>().into(),
             false => norm.as_ref().into(),
         };
-        let identity = mobile_number(&joined).unwrap_or(&joined);
+        self.tag(mobile_number(&joined).unwrap_or(&joined))
+    }
+
+    /// The pseudonym of a normalised identity; `None` when blank.
+    fn tag(&self, identity: &str) -> Option<crate::record::Str> {
         if identity.is_empty() {
             return None;
         }
@@ -201,6 +214,25 @@ mod tests {
             assert_ne!(a.key(other).as_ref(), Some(&k), "{other}");
         }
         assert_ne!(a.key("057188886666"), a.key("57188886666"));
+    }
+
+    #[test]
+    fn a_petitioner_named_with_others_is_the_household_of_the_first() {
+        let a = Pseudonymizer::new(b"0123456789abcdef0123").unwrap();
+        let k = a.key("王建国").unwrap();
+        for written in [
+            "王建国、李秀英等15人",
+            "王建国等",
+            "王建国等3人",
+            " 王建国 ",
+            "王建国,李秀英",
+        ] {
+            assert_eq!(a.key(written).as_ref(), Some(&k), "{written}");
+        }
+        assert_ne!(a.key("李秀英"), a.key("王建国"));
+        // What names no one is keyed as written.
+        assert_ne!(a.key("王先生"), a.key("王先生等"));
+        assert_ne!(a.key("匿名"), None);
     }
 
     #[test]

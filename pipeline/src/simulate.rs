@@ -1109,7 +1109,12 @@ fn write_outputs(
         }
         ws.write_string(row, 2, *pick(rng, &["来信", "来访", "网上信访"]))?;
         let name = person_name(e.reporter);
-        ws.write_string(row, 3, &name)?;
+        // A collective petition's register cell often counts the others it speaks for.
+        if e.participants >= 5 && unit_hash(*i, 6) < 0.5 {
+            ws.write_string(row, 3, format!("{name}等{}人", e.participants))?;
+        } else {
+            ws.write_string(row, 3, &name)?;
+        }
         ws.write_number(row, 4, e.participants as f64)?;
         ws.write_string(row, 5, if e.participants >= 5 { "是" } else { "否" })?;
         let lvl = match e.level {

@@ -9,7 +9,8 @@
 //! text says one comes and only where it looks like one:
 //! - after a cue that introduces a person (`联系人`, `信访人`, `业主`, `我叫`, `本人`…), with
 //!   or without a colon;
-//! - before a contact (`，王建国电话…`, `。李秀英手机[手机号]`), after a break in the text;
+//! - before a contact (`，王建国电话…`, `。李秀英手机[手机号]`) or a count of the others a
+//!   petitioner speaks for (`王建国等15人`), after a break in the text;
 //! - the row's own reporter, where the reporter column holds names (a petition register):
 //!   every occurrence of them ([`mask_own_names`]).
 //!
@@ -164,6 +165,37 @@ const CONTACT_CUES: [&str; 8] = [
     "[身份证号]",
 ];
 
+/// Cues after a name: `等` with a count of people (`王建国等15人`, `等人`).
+const GROUP_CUES: [&str; 1] = ["等"];
+
+/// What a cue says of a name's place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A name may follow ([`LEAD_CUES`]).
+    Lead,
+    /// A name may come before, after a break ([`CONTACT_CUES`]).
+    Contact,
+    /// A name may come before, when a count of people follows ([`GROUP_CUES`]).
+    Group,
+}
+
+/// Every cue with its kind.
+fn all_cues() -> impl Iterator<Item = (&'static str, Kind)> {
+    (LEAD_CUES.iter().map(|c| (*c, Kind::Lead)))
+        .chain(CONTACT_CUES.iter().map(|c| (*c, Kind::Contact)))
+        .chain(GROUP_CUES.iter().map(|c| (*c, Kind::Group)))
+}
+
+/// Whether `rest` (after `等`) counts people: a number, in digits or Chinese, perhaps `余`
+/// or `多`, then `人`, `名`, `户` or `位`; or `人` alone (`等人`).
+fn counts_people(rest: &str) -> bool {
+    let counted = rest.trim_start_matches(|c: char| {
+        c.is_ascii_digit() || "一二两三四五六七八九十百几余多".contains(c)
+    });
+    counted.len() < rest.len() && counted.starts_with(['人', '名', '户', '位'])
+        || rest.starts_with('人')
+}
+
 /// Characters that may stand between a cue and its name.
 fn joiner(c: char) -> bool {
     matches!(c, ':' | '：' | ' ' | '是' | '为' | '叫')
@@ -212,20 +244,18 @@ struct Tables {
     cue_starts: CharSet,
     /// The distinct first characters of the cues, sorted; `cues[i]` holds those of `starts[i]`.
     starts: Vec<char>,
-    /// Each first character's cues, longest first, and whether they are contacts.
-    cues: Vec<Vec<(&'static str, bool)>>,
+    /// Each first character's cues, longest first, and their kinds.
+    cues: Vec<Vec<(&'static str, Kind)>>,
 }
 
 fn tables() -> &'static Tables {
     static TABLES: OnceLock<Tables> = OnceLock::new();
     TABLES.get_or_init(|| {
-        let all =
-            (LEAD_CUES.iter().map(|c| (*c, false))).chain(CONTACT_CUES.iter().map(|c| (*c, true)));
-        let mut by_first: std::collections::BTreeMap<char, Vec<(&'static str, bool)>> =
+        let mut by_first: std::collections::BTreeMap<char, Vec<(&'static str, Kind)>> =
             Default::default();
-        for (cue, contact) in all {
+        for (cue, kind) in all_cues() {
             if let Some(c) = cue.chars().next() {
-                by_first.entry(c).or_default().push((cue, contact));
+                by_first.entry(c).or_default().push((cue, kind));
             }
         }
         for v in by_first.values_mut() {
@@ -245,7 +275,7 @@ fn tables() -> &'static Tables {
 
 impl Tables {
     /// The longest cue starting with character `c` at the start of `rest`.
-    fn cue_at(&self, c: char, rest: &[u8]) -> Option<(&'static str, bool)> {
+    fn cue_at(&self, c: char, rest: &[u8]) -> Option<(&'static str, Kind)> {
         let i = self.starts.binary_search(&c).ok()?;
         (self.cues[i].iter())
             .find(|(cue, _)| rest.starts_with(cue.as_bytes()))
@@ -253,10 +283,10 @@ impl Tables {
     }
 
     /// Calls `each` with the cues of `text` from the left, each the longest at its place
-    /// and none overlapping (as a leftmost-longest automaton finds them): byte range, and
-    /// whether a contact. A character at a time: most cost a bit's lookup rather than three
+    /// and none overlapping (as a leftmost-longest automaton finds them): byte range and
+    /// kind. A character at a time: most cost a bit's lookup rather than three
     /// automaton steps.
-    fn find_cues(&self, text: &str, mut each: impl FnMut(Range<usize>, bool)) {
+    fn find_cues(&self, text: &str, mut each: impl FnMut(Range<usize>, Kind)) {
         let b = text.as_bytes();
         let mut i = 0;
         while i < b.len() {
@@ -277,8 +307,8 @@ impl Tables {
                 continue;
             };
             match c.and_then(|c| self.cue_at(c, &b[i..])) {
-                Some((cue, contact)) => {
-                    each(i..i + cue.len(), contact);
+                Some((cue, kind)) => {
+                    each(i..i + cue.len(), kind);
                     i += cue.len();
                 }
                 None => i += width,
@@ -375,9 +405,18 @@ fn name_before(s: &str, end: usize) -> Option<usize> {
 /// The byte ranges of the names in `text` found by cues.
 fn cued_names(text: &str) -> Vec<Range<usize>> {
     let mut out: Vec<Range<usize>> = vec![];
-    tables().find_cues(text, |m, contact| {
+    tables().find_cues(text, |m, kind| {
         let cue = &text[m.clone()];
-        if contact {
+        if kind == Kind::Group {
+            // `王建国等15人`: the name before the count of the others.
+            if counts_people(&text[m.end..]) {
+                if let Some(start) = name_before(text, m.start) {
+                    out.push(start..m.start);
+                }
+            }
+            return;
+        }
+        if kind == Kind::Contact {
             // Skip one separator between the name and its contact: `王建国，电话`.
             let mut end = m.start;
             if let Some(c) = text[..end].chars().next_back() {
@@ -532,6 +571,9 @@ mod tests {
                 "电梯坏了。[姓名]，手机[手机号]",
             ),
             ("请联系周杰[手机号]", "请联系[姓名][手机号]"),
+            ("王建国等15人集体来访", "[姓名]等15人集体来访"),
+            ("近日，李秀英等二十余人反映", "近日，[姓名]等二十余人反映"),
+            ("信访人赵敏等人反映", "信访人[姓名]等人反映"),
         ] {
             assert_eq!(mask(text), want, "{text}");
         }
@@ -564,6 +606,11 @@ mod tests {
             "儿子上学不便",
             "王经理答应维修",
             "经理办公室无人",
+            "居民等20人反映",
+            "，包括业主等30人",
+            "等待维修",
+            "王建国等待回复",
+            "电梯等设施老化",
             "我是一名退休教师",
             "联系电话[手机号]",
             "市民来电反映",
@@ -606,20 +653,21 @@ mod tests {
         fn cues_are_found_as_an_automaton_finds_them(
             parts in proptest::collection::vec(0usize..60, 0..30)
         ) {
-            let pieces: Vec<&str> = (LEAD_CUES.iter().chain(CONTACT_CUES.iter()).copied())
+            let pieces: Vec<&str> = all_cues().map(|(c, _)| c)
                 .chain(["人", "联", "本", "电", "[", "王", "a", "，", "手机号]", "号", "é", "😀"])
                 .collect();
             let text: String = parts.iter().map(|&p| pieces[p % pieces.len()]).collect();
             let ac = aho_corasick::AhoCorasick::builder()
                 .match_kind(aho_corasick::MatchKind::LeftmostLongest)
-                .build(LEAD_CUES.iter().chain(CONTACT_CUES.iter()))
+                .build(all_cues().map(|(c, _)| c))
                 .unwrap();
-            let want: Vec<(Range<usize>, bool)> = ac
+            let kinds: std::collections::HashMap<&str, Kind> = all_cues().collect();
+            let want: Vec<(Range<usize>, Kind)> = ac
                 .find_iter(&text)
-                .map(|m| (m.range(), CONTACT_CUES.contains(&&text[m.range()])))
+                .map(|m| (m.range(), kinds[&text[m.range()]]))
                 .collect();
             let mut got = vec![];
-            tables().find_cues(&text, |m, contact| got.push((m, contact)));
+            tables().find_cues(&text, |m, kind| got.push((m, kind)));
             proptest::prop_assert_eq!(got, want);
         }
     }

@@ -8,7 +8,7 @@
 //! | compound_id | utf8? | resolved compound, null when unresolved |
 //! | match_method, match_score | utf8, f64 | exact, alias, substring, fuzzy, ambiguous, unresolved |
 //! | street, community, grid | utf8? | from the registry |
-//! | address, content | utf8 | free text, normalised, identifiers masked |
+//! | address, content | utf8 | free text, normalised, identifiers and personal names masked |
 //! | category_l1, category_l2 | utf8? | on the taxonomy |
 //! | category_source | utf8 | given, classified, none |
 //! | reporter_key | utf8? | HMAC pseudonym of the reporter, never the identity |

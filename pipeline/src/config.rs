@@ -131,6 +131,11 @@ pub struct IngestSettings {
     pub fuzzy_threshold: f64,
     /// Participants at or above which a petition is collective when the export has no flag.
     pub collective_threshold: i64,
+    /// Words this district's texts put before a person's name, besides the built-in ones
+    /// (`信访人`, `联系人`, `业主`, `我叫`…: see [`crate::names`]): `来访者`, `报修人`. Each
+    /// must start with a Chinese character.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub name_cues: Vec<String>,
 }
 
 /// A date written as a TOML date (`2000-01-01`) or as a string (`"2000-01-01"`).
@@ -164,6 +169,7 @@ impl Default for IngestSettings {
             test_markers: vec!["测试工单".into(), "测试数据".into()],
             fuzzy_threshold: 0.75,
             collective_threshold: 5,
+            name_cues: vec![],
         }
     }
 }
@@ -420,6 +426,11 @@ impl Config {
                 }
             }
         }
+        for cue in (self.ingest.name_cues.iter()).filter(|c| !crate::names::valid_cue(c)) {
+            p.push(format!(
+                "ingest.name_cues: `{cue}` must start with a Chinese character"
+            ));
+        }
         if !(0.0..=1.0).contains(&self.ingest.fuzzy_threshold) {
             p.push(format!(
                 "ingest.fuzzy_threshold must be in [0, 1], got {}",
@@ -466,6 +477,29 @@ mod tests {
         std::fs::write(&p, with("earliest = \"2000年\"")).unwrap();
         let e = Config::load(&p).unwrap_err().to_string();
         assert!(e.contains("`2000年` is not a date"), "{e}");
+    }
+
+    /// The demo config's commented name cues read, and a cue that cannot start a name is
+    /// named in the error.
+    #[test]
+    fn name_cues_start_with_a_chinese_character() {
+        let demo = crate::simulate::DEMO_CONFIG;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("w.toml");
+        let example = "# name_cues = [\"报修人\", \"来访者\"]";
+        assert!(demo.contains(example));
+        std::fs::write(&p, demo.replace(example, &example[2..])).unwrap();
+        assert_eq!(
+            Config::load(&p).unwrap().ingest.name_cues,
+            ["报修人", "来访者"]
+        );
+        std::fs::write(&p, demo.replace(example, "name_cues = [\"tenant\", \"\"]")).unwrap();
+        let e = Config::load(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("`tenant` must start with a Chinese character"),
+            "{e}"
+        );
+        assert!(e.contains("`` must start"), "{e}");
     }
 
     /// The demo config's commented example of a platform's JSON source is a valid source.

@@ -233,53 +233,99 @@ impl CharSet {
     }
 }
 
-/// The character sets and cues, built once.
-struct Tables {
+/// The character sets of names, built once.
+struct Sets {
     /// [`SURNAMES`], and the first characters of [`DOUBLE_SURNAMES`].
     surnames: CharSet,
     doubles: CharSet,
     wordlike: CharSet,
     not_given: CharSet,
+}
+
+fn sets() -> &'static Sets {
+    static SETS: OnceLock<Sets> = OnceLock::new();
+    SETS.get_or_init(|| Sets {
+        surnames: CharSet::new(SURNAMES.chars()),
+        doubles: CharSet::new(DOUBLE_SURNAMES.iter().filter_map(|d| d.chars().next())),
+        wordlike: CharSet::new(WORDLIKE_SURNAMES.chars()),
+        not_given: CharSet::new(NOT_GIVEN.chars()),
+    })
+}
+
+/// The cues that tell where names are: the built-in ones ([`Names::builtin`]), with those a
+/// district's texts use besides (`ingest.name_cues`, [`Names::new`]).
+pub struct Names {
     /// The characters a cue starts with.
     cue_starts: CharSet,
     /// The distinct first characters of the cues, sorted; `cues[i]` holds those of `starts[i]`.
     starts: Vec<char>,
     /// Each first character's cues, longest first, and their kinds.
-    cues: Vec<Vec<(&'static str, Kind)>>,
+    cues: Vec<Vec<(Box<str>, Kind)>>,
+    /// The cues before a name, for [`Names::name_before`].
+    lead: Vec<Box<str>>,
 }
 
-fn tables() -> &'static Tables {
-    static TABLES: OnceLock<Tables> = OnceLock::new();
-    TABLES.get_or_init(|| {
-        let mut by_first: std::collections::BTreeMap<char, Vec<(&'static str, Kind)>> =
+impl Names {
+    /// The built-in cues and `extra` cues before a name (each should start with a Chinese
+    /// character: [`valid_cue`]; others are left out).
+    pub fn new(extra: &[String]) -> Names {
+        let extra = (extra.iter())
+            .filter(|c| valid_cue(c))
+            .map(|c| (c.as_str(), Kind::Lead));
+        let mut by_first: std::collections::BTreeMap<char, Vec<(Box<str>, Kind)>> =
             Default::default();
-        for (cue, kind) in all_cues() {
-            if let Some(c) = cue.chars().next() {
-                by_first.entry(c).or_default().push((cue, kind));
+        let mut lead = vec![];
+        let builtin = all_cues().map(|(c, k)| -> (&str, Kind) { (c, k) });
+        for (cue, kind) in builtin.chain(extra) {
+            let Some(c) = cue.chars().next() else {
+                continue;
+            };
+            let v = by_first.entry(c).or_default();
+            if v.iter().any(|(known, _)| known.as_ref() == cue) {
+                continue;
+            }
+            v.push((cue.into(), kind));
+            if kind == Kind::Lead {
+                lead.push(cue.into());
             }
         }
         for v in by_first.values_mut() {
             v.sort_by_key(|(c, _)| std::cmp::Reverse(c.len()));
         }
-        Tables {
-            surnames: CharSet::new(SURNAMES.chars()),
-            doubles: CharSet::new(DOUBLE_SURNAMES.iter().filter_map(|d| d.chars().next())),
-            wordlike: CharSet::new(WORDLIKE_SURNAMES.chars()),
-            not_given: CharSet::new(NOT_GIVEN.chars()),
+        Names {
             cue_starts: CharSet::new(by_first.keys().copied()),
             starts: by_first.keys().copied().collect(),
             cues: by_first.into_values().collect(),
+            lead,
         }
-    })
-}
+    }
 
-impl Tables {
+    /// The built-in cues only.
+    pub fn builtin() -> &'static Names {
+        static BUILTIN: OnceLock<Names> = OnceLock::new();
+        BUILTIN.get_or_init(|| Names::new(&[]))
+    }
+
+    /// `text` with the names its cues introduce masked; borrowed when there are none (most
+    /// texts).
+    pub fn mask<'a>(&self, text: Cow<'a, str>) -> Cow<'a, str> {
+        // Cues are Chinese (or a mask's brackets): an ASCII text has none.
+        if text.is_ascii() {
+            return text;
+        }
+        let ranges = self.cued_names(&text);
+        if ranges.is_empty() {
+            return text;
+        }
+        Cow::Owned(replaced(&text, ranges))
+    }
+
     /// The longest cue starting with character `c` at the start of `rest`.
-    fn cue_at(&self, c: char, rest: &[u8]) -> Option<(&'static str, Kind)> {
+    fn cue_at(&self, c: char, rest: &[u8]) -> Option<(usize, Kind)> {
         let i = self.starts.binary_search(&c).ok()?;
         (self.cues[i].iter())
             .find(|(cue, _)| rest.starts_with(cue.as_bytes()))
-            .copied()
+            .map(|(cue, kind)| (cue.len(), *kind))
     }
 
     /// Calls `each` with the cues of `text` from the left, each the longest at its place
@@ -307,25 +353,98 @@ impl Tables {
                 continue;
             };
             match c.and_then(|c| self.cue_at(c, &b[i..])) {
-                Some((cue, kind)) => {
-                    each(i..i + cue.len(), kind);
-                    i += cue.len();
+                Some((len, kind)) => {
+                    each(i..i + len, kind);
+                    i += len;
                 }
                 None => i += width,
             }
         }
     }
 
+    /// The name ending at byte `end` of `s`, before a contact: preceded by the start of the
+    /// text, punctuation or a cue, and not of a surname that is also a common word.
+    fn name_before(&self, s: &str, end: usize) -> Option<usize> {
+        let before = &s[..end];
+        let mut starts: Vec<usize> = before
+            .char_indices()
+            .rev()
+            .take(4)
+            .map(|(i, _)| i)
+            .collect();
+        starts.reverse(); // from the longest candidate
+        starts.into_iter().find(|&start| {
+            let prefix = &before[..start];
+            let broken = prefix.chars().next_back().is_none_or(|c| !han(c))
+                || self.lead.iter().any(|c| prefix.ends_with(c.as_ref()));
+            broken && name_at(&s[start..], false, false) == Some(end - start)
+        })
+    }
+
+    /// The byte ranges of the names in `text` found by cues.
+    fn cued_names(&self, text: &str) -> Vec<Range<usize>> {
+        let mut out: Vec<Range<usize>> = vec![];
+        self.find_cues(text, |m, kind| {
+            let cue = &text[m.clone()];
+            if kind == Kind::Group {
+                // `王建国等15人`: the name before the count of the others.
+                if counts_people(&text[m.end..]) {
+                    if let Some(start) = self.name_before(text, m.start) {
+                        out.push(start..m.start);
+                    }
+                }
+                return;
+            }
+            if kind == Kind::Contact {
+                // Skip one separator between the name and its contact: `王建国，电话`.
+                let mut end = m.start;
+                if let Some(c) = text[..end].chars().next_back() {
+                    if matches!(c, '，' | ',' | ' ' | ':' | '：') {
+                        end -= c.len_utf8();
+                    }
+                }
+                if let Some(start) = self.name_before(text, end) {
+                    out.push(start..end);
+                }
+                return;
+            }
+            let mut start = m.end;
+            let mut colon = false;
+            for c in text[start..].chars().take(2) {
+                if !joiner(c) {
+                    break;
+                }
+                colon |= matches!(c, ':' | '：');
+                start += c.len_utf8();
+            }
+            // A colon or a self-introduction says a name comes; a role (`业主`) only may.
+            let certain = colon || NAMING_CUES.contains(&cue);
+            if let Some(len) = name_at(&text[start..], !certain, true) {
+                out.push(start..start + len);
+            }
+        });
+        out
+    }
+}
+
+impl Sets {
     /// Whether `c` may be a character of a given name.
     fn given(&self, c: char) -> bool {
         han(c) && !self.not_given.contains(c)
     }
 }
 
+/// Whether `cue` can be a cue before a name: it starts with a Chinese character.
+pub fn valid_cue(cue: &str) -> bool {
+    cue.chars()
+        .next()
+        .is_some_and(|c| (c as u32).checked_sub(CJK.0).is_some_and(|k| k < CJK.1))
+}
+
 /// The length in bytes of the surname `s` starts with, and whether it is also a common
 /// word ([`WORDLIKE_SURNAMES`]).
 fn surname_at(s: &str) -> Option<(usize, bool)> {
-    let t = tables();
+    let t = sets();
     let c = s.chars().next()?;
     if t.doubles.contains(c) {
         if let Some(d) = DOUBLE_SURNAMES.iter().find(|d| s.starts_with(*d)) {
@@ -363,7 +482,7 @@ fn name_at(s: &str, strict: bool, wordlike: bool) -> Option<usize> {
         return None;
     }
     let mut given = after.chars().take(2);
-    let t = tables();
+    let t = sets();
     let first = given.next().filter(|&c| t.given(c))?;
     let one = sur + first.len_utf8();
     let two = given
@@ -381,70 +500,6 @@ fn name_at(s: &str, strict: bool, wordlike: bool) -> Option<usize> {
         // After a colon the name is there; which length is a guess: the longer.
         _ => Some(two.unwrap_or(one)),
     }
-}
-
-/// The name ending at byte `end` of `s`, before a contact: preceded by the start of the
-/// text, punctuation or a cue, and not of a surname that is also a common word.
-fn name_before(s: &str, end: usize) -> Option<usize> {
-    let before = &s[..end];
-    let mut starts: Vec<usize> = before
-        .char_indices()
-        .rev()
-        .take(4)
-        .map(|(i, _)| i)
-        .collect();
-    starts.reverse(); // from the longest candidate
-    starts.into_iter().find(|&start| {
-        let prefix = &before[..start];
-        let broken = prefix.chars().next_back().is_none_or(|c| !han(c))
-            || LEAD_CUES.iter().any(|c| prefix.ends_with(c));
-        broken && name_at(&s[start..], false, false) == Some(end - start)
-    })
-}
-
-/// The byte ranges of the names in `text` found by cues.
-fn cued_names(text: &str) -> Vec<Range<usize>> {
-    let mut out: Vec<Range<usize>> = vec![];
-    tables().find_cues(text, |m, kind| {
-        let cue = &text[m.clone()];
-        if kind == Kind::Group {
-            // `王建国等15人`: the name before the count of the others.
-            if counts_people(&text[m.end..]) {
-                if let Some(start) = name_before(text, m.start) {
-                    out.push(start..m.start);
-                }
-            }
-            return;
-        }
-        if kind == Kind::Contact {
-            // Skip one separator between the name and its contact: `王建国，电话`.
-            let mut end = m.start;
-            if let Some(c) = text[..end].chars().next_back() {
-                if matches!(c, '，' | ',' | ' ' | ':' | '：') {
-                    end -= c.len_utf8();
-                }
-            }
-            if let Some(start) = name_before(text, end) {
-                out.push(start..end);
-            }
-            return;
-        }
-        let mut start = m.end;
-        let mut colon = false;
-        for c in text[start..].chars().take(2) {
-            if !joiner(c) {
-                break;
-            }
-            colon |= matches!(c, ':' | '：');
-            start += c.len_utf8();
-        }
-        // A colon or a self-introduction says a name comes; a role (`业主`) only may.
-        let certain = colon || NAMING_CUES.contains(&cue);
-        if let Some(len) = name_at(&text[start..], !certain, true) {
-            out.push(start..start + len);
-        }
-    });
-    out
 }
 
 /// `text` with `ranges` (sorted by start) replaced by [`NAME_MASK`]; overlapping ranges are
@@ -467,17 +522,9 @@ fn replaced(text: &str, mut ranges: Vec<Range<usize>>) -> String {
     out
 }
 
-/// `text` with the names its cues introduce masked; borrowed when there are none (most texts).
+/// `text` with the names the built-in cues introduce masked ([`Names::mask`]).
 pub fn mask_names(text: Cow<'_, str>) -> Cow<'_, str> {
-    // Cues are Chinese (or a mask's brackets): an ASCII text has none.
-    if text.is_ascii() {
-        return text;
-    }
-    let ranges = cued_names(&text);
-    if ranges.is_empty() {
-        return text;
-    }
-    Cow::Owned(replaced(&text, ranges))
+    Names::builtin().mask(text)
 }
 
 /// The names a reporter cell holds: the parts between separators, without a trailing `等` or
@@ -667,9 +714,22 @@ mod tests {
                 .map(|m| (m.range(), kinds[&text[m.range()]]))
                 .collect();
             let mut got = vec![];
-            tables().find_cues(&text, |m, kind| got.push((m, kind)));
+            Names::builtin().find_cues(&text, |m, kind| got.push((m, kind)));
             proptest::prop_assert_eq!(got, want);
         }
+    }
+
+    #[test]
+    fn a_districts_own_cues_are_added_to_the_built_in_ones() {
+        let text = "报修人王建国称，联系人：李秀英";
+        assert_eq!(mask(text), "报修人王建国称，联系人：[姓名]");
+        let names = Names::new(&["报修人".into(), "tenant".into(), "联系人".into()]);
+        assert_eq!(names.mask(text.into()), "报修人[姓名]称，联系人：[姓名]");
+        // Before a contact, after the district's cue.
+        assert_eq!(
+            names.mask("请报修人王芳电话[手机号]".into()),
+            "请报修人[姓名]电话[手机号]"
+        );
     }
 
     #[test]

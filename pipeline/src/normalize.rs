@@ -421,12 +421,17 @@ pub fn mask_pii(s: &str) -> String {
 
 /// [`mask_pii`] without a copy when there is nothing to mask (most texts).
 pub fn masked(text: Cow<'_, str>) -> Cow<'_, str> {
-    let text = if has_number_run(&text) {
+    crate::names::mask_names(masked_numbers(text))
+}
+
+/// The identifiers of [`mask_pii`] masked, not the names (for a district's own name cues:
+/// [`crate::names::Names::mask`]); no copy when there is nothing to mask.
+pub fn masked_numbers(text: Cow<'_, str>) -> Cow<'_, str> {
+    if has_number_run(&text) {
         Cow::Owned(mask_numbers(text.into_owned()))
     } else {
         text
-    };
-    crate::names::mask_names(text)
+    }
 }
 
 /// Whether a text has a run of at least seven ASCII digits, spaces and hyphens, which every

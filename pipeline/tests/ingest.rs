@@ -792,20 +792,26 @@ fn personal_names_in_texts_are_masked() {
     }
 }
 
-/// A lake loaded before names were masked, with a record whose export is gone: the next
-/// run masks its text once; the run after finds nothing left to mask.
+/// A lake loaded before names were masked, with records whose export is gone: the next run
+/// masks their texts once, and again when the district adds a name cue of its own; the run
+/// after finds nothing left to mask.
 #[test]
 fn texts_an_earlier_masking_left_are_masked_once() {
-    let c = city();
+    let mut c = city();
     run(&c);
     let lake_dir = c.dir.path().join("lake");
-    // What session 29 wrote of an archived petition, and its state without a masking.
+    // What session 29 wrote of an archived register, and its state without a masking.
     let mut recs = lake::read_partition(&lake_dir, Channel::Petition, "2025-03").unwrap();
-    let mut old = recs[0].clone();
-    old.record_id = "petition:X900".into();
-    old.content = "信访人王建国反映电梯停运".into();
-    old.source_file = "petitions_2024.xlsx".into();
-    recs.push(old);
+    for (id, content) in [
+        ("petition:X900", "信访人王建国反映电梯停运"),
+        ("petition:X901", "报修人李秀英称电梯停运"),
+    ] {
+        let mut old = recs[0].clone();
+        old.record_id = id.into();
+        old.content = content.into();
+        old.source_file = "petitions_2024.xlsx".into();
+        recs.push(old);
+    }
     lake::write_partition(
         &lake_dir,
         Channel::Petition,
@@ -817,16 +823,27 @@ fn texts_an_earlier_masking_left_are_masked_once() {
     let state_file = lake_dir.join("_state/files.json");
     let mut state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap()).unwrap();
-    assert_eq!(state["masking"], 1);
-    state.as_object_mut().unwrap().remove("masking");
+    assert_eq!(state["masked_with"], "1");
+    state.as_object_mut().unwrap().remove("masked_with");
     std::fs::write(&state_file, state.to_string()).unwrap();
 
     let s = run(&c);
     assert!(s.files.iter().all(|f| f.skipped_unchanged));
     assert_eq!((s.remasked, s.remasked_quarantined), (1, 0));
     assert_eq!(s.partitions_written.len(), 1);
-    let x900 = &records(&c)["petition:X900"].1;
-    assert_eq!(x900.content, "信访人[姓名]反映电梯停运");
+    let content = |c: &City, id: &str| records(c)[id].1.content.to_string();
+    assert_eq!(content(&c, "petition:X900"), "信访人[姓名]反映电梯停运");
+    // `报修人` is no built-in cue.
+    assert_eq!(content(&c, "petition:X901"), "报修人李秀英称电梯停运");
+    let s = run(&c);
+    assert_eq!((s.remasked, s.partitions_written.len()), (0, 0));
+
+    // The district adds its cue: the exports are read again, the archived text masked.
+    c.cfg.ingest.name_cues = vec!["报修人".into()];
+    let s = run(&c);
+    assert!(s.files.iter().all(|f| !f.skipped_unchanged));
+    assert_eq!(s.remasked, 1);
+    assert_eq!(content(&c, "petition:X901"), "报修人[姓名]称电梯停运");
     let s = run(&c);
     assert_eq!((s.remasked, s.partitions_written.len()), (0, 0));
 }

@@ -30,9 +30,9 @@ use tracing::{debug, info, instrument, warn};
 use crate::config::{Channel, Config, Source};
 use crate::error::IoContext;
 use crate::lake;
-use crate::names::{mask_own_names, reporter_names};
+use crate::names::{mask_own_names, reporter_names, Names};
 use crate::normalize::{
-    mask_pii, mask_pii_owned, masked, normalize_text, normalized, normalized_free_text,
+    mask_pii, masked, masked_numbers, normalize_text, normalized, normalized_free_text,
     spreadsheet_shortened,
 };
 use crate::privacy::Pseudonymizer;
@@ -362,6 +362,8 @@ pub struct Context<'a> {
     pub config: &'a Config,
     /// Run id.
     pub run: String,
+    /// The cues of personal names in texts (`ingest.name_cues` with the built-in ones).
+    pub names: std::sync::Arc<Names>,
 }
 
 impl Context<'_> {
@@ -383,6 +385,8 @@ impl Context<'_> {
 struct Mapping {
     /// Column of each canonical field, in `MAPPABLE_FIELDS` order.
     cols: Vec<Option<usize>>,
+    /// [`Context::names`].
+    names: std::sync::Arc<Names>,
     reporter: Option<usize>,
     /// Whether the source maps a reporter column (found in the header or not).
     has_reporter: bool,
@@ -520,6 +524,7 @@ impl Mapping {
         let reporter = cols[const { field("reporter") }];
         Mapping {
             cols,
+            names: ctx.names.clone(),
             reporter,
             has_reporter: src.columns.contains_key("reporter"),
             shift: std::sync::OnceLock::new(),
@@ -715,9 +720,9 @@ fn map_row(
     let reporter_text = reporter.filter(|v| !v.is_ascii()).map(|v| normalized(v));
     let own = (reporter_text.as_deref()).map_or_else(Vec::new, reporter_names);
     let content = mask_own_names(
-        masked(normalized_free_text(
+        m.names.mask(masked_numbers(normalized_free_text(
             m.get(cells, const { field("content") }),
-        )),
+        ))),
         &own,
     );
     let label = normalized(m.get(cells, const { field("category") }));
@@ -739,9 +744,9 @@ fn map_row(
         ));
     }
     let address = mask_own_names(
-        masked(normalized_free_text(
+        m.names.mask(masked_numbers(normalized_free_text(
             m.get(cells, const { field("address") }),
-        )),
+        ))),
         &own,
     );
     let typed = normalized(m.get(cells, const { field("compound") }));
@@ -767,7 +772,9 @@ fn map_row(
         }
         if res.compound.is_none() {
             // The typed compound and building are not masked with the address: mask all.
-            let stem = masked(crate::normalize::address_stem(&full).into());
+            let stem = m
+                .names
+                .mask(masked_numbers(crate::normalize::address_stem(&full).into()));
             unmatched = Some(mask_own_names(stem, &own).into());
         }
     }
@@ -1133,7 +1140,8 @@ fn redacted(header: &[String], cells: &Cells<'_>, m: &Mapping) -> BTreeMap<Strin
         let v = if hidden && !blank(i) {
             "[已脱敏]".to_owned()
         } else {
-            mask_own_names(mask_pii(&normalized_free_text(v)).into(), &own).into_owned()
+            let v = m.names.mask(masked_numbers(normalized_free_text(v)));
+            mask_own_names(v, &own).into_owned()
         };
         // Two columns of one name (two 备注) keep both cells: the later named by its place.
         let name = column_name(header, i);
@@ -1160,7 +1168,7 @@ fn redacted_detail(detail: String, header_len: usize, cells: &Cells<'_>, m: &Map
             }
         }
     }
-    let mut detail = mask_pii_owned(detail);
+    let mut detail = m.names.mask(masked_numbers(detail.into())).into_owned();
     if let Some(r) = m.reporter {
         let moved = m.unsure(cells);
         let shaped =
@@ -1440,10 +1448,9 @@ struct State {
     /// moved cells (see [`shape`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     shapes: BTreeMap<String, shape::ShapeHistory>,
-    /// The [`remask::MASKING_CODE`] the lake's texts were last masked with (0: before
-    /// session 30).
-    #[serde(default)]
-    masking: u32,
+    /// How the lake's texts were last masked ([`remask::masking`]; empty before session 30).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    masked_with: String,
 }
 
 /// Why a file loaded before readings were recorded is read again: the code that read it
@@ -2029,6 +2036,7 @@ pub fn ingest(
         as_of,
         config: cfg,
         run: run.clone(),
+        names: std::sync::Arc::new(Names::new(&cfg.ingest.name_cues)),
     };
 
     let mut summary = IngestSummary {
@@ -2381,9 +2389,10 @@ pub fn ingest(
     summary.partitions_written.extend(written);
     // Texts an earlier masking left (exports no longer read): masked once more. A lake new
     // this run was masked as it was written.
-    if state.masking < remask::MASKING_CODE {
+    let masking = remask::masking(&cfg.ingest.name_cues);
+    if state.masked_with != masking {
         if months_before.values().any(|m| !m.is_empty()) {
-            let r = remask::remask(&lake_dir, cfg.lake_compression)?;
+            let r = remask::remask(&lake_dir, cfg.lake_compression, &ctx.names)?;
             info!(
                 records = r.records,
                 quarantined = r.quarantined,
@@ -2393,7 +2402,7 @@ pub fn ingest(
             summary.remasked_quarantined = r.quarantined;
             summary.partitions_written.extend(r.written);
         }
-        state.masking = remask::MASKING_CODE;
+        state.masked_with = masking;
     }
     match std::fs::remove_file(&settling) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e).at(&settling),

@@ -80,6 +80,7 @@ pub fn preview(cfg: &Config, as_of: NaiveDate, max_rows: usize) -> Result<Vec<Pr
         as_of,
         config: cfg,
         run: "preview".into(),
+        names: std::sync::Arc::new(crate::names::Names::new(&cfg.ingest.name_cues)),
     };
     // The newest file of each source: the last in name order.
     let mut newest: BTreeMap<usize, std::result::Result<std::path::PathBuf, String>> =

@@ -18,12 +18,22 @@ use arrow::record_batch::RecordBatch;
 use crate::config::{Channel, LakeCompression};
 use crate::error::IoContext;
 use crate::lake;
-use crate::normalize::{mask_pii_owned, masked};
+use crate::names::Names;
+use crate::normalize::masked_numbers;
 use crate::Result;
 
 /// Raised when the masking of free text grows: a lake whose texts were last masked with
 /// an earlier code has them masked again, once. 1: personal names (see [`crate::names`]).
-pub(super) const MASKING_CODE: u32 = 1;
+const MASKING_CODE: u32 = 1;
+
+/// How texts are masked now: [`MASKING_CODE`] and the district's own name cues
+/// (`ingest.name_cues`). A lake whose texts were masked otherwise has them masked again.
+pub(super) fn masking(name_cues: &[String]) -> String {
+    match name_cues.is_empty() {
+        true => MASKING_CODE.to_string(),
+        false => format!("{MASKING_CODE}+{}", name_cues.join("|")),
+    }
+}
 
 /// What masking the lake again changed.
 #[derive(Debug, Default)]
@@ -38,14 +48,18 @@ pub(super) struct Remasked {
 
 /// Masks every text of the lake again: records' content and address, and the quarantine
 /// files' cells and details. A partition or file is rewritten only when a text changed.
-pub(super) fn remask(lake_dir: &Path, compression: LakeCompression) -> Result<Remasked> {
+pub(super) fn remask(
+    lake_dir: &Path,
+    compression: LakeCompression,
+    names: &Names,
+) -> Result<Remasked> {
     let mut out = Remasked::default();
     for channel in Channel::ALL {
         for month in lake::months(lake_dir, channel) {
             let batches = lake::read_partition_batches(lake_dir, channel, &month)?;
             let mut changed = 0;
             let batches = (batches.iter())
-                .map(|b| remasked_batch(b, &mut changed))
+                .map(|b| remasked_batch(b, names, &mut changed))
                 .collect::<Result<Vec<_>>>()?;
             if changed == 0 {
                 continue;
@@ -64,7 +78,7 @@ pub(super) fn remask(lake_dir: &Path, compression: LakeCompression) -> Result<Re
             .collect();
         files.sort();
         for p in files {
-            let n = remask_quarantine_file(&p)?;
+            let n = remask_quarantine_file(&p, names)?;
             out.quarantined += n;
         }
     }
@@ -73,7 +87,7 @@ pub(super) fn remask(lake_dir: &Path, compression: LakeCompression) -> Result<Re
 
 /// `b` with its content and address masked again; `changed` counts the rows whose text
 /// changed.
-fn remasked_batch(b: &RecordBatch, changed: &mut u64) -> Result<RecordBatch> {
+fn remasked_batch(b: &RecordBatch, names: &Names, changed: &mut u64) -> Result<RecordBatch> {
     let mut columns: Vec<ArrayRef> = b.columns().to_vec();
     let mut row_changed = vec![false; b.num_rows()];
     for name in ["content", "address"] {
@@ -90,7 +104,7 @@ fn remasked_batch(b: &RecordBatch, changed: &mut u64) -> Result<RecordBatch> {
                     return None;
                 }
                 let t = texts.value(r);
-                Some(match masked(Cow::Borrowed(t)) {
+                Some(match names.mask(masked_numbers(Cow::Borrowed(t))) {
                     Cow::Borrowed(t) => t.to_owned(),
                     Cow::Owned(m) if m == t => m,
                     Cow::Owned(m) => {
@@ -111,7 +125,7 @@ fn remasked_batch(b: &RecordBatch, changed: &mut u64) -> Result<RecordBatch> {
 
 /// Masks a quarantine file's cells and details again; the rows that changed. Lines that are
 /// not JSON objects are kept as they are.
-fn remask_quarantine_file(path: &Path) -> Result<u64> {
+fn remask_quarantine_file(path: &Path, names: &Names) -> Result<u64> {
     let text = std::fs::read_to_string(path).at(path)?;
     let mut changed = 0;
     let mut lines = Vec::new();
@@ -123,7 +137,7 @@ fn remask_quarantine_file(path: &Path) -> Result<u64> {
         let mut any = false;
         let mut remask = |v: &mut serde_json::Value| {
             if let serde_json::Value::String(s) = v {
-                let m = mask_pii_owned(s.clone());
+                let m = names.mask(masked_numbers(s.as_str().into())).into_owned();
                 if &m != s {
                     *s = m;
                     any = true;
@@ -208,7 +222,8 @@ mod tests {
         )
         .unwrap();
 
-        let r = remask(lake_dir, LakeCompression::Snappy).unwrap();
+        let names = Names::new(&[]);
+        let r = remask(lake_dir, LakeCompression::Snappy, &names).unwrap();
         assert_eq!((r.records, r.quarantined, r.written.len()), (1, 1, 1));
         let recs = lake::read_partition(lake_dir, Channel::Petition, "2024-05").unwrap();
         let texts: Vec<&str> = recs.iter().map(|r| r.content.as_ref()).collect();
@@ -219,7 +234,7 @@ mod tests {
         assert!(q_text.contains("\"row\":3"));
 
         // Masked texts stay as they are.
-        let again = remask(lake_dir, LakeCompression::Snappy).unwrap();
+        let again = remask(lake_dir, LakeCompression::Snappy, &names).unwrap();
         assert_eq!((again.records, again.quarantined), (0, 0));
     }
 }

@@ -763,9 +763,17 @@ fn personal_names_in_texts_are_masked() {
         &c,
         &[HOTLINE_HEADER, "H060,2025-03-05 10:00:00,13812345678,阳光花园,市民王先生来电反映电梯坏了，我叫周杰伦，请回电,电梯故障,,办理中,"],
     );
+    // The dry run counts the rows whose names it would mask, as the ingest does.
+    let previews = weaksignal_pipeline::ingest::preview::preview(&c.cfg, as_of(), 1000).unwrap();
+    let masked: Vec<(&str, u64)> = (previews.iter())
+        .map(|p| (p.source.as_str(), p.names_masked))
+        .collect();
+    assert_eq!(masked, [("12345热线", 1), ("网格投诉", 0), ("信访登记", 2)]);
     let s = run(&c);
     let pet = file(&s, "petitions.xlsx");
     assert_eq!((pet.rows, pet.loaded, pet.quarantined), (3, 2, 1));
+    assert_eq!(pet.names_masked, 2);
+    assert_eq!(file(&s, "12345_2025-03.csv").names_masked, 1);
     let recs = records(&c);
     assert_eq!(
         recs["petition:X101"].1.content,

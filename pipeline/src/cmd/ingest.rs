@@ -81,6 +81,10 @@ pub(crate) fn print_summary(s: &IngestSummary) {
             s.withdrawn_quarantined
         );
     }
+    let names: u64 = s.files.iter().map(|f| f.names_masked).sum();
+    if names > 0 {
+        println!("personal names masked as [姓名] in {names} loaded rows");
+    }
     if s.remasked + s.remasked_quarantined > 0 {
         println!(
             "texts masked again (the masking now hides personal names): {} lake records, {} \

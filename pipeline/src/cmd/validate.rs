@@ -166,6 +166,12 @@ fn show(p: &weaksignal_pipeline::ingest::preview::Preview) -> Option<String> {
             p.shortened_reporters
         );
     }
+    if p.names_masked > 0 {
+        println!(
+            "      {} rows would have a personal name masked as [姓名]",
+            p.names_masked
+        );
+    }
     if let Some(first) = &p.far_date_first {
         println!(
             "      {} rows were received far from the rest of the file's, first at {first}: a \

@@ -103,6 +103,11 @@ pub struct FileStats {
     /// The first of them, as `row N` (of a sheet: `row N of 登记.xlsx#2025年`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shortened_reporter_first: Option<String>,
+    /// Rows loaded with a personal name masked in their content or address (`[姓名]`: see
+    /// [`crate::names`]), for the privacy officer's audit and to check a district's
+    /// `ingest.name_cues`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub names_masked: u64,
     /// Rows loaded into a month far from the rest of their file's (see [`far_months`]): a
     /// year mistyped (`2015-03-05` in an export of March 2025) puts a record in a partition
     /// no recent week reads.
@@ -749,6 +754,10 @@ fn map_row(
         ))),
         &own,
     );
+    // Only a text masking changed can hold a mask it made (or one the export had).
+    let names_masked = [&content, &address]
+        .iter()
+        .any(|t| matches!(t, std::borrow::Cow::Owned(s) if s.contains(crate::names::NAME_MASK)));
     let typed = normalized(m.get(cells, const { field("compound") }));
     let building = normalized(m.get(cells, const { field("building") }));
     // What the export says of the place (its own street, community and grid columns), to
@@ -924,6 +933,7 @@ fn map_row(
         month: month_parts(received_at),
         row: (out.len() - 1) as u32,
         shortened_reporter,
+        names_masked,
     })
 }
 
@@ -1202,6 +1212,8 @@ struct Loaded {
     row: u32,
     /// The reporter's cell is a number a spreadsheet shortened: no pseudonym.
     shortened_reporter: bool,
+    /// A personal name was masked in the content or address.
+    names_masked: bool,
 }
 
 /// The outcome of mapping one row.
@@ -1219,6 +1231,8 @@ struct Chunk {
     undecodable: (u64, Option<String>),
     /// Loaded rows whose reporter is a number a spreadsheet shortened, and the first.
     shortened: (u64, Option<String>),
+    /// Loaded rows with a personal name masked.
+    names_masked: u64,
 }
 
 /// Applies one chunk's outcomes to the file's counts, the pending records and the
@@ -1236,6 +1250,7 @@ fn apply(
         st.undecodable_first = chunk.undecodable.1;
     }
     st.shortened_reporters += chunk.shortened.0;
+    st.names_masked += chunk.names_masked;
     if st.shortened_reporter_first.is_none() {
         st.shortened_reporter_first = chunk.shortened.1;
     }
@@ -2227,6 +2242,7 @@ pub fn ingest(
                 let mut builder = RecordBuilder::with_capacity(capacity);
                 let mut outcomes = Vec::with_capacity(capacity);
                 let (mut undecodable, mut shortened) = ((0, None), (0, None));
+                let mut names_masked = 0;
                 each(&mut |row, sheet, cells, problem, lossy| {
                     let (fname, qfile) = &labels[(sheet as usize).min(labels.len() - 1)];
                     // `row 12`, or `row 12 of 登记.xlsx#2025年` in a workbook of several sheets
@@ -2252,6 +2268,7 @@ pub fn ingest(
                         shortened.0 += 1;
                         shortened.1.get_or_insert_with(at);
                     }
+                    names_masked += u64::from(matches!(&outcome, Ok(l) if l.names_masked));
                     outcomes.push(match outcome {
                         Ok(l) => Outcome::Loaded(l),
                         Err(r) => Outcome::Quarantined(Box::new(quarantined(row, qfile, cells, r))),
@@ -2262,6 +2279,7 @@ pub fn ingest(
                     outcomes,
                     undecodable,
                     shortened,
+                    names_masked,
                 })
             };
             // Each batch is mapped by a task of the rayon pool, its chunks on every core. The

@@ -39,6 +39,9 @@ pub struct Preview {
     /// Rows that would load without a pseudonym: their reporter is a number a spreadsheet
     /// shortened (`1.38123E+10`).
     pub shortened_reporters: u64,
+    /// Rows that would load with a personal name masked (`[姓名]`), to check the masking
+    /// and a district's `ingest.name_cues` on its own exports.
+    pub names_masked: u64,
     /// Rows that would load into a month far from the rest of the sample's (a mistyped
     /// year), and the first one (see [`FileStats::far_dates`](super::FileStats::far_dates)).
     pub far_dates: u64,
@@ -150,6 +153,7 @@ fn preview_file(
                 Ok(l) => {
                     p.loaded += 1;
                     p.shortened_reporters += u64::from(l.shortened_reporter);
+                    p.names_masked += u64::from(l.names_masked);
                     months.entry(l.month).or_insert((0, raw.row as i64)).0 += 1;
                     if let Some(c) = l.unknown_category {
                         *p.unknown_categories.entry(mask_pii(&c)).or_default() += 1;

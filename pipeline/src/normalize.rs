@@ -721,6 +721,28 @@ mod tests {
         }
     }
 
+    /// The text classifier leaves the mask labels out of its terms: it knows every label
+    /// the masking writes.
+    #[test]
+    fn the_text_classifier_knows_every_mask_label() {
+        let t = mask_pii(
+            "联系人：王建国，电话13812345678，身份证110101199003071234，卡号6222021234567890123，\
+             座机010-87654321，工单20250305000123",
+        );
+        let labels: Vec<&str> = t
+            .split('[')
+            .skip(1)
+            .filter_map(|s| s.split_once(']').map(|(l, _)| l))
+            .collect();
+        assert_eq!(labels.len(), 6, "{t}");
+        for l in labels {
+            assert!(
+                weaksignal_models::classify::textcat::MASK_LABELS.contains(&l),
+                "{l}"
+            );
+        }
+    }
+
     #[test]
     fn masks_full_width_after_normalising() {
         let t = mask_pii(&normalize_text("电话１３８１２３４５６７８"));

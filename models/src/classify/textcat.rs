@@ -87,9 +87,53 @@ pub struct TextModel {
     fitted: Fitted,
 }
 
+/// The labels the ingest masks identifiers and names with (`weaksignal_pipeline`'s
+/// `normalize` and `names`).
+pub const MASK_LABELS: [&str; 7] = [
+    "姓名",
+    "手机号",
+    "电话",
+    "身份证号",
+    "银行卡号",
+    "号码",
+    "已脱敏",
+];
+
+/// `text` without the ingest's mask labels ([`MASK_LABELS`] in brackets), which say nothing
+/// of the problem; borrowed when it has none.
+fn without_masks(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('[') {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('[') {
+        let after = &rest[open + 1..];
+        let label = (after.find(']'))
+            .map(|close| &after[..close])
+            .filter(|l| MASK_LABELS.contains(l));
+        match label {
+            Some(l) => {
+                out.push_str(&rest[..open]);
+                out.push(' ');
+                rest = &after[l.len() + 1..];
+            }
+            None => {
+                out.push_str(&rest[..=open]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out.into()
+}
+
 /// Calls `f` with each term of a text: jieba words of two characters or more (`w:…`) and
-/// character bigrams of its Chinese runs (`b:…`), through one reused buffer.
+/// character bigrams of its Chinese runs (`b:…`), through one reused buffer. The ingest's
+/// mask labels are left out ([`without_masks`]).
 fn each_term(jieba: &Jieba, text: &str, mut f: impl FnMut(&str)) {
+    let text = without_masks(text);
+    let text = text.as_ref();
     let mut key = String::new();
     for w in jieba.cut(text, false) {
         let w = w.word;
@@ -412,6 +456,27 @@ impl TextModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mask_labels_are_no_terms() {
+        assert_eq!(
+            without_masks("信访人[姓名]反映电梯停运，电话[手机号]"),
+            "信访人 反映电梯停运，电话 "
+        );
+        // Brackets that are no mask stay, and so does an unclosed one.
+        for text in [
+            "[3号楼]漏水",
+            "[紧急]电梯困人很久了没人管",
+            "电梯[坏",
+            "【姓名】",
+        ] {
+            assert_eq!(without_masks(text), text);
+        }
+        let jieba = Jieba::new();
+        let masked = terms(&jieba, "信访人[姓名]反映电梯停运");
+        assert!(!masked.iter().any(|t| t.contains("姓名")), "{masked:?}");
+        assert_eq!(masked, terms(&jieba, "信访人 反映电梯停运"));
+    }
 
     #[test]
     fn macro_f1_reference_values() {

@@ -401,6 +401,11 @@ fn pii_patterns() -> &'static [(Regex, &'static str)] {
                 "[手机号]",
             ),
             (r"(?:^|\D)(0\d{2,3}[- ]?\d{7,8})(?:\D|$)", "[电话]"),
+            // A QQ number (five to eleven digits) after its name.
+            (
+                r"(?i)(?:qq|扣扣)(?:号码|号)?\s*[:：]?\s*(\d{5,11})(?:\D|$)",
+                "[账号]",
+            ),
             // Eleven digits or more that are none of those (a number run into the next
             // one when a separator is lost, a 15-digit ID of the old kind): masked whole,
             // since one may be inside.
@@ -425,13 +430,60 @@ pub fn masked(text: Cow<'_, str>) -> Cow<'_, str> {
 }
 
 /// The identifiers of [`mask_pii`] masked, not the names (for a district's own name cues:
-/// [`crate::names::Names::mask`]); no copy when there is nothing to mask.
+/// [`crate::names::Names::mask`]); no copy when there is nothing to mask. E-mail addresses
+/// (`[邮箱]`, before the numbers: `12345678@qq.com`) and WeChat ids after their name
+/// (`微信号zhang_san88`: `[账号]`) are masked too.
 pub fn masked_numbers(text: Cow<'_, str>) -> Cow<'_, str> {
-    if has_number_run(&text) {
+    let text = match memchr::memchr(b'@', text.as_bytes()) {
+        Some(_) => replace_captured(text, &ACCOUNTS.get_or_init(accounts).0, "[邮箱]"),
+        None => text,
+    };
+    let text = if has_number_run(&text) {
         Cow::Owned(mask_numbers(text.into_owned()))
     } else {
         text
+    };
+    match memchr::memmem::find(text.as_bytes(), "微信".as_bytes()) {
+        Some(_) => replace_captured(text, &ACCOUNTS.get_or_init(accounts).1, "[账号]"),
+        None => text,
     }
+}
+
+/// E-mail addresses, and WeChat ids after their name (an id starts with a letter and has
+/// six to twenty letters, digits, `_` and `-`; one that is a phone number is masked as one).
+static ACCOUNTS: OnceLock<(Regex, Regex)> = OnceLock::new();
+
+fn accounts() -> (Regex, Regex) {
+    let email = r"(?i)([a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,})";
+    let wechat =
+        r"微信(?:号|账号|ID|id)?\s*[:：]?\s*([A-Za-z][A-Za-z0-9_-]{5,19})(?:[^A-Za-z0-9_-]|$)";
+    // Fixed patterns: they compile; a pattern that did not would mask nothing, never panic.
+    let never = || Regex::new(r"[^\s\S]").ok();
+    let compile = |p: &str| Regex::new(p).ok().or_else(never);
+    match (compile(email), compile(wechat)) {
+        (Some(e), Some(w)) => (e, w),
+        _ => unreachable!("an empty class always compiles"),
+    }
+}
+
+/// `text` with the first group of each match of `re` replaced by `label`; borrowed when
+/// nothing matches.
+fn replace_captured<'a>(text: Cow<'a, str>, re: &Regex, label: &str) -> Cow<'a, str> {
+    let ranges: Vec<std::ops::Range<usize>> = (re.captures_iter(&text))
+        .filter_map(|c| c.get(1).map(|m| m.range()))
+        .collect();
+    if ranges.is_empty() {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for r in ranges {
+        out.push_str(&text[at..r.start]);
+        out.push_str(label);
+        at = r.end;
+    }
+    out.push_str(&text[at..]);
+    Cow::Owned(out)
 }
 
 /// Whether a text has a run of at least seven ASCII digits, spaces and hyphens, which every
@@ -463,7 +515,7 @@ fn has_number_run(text: &str) -> bool {
 
 /// [`mask_pii`] of an owned text, returned as is (no copy) when there is nothing to mask.
 pub fn mask_pii_owned(text: String) -> String {
-    crate::names::mask_names(Cow::Owned(mask_numbers(text))).into_owned()
+    crate::names::mask_names(masked_numbers(Cow::Owned(text))).into_owned()
 }
 
 /// The identifiers of [`mask_pii`] masked, without the names.
@@ -705,6 +757,13 @@ mod tests {
             ("1381234567812号3单元", "[号码]号3单元"),
             ("旧身份证110101900307123", "旧身份证[号码]"),
             ("工单20250305000123", "工单[号码]"),
+            ("QQ:123456789", "QQ:[账号]"),
+            ("qq号 12345678，", "qq号 [账号]，"),
+            ("邮箱zhang.san@163.com谢谢", "邮箱[邮箱]谢谢"),
+            ("回复到12345678@qq.com", "回复到[邮箱]"),
+            ("微信号zhang_san88", "微信号[账号]"),
+            ("加微信：wxid_abc123 联系", "加微信：[账号] 联系"),
+            ("微信13812345678", "微信[手机号]"),
         ] {
             assert_eq!(mask_pii(text), want, "{text}");
         }
@@ -716,6 +775,11 @@ mod tests {
             "10-12层 2-3单元",
             "01012345",
             "1234567890号",
+            "微信群里通知了",
+            "微信支付不了",
+            "用微信abc付款",
+            "QQ群",
+            "@物业 请处理",
         ] {
             assert_eq!(mask_pii(text), text);
         }
@@ -727,14 +791,15 @@ mod tests {
     fn the_text_classifier_knows_every_mask_label() {
         let t = mask_pii(
             "联系人：王建国，电话13812345678，身份证110101199003071234，卡号6222021234567890123，\
-             座机010-87654321，工单20250305000123",
+             座机010-87654321，工单20250305000123，邮箱a.b@163.com，QQ:123456789，\
+             微信号zhang_san88",
         );
         let labels: Vec<&str> = t
             .split('[')
             .skip(1)
             .filter_map(|s| s.split_once(']').map(|(l, _)| l))
             .collect();
-        assert_eq!(labels.len(), 6, "{t}");
+        assert_eq!(labels.len(), 9, "{t}");
         for l in labels {
             assert!(
                 weaksignal_models::classify::textcat::MASK_LABELS.contains(&l),

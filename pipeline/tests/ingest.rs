@@ -800,6 +800,22 @@ fn personal_names_in_texts_are_masked() {
     }
 }
 
+/// E-mail addresses and QQ and WeChat ids in a text are identifiers like phone numbers.
+#[test]
+fn accounts_in_texts_are_masked() {
+    let c = city();
+    write_march(
+        &c,
+        &[HOTLINE_HEADER, "H070,2025-03-05 10:00:00,13812345678,阳光花园,电梯坏了，请回复邮箱zhang.san@163.com或QQ:123456789，微信号zhang_san88,电梯故障,,办理中,"],
+    );
+    run(&c);
+    let recs = records(&c);
+    assert_eq!(
+        recs["hotline:H070"].1.content,
+        "电梯坏了，请回复邮箱[邮箱]或QQ:[账号]，微信号[账号]"
+    );
+}
+
 /// A lake loaded before names were masked, with records whose export is gone: the next run
 /// masks their texts once, and again when the district adds a name cue of its own; the run
 /// after finds nothing left to mask.

@@ -89,13 +89,15 @@ pub struct TextModel {
 
 /// The labels the ingest masks identifiers and names with (`weaksignal_pipeline`'s
 /// `normalize` and `names`).
-pub const MASK_LABELS: [&str; 7] = [
+pub const MASK_LABELS: [&str; 9] = [
     "姓名",
     "手机号",
     "电话",
     "身份证号",
     "银行卡号",
     "号码",
+    "邮箱",
+    "账号",
     "已脱敏",
 ];
 

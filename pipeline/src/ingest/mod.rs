@@ -1493,7 +1493,7 @@ const WITHDRAWING: [&str; 4] = [
 /// lake), such reporters have no pseudonym; a workbook's cells merged down rows read on
 /// every row; a CSV cell written as an Excel text formula (`="2025030500012345"`) or after
 /// an apostrophe reads as its text. 4: personal names in the texts masked (see
-/// [`crate::names`]).
+/// [`crate::names`]), and e-mail addresses and QQ and WeChat ids.
 const READING_CODE: u32 = 4;
 
 /// What a file's records depend on besides its bytes. An unchanged file whose reading

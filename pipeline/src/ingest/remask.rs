@@ -23,7 +23,8 @@ use crate::normalize::masked_numbers;
 use crate::Result;
 
 /// Raised when the masking of free text grows: a lake whose texts were last masked with
-/// an earlier code has them masked again, once. 1: personal names (see [`crate::names`]).
+/// an earlier code has them masked again, once. 1: personal names (see [`crate::names`]),
+/// e-mail addresses and QQ and WeChat ids.
 const MASKING_CODE: u32 = 1;
 
 /// How texts are masked now: [`MASKING_CODE`] and the district's own name cues

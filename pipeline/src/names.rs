@@ -14,6 +14,8 @@
 //! - the row's own reporter, where the reporter column holds names (a petition register):
 //!   every occurrence of them ([`mask_own_names`]).
 //!
+//! A district adds the words its texts put before names (`ingest.name_cues`: [`Names::new`]).
+//!
 //! A name is a common surname (single, or one of the two-character ones) and one or two more
 //! characters. A surname with a form of address (`王先生`, `李女士`, `张某某`, `刘师傅`) says
 //! who the caller is to the operator, not who they are, and stays. After a role without a

@@ -194,8 +194,8 @@ pub struct IngestSummary {
     /// [`FileStats::changed`]).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub withdrawn_quarantined: u64,
-    /// Lake records whose texts were masked again because the masking grew (see
-    /// [`remask`]): records of exports no longer read, loaded with an earlier masking.
+    /// Lake records whose texts were masked again because the masking grew (a new code, or
+    /// `ingest.name_cues`): records of exports no longer read, loaded with an earlier masking.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub remasked: u64,
     /// Quarantined rows of earlier runs whose cells were masked again alike.

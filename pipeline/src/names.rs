@@ -30,6 +30,8 @@ use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::OnceLock;
 
+use crate::normalize::replaced;
+
 /// What a masked name becomes.
 pub const NAME_MASK: &str = "[姓名]";
 
@@ -319,7 +321,7 @@ impl Names {
         if ranges.is_empty() {
             return text;
         }
-        Cow::Owned(replaced(&text, ranges))
+        Cow::Owned(replaced(&text, ranges, NAME_MASK))
     }
 
     /// The longest cue starting with character `c` at the start of `rest`.
@@ -504,26 +506,6 @@ fn name_at(s: &str, strict: bool, wordlike: bool) -> Option<usize> {
     }
 }
 
-/// `text` with `ranges` (sorted by start) replaced by [`NAME_MASK`]; overlapping ranges are
-/// merged.
-fn replaced(text: &str, mut ranges: Vec<Range<usize>>) -> String {
-    ranges.sort_by_key(|r| r.start);
-    let mut out = String::with_capacity(text.len());
-    let mut at = 0;
-    for r in ranges {
-        if r.end <= at {
-            continue;
-        }
-        out.push_str(&text[at..r.start.max(at)]);
-        if r.start >= at {
-            out.push_str(NAME_MASK);
-        }
-        at = r.end;
-    }
-    out.push_str(&text[at..]);
-    out
-}
-
 /// `text` with the names the built-in cues introduce masked ([`Names::mask`]).
 pub fn mask_names(text: Cow<'_, str>) -> Cow<'_, str> {
     Names::builtin().mask(text)
@@ -565,7 +547,7 @@ pub fn mask_own_names<'a>(text: Cow<'a, str>, names: &[&str]) -> Cow<'a, str> {
     if ranges.is_empty() {
         return text;
     }
-    Cow::Owned(replaced(&text, ranges))
+    Cow::Owned(replaced(&text, ranges, NAME_MASK))
 }
 
 #[cfg(test)]
@@ -736,7 +718,10 @@ mod tests {
 
     #[test]
     fn overlapping_ranges_mask_once() {
-        assert_eq!(replaced("abcdef", vec![1..3, 2..4]), "a[姓名]ef");
-        assert_eq!(replaced("abcdef", vec![3..5, 0..1]), "[姓名]bc[姓名]f");
+        assert_eq!(replaced("abcdef", vec![1..3, 2..4], NAME_MASK), "a[姓名]ef");
+        assert_eq!(
+            replaced("abcdef", vec![3..5, 0..1], NAME_MASK),
+            "[姓名]bc[姓名]f"
+        );
     }
 }

@@ -434,8 +434,9 @@ pub fn masked(text: Cow<'_, str>) -> Cow<'_, str> {
 /// (`[邮箱]`, before the numbers: `12345678@qq.com`) and WeChat ids after their name
 /// (`微信号zhang_san88`: `[账号]`) are masked too.
 pub fn masked_numbers(text: Cow<'_, str>) -> Cow<'_, str> {
+    let (email, wechat) = account_patterns();
     let text = match memchr::memchr(b'@', text.as_bytes()) {
-        Some(_) => replace_captured(text, &ACCOUNTS.get_or_init(accounts).0, "[邮箱]"),
+        Some(_) => replace_captured(text, email.as_ref(), "[邮箱]"),
         None => text,
     };
     let text = if has_number_run(&text) {
@@ -444,46 +445,57 @@ pub fn masked_numbers(text: Cow<'_, str>) -> Cow<'_, str> {
         text
     };
     match memchr::memmem::find(text.as_bytes(), "微信".as_bytes()) {
-        Some(_) => replace_captured(text, &ACCOUNTS.get_or_init(accounts).1, "[账号]"),
+        Some(_) => replace_captured(text, wechat.as_ref(), "[账号]"),
         None => text,
     }
 }
 
 /// E-mail addresses, and WeChat ids after their name (an id starts with a letter and has
 /// six to twenty letters, digits, `_` and `-`; one that is a phone number is masked as one).
-static ACCOUNTS: OnceLock<(Regex, Regex)> = OnceLock::new();
-
-fn accounts() -> (Regex, Regex) {
-    let email = r"(?i)([a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,})";
-    let wechat =
-        r"微信(?:号|账号|ID|id)?\s*[:：]?\s*([A-Za-z][A-Za-z0-9_-]{5,19})(?:[^A-Za-z0-9_-]|$)";
-    // Fixed patterns: they compile; a pattern that did not would mask nothing, never panic.
-    let never = || Regex::new(r"[^\s\S]").ok();
-    let compile = |p: &str| Regex::new(p).ok().or_else(never);
-    match (compile(email), compile(wechat)) {
-        (Some(e), Some(w)) => (e, w),
-        _ => unreachable!("an empty class always compiles"),
-    }
+/// Fixed patterns, which compile; one that did not would mask nothing.
+fn account_patterns() -> &'static (Option<Regex>, Option<Regex>) {
+    static P: OnceLock<(Option<Regex>, Option<Regex>)> = OnceLock::new();
+    P.get_or_init(|| {
+        let email = r"(?i)([a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,})";
+        let wechat =
+            r"微信(?:号|账号|ID|id)?\s*[:：]?\s*([A-Za-z][A-Za-z0-9_-]{5,19})(?:[^A-Za-z0-9_-]|$)";
+        (Regex::new(email).ok(), Regex::new(wechat).ok())
+    })
 }
 
 /// `text` with the first group of each match of `re` replaced by `label`; borrowed when
 /// nothing matches.
-fn replace_captured<'a>(text: Cow<'a, str>, re: &Regex, label: &str) -> Cow<'a, str> {
+fn replace_captured<'a>(text: Cow<'a, str>, re: Option<&Regex>, label: &str) -> Cow<'a, str> {
+    let Some(re) = re else {
+        return text;
+    };
     let ranges: Vec<std::ops::Range<usize>> = (re.captures_iter(&text))
         .filter_map(|c| c.get(1).map(|m| m.range()))
         .collect();
     if ranges.is_empty() {
         return text;
     }
+    Cow::Owned(replaced(&text, ranges, label))
+}
+
+/// `text` with each of `ranges` (byte ranges on character boundaries, in any order)
+/// replaced by `label`; overlapping ranges are merged into one.
+pub(crate) fn replaced(text: &str, mut ranges: Vec<std::ops::Range<usize>>, label: &str) -> String {
+    ranges.sort_by_key(|r| r.start);
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
     for r in ranges {
-        out.push_str(&text[at..r.start]);
-        out.push_str(label);
+        if r.end <= at {
+            continue;
+        }
+        out.push_str(&text[at..r.start.max(at)]);
+        if r.start >= at {
+            out.push_str(label);
+        }
         at = r.end;
     }
     out.push_str(&text[at..]);
-    Cow::Owned(out)
+    out
 }
 
 /// Whether a text has a run of at least seven ASCII digits, spaces and hyphens, which every

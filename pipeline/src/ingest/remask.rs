@@ -136,7 +136,7 @@ fn remask_quarantine_file(path: &Path, names: &Names) -> Result<u64> {
             continue;
         };
         let mut any = false;
-        let mut remask = |v: &mut serde_json::Value| {
+        let mut mask = |v: &mut serde_json::Value| {
             if let serde_json::Value::String(s) = v {
                 let m = names.mask(masked_numbers(s.as_str().into())).into_owned();
                 if &m != s {
@@ -146,10 +146,10 @@ fn remask_quarantine_file(path: &Path, names: &Names) -> Result<u64> {
             }
         };
         if let Some(d) = row.get_mut("detail") {
-            remask(d);
+            mask(d);
         }
         if let Some(serde_json::Value::Object(fields)) = row.get_mut("fields") {
-            fields.values_mut().for_each(&mut remask);
+            fields.values_mut().for_each(&mut mask);
         }
         if any {
             changed += 1;

@@ -9,8 +9,10 @@
 //! text says one comes and only where it looks like one:
 //! - after a cue that introduces a person (`联系人`, `信访人`, `业主`, `我叫`, `本人`…), with
 //!   or without a colon;
-//! - before a contact (`，王建国电话…`, `。李秀英手机[手机号]`) or a count of the others a
-//!   petitioner speaks for (`王建国等15人`), after a break in the text;
+//! - before a contact (`，王建国电话…`, `。李秀英手机[手机号]`), a count of the others a
+//!   petitioner speaks for (`王建国等15人`) or a verb of reporting (`。王建国反映…`,
+//!   `张伟来电称`), after a break in the text;
+//! - beside a name found so, in a list (`王建国、李秀英等15人`, `业主王建国和李秀英反映`);
 //! - the row's own reporter, where the reporter column holds names (a petition register):
 //!   every occurrence of them ([`mask_own_names`]).
 //!
@@ -22,11 +24,14 @@
 //! colon (`业主`, `居民`, `本人`) a name must also end where a name ends: at punctuation, the
 //! end of the text, or a word that follows a name (`反映`, `来电`, `电话`, `的`…), so
 //! `业主周末在…` or `居民于近日…` keep their words; and a surname that also starts common
-//! words (`方面`, `曾经`) needs two more characters there. Names written without any cue
-//! (`王建国反映…`) are not found: that would need a model of Chinese names, and guessing
-//! would mangle ordinary text.
+//! words (`方面`, `曾经`) needs two more characters there. Where no colon or self-introduction
+//! vouches for a name, a candidate that is a word of jieba's dictionary other than a person's
+//! name (`陆续`, `付款`, `黄河`) or a place of the district's registry (`丁香园`) is left.
+//! A name with no cue around it (`王建国到社区`, a signature at the end) is not found: that
+//! would need a model of Chinese names, and guessing would mangle ordinary text.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::ops::Range;
 use std::sync::OnceLock;
 
@@ -65,7 +70,7 @@ const TITLES: [&str; 30] = [
 const NOT_GIVEN: &str =
     "年月日周末天时早晚夜今昨近去本该此上下前后多少几些一二三四五六七八九十百千万\
 的了和与及对向到从自被把将已又也都就还再不没无有是为因由于以所其这那每各全们区楼号单元室栋层路\
-街道村镇市省县反来投称说表要请希诉电话手机先女师阿某家住居业物公司门口边里内外中间子儿孙等在季围";
+街道村镇市省县反来投称说表要请希诉电话手机先女师阿某家住居业物公司门口边里内外中间子儿孙等在季围地";
 
 /// Words that follow a name (after a cue without a colon, a name must end before one of
 /// them, punctuation, or the end).
@@ -172,6 +177,14 @@ const CONTACT_CUES: [&str; 8] = [
 /// Cues after a name: `等` with a count of people (`王建国等15人`, `等人`).
 const GROUP_CUES: [&str; 1] = ["等"];
 
+/// Verbs of reporting after a name at the start of a clause (`。王建国反映`, `张伟来电称`).
+const SAYS_CUES: [&str; 11] = [
+    "反映", "来电", "来访", "来信", "投诉", "举报", "求助", "称", "表示", "要求", "诉称",
+];
+
+/// What joins the names of a list (`王建国、李秀英`, `王建国和李秀英`).
+const LIST_JOINERS: [char; 5] = ['、', '和', '与', '及', '同'];
+
 /// What a cue says of a name's place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -181,6 +194,8 @@ enum Kind {
     Contact,
     /// A name may come before, when a count of people follows ([`GROUP_CUES`]).
     Group,
+    /// A name may come before, after a break ([`SAYS_CUES`]).
+    Says,
 }
 
 /// Every cue with its kind.
@@ -188,6 +203,7 @@ fn all_cues() -> impl Iterator<Item = (&'static str, Kind)> {
     (LEAD_CUES.iter().map(|c| (*c, Kind::Lead)))
         .chain(CONTACT_CUES.iter().map(|c| (*c, Kind::Contact)))
         .chain(GROUP_CUES.iter().map(|c| (*c, Kind::Group)))
+        .chain(SAYS_CUES.iter().map(|c| (*c, Kind::Says)))
 }
 
 /// Whether `rest` (after `等`) counts people: a number, in digits or Chinese, perhaps `余`
@@ -267,6 +283,9 @@ pub struct Names {
     cues: Vec<Vec<(Box<str>, Kind)>>,
     /// The cues before a name, for [`Names::name_before`].
     lead: Vec<Box<str>>,
+    /// The first two and three characters of the district's place names
+    /// ([`Names::with_places`]): a candidate among them is a place.
+    places: HashSet<Box<str>>,
 }
 
 impl Names {
@@ -301,7 +320,28 @@ impl Names {
             starts: by_first.keys().copied().collect(),
             cues: by_first.into_values().collect(),
             lead,
+            places: HashSet::new(),
         }
+    }
+
+    /// These cues, knowing the district's `places` (its compounds' names and aliases, its
+    /// streets and communities): a name-shaped start of one (`丁香园` of `丁香园小区`) is
+    /// not taken for a name where no cue vouches for one.
+    pub fn with_places<'p>(mut self, places: impl IntoIterator<Item = &'p str>) -> Names {
+        for place in places {
+            let ends = place.char_indices().map(|(i, _)| i).skip(2).take(2);
+            for end in ends.chain((place.chars().count() <= 3).then_some(place.len())) {
+                self.places.insert(place[..end].into());
+            }
+        }
+        self
+    }
+
+    /// Whether `candidate`, name-shaped where no cue vouches for a name, may be one: it is
+    /// neither the start of one of the district's places nor a dictionary word other than
+    /// a person's name.
+    fn plausible(&self, candidate: &str) -> bool {
+        !self.places.contains(candidate) && !dictionary_word(candidate)
     }
 
     /// The built-in cues only.
@@ -370,19 +410,59 @@ impl Names {
     /// text, punctuation or a cue, and not of a surname that is also a common word.
     fn name_before(&self, s: &str, end: usize) -> Option<usize> {
         let before = &s[..end];
-        let mut starts: Vec<usize> = before
-            .char_indices()
-            .rev()
-            .take(4)
-            .map(|(i, _)| i)
-            .collect();
-        starts.reverse(); // from the longest candidate
-        starts.into_iter().find(|&start| {
-            let prefix = &before[..start];
-            let broken = prefix.chars().next_back().is_none_or(|c| !han(c))
-                || self.lead.iter().any(|c| prefix.ends_with(c.as_ref()));
-            broken && name_at(&s[start..], false, false) == Some(end - start)
-        })
+        // A name is two to four Chinese characters, the last a given name's.
+        let mut starts = [0; 4];
+        let mut n = 0;
+        for (i, c) in before.char_indices().rev().take(4) {
+            if !han(c) || (n == 0 && !sets().given(c)) {
+                break;
+            }
+            starts[n] = i;
+            n += 1;
+        }
+        // From the longest candidate; the cheap tests first (most verbs follow no name).
+        (starts[..n].iter().rev().copied())
+            .find(|&start| {
+                name_at(&s[start..], false, false) == Some(end - start) && {
+                    let prefix = &before[..start];
+                    (prefix.chars().next_back())
+                        .is_none_or(|c| !han(c) || LIST_JOINERS.contains(&c))
+                        || self.lead.iter().any(|c| prefix.ends_with(c.as_ref()))
+                }
+            })
+            .filter(|&start| self.plausible(&s[start..end]))
+    }
+
+    /// `found` with the names listed beside its names (`王建国、李秀英`, `王建国和李秀英`):
+    /// after one, a name that ends where a name ends; before one, a name after a break.
+    fn listed(&self, text: &str, mut found: Vec<Range<usize>>) -> Vec<Range<usize>> {
+        let mut i = 0;
+        while i < found.len() {
+            let r = found[i].clone();
+            i += 1;
+            let after = &text[r.end..];
+            if let Some(j) = after.chars().next().filter(|c| LIST_JOINERS.contains(c)) {
+                let start = r.end + j.len_utf8();
+                if let Some(len) = name_at(&text[start..], true, false)
+                    .filter(|&len| self.plausible(&text[start..start + len]))
+                {
+                    if !found.contains(&(start..start + len)) {
+                        found.push(start..start + len);
+                    }
+                }
+            }
+            if let Some(j) = text[..r.start].chars().next_back() {
+                if LIST_JOINERS.contains(&j) {
+                    let end = r.start - j.len_utf8();
+                    if let Some(start) = self.name_before(text, end) {
+                        if !found.contains(&(start..end)) {
+                            found.push(start..end);
+                        }
+                    }
+                }
+            }
+        }
+        found
     }
 
     /// The byte ranges of the names in `text` found by cues.
@@ -396,6 +476,13 @@ impl Names {
                     if let Some(start) = self.name_before(text, m.start) {
                         out.push(start..m.start);
                     }
+                }
+                return;
+            }
+            if kind == Kind::Says {
+                // `。王建国反映`: the name before the verb, after a break.
+                if let Some(start) = self.name_before(text, m.start) {
+                    out.push(start..m.start);
                 }
                 return;
             }
@@ -423,11 +510,16 @@ impl Names {
             }
             // A colon or a self-introduction says a name comes; a role (`业主`) only may.
             let certain = colon || NAMING_CUES.contains(&cue);
-            if let Some(len) = name_at(&text[start..], !certain, true) {
+            if let Some(len) = name_at(&text[start..], !certain, true)
+                .filter(|&len| certain || self.plausible(&text[start..start + len]))
+            {
                 out.push(start..start + len);
             }
         });
-        out
+        if out.is_empty() {
+            return out;
+        }
+        self.listed(text, out)
     }
 }
 
@@ -435,6 +527,67 @@ impl Sets {
     /// Whether `c` may be a character of a given name.
     fn given(&self, c: char) -> bool {
         han(c) && !self.not_given.contains(c)
+    }
+}
+
+/// The least frequency (in jieba's dictionary, whose common words count hundreds to
+/// hundreds of thousands) for a word to keep a name-shaped candidate from being a name.
+/// The rarer entries hold names tagged as other words: `龙应台`/n (8), `高建国`/ns (4).
+const MIN_WORD_FREQ: usize = 20;
+
+/// jieba's dictionary, loaded once (349,045 words, about 0.1 s).
+fn dictionary() -> &'static jieba_rs::Jieba {
+    static JIEBA: OnceLock<jieba_rs::Jieba> = OnceLock::new();
+    JIEBA.get_or_init(jieba_rs::Jieba::new)
+}
+
+/// Whether the dictionary holds `word` at least [`MIN_WORD_FREQ`] times with a tag
+/// `of_kind` accepts.
+fn frequent_word(word: &str, of_kind: impl Fn(&str) -> bool) -> bool {
+    let jieba = dictionary();
+    match jieba.tag(word, false)[..] {
+        // `suggest_freq` is a dictionary word's own frequency plus one.
+        [ref w] => of_kind(w.tag) && jieba.suggest_freq(word) > MIN_WORD_FREQ,
+        _ => false,
+    }
+}
+
+/// Whether `candidate` is a frequent word of jieba's dictionary other than a person's name,
+/// or starts with a function or time word:
+/// - of two characters, any word not tagged a name (`陆续`/d, `付款`/v, `黄河`/ns; not
+///   `李强`/nrfg);
+/// - of three, a common word (`高血压`/n, `顾不得`/v): the dictionary's three-character
+///   places, proper nouns, numbers and times hold names (`郑卫国`/ns, `金正日`/nz,
+///   `许立群`/m, `周恩来`/t);
+/// - of three, one whose first two are a time, adverb or function word (`凌晨入住`,
+///   `陆续搬走`), where a name's two first characters may be another word (`王国庆`).
+fn dictionary_word(candidate: &str) -> bool {
+    let person = |tag: &str| matches!(tag, "nr" | "nrfg" | "nrt");
+    let common = |tag: &str| {
+        matches!(
+            tag,
+            "n" | "v"
+                | "a"
+                | "ad"
+                | "an"
+                | "d"
+                | "nt"
+                | "b"
+                | "f"
+                | "s"
+                | "c"
+                | "p"
+                | "r"
+                | "q"
+                | "z"
+        )
+    };
+    let function = |tag: &str| matches!(tag, "t" | "d" | "p" | "c" | "r" | "f" | "m" | "q" | "u");
+    match candidate.char_indices().nth(2) {
+        None => frequent_word(candidate, |t| !person(t)),
+        Some((two, _)) => {
+            frequent_word(candidate, common) || frequent_word(&candidate[..two], function)
+        }
     }
 }
 
@@ -608,6 +761,79 @@ mod tests {
         ] {
             assert_eq!(mask(text), want, "{text}");
         }
+    }
+
+    #[test]
+    fn names_before_a_verb_of_reporting_are_masked() {
+        for (text, want) in [
+            ("王建国反映小区电梯停运", "[姓名]反映小区电梯停运"),
+            (
+                "电梯坏了。李秀英来电反映物业不管",
+                "电梯坏了。[姓名]来电反映物业不管",
+            ),
+            ("近日，张伟称物业不作为", "近日，[姓名]称物业不作为"),
+            ("周志强表示，", "[姓名]表示，"),
+            ("，郑丽要求退费", "，[姓名]要求退费"),
+        ] {
+            assert_eq!(mask(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn names_listed_beside_a_name_are_masked() {
+        for (text, want) in [
+            (
+                "王建国、李秀英等15人集体来访",
+                "[姓名]、[姓名]等15人集体来访",
+            ),
+            ("业主王建国和李秀英反映", "业主[姓名]和[姓名]反映"),
+            (
+                "信访人王建国、李秀英、张伟反映",
+                "信访人[姓名]、[姓名]、[姓名]反映",
+            ),
+            (
+                "近日，王建国和李秀英等人来访",
+                "近日，[姓名]和[姓名]等人来访",
+            ),
+            // What follows a listed name must end it.
+            ("业主王建国和物业公司协商", "业主[姓名]和物业公司协商"),
+            ("业主王建国和张贴公告的人", "业主[姓名]和张贴公告的人"),
+        ] {
+            assert_eq!(mask(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn words_shaped_like_names_stay() {
+        // Each is a surname and one or two more characters where a name may stand; jieba's
+        // dictionary knows them as words, or their first two as a time or function word.
+        for text in [
+            "业主陆续反映电梯故障",
+            "，陆续反映问题",
+            "居民付款的时候",
+            "我是凌晨入住的",
+            "致信物业，郑重地表示不满",
+            "居民辛苦的劳动",
+            "电梯坏了。黄河反映",
+            "居民高血压的问题",
+        ] {
+            assert_eq!(mask(text), text, "{text}");
+        }
+    }
+
+    #[test]
+    fn the_districts_places_are_no_names() {
+        let text = "电梯坏了。丁香园反映多次";
+        assert_eq!(mask(text), "电梯坏了。[姓名]反映多次");
+        let names = Names::new(&[]).with_places(["丁香园小区", "龙湾"]);
+        assert_eq!(names.mask(text.into()), text);
+        assert_eq!(names.mask("业主丁香园反映".into()), "业主丁香园反映");
+        // A colon vouches for a name, whatever it looks like.
+        assert_eq!(names.mask("联系人：丁香园".into()), "联系人：[姓名]");
+        assert_eq!(
+            names.mask("电梯坏了。李秀英反映".into()),
+            "电梯坏了。[姓名]反映"
+        );
     }
 
     #[test]

@@ -450,6 +450,18 @@ impl Registry {
         })
     }
 
+    /// Every place name the registry holds: the compounds' names and aliases, and the
+    /// streets and communities they are in (repeated as often as compounds have them).
+    pub fn place_names(&self) -> impl Iterator<Item = &str> {
+        self.compounds.iter().flat_map(|c| {
+            [c.name.as_str(), c.street.as_str(), c.community.as_str()]
+                .into_iter()
+                .chain(c.aliases.split('|'))
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+        })
+    }
+
     /// The id, street, community and grid of compound `c`.
     pub fn labels(&self, c: usize) -> Labels<'_> {
         let line = &self.label_lines[c];

@@ -2051,7 +2051,9 @@ pub fn ingest(
         as_of,
         config: cfg,
         run: run.clone(),
-        names: std::sync::Arc::new(Names::new(&cfg.ingest.name_cues)),
+        names: std::sync::Arc::new(
+            Names::new(&cfg.ingest.name_cues).with_places(registry.place_names()),
+        ),
     };
 
     let mut summary = IngestSummary {

@@ -83,7 +83,9 @@ pub fn preview(cfg: &Config, as_of: NaiveDate, max_rows: usize) -> Result<Vec<Pr
         as_of,
         config: cfg,
         run: "preview".into(),
-        names: std::sync::Arc::new(crate::names::Names::new(&cfg.ingest.name_cues)),
+        names: std::sync::Arc::new(
+            crate::names::Names::new(&cfg.ingest.name_cues).with_places(registry.place_names()),
+        ),
     };
     // The newest file of each source: the last in name order.
     let mut newest: BTreeMap<usize, std::result::Result<std::path::PathBuf, String>> =

@@ -24,8 +24,9 @@ use crate::Result;
 
 /// Raised when the masking of free text grows: a lake whose texts were last masked with
 /// an earlier code has them masked again, once. 1: personal names (see [`crate::names`]),
-/// e-mail addresses and QQ and WeChat ids.
-const MASKING_CODE: u32 = 1;
+/// e-mail addresses and QQ and WeChat ids; 2: names before a verb of reporting and names
+/// listed beside a name.
+const MASKING_CODE: u32 = 2;
 
 /// How texts are masked now: [`MASKING_CODE`] and the district's own name cues
 /// (`ingest.name_cues`). A lake whose texts were masked otherwise has them masked again.

@@ -337,6 +337,15 @@ impl Names {
         self
     }
 
+    /// Whether the whole of `cell` is a person's name (a cell of a column that should hold
+    /// no name, such as the category: a reporter's name moved there): a name as
+    /// [`reporter_names`] takes it, and neither a frequent dictionary word (`金融`, `高血压`)
+    /// nor the start of a place ([`Names::with_places`]).
+    pub fn is_a_name(&self, cell: &str) -> bool {
+        let cell = cell.trim();
+        reporter_names(cell) == [cell] && self.plausible(cell)
+    }
+
     /// Whether `candidate`, name-shaped where no cue vouches for a name, may be one: it is
     /// neither the start of one of the district's places nor a dictionary word other than
     /// a person's name.
@@ -902,6 +911,27 @@ mod tests {
             mask_own_names(text, &["王建国"]),
             Cow::Borrowed(_)
         ));
+    }
+
+    #[test]
+    fn a_cell_that_is_a_name_is_told_from_a_label() {
+        let names = Names::new(&[]).with_places(["丁香园小区"]);
+        for name in ["王建国", "李芳", " 欧阳娜娜 ", "阿卜杜·热合曼"] {
+            assert!(names.is_a_name(name), "{name}");
+        }
+        for label in [
+            "电梯故障",
+            "金融",
+            "高血压",
+            "物业",
+            "王先生",
+            "供暖",
+            "王建国、李秀英",
+            "丁香园",
+            "",
+        ] {
+            assert!(!names.is_a_name(label), "{label}");
+        }
     }
 
     proptest::proptest! {

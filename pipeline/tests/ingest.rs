@@ -2314,19 +2314,33 @@ fn category_labels_the_taxonomy_lacks_are_listed() {
         "奇怪分类",
         "电梯坏了很久没有人来修请尽快处理谢谢物业一直推脱不管",
         "电梯坏了很久没有人来修请尽快处理谢谢物业一直推脱不管",
+        // A reporter's name typed into the category column.
+        "王建国",
+        "王建国",
     ];
     for (i, l) in labels.iter().enumerate() {
         lines.push(format!(
             "H{i:03},2025-03-05 10:00:00,13812345678,阳光花园,电梯坏了,{l},,办理中,"
         ));
     }
+    // A quarantined row (its date) with a name in the category column.
+    lines.push("H100,三月五日,13812345678,阳光花园,电梯坏了,李秀英,,办理中,".into());
     write_march(&c, &lines);
     let s = run(&c);
     let listed: Vec<(&str, u64)> = (s.unknown_categories.iter())
         .map(|u| (u.label.as_str(), u.rows))
         .collect();
-    assert_eq!(listed, [("电梯维修保养", 3)]);
+    assert_eq!(listed, [("电梯维修保养", 3), ("[姓名]", 2)]);
     assert_eq!(records(&c)["hotline:H000"].1.category_source, "none");
+    // The summary is what the run's manifest stores.
+    assert!(!serde_json::to_string(&s).unwrap().contains("王建国"));
+    let q = quarantine(&s);
+    let h100 = q
+        .iter()
+        .find(|v| v["fields"]["工单编号"] == "H100")
+        .unwrap();
+    assert_eq!(h100["fields"]["诉求分类"], "[姓名]");
+    assert_eq!(h100["fields"]["诉求内容"], "电梯坏了");
 }
 
 /// `validate`'s dry run: each source's newest file mapped as the ingest would, what would

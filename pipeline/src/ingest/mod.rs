@@ -30,7 +30,7 @@ use tracing::{debug, info, instrument, warn};
 use crate::config::{Channel, Config, Source};
 use crate::error::IoContext;
 use crate::lake;
-use crate::names::{mask_own_names, reporter_names, Names};
+use crate::names::{mask_own_names, reporter_names, Names, NAME_MASK};
 use crate::normalize::{
     mask_pii, masked, masked_numbers, normalize_text, normalized, normalized_free_text,
     spreadsheet_shortened,
@@ -214,7 +214,7 @@ pub struct UnknownCategory {
 
 /// The unknown category labels of `files`, most rows first (two or more), at most
 /// [`UNMATCHED_LISTED`].
-fn unknown_categories(files: &mut [FileStats]) -> Vec<UnknownCategory> {
+fn unknown_categories(files: &mut [FileStats], names: &Names) -> Vec<UnknownCategory> {
     let mut all: HashMap<Box<str>, u64> = HashMap::new();
     for f in files {
         for (label, rows) in std::mem::take(&mut f.unknown_categories) {
@@ -225,10 +225,19 @@ fn unknown_categories(files: &mut [FileStats]) -> Vec<UnknownCategory> {
     all.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     (all.into_iter().take(UNMATCHED_LISTED))
         .map(|(label, rows)| UnknownCategory {
-            label: mask_pii(&label),
+            label: listed_label(&label, names),
             rows,
         })
         .collect()
+}
+
+/// An unknown category label as listed: identifiers masked, and `[姓名]` for a label that
+/// is a person's name (a reporter's name moved into the category column).
+pub(crate) fn listed_label(label: &str, names: &Names) -> String {
+    match names.is_a_name(label) {
+        true => crate::names::NAME_MASK.to_owned(),
+        false => mask_pii(label),
+    }
 }
 
 /// The longest label [`IngestSummary::unknown_categories`] lists.
@@ -1149,6 +1158,9 @@ fn redacted(header: &[String], cells: &Cells<'_>, m: &Mapping) -> BTreeMap<Strin
             lost || is_reporter(i) || unmapped(i) || moved.is_some_and(|c| c.like_reporter(v));
         let v = if hidden && !blank(i) {
             "[已脱敏]".to_owned()
+        } else if m.names.is_a_name(v) {
+            // A name alone in a cell (moved into the category, say).
+            NAME_MASK.to_owned()
         } else {
             let v = m.names.mask(masked_numbers(normalized_free_text(v)));
             mask_own_names(v, &own).into_owned()
@@ -2467,7 +2479,7 @@ pub fn ingest(
     let sp = state_path(&lake_dir);
     lake::write_atomic(&sp, |f| Ok(serde_json::to_writer_pretty(f, &state)?))?;
     summary.unmatched = unmatched_addresses(&mut summary.files, &registry);
-    summary.unknown_categories = unknown_categories(&mut summary.files);
+    summary.unknown_categories = unknown_categories(&mut summary.files, &ctx.names);
     Ok(summary)
 }
 

@@ -11,7 +11,6 @@ use super::{
     shape::ShapeHistory, shown_header, source_files, Context, Mapping, State,
 };
 use crate::config::Config;
-use crate::normalize::mask_pii;
 use crate::privacy::Pseudonymizer;
 use crate::record::RecordBuilder;
 use crate::registry::{Registry, Taxonomy};
@@ -158,7 +157,9 @@ fn preview_file(
                     p.names_masked += u64::from(l.names_masked);
                     months.entry(l.month).or_insert((0, raw.row as i64)).0 += 1;
                     if let Some(c) = l.unknown_category {
-                        *p.unknown_categories.entry(mask_pii(&c)).or_default() += 1;
+                        *p.unknown_categories
+                            .entry(super::listed_label(&c, &ctx.names))
+                            .or_default() += 1;
                     }
                     p.resolved += u64::from(!matches!(
                         l.method,

@@ -7,8 +7,8 @@
 //!
 //! Chinese has no spaces between words and no capitals, so a name is taken only where the
 //! text says one comes and only where it looks like one:
-//! - after a cue that introduces a person (`联系人`, `信访人`, `业主`, `我叫`, `本人`…), with
-//!   or without a colon;
+//! - after a cue that introduces a person (`联系人`, `信访人`, `业主`, `我叫`, `本人`…) or a
+//!   post (`社区书记`, `物业管家`, `院长`), with or without a colon;
 //! - before a contact (`，王建国电话…`, `。李秀英手机[手机号]`), a count of the others a
 //!   petitioner speaks for (`王建国等15人`) or a verb of reporting (`。王建国反映…`,
 //!   `张伟来电称`), after a break in the text;
@@ -159,6 +159,41 @@ const LEAD_CUES: [&str; 41] = [
     "找",
 ];
 
+/// Posts and trades before a name (`社区书记李强称`, `物业管家王芳`, `院长王德云表示`): the
+/// staff a record names are people too. Cues before a name ([`Kind::Lead`]), so without a
+/// colon the name must end where a name ends. `老师` is not one (`老师傅修理`).
+const ROLE_CUES: [&str; 29] = [
+    "书记",
+    "主任",
+    "主席",
+    "局长",
+    "处长",
+    "科长",
+    "所长",
+    "站长",
+    "队长",
+    "组长",
+    "楼长",
+    "院长",
+    "校长",
+    "村长",
+    "镇长",
+    "区长",
+    "市长",
+    "会长",
+    "董事长",
+    "理事长",
+    "网格长",
+    "民警",
+    "辅警",
+    "警官",
+    "管家",
+    "保安",
+    "律师",
+    "医生",
+    "记者",
+];
+
 /// Cues after which a name comes whatever follows it (as after a colon).
 const NAMING_CUES: [&str; 5] = ["姓名", "我叫", "名叫", "本人叫", "本人姓名"];
 
@@ -200,7 +235,7 @@ enum Kind {
 
 /// Every cue with its kind.
 fn all_cues() -> impl Iterator<Item = (&'static str, Kind)> {
-    (LEAD_CUES.iter().map(|c| (*c, Kind::Lead)))
+    (LEAD_CUES.iter().chain(&ROLE_CUES).map(|c| (*c, Kind::Lead)))
         .chain(CONTACT_CUES.iter().map(|c| (*c, Kind::Contact)))
         .chain(GROUP_CUES.iter().map(|c| (*c, Kind::Group)))
         .chain(SAYS_CUES.iter().map(|c| (*c, Kind::Says)))
@@ -785,6 +820,35 @@ mod tests {
             ("，郑丽要求退费", "，[姓名]要求退费"),
         ] {
             assert_eq!(mask(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn names_after_a_post_are_masked_and_words_after_one_stay() {
+        for (text, want) in [
+            ("社区书记李强称会协调", "社区书记[姓名]称会协调"),
+            ("。院长王德云表示", "。院长[姓名]表示"),
+            ("物业管家王芳说下周修", "物业管家[姓名]说下周修"),
+            (
+                "保安队长刘建军，电话[手机号]",
+                "保安队长[姓名]，电话[手机号]",
+            ),
+            ("民警赵磊到场", "民警赵磊到场"),
+        ] {
+            assert_eq!(mask(text), want, "{text}");
+        }
+        // A post's letters inside other words, or a surname with a post.
+        for text in [
+            "小区长期无人管理",
+            "该场所长期占道经营",
+            "排队长龙现象严重",
+            "确保安全",
+            "王主任说会处理",
+            "书记高度重视",
+            "主任于昨日到场",
+            "开会长达三小时",
+        ] {
+            assert_eq!(mask(text), text);
         }
     }
 

@@ -2184,6 +2184,41 @@ fn a_record_received_far_from_the_rest_of_its_file_is_named() {
     assert_eq!(previews[1].far_dates, 0);
 }
 
+/// A ticket closed before it was received (a mistyped time or year, or closed before it
+/// was logged) loads as exported and is counted and named; a minute's skew between the
+/// phone and ticket systems is not.
+#[test]
+fn tickets_closed_before_they_were_received_are_named() {
+    let c = city();
+    let lines = [
+        HOTLINE_HEADER,
+        "H950,2025-03-05 10:00:00,13812345678,阳光花园,电梯坏了,电梯故障,2025-03-06 09:00:00,已办结,满意",
+        // Closed at minute resolution, seconds before the receipt's.
+        "H951,2025-03-05 10:00:40,13812345678,阳光花园,电梯坏了,电梯故障,2025/3/5 10:00,已办结,满意",
+        "H952,2025-03-05 10:00:00,13812345678,阳光花园,电梯坏了,电梯故障,2025-03-02 09:00:00,已办结,满意",
+        // A year slip at New Year: closed in 2024 for 2025.
+        "H953,2025-01-03 10:00:00,13812345678,阳光花园,电梯坏了,电梯故障,2024-01-04 16:00:00,已办结,满意",
+        "H954,2025-03-05 10:00:00,13812345678,阳光花园,电梯坏了,电梯故障,2025-03-05 06:00:00,已办结,满意",
+    ];
+    write_march(&c, &lines);
+    let s = run(&c);
+    let hot = file(&s, "12345_2025-03.csv");
+    assert_eq!((hot.loaded, hot.out_of_order), (5, 3));
+    assert_eq!(
+        hot.out_of_order_first.as_deref(),
+        Some("row 4 (closed_at 3 days before received_at)")
+    );
+    // Loaded as exported: which of the two times is wrong the row does not say.
+    let recs = records(&c);
+    let closed = |id: &str| recs[id].1.closed_at.zip(Some(recs[id].1.received_at));
+    let (closed_at, received_at) = closed("hotline:H952").unwrap();
+    assert_eq!(received_at - closed_at, (3 * 24 + 1) * 3_600_000);
+    assert_eq!(file(&s, "grid_2025-03.jsonl").out_of_order, 0);
+    let previews = weaksignal_pipeline::ingest::preview::preview(&c.cfg, as_of(), 1000).unwrap();
+    assert_eq!(previews[0].out_of_order, 3);
+    assert_eq!(previews[0].out_of_order_first, hot.out_of_order_first);
+}
+
 /// A status the config's map lacks, a datetime layout no format reads: the problems one
 /// config change fixes for many rows are listed with their row counts and first row; a
 /// problem of one row is not.

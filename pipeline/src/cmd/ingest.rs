@@ -176,6 +176,16 @@ pub(crate) fn print_summary(s: &IngestSummary) {
             f.far_date_first.as_deref().unwrap_or("?")
         );
     }
+    for f in s.files.iter().filter(|f| f.out_of_order > 0) {
+        println!(
+            "warning: {}: {} tickets were dispatched, closed or due before they were received, \
+             first at {}: a mistyped time, or a ticket closed before it was logged? They are \
+             loaded as exported",
+            f.file,
+            f.out_of_order,
+            f.out_of_order_first.as_deref().unwrap_or("?")
+        );
+    }
     if !s.frequent_problems.is_empty() {
         println!(
             "quarantined rows most often for (the {} most in the run manifest):",

@@ -179,6 +179,13 @@ fn show(p: &weaksignal_pipeline::ingest::preview::Preview) -> Option<String> {
             p.far_dates
         );
     }
+    if let Some(first) = &p.out_of_order_first {
+        println!(
+            "      {} tickets were dispatched, closed or due before they were received, first at \
+             {first}",
+            p.out_of_order
+        );
+    }
     if !p.unknown_categories.is_empty() {
         let mut labels: Vec<(&String, &u64)> = p.unknown_categories.iter().collect();
         labels.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));

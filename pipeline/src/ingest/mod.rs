@@ -116,6 +116,15 @@ pub struct FileStats {
     /// The first of them, as `row N (2015-03; the file's records are 2025-02…2025-03)`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub far_date_first: Option<String>,
+    /// Rows loaded whose ticket was dispatched, closed or due before it was received (by
+    /// more than [`CLOCK_SKEW_MS`]): a mistyped time or year, or a ticket closed before it
+    /// was logged (an audit's `先办结后受理`). Loaded as exported: which time is wrong the
+    /// row does not say.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub out_of_order: u64,
+    /// The first of them, as `row N (closed_at 3 days before received_at)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub out_of_order_first: Option<String>,
     /// Seconds spent.
     pub seconds: f64,
     /// Rows mapped per month received, with the first one's row (for [`FileStats::far_dates`]).
@@ -901,6 +910,16 @@ fn map_row(
         "closed_at",
         m.get(cells, const { field("closed_at") }),
     )?;
+    let out_of_order = [
+        ("dispatched_at", dispatched_at),
+        ("closed_at", closed_at),
+        ("due_at", due_at),
+    ]
+    .into_iter()
+    .find_map(|(f, t)| {
+        t.map(|t| (f, received_at - t))
+            .filter(|&(_, early)| early > CLOCK_SKEW_MS)
+    });
     let comp = res.compound.map(|i| ctx.registry.labels(i));
     let r = RecordRef {
         record_id: &record_id,
@@ -943,7 +962,25 @@ fn map_row(
         row: (out.len() - 1) as u32,
         shortened_reporter,
         names_masked,
+        out_of_order,
     })
+}
+
+/// How far a ticket's later time (dispatched, closed, due) may precede its receipt before
+/// the row counts as out of order ([`FileStats::out_of_order`]): the clocks of the phone
+/// and ticket systems differ, and a minute-resolution export (`2024/3/5 14:22`) cuts the
+/// seconds a later time kept.
+const CLOCK_SKEW_MS: i64 = 3_600_000;
+
+/// `row N (closed_at 3 days before received_at)`.
+fn out_of_order_at(at: String, (field, early_ms): (&str, i64)) -> String {
+    const HOUR: i64 = 3_600_000;
+    let by = match early_ms / (24 * HOUR) {
+        0 => format!("{} hours", early_ms / HOUR),
+        1 => "1 day".to_owned(),
+        d => format!("{d} days"),
+    };
+    format!("{at} ({field} {by} before received_at)")
 }
 
 /// A source's file opened with its format, encoding, delimiter and mapped columns.
@@ -1226,6 +1263,9 @@ struct Loaded {
     shortened_reporter: bool,
     /// A personal name was masked in the content or address.
     names_masked: bool,
+    /// The first of the ticket's later times that precedes its receipt, and by how much
+    /// (ms): see [`FileStats::out_of_order`].
+    out_of_order: Option<(&'static str, i64)>,
 }
 
 /// The outcome of mapping one row.
@@ -1245,6 +1285,8 @@ struct Chunk {
     shortened: (u64, Option<String>),
     /// Loaded rows with a personal name masked.
     names_masked: u64,
+    /// Loaded rows with a later time before their receipt, and the first.
+    out_of_order: (u64, Option<String>),
 }
 
 /// Applies one chunk's outcomes to the file's counts, the pending records and the
@@ -1265,6 +1307,10 @@ fn apply(
     st.names_masked += chunk.names_masked;
     if st.shortened_reporter_first.is_none() {
         st.shortened_reporter_first = chunk.shortened.1;
+    }
+    st.out_of_order += chunk.out_of_order.0;
+    if st.out_of_order_first.is_none() {
+        st.out_of_order_first = chunk.out_of_order.1;
     }
     let source_rows = (chunk.batch.column_by_name("source_row"))
         .and_then(|c| c.as_any().downcast_ref::<arrow::array::Int64Array>());
@@ -2256,6 +2302,7 @@ pub fn ingest(
                 let mut builder = RecordBuilder::with_capacity(capacity);
                 let mut outcomes = Vec::with_capacity(capacity);
                 let (mut undecodable, mut shortened) = ((0, None), (0, None));
+                let mut out_of_order = (0, None);
                 let mut names_masked = 0;
                 each(&mut |row, sheet, cells, problem, lossy| {
                     let (fname, qfile) = &labels[(sheet as usize).min(labels.len() - 1)];
@@ -2283,6 +2330,16 @@ pub fn ingest(
                         shortened.1.get_or_insert_with(at);
                     }
                     names_masked += u64::from(matches!(&outcome, Ok(l) if l.names_masked));
+                    if let Ok(Loaded {
+                        out_of_order: Some(o),
+                        ..
+                    }) = &outcome
+                    {
+                        out_of_order.0 += 1;
+                        out_of_order
+                            .1
+                            .get_or_insert_with(|| out_of_order_at(at(), *o));
+                    }
                     outcomes.push(match outcome {
                         Ok(l) => Outcome::Loaded(l),
                         Err(r) => Outcome::Quarantined(Box::new(quarantined(row, qfile, cells, r))),
@@ -2294,6 +2351,7 @@ pub fn ingest(
                     undecodable,
                     shortened,
                     names_masked,
+                    out_of_order,
                 })
             };
             // Each batch is mapped by a task of the rayon pool, its chunks on every core. The
@@ -2388,6 +2446,9 @@ pub fn ingest(
             (st.far_dates, st.far_date_first) = far_months(&std::mem::take(&mut st.months));
             if let Some(first) = &st.far_date_first {
                 warn!(file = %st.file, rows = st.far_dates, "records received far from the rest of the file's, first at {first}");
+            }
+            if let Some(first) = &st.out_of_order_first {
+                warn!(file = %st.file, rows = st.out_of_order, "tickets dispatched, closed or due before they were received, first at {first}");
             }
         }
         pb.finish_and_clear();
@@ -2531,9 +2592,25 @@ mod tests {
             .unwrap()
     }
 
-    /// A re-read record takes the lake's place only from a version of its own file or of one
-    /// read before it this run; a version from a later file (read after it) or from a file
-    /// not read (archived) stays. A file read for the first time replaces as always.
+    /// How early a later time was is told in hours below a day, else in days.
+    #[test]
+    fn an_out_of_order_time_says_how_early_it_was() {
+        const H: i64 = 3_600_000;
+        for (early, want) in [
+            (
+                4 * H + 59_000,
+                "row 6 (closed_at 4 hours before received_at)",
+            ),
+            (30 * H, "row 6 (closed_at 1 day before received_at)"),
+            (
+                365 * 24 * H,
+                "row 6 (closed_at 365 days before received_at)",
+            ),
+        ] {
+            assert_eq!(out_of_order_at("row 6".into(), ("closed_at", early)), want);
+        }
+    }
+
     /// Months far from the rest of a file's are told from its own spread.
     #[test]
     fn months_far_from_the_rest_of_a_file_are_found() {

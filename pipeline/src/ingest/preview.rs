@@ -46,6 +46,11 @@ pub struct Preview {
     pub far_dates: u64,
     /// The first of them.
     pub far_date_first: Option<String>,
+    /// Rows that would load with a later time before their receipt, and the first one (see
+    /// [`FileStats::out_of_order`](super::FileStats::out_of_order)).
+    pub out_of_order: u64,
+    /// The first of them.
+    pub out_of_order_first: Option<String>,
     /// Mapped columns the file lacks (empty in every row).
     pub missing_columns: Vec<String>,
     /// Why the file cannot be read or mapped at all.
@@ -155,6 +160,12 @@ fn preview_file(
                     p.loaded += 1;
                     p.shortened_reporters += u64::from(l.shortened_reporter);
                     p.names_masked += u64::from(l.names_masked);
+                    if let Some(o) = l.out_of_order {
+                        p.out_of_order += 1;
+                        p.out_of_order_first.get_or_insert_with(|| {
+                            super::out_of_order_at(format!("row {}", raw.row), o)
+                        });
+                    }
                     months.entry(l.month).or_insert((0, raw.row as i64)).0 += 1;
                     if let Some(c) = l.unknown_category {
                         *p.unknown_categories

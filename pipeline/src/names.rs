@@ -833,12 +833,13 @@ mod tests {
                 "保安队长刘建军，电话[手机号]",
                 "保安队长[姓名]，电话[手机号]",
             ),
-            ("民警赵磊到场", "民警赵磊到场"),
         ] {
             assert_eq!(mask(text), want, "{text}");
         }
-        // A post's letters inside other words, or a surname with a post.
+        // A post's letters inside other words, a surname with a post, and a name after a
+        // post that is not followed by punctuation or a word that follows names (`到`).
         for text in [
+            "民警赵磊到场",
             "小区长期无人管理",
             "该场所长期占道经营",
             "排队长龙现象严重",

@@ -22,7 +22,9 @@
 //! characters. A surname with a form of address (`王先生`, `李女士`, `张某某`, `刘师傅`) says
 //! who the caller is to the operator, not who they are, and stays. After a role without a
 //! colon (`业主`, `居民`, `本人`) a name must also end where a name ends: at punctuation, the
-//! end of the text, or a word that follows a name (`反映`, `来电`, `电话`, `的`…), so
+//! end of the text, a word that follows a name (`反映`, `来电`, `电话`, `的`…) or any
+//! frequent word of jieba's dictionary (`民警赵磊到场`; not after a surname that starts
+//! common words, nor for a name that is a word itself: `本人于清明假期`, `业主张贴公告`), so
 //! `业主周末在…` or `居民于近日…` keep their words; and a surname that also starts common
 //! words (`方面`, `曾经`) needs two more characters there. Where no colon or self-introduction
 //! vouches for a name, a candidate that is a word of jieba's dictionary other than a person's
@@ -660,13 +662,37 @@ fn titled(after: &str) -> bool {
     TITLES.iter().any(|t| after.starts_with(t))
 }
 
-/// Whether `rest` (the text after a name) lets the name end there.
-fn ends_name(rest: &str) -> bool {
+/// How a name may end before a text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// Not there.
+    No,
+    /// At punctuation, the end, or a word that follows names ([`FOLLOWING`]).
+    Sure,
+    /// Before a word of two characters that jieba's dictionary knows at least
+    /// [`MIN_WORD_FREQ`] times other than as a name (`到场`, `查看`, `上门`: `民警赵磊到场`).
+    Word,
+}
+
+/// Where `rest` (the text after a name) lets the name end.
+fn ends_name(rest: &str) -> End {
     match rest.chars().next() {
-        None => true,
-        Some(c) if !han(c) => true,
-        Some(_) => FOLLOWING.iter().any(|f| rest.starts_with(f)),
+        None => End::Sure,
+        Some(c) if !han(c) => End::Sure,
+        Some(_) if FOLLOWING.iter().any(|f| rest.starts_with(f)) => End::Sure,
+        Some(_) if word_starts(rest) => End::Word,
+        Some(_) => End::No,
     }
+}
+
+/// Whether `rest` starts with a frequent two-character word of the dictionary that is not
+/// a person's name.
+fn word_starts(rest: &str) -> bool {
+    let Some((two, c)) = rest.char_indices().nth(1) else {
+        return false;
+    };
+    let word = &rest[..two + c.len_utf8()];
+    word.chars().all(han) && frequent_word(word, |t| !matches!(t, "nr" | "nrfg" | "nrt"))
 }
 
 /// The length in bytes of the name `s` starts with: a surname and one or two given
@@ -690,7 +716,14 @@ fn name_at(s: &str, strict: bool, wordlike: bool) -> Option<usize> {
         .next()
         .filter(|&c| t.given(c))
         .map(|c| one + c.len_utf8());
-    let ends = |n: usize| ends_name(&s[n..]);
+    let ends = |n: usize| match ends_name(&s[n..]) {
+        End::No => false,
+        End::Sure => true,
+        // Before a word, a weaker sign: not after a surname that starts common words
+        // (`本人于清明假期`, `常经过西安`), and a name of two characters must be no word
+        // of the dictionary, a name's included (`业主张贴公告`: jieba tags `张贴` a name).
+        End::Word => !common_word && !(n == one && frequent_word(&s[..n], |_| true)),
+    };
     match two {
         Some(two) if ends(two) => Some(two),
         // `业主方面表示`, `居民曾经反映`: a surname that is a word's first character, with
@@ -823,12 +856,35 @@ mod tests {
         }
     }
 
+    /// A name followed by a word of the dictionary ends there; a surname that starts common
+    /// words, or a name-shaped word, followed so is no name.
+    #[test]
+    fn a_name_ends_before_a_dictionary_word() {
+        for (text, want) in [
+            ("网格员刘海峰上门走访", "网格员[姓名]上门走访"),
+            ("业主李秀英多次投诉", "业主[姓名]多次投诉"),
+            ("联系人：王芳查看后回复", "联系人：[姓名]查看后回复"),
+            ("民警赵磊查看现场", "民警[姓名]查看现场"),
+        ] {
+            assert_eq!(mask(text), want, "{text}");
+        }
+        for text in [
+            "本人于清明假期入住",
+            "本人常经过西安",
+            "业主张贴公告",
+            "居民陈述意见",
+        ] {
+            assert_eq!(mask(text), text);
+        }
+    }
+
     #[test]
     fn names_after_a_post_are_masked_and_words_after_one_stay() {
         for (text, want) in [
             ("社区书记李强称会协调", "社区书记[姓名]称会协调"),
             ("。院长王德云表示", "。院长[姓名]表示"),
             ("物业管家王芳说下周修", "物业管家[姓名]说下周修"),
+            ("民警赵磊到场", "民警[姓名]到场"),
             (
                 "保安队长刘建军，电话[手机号]",
                 "保安队长[姓名]，电话[手机号]",
@@ -836,10 +892,8 @@ mod tests {
         ] {
             assert_eq!(mask(text), want, "{text}");
         }
-        // A post's letters inside other words, a surname with a post, and a name after a
-        // post that is not followed by punctuation or a word that follows names (`到`).
+        // A post's letters inside other words, and a surname with a post.
         for text in [
-            "民警赵磊到场",
             "小区长期无人管理",
             "该场所长期占道经营",
             "排队长龙现象严重",

@@ -25,7 +25,8 @@ use crate::Result;
 /// Raised when the masking of free text grows: a lake whose texts were last masked with
 /// an earlier code has them masked again, once. 1: personal names (see [`crate::names`]),
 /// e-mail addresses and QQ and WeChat ids; 2: names before a verb of reporting and names
-/// listed beside a name; 3: names after a post (`社区书记`, `物业管家`, `院长`).
+/// listed beside a name; 3: names after a post (`社区书记`, `物业管家`, `院长`) and names
+/// ending before a word of the dictionary (`业主李秀英多次投诉`).
 const MASKING_CODE: u32 = 3;
 
 /// How texts are masked now: [`MASKING_CODE`] and the district's own name cues

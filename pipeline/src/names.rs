@@ -722,7 +722,7 @@ fn name_at(s: &str, strict: bool, wordlike: bool) -> Option<usize> {
         // Before a word, a weaker sign: not after a surname that starts common words
         // (`本人于清明假期`, `常经过西安`), and a name of two characters must be no word
         // of the dictionary, a name's included (`业主张贴公告`: jieba tags `张贴` a name).
-        End::Word => !common_word && !(n == one && frequent_word(&s[..n], |_| true)),
+        End::Word => !(common_word || n == one && frequent_word(&s[..n], |_| true)),
     };
     match two {
         Some(two) if ends(two) => Some(two),

@@ -244,7 +244,7 @@ fn unknown_categories(files: &mut [FileStats], names: &Names) -> Vec<UnknownCate
 /// is a person's name (a reporter's name moved into the category column).
 pub(crate) fn listed_label(label: &str, names: &Names) -> String {
     match names.is_a_name(label) {
-        true => crate::names::NAME_MASK.to_owned(),
+        true => NAME_MASK.to_owned(),
         false => mask_pii(label),
     }
 }
@@ -975,10 +975,11 @@ const CLOCK_SKEW_MS: i64 = 3_600_000;
 /// `row N (closed_at 3 days before received_at)`.
 fn out_of_order_at(at: String, (field, early_ms): (&str, i64)) -> String {
     const HOUR: i64 = 3_600_000;
-    let by = match early_ms / (24 * HOUR) {
-        0 => format!("{} hours", early_ms / HOUR),
-        1 => "1 day".to_owned(),
-        d => format!("{d} days"),
+    let by = match (early_ms / (24 * HOUR), early_ms / HOUR) {
+        (0, 1) => "1 hour".to_owned(),
+        (0, h) => format!("{h} hours"),
+        (1, _) => "1 day".to_owned(),
+        (d, _) => format!("{d} days"),
     };
     format!("{at} ({field} {by} before received_at)")
 }
@@ -2601,6 +2602,7 @@ mod tests {
                 4 * H + 59_000,
                 "row 6 (closed_at 4 hours before received_at)",
             ),
+            (H + 1, "row 6 (closed_at 1 hour before received_at)"),
             (30 * H, "row 6 (closed_at 1 day before received_at)"),
             (
                 365 * 24 * H,

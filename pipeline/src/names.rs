@@ -590,11 +590,17 @@ fn dictionary() -> &'static jieba_rs::Jieba {
 /// Whether the dictionary holds `word` at least [`MIN_WORD_FREQ`] times with a tag
 /// `of_kind` accepts.
 fn frequent_word(word: &str, of_kind: impl Fn(&str) -> bool) -> bool {
+    word_freq(word, of_kind) >= MIN_WORD_FREQ
+}
+
+/// How often the dictionary holds `word` with a tag `of_kind` accepts (0: not at all).
+fn word_freq(word: &str, of_kind: impl Fn(&str) -> bool) -> usize {
     let jieba = dictionary();
     match jieba.tag(word, false)[..] {
-        // `suggest_freq` is a dictionary word's own frequency plus one.
-        [ref w] => of_kind(w.tag) && jieba.suggest_freq(word) > MIN_WORD_FREQ,
-        _ => false,
+        // One token without the HMM: a word of the dictionary, whose own frequency
+        // `suggest_freq` gives plus one.
+        [ref w] if of_kind(w.tag) => jieba.suggest_freq(word).saturating_sub(1),
+        _ => 0,
     }
 }
 
@@ -721,8 +727,9 @@ fn name_at(s: &str, strict: bool, wordlike: bool) -> Option<usize> {
         End::Sure => true,
         // Before a word, a weaker sign: not after a surname that starts common words
         // (`本人于清明假期`, `常经过西安`), and a name of two characters must be no word
-        // of the dictionary, a name's included (`业主张贴公告`: jieba tags `张贴` a name).
-        End::Word => !(common_word || n == one && frequent_word(&s[..n], |_| true)),
+        // of the dictionary at all, a name's included (`业主张贴公告`: jieba tags `张贴` a
+        // name; `业主钱款被骗`: `钱款` is there 8 times).
+        End::Word => !(common_word || n == one && word_freq(&s[..n], |_| true) > 0),
     };
     match two {
         Some(two) if ends(two) => Some(two),
@@ -873,6 +880,7 @@ mod tests {
             "本人常经过西安",
             "业主张贴公告",
             "居民陈述意见",
+            "业主钱款被骗",
         ] {
             assert_eq!(mask(text), text);
         }

@@ -13,6 +13,9 @@
 //!   petitioner speaks for (`王建国等15人`) or a verb of reporting (`。王建国反映…`,
 //!   `张伟来电称`), after a break in the text;
 //! - beside a name found so, in a list (`王建国、李秀英等15人`, `业主王建国和李秀英反映`);
+//! - alone in a text's last sentence, signing it (`…请尽快维修。李明`), when it is no word
+//!   of the dictionary and its surname starts no common word nor a closing (`。谢谢`,
+//!   `。祝好` stay);
 //! - the row's own reporter, where the reporter column holds names (a petition register):
 //!   every occurrence of them ([`mask_own_names`]).
 //!
@@ -29,8 +32,8 @@
 //! words (`方面`, `曾经`) needs two more characters there. Where no colon or self-introduction
 //! vouches for a name, a candidate that is a word of jieba's dictionary other than a person's
 //! name (`陆续`, `付款`, `黄河`) or a place of the district's registry (`丁香园`) is left.
-//! A name with no cue around it (`王建国到社区`, a signature at the end) is not found: that
-//! would need a model of Chinese names, and guessing would mangle ordinary text.
+//! A name with no cue around it (`王建国到社区`, a signature after a comma) is not found:
+//! that would need a model of Chinese names, and guessing would mangle ordinary text.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -562,10 +565,35 @@ impl Names {
                 out.push(start..start + len);
             }
         });
+        if let Some(r) = self.signature(text) {
+            out.push(r);
+        }
         if out.is_empty() {
             return out;
         }
         self.listed(text, out)
+    }
+
+    /// A name that signs a text: the whole of its last sentence (`…请尽快维修。王建国`),
+    /// of a surname that starts no common word nor a closing (`祝好`, `谢过`), and in
+    /// jieba's dictionary not at all, or for three characters only as a person's name (a
+    /// closing `。谢谢` or `。周知` is a word; `王建国` is a name there).
+    fn signature(&self, text: &str) -> Option<Range<usize>> {
+        let end = text
+            .trim_end_matches(|c: char| c.is_whitespace() || matches!(c, '。' | '！' | '!' | '.'))
+            .len();
+        let body = &text[..end];
+        // A name is at most four characters: the break is among the last five.
+        let (brk, c) = (body.char_indices().rev().take(5))
+            .find(|(_, c)| matches!(c, '。' | '！' | '？' | '!' | '?'))?;
+        let start = brk + c.len_utf8();
+        let name = &body[start..];
+        let three = name.chars().count() == 3;
+        (!name.starts_with(['祝', '谢'])
+            && name_at(name, true, false) == Some(name.len())
+            && word_freq(name, |t| !(three && matches!(t, "nr" | "nrfg" | "nrt"))) == 0
+            && self.plausible(name))
+        .then_some(start..end)
     }
 }
 
@@ -881,6 +909,34 @@ mod tests {
             "业主张贴公告",
             "居民陈述意见",
             "业主钱款被骗",
+        ] {
+            assert_eq!(mask(text), text);
+        }
+    }
+
+    /// A name alone in a text's last sentence signs it; a closing stays.
+    #[test]
+    fn a_name_that_signs_a_text_is_masked() {
+        for (text, want) in [
+            (
+                "电梯坏了三天，请尽快维修。李明",
+                "电梯坏了三天，请尽快维修。[姓名]",
+            ),
+            ("楼道堆放杂物！郭靖。", "楼道堆放杂物！[姓名]。"),
+            ("请尽快处理。王建国 ", "请尽快处理。[姓名] "),
+            ("噪音扰民。欧阳娜娜", "噪音扰民。[姓名]"),
+        ] {
+            assert_eq!(mask(text), want, "{text}");
+        }
+        for text in [
+            "请尽快维修。谢谢",
+            "请尽快维修。周知",
+            "请尽快维修。祝好",
+            "请尽快维修。谢过",
+            "请尽快维修。万分感谢",
+            "请尽快维修，李明",
+            "请尽快维修。李明到场",
+            "请尽快维修。张贴",
         ] {
             assert_eq!(mask(text), text);
         }

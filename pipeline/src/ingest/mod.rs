@@ -117,9 +117,9 @@ pub struct FileStats {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub far_date_first: Option<String>,
     /// Rows loaded whose ticket was dispatched, closed or due before it was received (by
-    /// more than [`CLOCK_SKEW_MS`]): a mistyped time or year, or a ticket closed before it
-    /// was logged (an audit's `先办结后受理`). Loaded as exported: which time is wrong the
-    /// row does not say.
+    /// more than an hour: `CLOCK_SKEW_MS`): a mistyped time or year, or a ticket closed
+    /// before it was logged (an audit's `先办结后受理`). Loaded as exported: which time is
+    /// wrong the row does not say.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub out_of_order: u64,
     /// The first of them, as `row N (closed_at 3 days before received_at)`.

@@ -2219,6 +2219,34 @@ fn tickets_closed_before_they_were_received_are_named() {
     assert_eq!(previews[0].out_of_order_first, hot.out_of_order_first);
 }
 
+/// A ticket dispatched a year after it was received, to two days, had its receipt's year
+/// mistyped (at New Year, `2024` for `2025`): counted like a time out of order; a dispatch
+/// hours or weeks late is not.
+#[test]
+fn a_receipt_a_year_before_its_dispatch_is_named() {
+    let mut c = city();
+    let hotline = (c.cfg.sources.iter_mut())
+        .find(|s| s.channel == Channel::Hotline)
+        .unwrap();
+    hotline
+        .columns
+        .insert("dispatched_at".into(), vec!["派单时间".into()]);
+    let lines = [
+        "工单编号,来电时间,派单时间,来电号码,诉求地址,诉求内容,诉求分类,办结时间,办理状态,回访满意度",
+        "H960,2025-03-05 10:00:00,2025-03-05 11:00:00,13812345678,阳光花园,电梯坏了,电梯故障,,办理中,",
+        "H961,2024-03-04 09:00:00,2025-03-05 11:00:00,13812345678,阳光花园,电梯坏了,电梯故障,,办理中,",
+        "H962,2025-02-01 10:00:00,2025-03-05 11:00:00,13812345678,阳光花园,电梯坏了,电梯故障,,办理中,",
+    ];
+    write_march(&c, &lines);
+    let s = run(&c);
+    let hot = file(&s, "12345_2025-03.csv");
+    assert_eq!((hot.loaded, hot.out_of_order), (3, 1));
+    assert_eq!(
+        hot.out_of_order_first.as_deref(),
+        Some("row 3 (dispatched_at 366 days after received_at)")
+    );
+}
+
 /// A status the config's map lacks, a datetime layout no format reads: the problems one
 /// config change fixes for many rows are listed with their row counts and first row; a
 /// problem of one row is not.

@@ -179,8 +179,8 @@ pub(crate) fn print_summary(s: &IngestSummary) {
     for f in s.files.iter().filter(|f| f.out_of_order > 0) {
         println!(
             "warning: {}: {} tickets were dispatched, closed or due before they were received, \
-             first at {}: a mistyped time, or a ticket closed before it was logged? They are \
-             loaded as exported",
+             or dispatched a year after, first at {}: a mistyped time or year, or a ticket \
+             closed before it was logged? They are loaded as exported",
             f.file,
             f.out_of_order,
             f.out_of_order_first.as_deref().unwrap_or("?")

@@ -181,8 +181,8 @@ fn show(p: &weaksignal_pipeline::ingest::preview::Preview) -> Option<String> {
     }
     if let Some(first) = &p.out_of_order_first {
         println!(
-            "      {} tickets were dispatched, closed or due before they were received, first at \
-             {first}",
+            "      {} tickets were dispatched, closed or due before they were received, or \
+             dispatched a year after, first at {first}",
             p.out_of_order
         );
     }

@@ -117,12 +117,14 @@ pub struct FileStats {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub far_date_first: Option<String>,
     /// Rows loaded whose ticket was dispatched, closed or due before it was received (by
-    /// more than an hour: `CLOCK_SKEW_MS`): a mistyped time or year, or a ticket closed
-    /// before it was logged (an audit's `先办结后受理`). Loaded as exported: which time is
-    /// wrong the row does not say.
+    /// more than an hour: `CLOCK_SKEW_MS`) — a mistyped time or year, or a ticket closed
+    /// before it was logged (an audit's `先办结后受理`) — or dispatched a year after it, to
+    /// two days (`YEAR_SLIP`: the receipt's year mistyped at New Year). Loaded as exported:
+    /// which time is wrong the row does not say.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub out_of_order: u64,
-    /// The first of them, as `row N (closed_at 3 days before received_at)`.
+    /// The first of them, as `row N (closed_at 3 days before received_at)` or `row N
+    /// (dispatched_at 365 days after received_at)`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_of_order_first: Option<String>,
     /// Seconds spent.
@@ -919,6 +921,11 @@ fn map_row(
     .find_map(|(f, t)| {
         t.map(|t| (f, received_at - t))
             .filter(|&(_, early)| early > CLOCK_SKEW_MS)
+    })
+    .or_else(|| {
+        dispatched_at
+            .map(|t| ("dispatched_at", received_at - t))
+            .filter(|&(_, early)| YEAR_SLIP.contains(&-early))
     });
     let comp = res.compound.map(|i| ctx.registry.labels(i));
     let r = RecordRef {
@@ -970,18 +977,28 @@ fn map_row(
 /// the row counts as out of order ([`FileStats::out_of_order`]): the clocks of the phone
 /// and ticket systems differ, and a minute-resolution export (`2024/3/5 14:22`) cuts the
 /// seconds a later time kept.
-const CLOCK_SKEW_MS: i64 = 3_600_000;
+const CLOCK_SKEW_MS: i64 = HOUR_MS;
 
-/// `row N (closed_at 3 days before received_at)`.
+/// How long after its receipt a dispatch says the receipt's year was mistyped (a year, to
+/// two days either way: `2024-01-03` received, `2025-01-03` dispatched): a ticket waits
+/// hours or days for dispatch, never a year to the day.
+const YEAR_SLIP: std::ops::RangeInclusive<i64> = 363 * DAY_MS..=368 * DAY_MS;
+
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
+
+/// `row N (closed_at 3 days before received_at)`, or `… after …` for a time `early_ms`
+/// after the receipt (negative).
 fn out_of_order_at(at: String, (field, early_ms): (&str, i64)) -> String {
-    const HOUR: i64 = 3_600_000;
-    let by = match (early_ms / (24 * HOUR), early_ms / HOUR) {
+    let side = if early_ms < 0 { "after" } else { "before" };
+    let early_ms = early_ms.abs();
+    let by = match (early_ms / DAY_MS, early_ms / HOUR_MS) {
         (0, 1) => "1 hour".to_owned(),
         (0, h) => format!("{h} hours"),
         (1, _) => "1 day".to_owned(),
         (d, _) => format!("{d} days"),
     };
-    format!("{at} ({field} {by} before received_at)")
+    format!("{at} ({field} {by} {side} received_at)")
 }
 
 /// A source's file opened with its format, encoding, delimiter and mapped columns.
@@ -2449,7 +2466,7 @@ pub fn ingest(
                 warn!(file = %st.file, rows = st.far_dates, "records received far from the rest of the file's, first at {first}");
             }
             if let Some(first) = &st.out_of_order_first {
-                warn!(file = %st.file, rows = st.out_of_order, "tickets dispatched, closed or due before they were received, first at {first}");
+                warn!(file = %st.file, rows = st.out_of_order, "tickets dispatched, closed or due before they were received, or dispatched a year after, first at {first}");
             }
         }
         pb.finish_and_clear();
@@ -2607,6 +2624,10 @@ mod tests {
             (
                 365 * 24 * H,
                 "row 6 (closed_at 365 days before received_at)",
+            ),
+            (
+                -365 * 24 * H,
+                "row 6 (closed_at 365 days after received_at)",
             ),
         ] {
             assert_eq!(out_of_order_at("row 6".into(), ("closed_at", early)), want);

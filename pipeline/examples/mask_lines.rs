@@ -1,6 +1,6 @@
-//! Masks each line of standard input as the ingest masks a record's text (the built-in
-//! name cues and the identifier masks) and prints it: for measuring the masking on word
-//! lists and sentences (`bench/names_eval.py`).
+//! Masks the personal names in each line of standard input as the ingest does with the
+//! built-in cues (identifiers are left as they are) and prints it: for measuring the name
+//! masking on word lists and sentences (`bench/names_eval.py`).
 
 use std::io::{BufRead, Write};
 

@@ -40,7 +40,7 @@ use std::collections::HashSet;
 use std::ops::Range;
 use std::sync::OnceLock;
 
-use crate::normalize::replaced;
+use crate::normalize::{masked_numbers, replaced};
 
 /// What a masked name becomes.
 pub const NAME_MASK: &str = "[姓名]";
@@ -411,6 +411,13 @@ impl Names {
             return text;
         }
         Cow::Owned(replaced(&text, ranges, NAME_MASK))
+    }
+
+    /// `text` with its identifiers masked ([`masked_numbers`]) and then its names: a masked
+    /// phone number (`[手机号]`) is a contact a name comes before. Borrowed when there is
+    /// nothing to mask.
+    pub fn mask_text<'a>(&self, text: Cow<'a, str>) -> Cow<'a, str> {
+        self.mask(masked_numbers(text))
     }
 
     /// The longest cue starting with character `c` at the start of `rest`.

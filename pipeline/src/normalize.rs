@@ -426,7 +426,7 @@ pub fn mask_pii(s: &str) -> String {
 
 /// [`mask_pii`] without a copy when there is nothing to mask (most texts).
 pub fn masked(text: Cow<'_, str>) -> Cow<'_, str> {
-    crate::names::mask_names(masked_numbers(text))
+    crate::names::Names::builtin().mask_text(text)
 }
 
 /// The identifiers of [`mask_pii`] masked, not the names (for a district's own name cues:
@@ -527,7 +527,7 @@ fn has_number_run(text: &str) -> bool {
 
 /// [`mask_pii`] of an owned text, returned as is (no copy) when there is nothing to mask.
 pub fn mask_pii_owned(text: String) -> String {
-    crate::names::mask_names(masked_numbers(Cow::Owned(text))).into_owned()
+    masked(Cow::Owned(text)).into_owned()
 }
 
 /// The identifiers of [`mask_pii`] masked, without the names.

@@ -32,8 +32,7 @@ use crate::error::IoContext;
 use crate::lake;
 use crate::names::{mask_own_names, reporter_names, Names, NAME_MASK};
 use crate::normalize::{
-    mask_pii, masked, masked_numbers, normalize_text, normalized, normalized_free_text,
-    spreadsheet_shortened,
+    mask_pii, masked, normalize_text, normalized, normalized_free_text, spreadsheet_shortened,
 };
 use crate::privacy::Pseudonymizer;
 use crate::record::{interleave_records, Columns, RecordBuilder, RecordRef, Str};
@@ -745,9 +744,9 @@ fn map_row(
     let reporter_text = reporter.filter(|v| !v.is_ascii()).map(|v| normalized(v));
     let own = (reporter_text.as_deref()).map_or_else(Vec::new, reporter_names);
     let content = mask_own_names(
-        m.names.mask(masked_numbers(normalized_free_text(
+        m.names.mask_text(normalized_free_text(
             m.get(cells, const { field("content") }),
-        ))),
+        )),
         &own,
     );
     let label = normalized(m.get(cells, const { field("category") }));
@@ -769,9 +768,9 @@ fn map_row(
         ));
     }
     let address = mask_own_names(
-        m.names.mask(masked_numbers(normalized_free_text(
+        m.names.mask_text(normalized_free_text(
             m.get(cells, const { field("address") }),
-        ))),
+        )),
         &own,
     );
     // Only a text masking changed can hold a mask it made (or one the export had).
@@ -803,7 +802,7 @@ fn map_row(
             // The typed compound and building are not masked with the address: mask all.
             let stem = m
                 .names
-                .mask(masked_numbers(crate::normalize::address_stem(&full).into()));
+                .mask_text(crate::normalize::address_stem(&full).into());
             unmatched = Some(mask_own_names(stem, &own).into());
         }
     }
@@ -1217,7 +1216,7 @@ fn redacted(header: &[String], cells: &Cells<'_>, m: &Mapping) -> BTreeMap<Strin
             // A name alone in a cell (moved into the category, say).
             NAME_MASK.to_owned()
         } else {
-            let v = m.names.mask(masked_numbers(normalized_free_text(v)));
+            let v = m.names.mask_text(normalized_free_text(v));
             mask_own_names(v, &own).into_owned()
         };
         // Two columns of one name (two 备注) keep both cells: the later named by its place.
@@ -1245,7 +1244,7 @@ fn redacted_detail(detail: String, header_len: usize, cells: &Cells<'_>, m: &Map
             }
         }
     }
-    let mut detail = m.names.mask(masked_numbers(detail.into())).into_owned();
+    let mut detail = m.names.mask_text(detail.into()).into_owned();
     if let Some(r) = m.reporter {
         let moved = m.unsure(cells);
         let shaped =

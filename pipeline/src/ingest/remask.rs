@@ -19,7 +19,6 @@ use crate::config::{Channel, LakeCompression};
 use crate::error::IoContext;
 use crate::lake;
 use crate::names::Names;
-use crate::normalize::masked_numbers;
 use crate::Result;
 
 /// Raised when the masking of free text grows: a lake whose texts were last masked with
@@ -108,7 +107,7 @@ fn remasked_batch(b: &RecordBatch, names: &Names, changed: &mut u64) -> Result<R
                     return None;
                 }
                 let t = texts.value(r);
-                Some(match names.mask(masked_numbers(Cow::Borrowed(t))) {
+                Some(match names.mask_text(Cow::Borrowed(t)) {
                     Cow::Borrowed(t) => t.to_owned(),
                     Cow::Owned(m) if m == t => m,
                     Cow::Owned(m) => {
@@ -141,7 +140,7 @@ fn remask_quarantine_file(path: &Path, names: &Names) -> Result<u64> {
         let mut any = false;
         let mut mask = |v: &mut serde_json::Value| {
             if let serde_json::Value::String(s) = v {
-                let m = names.mask(masked_numbers(s.as_str().into())).into_owned();
+                let m = names.mask_text(s.as_str().into()).into_owned();
                 if &m != s {
                     *s = m;
                     any = true;

@@ -997,7 +997,7 @@ mod tests {
             dir.path(),
             Channel::Hotline,
             "2025-03",
-            &to_batch(&records).unwrap(),
+            &[to_batch(&records).unwrap()],
             Default::default(),
         )
         .unwrap();

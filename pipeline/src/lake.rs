@@ -90,7 +90,7 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&mut File) -> Result<()>) ->
     Ok(())
 }
 
-/// Replaces a partition's contents with the records of `batch` (lake schema), in its
+/// Replaces a partition's contents with the records of `batches` (lake schema), in their
 /// order (the ingest sorts them by time, then id). A partition left without records is
 /// removed: its file, then its folder.
 ///
@@ -100,12 +100,12 @@ pub fn write_partition(
     lake: &Path,
     channel: Channel,
     month: &str,
-    batch: &RecordBatch,
+    batches: &[RecordBatch],
     compression: LakeCompression,
 ) -> Result<PathBuf> {
     let dir = partition_dir(lake, channel, month);
     let path = dir.join("part-0.parquet");
-    if batch.num_rows() == 0 {
+    if batches.iter().all(|b| b.num_rows() == 0) {
         match std::fs::remove_file(&path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e).at(&path),
             _ => {}
@@ -167,8 +167,11 @@ pub fn write_partition(
     write_atomic(&path, |f| {
         let mut w = ArrowWriter::try_new(f, crate::record::schema(), Some(props))?;
         const CHUNK: usize = 64 * 1024;
-        for start in (0..batch.num_rows()).step_by(CHUNK) {
-            w.write(&batch.slice(start, CHUNK.min(batch.num_rows() - start)))?;
+        for batch in batches {
+            let batch = crate::record::lake_batch(batch)?;
+            for start in (0..batch.num_rows()).step_by(CHUNK) {
+                w.write(&batch.slice(start, CHUNK.min(batch.num_rows() - start)))?;
+            }
         }
         w.close()?;
         Ok(())

@@ -558,39 +558,91 @@ impl<'a> Columns<'a> {
     }
 }
 
-/// The rows `indices` ((batch, row) pairs) of lake-schema batches, as one batch.
+/// The rows `indices` ((batch, row) pairs) of lake-schema batches, in order, as batches:
+/// a run of at least [`RUN_ROWS`] rows that follow each other in one batch is a slice of
+/// it (no copy: a time-ordered export fills its months with such runs), the rows between
+/// runs are gathered into a batch of their own.
 ///
 /// # Errors
 /// A batch lacks a column of the lake's schema or has it with another type.
 pub fn interleave_records(
     batches: &[&RecordBatch],
     indices: &[(usize, usize)],
-) -> Result<RecordBatch> {
+) -> Result<Vec<RecordBatch>> {
     let schema = schema();
-    let cols = schema
-        .fields()
-        .iter()
-        .map(|f| {
-            let values = batches
-                .iter()
-                .map(|b| {
-                    b.column_by_name(f.name())
-                        .filter(|c| c.data_type() == f.data_type())
-                        .map(|c| c.as_ref())
-                        .ok_or_else(|| {
-                            arrow::error::ArrowError::SchemaError(format!(
-                                "lake batch lacks column {} of type {}",
-                                f.name(),
-                                f.data_type()
-                            ))
-                        })
-                })
-                .collect::<std::result::Result<Vec<&dyn Array>, _>>()?;
-            Ok(arrow::compute::interleave(&values, indices)?)
-        })
-        .collect::<Result<Vec<ArrayRef>>>()?;
+    // Each batch's columns in the lake schema's order, checked once.
+    let columns = (batches.iter())
+        .map(|b| lake_columns(&schema, b))
+        .collect::<Result<Vec<_>>>()?;
+    let gather = |rows: &[(usize, usize)]| -> Result<RecordBatch> {
+        let cols = (0..schema.fields().len())
+            .map(|k| {
+                let values: Vec<&dyn Array> = columns.iter().map(|c| c[k].as_ref()).collect();
+                arrow::compute::interleave(&values, rows)
+            })
+            .collect::<std::result::Result<Vec<ArrayRef>, _>>()?;
+        Ok(RecordBatch::try_new(schema.clone(), cols)?)
+    };
+    let mut out = vec![];
+    // Start of the rows not yet in `out`, and of the run being followed.
+    let (mut pending, mut run) = (0, 0);
+    for k in 1..=indices.len() {
+        let follows = indices.get(k).is_some_and(|&(b, i)| {
+            let (pb, pi) = indices[k - 1];
+            b == pb && i == pi + 1
+        });
+        if follows {
+            continue;
+        }
+        if k - run >= RUN_ROWS {
+            if pending < run {
+                out.push(gather(&indices[pending..run])?);
+            }
+            let (b, i) = indices[run];
+            let slice = columns[b].iter().map(|c| c.slice(i, k - run)).collect();
+            out.push(RecordBatch::try_new(schema.clone(), slice)?);
+            pending = k;
+        }
+        run = k;
+    }
+    if pending < indices.len() {
+        out.push(gather(&indices[pending..])?);
+    }
+    Ok(out)
+}
+
+/// `batch`'s columns in the order of the lake's schema (a batch read back from Parquet
+/// may order or annotate them otherwise).
+///
+/// # Errors
+/// The batch lacks a column of the lake's schema or has it with another type.
+pub fn lake_batch(batch: &RecordBatch) -> Result<RecordBatch> {
+    let schema = schema();
+    let cols = lake_columns(&schema, batch)?;
     Ok(RecordBatch::try_new(schema, cols)?)
 }
+
+fn lake_columns(schema: &Schema, b: &RecordBatch) -> Result<Vec<ArrayRef>> {
+    (schema.fields().iter())
+        .map(|f| {
+            b.column_by_name(f.name())
+                .filter(|c| c.data_type() == f.data_type())
+                .cloned()
+                .ok_or_else(|| {
+                    arrow::error::ArrowError::SchemaError(format!(
+                        "lake batch lacks column {} of type {}",
+                        f.name(),
+                        f.data_type()
+                    ))
+                    .into()
+                })
+        })
+        .collect()
+}
+
+/// Rows of [`interleave_records`] that follow each other in one batch and are taken as a
+/// slice of it rather than copied.
+pub const RUN_ROWS: usize = 64;
 
 /// An Arrow batch (as written by [`to_batch`]) back to records.
 ///
@@ -679,9 +731,7 @@ mod tests {
         let a = to_batch(&[r("a1", 1), r("a2", 2)]).unwrap();
         let b = to_batch(&[r("b1", 3)]).unwrap();
         let out = interleave_records(&[&a, &b], &[(1, 0), (0, 1)]).unwrap();
-        let ids: Vec<Str> = from_batch(&out)
-            .unwrap()
-            .into_iter()
+        let ids: Vec<Str> = (out.iter().flat_map(|b| from_batch(b).unwrap()))
             .map(|r| r.record_id)
             .collect();
         assert_eq!(ids, ["b1", "a2"]);
@@ -692,5 +742,41 @@ mod tests {
         )
         .unwrap();
         assert!(interleave_records(&[&a, &other], &[(0, 0)]).is_err());
+    }
+
+    #[test]
+    fn long_runs_of_a_batch_are_sliced_and_the_rest_gathered() {
+        let rs = |p: &str, n: usize| {
+            let v: Vec<Record> = (0..n)
+                .map(|i| Record {
+                    record_id: format!("{p}{i}").into(),
+                    received_at: i as i64,
+                    status: "open".into(),
+                    ..Default::default()
+                })
+                .collect();
+            to_batch(&v).unwrap()
+        };
+        let (a, b) = (rs("a", 200), rs("b", 10));
+        // b0, a0..a99 (a run), b1, a150, b2..b4 (short runs), a100..a169 (a run)
+        let mut idx = vec![(1, 0)];
+        idx.extend((0..100).map(|i| (0, i)));
+        idx.extend([(1, 1), (0, 150), (1, 2), (1, 3), (1, 4)]);
+        idx.extend((100..170).map(|i| (0, i)));
+        let out = interleave_records(&[&a, &b], &idx).unwrap();
+        let sizes: Vec<usize> = out.iter().map(RecordBatch::num_rows).collect();
+        assert_eq!(sizes, [1, 100, 5, 70]);
+        let ids: Vec<Str> = (out.iter().flat_map(|b| from_batch(b).unwrap()))
+            .map(|r| r.record_id)
+            .collect();
+        let want: Vec<String> = (idx.iter())
+            .map(|&(b, i)| format!("{}{i}", ["a", "b"][b]))
+            .collect();
+        assert_eq!(ids, want);
+        // The whole of a batch in order is one slice of it.
+        let all: Vec<(usize, usize)> = (0..200).map(|i| (0, i)).collect();
+        let out = interleave_records(&[&a], &all).unwrap();
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].num_rows(), 200);
     }
 }

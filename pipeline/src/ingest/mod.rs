@@ -1832,8 +1832,9 @@ fn merge(
                 // Keys read once per row, not twice per comparison.
                 rows.sort_by_cached_key(key);
                 let sources: Vec<&RecordBatch> = lake_batches.iter().chain(&chunks).collect();
-                let batch = interleave_records(&sources, &rows)?;
-                let p = lake::write_partition(lake_dir, ch, &month, &batch, cfg.lake_compression)?;
+                let batches = interleave_records(&sources, &rows)?;
+                let p =
+                    lake::write_partition(lake_dir, ch, &month, &batches, cfg.lake_compression)?;
                 // A partition written more than once in a run shows a flush taken early.
                 debug!(
                     channel = ch.as_str(),

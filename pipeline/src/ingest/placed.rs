@@ -264,8 +264,7 @@ fn remove(
     if !dropped {
         return Ok(None);
     }
-    let batch = arrow::compute::concat_batches(&crate::record::schema(), &kept)?;
-    let p = lake::write_partition(lake_dir, channel, &label, &batch, compression)?;
+    let p = lake::write_partition(lake_dir, channel, &label, &kept, compression)?;
     Ok(Some(p.to_string_lossy().into_owned()))
 }
 
@@ -313,7 +312,7 @@ mod tests {
                 lake_dir,
                 hot,
                 m,
-                &to_batch(recs).unwrap(),
+                &[to_batch(recs).unwrap()],
                 LakeCompression::Snappy,
             )
             .unwrap();

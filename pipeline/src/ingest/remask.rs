@@ -67,8 +67,7 @@ pub(super) fn remask(
             if changed == 0 {
                 continue;
             }
-            let batch = arrow::compute::concat_batches(&crate::record::schema(), &batches)?;
-            let p = lake::write_partition(lake_dir, channel, &month, &batch, compression)?;
+            let p = lake::write_partition(lake_dir, channel, &month, &batches, compression)?;
             out.records += changed;
             out.written.push(p.to_string_lossy().into_owned());
         }
@@ -197,7 +196,7 @@ mod tests {
                 lake_dir,
                 ch,
                 m,
-                &to_batch(recs).unwrap(),
+                &[to_batch(recs).unwrap()],
                 LakeCompression::Snappy,
             )
             .unwrap()

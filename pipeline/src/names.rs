@@ -616,6 +616,10 @@ impl Sets {
 /// The rarer entries hold names tagged as other words: `龙应台`/n (8), `高建国`/ns (4).
 const MIN_WORD_FREQ: usize = 20;
 
+/// The least frequency (in jieba's dictionary) of a very common word, whose
+/// three-character compounds the dictionary tags as names are not names ([`dictionary_word`]).
+const VERY_COMMON: usize = 1000;
+
 /// jieba's dictionary, loaded once (349,045 words, about 0.1 s).
 fn dictionary() -> &'static jieba_rs::Jieba {
     static JIEBA: OnceLock<jieba_rs::Jieba> = OnceLock::new();
@@ -647,7 +651,13 @@ fn word_freq(word: &str, of_kind: impl Fn(&str) -> bool) -> usize {
 ///   places, proper nouns, numbers and times hold names (`郑卫国`/ns, `金正日`/nz,
 ///   `许立群`/m, `周恩来`/t);
 /// - of three, one whose first two are a time, adverb or function word (`凌晨入住`,
-///   `陆续搬走`), where a name's two first characters may be another word (`王国庆`).
+///   `陆续搬走`), where a name's two first characters may be another word (`王国庆`);
+/// - of three, one the dictionary tags a name whose first two are a very common word
+///   ([`VERY_COMMON`] times, and more than the name): jieba tags thousands of compounds of
+///   a word `nr` (`纪念堂` 70 after `纪念` 2,681, `严重性`, `黄金周`, `纪律性`). Of the
+///   dictionary's 496 such `nr` words after a surname and a word of 20 or more, about a
+///   third are names (`周家玲`, `方志敏`, `程文华`); of the 100 after a word of 1,000 or
+///   more, five (`黄金荣`, `高大卫`), so the rarer words do not count.
 fn dictionary_word(candidate: &str) -> bool {
     let person = |tag: &str| matches!(tag, "nr" | "nrfg" | "nrt");
     let common = |tag: &str| {
@@ -673,7 +683,13 @@ fn dictionary_word(candidate: &str) -> bool {
     match candidate.char_indices().nth(2) {
         None => frequent_word(candidate, |t| !person(t)),
         Some((two, _)) => {
-            frequent_word(candidate, common) || frequent_word(&candidate[..two], function)
+            frequent_word(candidate, common) || frequent_word(&candidate[..two], function) || {
+                let as_name = word_freq(candidate, person);
+                as_name > 0 && {
+                    let prefix = word_freq(&candidate[..two], common);
+                    prefix >= VERY_COMMON && prefix > as_name
+                }
+            }
         }
     }
 }
@@ -973,8 +989,18 @@ mod tests {
             "书记高度重视",
             "主任于昨日到场",
             "开会长达三小时",
+            // jieba tags these `nr`; each starts with a very common word
+            "瞻仰毛主席纪念堂",
+            "业主严重性，",
         ] {
             assert_eq!(mask(text), text);
+        }
+        // Names the dictionary holds after a less common word stay names.
+        for (text, want) in [
+            ("社区书记程文华称", "社区书记[姓名]称"),
+            ("社区书记周长福称", "社区书记[姓名]称"),
+        ] {
+            assert_eq!(mask(text), want, "{text}");
         }
     }
 

@@ -842,7 +842,7 @@ fn texts_an_earlier_masking_left_are_masked_once() {
         &lake_dir,
         Channel::Petition,
         "2025-03",
-        &weaksignal_pipeline::record::to_batch(&recs).unwrap(),
+        &[weaksignal_pipeline::record::to_batch(&recs).unwrap()],
         c.cfg.lake_compression,
     )
     .unwrap();

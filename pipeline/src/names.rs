@@ -166,8 +166,9 @@ const LEAD_CUES: [&str; 41] = [
 
 /// Posts and trades before a name (`社区书记李强称`, `物业管家王芳`, `院长王德云表示`): the
 /// staff a record names are people too. Cues before a name ([`Kind::Lead`]), so without a
-/// colon the name must end where a name ends. `老师` is not one (`老师傅修理`).
-const ROLE_CUES: [&str; 29] = [
+/// colon the name must end where a name ends. `老师` is not one (`老师傅修理`), nor
+/// `电工` (`水电工程`) or `工作人员` (`工作人员戴胸卡`).
+const ROLE_CUES: [&str; 47] = [
     "书记",
     "主任",
     "主席",
@@ -197,6 +198,24 @@ const ROLE_CUES: [&str; 29] = [
     "律师",
     "医生",
     "记者",
+    "保洁员",
+    "保洁",
+    "维修工",
+    "维修员",
+    "维修人员",
+    "客服",
+    "专员",
+    "门卫",
+    "司机",
+    "房东",
+    "邻居",
+    "店主",
+    "老板",
+    "社工",
+    "城管",
+    "监理",
+    "施工员",
+    "志愿者",
 ];
 
 /// Cues after which a name comes whatever follows it (as after a colon).
@@ -972,6 +991,9 @@ mod tests {
             ("。院长王德云表示", "。院长[姓名]表示"),
             ("物业管家王芳说下周修", "物业管家[姓名]说下周修"),
             ("民警赵磊到场", "民警[姓名]到场"),
+            ("保洁员赵敏反映", "保洁员[姓名]反映"),
+            ("门卫李秀英说", "门卫[姓名]说"),
+            ("客服专员刘芳回复", "客服专员[姓名]回复"),
             (
                 "保安队长刘建军，电话[手机号]",
                 "保安队长[姓名]，电话[手机号]",
@@ -989,6 +1011,10 @@ mod tests {
             "书记高度重视",
             "主任于昨日到场",
             "开会长达三小时",
+            "保洁员每天打扫",
+            "城管执法",
+            "维修人员马上到场",
+            "老板说不退",
             // jieba tags these `nr`; each starts with a very common word
             "瞻仰毛主席纪念堂",
             "业主严重性，",

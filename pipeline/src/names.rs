@@ -756,10 +756,15 @@ fn ends_name(rest: &str) -> End {
         None => End::Sure,
         Some(c) if !han(c) => End::Sure,
         Some(_) if FOLLOWING.iter().any(|f| rest.starts_with(f)) => End::Sure,
-        Some(_) if word_starts(rest) => End::Word,
+        Some(_) if word_starts(rest) || rest.starts_with(SUBJECT_ADVERBS) => End::Word,
         Some(_) => End::No,
     }
 }
+
+/// Adverbs that follow a sentence's subject (`房东王建国不退押金`, `业主李秀英已多次反映`,
+/// `店主刘建军还占道`): a name may end before one as before a word ([`End::Word`]). None
+/// starts or continues a given name here ([`NOT_GIVEN`]).
+const SUBJECT_ADVERBS: [char; 8] = ['不', '没', '已', '也', '都', '就', '还', '又'];
 
 /// Whether `rest` starts with a frequent two-character word of the dictionary that is not
 /// a person's name.
@@ -992,6 +997,8 @@ mod tests {
             ("物业管家王芳说下周修", "物业管家[姓名]说下周修"),
             ("民警赵磊到场", "民警[姓名]到场"),
             ("保洁员赵敏反映", "保洁员[姓名]反映"),
+            ("房东王建国不退押金", "房东[姓名]不退押金"),
+            ("业主李秀英已多次反映", "业主[姓名]已多次反映"),
             ("门卫李秀英说", "门卫[姓名]说"),
             ("客服专员刘芳回复", "客服专员[姓名]回复"),
             (
@@ -1015,6 +1022,9 @@ mod tests {
             "城管执法",
             "维修人员马上到场",
             "老板说不退",
+            "居民张贴不实信息",
+            "业主高度不满",
+            "业主方也同意",
             // jieba tags these `nr`; each starts with a very common word
             "瞻仰毛主席纪念堂",
             "业主严重性，",

@@ -26,7 +26,8 @@ use crate::Result;
 /// e-mail addresses and QQ and WeChat ids; 2: names before a verb of reporting and names
 /// listed beside a name; 3: names after a post (`社区书记`, `物业管家`, `院长`) and names
 /// ending before a word of the dictionary (`业主李秀英多次投诉`) or signing a text
-/// (`…请尽快维修。李明`); 4: names after a trade (`保洁员`, `维修工`, `门卫`, `房东`).
+/// (`…请尽快维修。李明`); 4: names after a trade (`保洁员`, `维修工`, `门卫`, `房东`) and
+/// names ending before an adverb (`房东王建国不退押金`).
 const MASKING_CODE: u32 = 4;
 
 /// How texts are masked now: [`MASKING_CODE`] and the district's own name cues

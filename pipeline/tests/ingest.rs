@@ -196,6 +196,11 @@ const PETITION_HEADER: [&str; 9] = [
 
 fn petitions_xlsx(path: &Path) {
     let mut wb = rust_xlsxwriter::Workbook::new();
+    // A workbook records when it was made: a fixed time makes every city's register the
+    // same bytes (the same file hashes and run id), as tests that compare two cities' lakes
+    // need — made a second apart on a loaded machine, they differed.
+    let made = rust_xlsxwriter::ExcelDateTime::from_ymd(2025, 3, 31).unwrap();
+    wb.set_properties(&rust_xlsxwriter::DocProperties::new().set_creation_datetime(&made));
     let ws = wb.add_worksheet();
     write_row(ws, 0, &PETITION_HEADER);
     // Row 2: a real Excel date cell; row 3: a date typed as text; row 4: bad participants.

@@ -673,10 +673,10 @@ fn word_freq(word: &str, of_kind: impl Fn(&str) -> bool) -> usize {
 ///   `陆续搬走`), where a name's two first characters may be another word (`王国庆`);
 /// - of three, one the dictionary tags a name whose first two are a very common word
 ///   ([`VERY_COMMON`] times, and more than the name): jieba tags thousands of compounds of
-///   a word `nr` (`纪念堂` 70 after `纪念` 2,681, `严重性`, `黄金周`, `纪律性`). Of the
-///   dictionary's 496 such `nr` words after a surname and a word of 20 or more, about a
-///   third are names (`周家玲`, `方志敏`, `程文华`); of the 100 after a word of 1,000 or
-///   more, five (`黄金荣`, `高大卫`), so the rarer words do not count.
+///   a word `nr` (`纪念堂` 70 after `纪念` 2,681, `严重性`, `黄金周`, `纪律性`). Of its 511
+///   such `nr` words that start with one of 101 common surnames and a word of 20 or more,
+///   about a third are names (`周家玲`, `方志敏`, `程文华`); of the 100 after a word of
+///   1,000 or more, five (`黄金荣`, `高大卫`), so the rarer words do not count.
 fn dictionary_word(candidate: &str) -> bool {
     let person = |tag: &str| matches!(tag, "nr" | "nrfg" | "nrt");
     let common = |tag: &str| {

@@ -1262,19 +1262,66 @@ fn a_workbooks_cells_merged_down_rows_read_on_every_row() {
         "物业收费",
     ];
     write_row(ws, 5, &x402);
+    // X403: rows 7–8, no head count: its petitioners are counted.
+    for (col, v) in [
+        (0, "X403"),
+        (1, "2025-03-27"),
+        (4, "阳光花园"),
+        (5, "楼道堆物无人清理"),
+        (6, "物业收费"),
+    ] {
+        ws.merge_range(6, col, 7, col, v, &plain).unwrap();
+    }
+    ws.write_string(6, 2, "吴一").unwrap();
+    ws.write_string(7, 2, "郑二").unwrap();
     wb.save(c.dir.path().join("exports/petition/登记_2025-03m.xlsx"))
         .unwrap();
     let s = run(&c);
     let reg = file(&s, "登记_2025-03m.xlsx");
-    assert_eq!((reg.rows, reg.quarantined), (4, 0), "{:?}", quarantine(&s));
-    assert_eq!(reg.loaded + reg.duplicates, 4);
+    assert_eq!((reg.rows, reg.quarantined), (6, 0), "{:?}", quarantine(&s));
+    // Each petition loads once; its other petitioners' rows count with the duplicates
+    // (before, each replaced the record, counted loaded and updated).
+    assert_eq!((reg.loaded, reg.duplicates, reg.updated), (3, 3, 0));
     let recs = records(&c);
     let x401 = &recs["petition:X401"].1;
     assert_eq!(x401.participants, Some(3));
     assert_eq!(x401.content, "业主集体反映电梯长期停运");
     assert_eq!(x401.compound_id.as_deref(), Some("C1"));
-    assert!((3..=5).contains(&x401.source_row), "{}", x401.source_row);
+    // The petition is its first row, and its reporter the first petitioner (before, the
+    // last row's replaced it).
+    assert_eq!(x401.source_row, 3);
+    assert_eq!(x401.reporter_key.as_deref(), c.keys.key("赵六").as_deref());
+    assert_ne!(x401.reporter_key.as_deref(), c.keys.key("孙八").as_deref());
     assert_eq!(recs["petition:X402"].1.source_row, 6);
+    assert_eq!(recs["petition:X402"].1.participants, Some(1));
+    let x403 = &recs["petition:X403"].1;
+    assert_eq!((x403.source_row, x403.participants), (7, Some(2)));
+    // `validate`'s dry run counts them alike.
+    let previews = weaksignal_pipeline::ingest::preview::preview(&c.cfg, as_of(), 1000).unwrap();
+    let p = (previews.iter())
+        .find(|p| p.file.contains("登记_2025-03m"))
+        .unwrap();
+    assert_eq!((p.rows, p.loaded, p.petitioner_rows), (6, 3, 3));
+
+    // A lake the earlier code read (which kept the last petitioner's row) has its
+    // workbooks read again, once; its CSV and JSON Lines exports are skipped.
+    let state_file = c.dir.path().join("lake/_state/files.json");
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap()).unwrap();
+    for reading in state["readings"].as_object_mut().unwrap().values_mut() {
+        reading["code"] = 4.into();
+    }
+    std::fs::write(&state_file, state.to_string()).unwrap();
+    let s = run(&c);
+    for f in &s.files {
+        assert_eq!(
+            f.skipped_unchanged,
+            !f.file.ends_with(".xlsx"),
+            "{}",
+            f.file
+        );
+    }
+    assert!(run(&c).files.iter().all(|f| f.skipped_unchanged));
 }
 
 /// A CSV export may open with a title line (and a blank one) above its header: the header is

@@ -166,6 +166,13 @@ fn show(p: &weaksignal_pipeline::ingest::preview::Preview) -> Option<String> {
             p.shortened_reporters
         );
     }
+    if p.petitioner_rows > 0 {
+        println!(
+            "      {} rows are petitioners of the petition above them (its number merged \
+             down their rows): each petition loads once, counting them",
+            p.petitioner_rows
+        );
+    }
     if p.names_masked > 0 {
         println!(
             "      {} rows would have a personal name masked as [姓名]",

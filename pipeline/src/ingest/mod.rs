@@ -670,7 +670,7 @@ fn map_row(
     m: &Mapping,
     cells: &Cells<'_>,
     file: &str,
-    row: usize,
+    (row, span): (usize, u32),
     out: &mut RecordBuilder,
 ) -> std::result::Result<Loaded, Reject> {
     if let Some(f) = m.moved_into_text(cells) {
@@ -855,7 +855,8 @@ fn map_row(
     let participants = {
         let p = normalized(m.get(cells, const { field("participants") }));
         if p.is_empty() {
-            None
+            // A register that puts each petitioner on a row of the petition counts them so.
+            (span > 1).then_some(i64::from(span))
         } else {
             Some(p.trim_end_matches('人').parse::<i64>().map_err(|_| {
                 reject(
@@ -1006,7 +1007,10 @@ pub(crate) fn open_source(src: &Source, path: &Path) -> Result<readers::OpenFile
         .map(String::as_str)
         .collect();
     let delimiter = u8::try_from(src.delimiter).unwrap_or(b',');
-    readers::open(path, src.format, src.encoding, delimiter, &keys)
+    let id_keys: Vec<&str> = (src.columns.get("source_id").into_iter().flatten())
+        .map(String::as_str)
+        .collect();
+    readers::open(path, src.format, src.encoding, delimiter, &keys, &id_keys)
 }
 
 /// Months a file's records are at most this far from one holding many of them.
@@ -1289,6 +1293,9 @@ struct Loaded {
 enum Outcome {
     Loaded(Loaded),
     Quarantined(Box<QuarantineRow>),
+    /// A petitioner's row of a petition a register spread over several rows, below its
+    /// first: counted with the duplicates.
+    Petitioner,
 }
 
 /// A run of rows mapped together: the batch of those loaded, and every row's outcome in file
@@ -1386,6 +1393,7 @@ fn apply(
                     }
                 }
             }
+            Outcome::Petitioner => st.duplicates += 1,
             Outcome::Quarantined(q) => {
                 st.quarantined += 1;
                 *st.quarantine_reasons.entry(q.reason.clone()).or_default() += 1;
@@ -1568,8 +1576,19 @@ const WITHDRAWING: [&str; 4] = [
 /// lake), such reporters have no pseudonym; a workbook's cells merged down rows read on
 /// every row; a CSV cell written as an Excel text formula (`="2025030500012345"`) or after
 /// an apostrophe reads as its text. 4: personal names in the texts masked (see
-/// [`crate::names`]), and e-mail addresses and QQ and WeChat ids.
+/// [`crate::names`]), and e-mail addresses and QQ and WeChat ids. 5, workbooks only
+/// ([`reading_code`]): a petition whose number a register merged down its petitioners'
+/// rows is its first row's record (the first petitioner's), the others counted with it.
 const READING_CODE: u32 = 4;
+
+/// [`READING_CODE`] for a source of `format`: a change to one format's reading alone reads
+/// only that format's files again.
+fn reading_code(format: crate::config::Format) -> u32 {
+    match format {
+        crate::config::Format::Xlsx => 5,
+        _ => READING_CODE,
+    }
+}
 
 /// What a file's records depend on besides its bytes. An unchanged file whose reading
 /// changed is read again: an alias added to the registry resolves the rows of earlier
@@ -1577,7 +1596,7 @@ const READING_CODE: u32 = 4;
 /// to a mapping loads the rows it had quarantined, a new key re-keys their reporters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Reading {
-    /// [`READING_CODE`].
+    /// [`reading_code`].
     code: u32,
     /// BLAKE3 of the compound registry file.
     registry: String,
@@ -1604,7 +1623,7 @@ impl Reading {
                 };
                 let mapping = serde_json::to_vec(&(settings, &cfg.ingest))?;
                 Ok(Reading {
-                    code: READING_CODE,
+                    code: reading_code(src.format),
                     registry: registry.clone(),
                     taxonomy: taxonomy.clone(),
                     mapping: blake3::hash(&mapping).to_hex().to_string(),
@@ -1730,7 +1749,7 @@ impl Batch {
 /// Where rows go to be mapped: line number, sheet (index in [`readers::OpenFile::sheets`]),
 /// cells (however many the row has), why the row cannot be mapped if it cannot, and
 /// whether the cells may hold U+FFFD.
-type RowSink<'s> = dyn FnMut(usize, u32, &Cells<'_>, Option<readers::Problem>, bool) + 's;
+type RowSink<'s> = dyn FnMut(usize, u32, u32, &Cells<'_>, Option<readers::Problem>, bool) + 's;
 
 /// Records held in memory before they are merged into the lake.
 const FLUSH_RECORDS: usize = 200_000;
@@ -2322,7 +2341,7 @@ pub fn ingest(
                 let (mut undecodable, mut shortened) = ((0, None), (0, None));
                 let mut out_of_order = (0, None);
                 let mut names_masked = 0;
-                each(&mut |row, sheet, cells, problem, lossy| {
+                each(&mut |row, sheet, span, cells, problem, lossy| {
                     let (fname, qfile) = &labels[(sheet as usize).min(labels.len() - 1)];
                     // `row 12`, or `row 12 of 登记.xlsx#2025年` in a workbook of several sheets
                     let at = || match labels.len() {
@@ -2339,9 +2358,15 @@ pub fn ingest(
                             });
                         }
                     }
+                    if span == 0 && problem.is_none() {
+                        // A petitioner's row below the petition's first: the petition is
+                        // the first row's record (its reporter the first petitioner).
+                        outcomes.push(Outcome::Petitioner);
+                        return;
+                    }
                     let outcome = match problem {
                         Some((reason, detail)) => Err(reject(reason, None, detail)),
-                        None => map_row(ctx, src, mapping, cells, fname, row, &mut builder),
+                        None => map_row(ctx, src, mapping, cells, fname, (row, span), &mut builder),
                     };
                     if matches!(&outcome, Ok(l) if l.shortened_reporter) {
                         shortened.0 += 1;
@@ -2400,15 +2425,12 @@ pub fn ingest(
                                 .map(|raws| {
                                     map_chunk(raws.len(), &|f| {
                                         for raw in raws {
+                                            let (row, sheet, span) = (raw.row, raw.sheet, raw.span);
                                             match &raw.cells {
-                                                Ok(c) => f(raw.row, raw.sheet, c, None, true),
-                                                Err(p) => f(
-                                                    raw.row,
-                                                    raw.sheet,
-                                                    &[],
-                                                    Some(p.clone()),
-                                                    true,
-                                                ),
+                                                Ok(c) => f(row, sheet, span, c, None, true),
+                                                Err(p) => {
+                                                    f(row, sheet, span, &[], Some(p.clone()), true)
+                                                }
                                             }
                                         }
                                     })
@@ -2419,7 +2441,7 @@ pub fn ingest(
                                 .map(|b| {
                                     map_chunk(MAP_CHUNK, &|f| {
                                         b.for_each_row(|row, cells, problem, lossy| {
-                                            f(row, 0, cells, problem, lossy)
+                                            f(row, 0, 1, cells, problem, lossy)
                                         })
                                     })
                                 })

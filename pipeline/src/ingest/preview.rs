@@ -38,6 +38,9 @@ pub struct Preview {
     /// Rows that would load without a pseudonym: their reporter is a number a spreadsheet
     /// shortened (`1.38123E+10`).
     pub shortened_reporters: u64,
+    /// Rows of a petition's petitioners below its first, where a register merged the
+    /// petition's number down their rows: they add to the first row's record.
+    pub petitioner_rows: u64,
     /// Rows that would load with a personal name masked (`[姓名]`), to check the masking
     /// and a district's `ingest.name_cues` on its own exports.
     pub names_masked: u64,
@@ -155,7 +158,20 @@ fn preview_file(
     for raw in &sample {
         p.rows += 1;
         let (reason, detail) = match &raw.cells {
-            Ok(cells) => match map_row(ctx, src, &mapping, cells, fname, raw.row, &mut builder) {
+            // A petitioner's row below its petition's first adds to it (as in the ingest).
+            Ok(_) if raw.span == 0 => {
+                p.petitioner_rows += 1;
+                continue;
+            }
+            Ok(cells) => match map_row(
+                ctx,
+                src,
+                &mapping,
+                cells,
+                fname,
+                (raw.row, raw.span),
+                &mut builder,
+            ) {
                 Ok(l) => {
                     p.loaded += 1;
                     p.shortened_reporters += u64::from(l.shortened_reporter);

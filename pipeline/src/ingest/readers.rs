@@ -4,6 +4,7 @@
 //! rows of strings with their 1-based row number in the file.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -27,6 +28,10 @@ pub struct RawRow {
     pub sheet: u32,
     /// Cells, or the problem of the row.
     pub cells: std::result::Result<Vec<Cow<'static, str>>, Problem>,
+    /// The rows of the sheet its record spans: 1, or for a petition whose number a register
+    /// merged down the rows of its petitioners, their number on its first row and 0 on the
+    /// others ([`petition_spans`]).
+    pub span: u32,
 }
 
 /// Why a row cannot be mapped: its quarantine reason code (`column_count` or `malformed`)
@@ -82,6 +87,7 @@ impl OpenFile {
                         row,
                         sheet: 0,
                         cells: row_result(cells, problem),
+                        span: 1,
                     });
                 });
                 rows
@@ -699,17 +705,20 @@ pub(crate) fn read_full(f: &mut impl Read, buf: &mut [u8]) -> std::io::Result<us
 /// # Errors
 /// Missing or unreadable file, undecodable text, not an XLSX, no header (a JSON Lines file
 /// whose first line is not an object).
+/// `id_keys` name the record id's column (a workbook's petitions merged down several rows
+/// of it span them: [`RawRow::span`]).
 pub fn open(
     path: &Path,
     format: Format,
     enc: Encoding,
     delimiter: u8,
     keys: &[&str],
+    id_keys: &[&str],
 ) -> Result<OpenFile> {
     match format {
         Format::Csv => open_csv(path, enc, delimiter, keys),
         Format::Jsonl => open_jsonl(path, enc, keys),
-        Format::Xlsx => open_xlsx(path, keys),
+        Format::Xlsx => open_xlsx(path, keys, id_keys),
     }
 }
 
@@ -1001,6 +1010,7 @@ fn open_jsonl(path: &Path, enc: Encoding, wanted: &[&str]) -> Result<OpenFile> {
                     row,
                     sheet: 0,
                     cells: Err(("malformed", format!("unreadable line: {e}"))),
+                    span: 1,
                 })
             }
         };
@@ -1027,6 +1037,7 @@ fn open_jsonl(path: &Path, enc: Encoding, wanted: &[&str]) -> Result<OpenFile> {
             row,
             sheet: 0,
             cells,
+            span: 1,
         })
     });
     Ok(OpenFile {
@@ -1069,6 +1080,21 @@ fn fill_merged_down(range: &mut calamine::Range<Data>, merged: &[calamine::Dimen
         }
     }
     filled
+}
+
+/// The rows (0-based in the sheet) of the regions merged down column `col` (a petition's
+/// number over the rows of its petitioners): the region's height on its first row, 0 on
+/// the others. A row outside them spans itself alone.
+fn petition_spans(merged: &[calamine::Dimensions], col: u32) -> HashMap<u32, u32> {
+    let mut spans = HashMap::new();
+    for m in merged
+        .iter()
+        .filter(|m| m.start.1 == col && m.end.0 > m.start.0)
+    {
+        spans.insert(m.start.0, m.end.0 - m.start.0 + 1);
+        spans.extend((m.start.0 + 1..=m.end.0).map(|r| (r, 0)));
+    }
+    spans
 }
 
 fn cell_string(d: &Data) -> String {
@@ -1121,7 +1147,7 @@ fn not_a_workbook_hint(path: &Path) -> &'static str {
 /// Rows of a sheet searched for its header.
 const HEADER_ROWS_SEARCHED: usize = 10;
 
-fn open_xlsx(path: &Path, keys: &[&str]) -> Result<OpenFile> {
+fn open_xlsx(path: &Path, keys: &[&str], id_keys: &[&str]) -> Result<OpenFile> {
     let mut wb = open_workbook_auto(path).map_err(|e| {
         source_err(
             path,
@@ -1190,11 +1216,21 @@ fn open_xlsx(path: &Path, keys: &[&str]) -> Result<OpenFile> {
             unread_sheets.push(format!("{name} ({n} rows, other columns)"));
             continue;
         };
-        let header_row = range.start().map(|(r, _)| r as usize).unwrap_or(0) + top;
+        let (first_row, first_col) = range.start().unwrap_or((0, 0));
+        let header_row = first_row as usize + top;
+        // The record id's column in the sheet, where its petitions may span several rows.
+        let id_col = (columns.iter())
+            .position(|c| !c.is_empty() && id_keys.iter().any(|k| super::same_name(c, k)))
+            .map(|c| c as u32 + first_col);
+        let spans = id_col.map_or_else(HashMap::new, |col| petition_spans(&merged, col));
         let sheet = sheets.len() as u32;
         rows.extend(it.enumerate().filter(|(_, r)| has_cells(r)).map(|(i, r)| {
             RawRow {
                 row: header_row + i + 2,
+                span: spans
+                    .get(&((header_row + i + 1) as u32))
+                    .copied()
+                    .unwrap_or(1),
                 sheet,
                 cells: Ok(order
                     .iter()

@@ -67,6 +67,7 @@ fn same_seed_same_bytes_other_seed_other_city() {
                     weaksignal_pipeline::config::Encoding::Auto,
                     b',',
                     &[],
+                    &[],
                 )
                 .unwrap();
                 let header = f.header.clone();

@@ -1302,7 +1302,7 @@ mod tests {
         for eol in ["\n", "\r\n", "\r"] {
             let text = ["a,b", "1,2", "\"x\ny\",3", "", "4,5,6", "7,8", ""].join(eol);
             std::fs::write(&p, text).unwrap();
-            let f = open(&p, Format::Csv, Encoding::Utf8, b',', &[]).unwrap();
+            let f = open(&p, Format::Csv, Encoding::Utf8, b',', &[], &[]).unwrap();
             let rows: Vec<(usize, bool)> =
                 f.into_rows().map(|r| (r.row, r.cells.is_ok())).collect();
             assert_eq!(
@@ -1341,7 +1341,7 @@ mod tests {
                 r#"{"id":"4","内容":"漏水"}"#,
             ];
             std::fs::write(&p, lines.join(eol)).unwrap();
-            let f = open(&p, Format::Jsonl, Encoding::Utf8, b',', &[]).unwrap();
+            let f = open(&p, Format::Jsonl, Encoding::Utf8, b',', &[], &[]).unwrap();
             assert_eq!(f.header, vec!["id", "内容"]);
             let rows: Vec<(usize, Option<Vec<String>>)> = f
                 .into_rows()
@@ -1381,7 +1381,7 @@ mod tests {
             r#"{"id":"G3","#,
         ];
         std::fs::write(&p, lines.join("\n")).unwrap();
-        let f = open(&p, Format::Jsonl, Encoding::Utf8, b',', &[]).unwrap();
+        let f = open(&p, Format::Jsonl, Encoding::Utf8, b',', &[], &[]).unwrap();
         assert_eq!(f.header, vec!["id", "openid", "内容"]);
         let rows: Vec<_> = f.into_rows().map(|r| (r.row, r.cells)).collect();
         assert_eq!(rows.len(), 5);
@@ -1433,7 +1433,7 @@ mod tests {
             assert!(bytes.len() > 3 * BLOCK_BYTES);
             std::fs::write(&p, &bytes).unwrap();
             let enc = if gbk { Encoding::Gbk } else { Encoding::Utf8 };
-            let blocks = open(&p, Format::Csv, enc, b',', &[]).unwrap();
+            let blocks = open(&p, Format::Csv, enc, b',', &[], &[]).unwrap();
             let Rows::Blocks(reader) = blocks.rows else {
                 panic!("not read as blocks")
             };
@@ -1441,7 +1441,7 @@ mod tests {
             let sizes: Vec<usize> = reader.map(|b| b.bytes.len()).collect();
             assert!(sizes.len() > 3, "{eol:?}: {} blocks", sizes.len());
             assert!(sizes.iter().all(|&n| n < 2 * BLOCK_BYTES), "{eol:?}");
-            let blocks = open(&p, Format::Csv, enc, b',', &[]).unwrap();
+            let blocks = open(&p, Format::Csv, enc, b',', &[], &[]).unwrap();
             assert_eq!(blocks.header, vec!["编号", "内容", "地址"]);
             let a: Vec<_> = blocks.into_rows().map(|r| (r.row, r.cells)).collect();
             // The same rows parsed as one block.
@@ -1613,7 +1613,7 @@ mod tests {
             (vec![0, 159, 146, 150, 0, 1], None),
         ] {
             std::fs::write(&p, &bytes).unwrap();
-            let e = open(&p, Format::Xlsx, Encoding::Auto, b',', &[]).err().unwrap().to_string();
+            let e = open(&p, Format::Xlsx, Encoding::Auto, b',', &[], &[]).err().unwrap().to_string();
             assert!(e.contains("not a readable workbook"), "{e}");
             match says {
                 Some(hint) => assert!(e.contains(hint), "{e}"),
@@ -1748,7 +1748,7 @@ mod tests {
         for (bytes, ok) in cases {
             std::fs::write(&p, &bytes).unwrap();
             for format in [Format::Csv, Format::Jsonl] {
-                let r = open(&p, format, Encoding::Gbk, b',', &[]);
+                let r = open(&p, format, Encoding::Gbk, b',', &[], &[]);
                 if format == Format::Jsonl {
                     // Not JSON either way; only the encoding error matters here.
                     let e = r.err().map(|e| e.to_string()).unwrap_or_default();
@@ -1815,7 +1815,7 @@ mod tests {
             (utf16, Encoding::Auto),
         ] {
             std::fs::write(&p, bytes).unwrap();
-            let f = open(&p, Format::Csv, enc, b',', &[]).unwrap();
+            let f = open(&p, Format::Csv, enc, b',', &[], &[]).unwrap();
             assert_eq!(f.header, vec!["工单", "内容"]);
             let rows: Vec<_> = f.into_rows().map(|r| (r.row, r.cells.unwrap())).collect();
             assert_eq!(rows.len(), 1);

@@ -1747,8 +1747,8 @@ impl Batch {
 }
 
 /// Where rows go to be mapped: line number, sheet (index in [`readers::OpenFile::sheets`]),
-/// cells (however many the row has), why the row cannot be mapped if it cannot, and
-/// whether the cells may hold U+FFFD.
+/// the rows its record spans ([`readers::RawRow::span`]), cells (however many the row has),
+/// why the row cannot be mapped if it cannot, and whether the cells may hold U+FFFD.
 type RowSink<'s> = dyn FnMut(usize, u32, u32, &Cells<'_>, Option<readers::Problem>, bool) + 's;
 
 /// Records held in memory before they are merged into the lake.

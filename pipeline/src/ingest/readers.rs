@@ -1082,15 +1082,16 @@ fn fill_merged_down(range: &mut calamine::Range<Data>, merged: &[calamine::Dimen
     filled
 }
 
-/// The rows (0-based in the sheet) of the regions merged down column `col` (a petition's
-/// number over the rows of its petitioners): the region's height on its first row, 0 on
-/// the others. A row outside them spans itself alone.
-fn petition_spans(merged: &[calamine::Dimensions], col: u32) -> HashMap<u32, u32> {
+/// The rows (0-based in the sheet) of the regions merged down column `col` below the
+/// header row `header` (a petition's number over the rows of its petitioners): the
+/// region's height on its first row, 0 on the others. A row outside them spans itself
+/// alone, and so does a row under a header cell merged down over it (a two-row header).
+fn petition_spans(merged: &[calamine::Dimensions], col: u32, header: u32) -> HashMap<u32, u32> {
     let mut spans = HashMap::new();
-    for m in merged
+    let petitions = merged
         .iter()
-        .filter(|m| m.start.1 == col && m.end.0 > m.start.0)
-    {
+        .filter(|m| m.start.1 == col && m.start.0 > header && m.end.0 > m.start.0);
+    for m in petitions {
         spans.insert(m.start.0, m.end.0 - m.start.0 + 1);
         spans.extend((m.start.0 + 1..=m.end.0).map(|r| (r, 0)));
     }
@@ -1222,7 +1223,9 @@ fn open_xlsx(path: &Path, keys: &[&str], id_keys: &[&str]) -> Result<OpenFile> {
         let id_col = (columns.iter())
             .position(|c| !c.is_empty() && id_keys.iter().any(|k| super::same_name(c, k)))
             .map(|c| c as u32 + first_col);
-        let spans = id_col.map_or_else(HashMap::new, |col| petition_spans(&merged, col));
+        let spans = id_col.map_or_else(HashMap::new, |col| {
+            petition_spans(&merged, col, header_row as u32)
+        });
         let sheet = sheets.len() as u32;
         rows.extend(it.enumerate().filter(|(_, r)| has_cells(r)).map(|(i, r)| {
             RawRow {
@@ -1595,6 +1598,31 @@ mod tests {
                 proptest::prop_assert_eq!(both, whole);
             }
         }
+    }
+
+    #[test]
+    fn a_petition_merged_down_its_id_column_spans_its_rows() {
+        let region = |r0: u32, r1: u32, c: u32| calamine::Dimensions {
+            start: (r0, c),
+            end: (r1, c),
+        };
+        // Header on row 1 (0-based): its id cell merged over a sub-header row 2 is no
+        // petition; rows 3–5 are one, row 6 alone, rows 7–8 one; another column's regions
+        // and a region across columns only are not the id's.
+        let merged = [
+            region(1, 2, 0),
+            region(3, 5, 0),
+            region(7, 8, 0),
+            region(3, 4, 2),
+            calamine::Dimensions {
+                start: (6, 0),
+                end: (6, 3),
+            },
+        ];
+        let spans = petition_spans(&merged, 0, 1);
+        let mut got: Vec<(u32, u32)> = spans.into_iter().collect();
+        got.sort_unstable();
+        assert_eq!(got, [(3, 3), (4, 0), (5, 0), (7, 2), (8, 0)]);
     }
 
     #[test]

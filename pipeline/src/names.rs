@@ -756,14 +756,19 @@ fn ends_name(rest: &str) -> End {
         None => End::Sure,
         Some(c) if !han(c) => End::Sure,
         Some(_) if FOLLOWING.iter().any(|f| rest.starts_with(f)) => End::Sure,
-        Some(_) if word_starts(rest) || rest.starts_with(SUBJECT_ADVERBS) => End::Word,
+        Some(_)
+            if word_starts(rest) || rest.starts_with(SUBJECT_ADVERBS) || rest.starts_with('家') =>
+        {
+            End::Word
+        }
         Some(_) => End::No,
     }
 }
 
 /// Adverbs that follow a sentence's subject (`房东王建国不退押金`, `业主李秀英已多次反映`,
-/// `店主刘建军还占道`): a name may end before one as before a word ([`End::Word`]). None
-/// starts or continues a given name here ([`NOT_GIVEN`]).
+/// `店主刘建军还占道`): a name may end before one as before a word ([`End::Word`]), and
+/// before `家` (`楼上邻居张丽华家漏水`). None starts or continues a given name here
+/// ([`NOT_GIVEN`]).
 const SUBJECT_ADVERBS: [char; 8] = ['不', '没', '已', '也', '都', '就', '还', '又'];
 
 /// Whether `rest` starts with a frequent two-character word of the dictionary that is not
@@ -999,6 +1004,7 @@ mod tests {
             ("保洁员赵敏反映", "保洁员[姓名]反映"),
             ("房东王建国不退押金", "房东[姓名]不退押金"),
             ("业主李秀英已多次反映", "业主[姓名]已多次反映"),
+            ("楼上邻居张丽华家漏水", "楼上邻居[姓名]家漏水"),
             ("门卫李秀英说", "门卫[姓名]说"),
             ("客服专员刘芳回复", "客服专员[姓名]回复"),
             (
@@ -1025,6 +1031,9 @@ mod tests {
             "居民张贴不实信息",
             "业主高度不满",
             "业主方也同意",
+            "业主张家漏水",
+            "邻居家漏水",
+            "居民大家都反映",
             // jieba tags these `nr`; each starts with a very common word
             "瞻仰毛主席纪念堂",
             "业主严重性，",

@@ -27,7 +27,7 @@ use crate::Result;
 /// listed beside a name; 3: names after a post (`社区书记`, `物业管家`, `院长`) and names
 /// ending before a word of the dictionary (`业主李秀英多次投诉`) or signing a text
 /// (`…请尽快维修。李明`); 4: names after a trade (`保洁员`, `维修工`, `门卫`, `房东`) and
-/// names ending before an adverb (`房东王建国不退押金`).
+/// names ending before an adverb or `家` (`房东王建国不退押金`, `邻居张丽华家漏水`).
 const MASKING_CODE: u32 = 4;
 
 /// How texts are masked now: [`MASKING_CODE`] and the district's own name cues

@@ -113,9 +113,9 @@ pub(crate) fn print_summary(s: &IngestSummary) {
         for u in s.unmatched.iter().take(5) {
             let fits = match (u.candidates.is_empty(), u.similarity) {
                 (true, _) => String::new(),
-                (false, None) => format!(" → {}", u.candidates.join(" | ")),
+                (false, None) => format!(" → {}", first_candidates(&u.candidates)),
                 (false, Some(sim)) => {
-                    format!(" → nearest ({sim:.2}): {}", u.candidates.join(" | "))
+                    format!(" → nearest ({sim:.2}): {}", first_candidates(&u.candidates))
                 }
             };
             println!(
@@ -230,4 +230,37 @@ pub(crate) fn run(a: Args, quiet: bool) -> anyhow::Result<u8> {
     } else {
         0
     })
+}
+
+/// Candidates shown on a terminal line: a short name that hundreds of compounds hold
+/// (`东方园四期`) would fill the screen; the run manifest keeps them all.
+const CANDIDATES_SHOWN: usize = 4;
+
+/// The first [`CANDIDATES_SHOWN`] of `candidates`, and how many more there are.
+fn first_candidates(candidates: &[String]) -> String {
+    let shown = candidates[..candidates.len().min(CANDIDATES_SHOWN)].join(" | ");
+    match candidates.len().saturating_sub(CANDIDATES_SHOWN) {
+        0 => shown,
+        more => format!("{shown} | … {more} more in the run manifest"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_candidate_list_is_cut_on_the_terminal() {
+        let c =
+            |n: usize| -> Vec<String> { (0..n).map(|i| format!("C{i:03} 东方园")).collect() };
+        assert_eq!(first_candidates(&c(2)), "C000 东方园 | C001 东方园");
+        assert_eq!(
+            first_candidates(&c(4)),
+            "C000 东方园 | C001 东方园 | C002 东方园 | C003 东方园"
+        );
+        assert_eq!(
+            first_candidates(&c(300)),
+            "C000 东方园 | C001 东方园 | C002 东方园 | C003 东方园 | … 296 more in the run manifest"
+        );
+    }
 }

@@ -617,7 +617,7 @@ impl Names {
         let three = name.chars().count() == 3;
         (!name.starts_with(['祝', '谢'])
             && name_at(name, true, false) == Some(name.len())
-            && word_freq(name, |t| !(three && matches!(t, "nr" | "nrfg" | "nrt"))) == 0
+            && word_freq(name, |t| !(three && person(t))) == 0
             && self.plausible(name))
         .then_some(start..end)
     }
@@ -653,13 +653,23 @@ fn frequent_word(word: &str, of_kind: impl Fn(&str) -> bool) -> bool {
 
 /// How often the dictionary holds `word` with a tag `of_kind` accepts (0: not at all).
 fn word_freq(word: &str, of_kind: impl Fn(&str) -> bool) -> usize {
+    entry(word).map_or(0, |(tag, n)| if of_kind(tag) { n } else { 0 })
+}
+
+/// `word`'s tag and frequency in the dictionary, if it is a word of it.
+fn entry(word: &str) -> Option<(&str, usize)> {
     let jieba = dictionary();
     match jieba.tag(word, false)[..] {
         // One token without the HMM: a word of the dictionary, whose own frequency
         // `suggest_freq` gives plus one.
-        [ref w] if of_kind(w.tag) => jieba.suggest_freq(word).saturating_sub(1),
-        _ => 0,
+        [ref w] => Some((w.tag, jieba.suggest_freq(word).saturating_sub(1))),
+        _ => None,
     }
+}
+
+/// Whether a dictionary tag is a person's name's.
+fn person(tag: &str) -> bool {
+    matches!(tag, "nr" | "nrfg" | "nrt")
 }
 
 /// Whether `candidate` is a frequent word of jieba's dictionary other than a person's name,
@@ -678,7 +688,6 @@ fn word_freq(word: &str, of_kind: impl Fn(&str) -> bool) -> usize {
 ///   about a third are names (`周家玲`, `方志敏`, `程文华`); of the 100 after a word of
 ///   1,000 or more, five (`黄金荣`, `高大卫`), so the rarer words do not count.
 fn dictionary_word(candidate: &str) -> bool {
-    let person = |tag: &str| matches!(tag, "nr" | "nrfg" | "nrt");
     let common = |tag: &str| {
         matches!(
             tag,
@@ -702,13 +711,16 @@ fn dictionary_word(candidate: &str) -> bool {
     match candidate.char_indices().nth(2) {
         None => frequent_word(candidate, |t| !person(t)),
         Some((two, _)) => {
-            frequent_word(candidate, common) || frequent_word(&candidate[..two], function) || {
-                let as_name = word_freq(candidate, person);
-                as_name > 0 && {
-                    let prefix = word_freq(&candidate[..two], common);
-                    prefix >= VERY_COMMON && prefix > as_name
-                }
-            }
+            // Each looked up once.
+            let (word, prefix) = (entry(candidate), entry(&candidate[..two]));
+            let is = |e: Option<(&str, usize)>, kind: fn(&str) -> bool, least: usize| {
+                e.is_some_and(|(tag, n)| kind(tag) && n >= least)
+            };
+            is(word, common, MIN_WORD_FREQ)
+                || is(prefix, function, MIN_WORD_FREQ)
+                || word.is_some_and(|(tag, n)| {
+                    person(tag) && n > 0 && is(prefix, common, VERY_COMMON.max(n + 1))
+                })
         }
     }
 }
@@ -778,7 +790,7 @@ fn word_starts(rest: &str) -> bool {
         return false;
     };
     let word = &rest[..two + c.len_utf8()];
-    word.chars().all(han) && frequent_word(word, |t| !matches!(t, "nr" | "nrfg" | "nrt"))
+    word.chars().all(han) && frequent_word(word, |t| !person(t))
 }
 
 /// The length in bytes of the name `s` starts with: a surname and one or two given

@@ -837,6 +837,7 @@ fn texts_an_earlier_masking_left_are_masked_once() {
         ("petition:X902", "电梯停运。张志强反映多次"),
         ("petition:X903", "社区书记王德云称会协调"),
         ("petition:X904", "维修工孙建军到场查看"),
+        ("petition:X905", "店主刘建军占道经营"),
     ] {
         let mut old = recs[0].clone();
         old.record_id = id.into();
@@ -855,19 +856,20 @@ fn texts_an_earlier_masking_left_are_masked_once() {
     let state_file = lake_dir.join("_state/files.json");
     let mut state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap()).unwrap();
-    assert_eq!(state["masked_with"], "4");
+    assert_eq!(state["masked_with"], "5");
     state.as_object_mut().unwrap().remove("masked_with");
     std::fs::write(&state_file, state.to_string()).unwrap();
 
     let s = run(&c);
     assert!(s.files.iter().all(|f| f.skipped_unchanged));
-    assert_eq!((s.remasked, s.remasked_quarantined), (4, 0));
+    assert_eq!((s.remasked, s.remasked_quarantined), (5, 0));
     assert_eq!(s.partitions_written.len(), 1);
     let content = |c: &City, id: &str| records(c)[id].1.content.to_string();
     assert_eq!(content(&c, "petition:X900"), "信访人[姓名]反映电梯停运");
     assert_eq!(content(&c, "petition:X902"), "电梯停运。[姓名]反映多次");
     assert_eq!(content(&c, "petition:X903"), "社区书记[姓名]称会协调");
     assert_eq!(content(&c, "petition:X904"), "维修工[姓名]到场查看");
+    assert_eq!(content(&c, "petition:X905"), "店主[姓名]占道经营");
     // `报修人` is no built-in cue.
     assert_eq!(content(&c, "petition:X901"), "报修人李秀英称电梯停运");
     let s = run(&c);

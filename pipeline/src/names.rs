@@ -11,7 +11,8 @@
 //!   post (`社区书记`, `物业管家`, `院长`), with or without a colon;
 //! - before a contact (`，王建国电话…`, `。李秀英手机[手机号]`), a count of the others a
 //!   petitioner speaks for (`王建国等15人`) or a verb of reporting (`。王建国反映…`,
-//!   `张伟来电称`), after a break in the text;
+//!   `张伟来电称`), after a break in the text or a word jieba's segmenter cuts before a
+//!   name it tags (`研究员黄健豪表示`: a post the cues do not list);
 //! - beside a name found so, in a list (`王建国、李秀英等15人`, `业主王建国和李秀英反映`);
 //! - alone in a text's last sentence, signing it (`…请尽快维修。李明`), when it is no word
 //!   of the dictionary and its surname starts no common word nor a closing (`。谢谢`,
@@ -505,6 +506,7 @@ impl Names {
                     (prefix.chars().next_back())
                         .is_none_or(|c| !han(c) || LIST_JOINERS.contains(&c))
                         || self.lead.iter().any(|c| prefix.ends_with(c.as_ref()))
+                        || segmented_after(prefix, &s[start..end])
                 }
             })
             .filter(|&start| self.plausible(&s[start..end]))
@@ -704,6 +706,35 @@ fn entry(word: &str) -> Option<(&str, usize)> {
         [ref w] => Some((w.tag, jieba.suggest_freq(word).saturating_sub(1))),
         _ => None,
     }
+}
+
+/// Whether jieba's segmenter cuts `name` as a person's name right after a word of
+/// `prefix` (the text before it, up to six characters): `研究员黄健豪表示`,
+/// `主教练陈宝山称`, after a post or trade the cues do not list. A name of two characters
+/// must be one the dictionary lacks (`居委会陈述称` stays).
+fn segmented_after(prefix: &str, name: &str) -> bool {
+    let from = (prefix.char_indices().rev())
+        .take_while(|&(_, c)| han(c))
+        .take(6)
+        .last()
+        .map_or(prefix.len(), |(i, _)| i);
+    let text = format!("{}{name}", &prefix[from..]);
+    let at = prefix.len() - from;
+    let mut pos = 0;
+    for w in dictionary().tag(&text, true) {
+        if pos == at {
+            // Two characters the dictionary holds are no evidence: it tags `陈述`, `张贴`
+            // names.
+            return w.word == name
+                && person(w.tag)
+                && (name.chars().count() > 2 || entry(name).is_none());
+        }
+        pos += w.word.len();
+        if pos > at {
+            return false;
+        }
+    }
+    false
 }
 
 /// Whether a dictionary tag is a person's name's.
@@ -989,8 +1020,20 @@ mod tests {
             ("近日，张伟称物业不作为", "近日，[姓名]称物业不作为"),
             ("周志强表示，", "[姓名]表示，"),
             ("，郑丽要求退费", "，[姓名]要求退费"),
+            // After a post or trade the cues do not list, where jieba's segmenter cuts
+            // the name.
+            ("研究员黄健豪表示，", "研究员[姓名]表示，"),
+            ("物业员工刘洋，电话[手机号]", "物业员工[姓名]，电话[手机号]"),
         ] {
             assert_eq!(mask(text), want, "{text}");
+        }
+        for text in [
+            "居委会陈述称",
+            "物业前台张贴通知称",
+            "物业公司黄经理称",
+            "居委会郑重表示",
+        ] {
+            assert_eq!(mask(text), text);
         }
     }
 
@@ -1299,8 +1342,10 @@ mod tests {
 
     #[test]
     fn a_districts_own_cues_are_added_to_the_built_in_ones() {
-        let text = "报修人王建国称，联系人：李秀英";
-        assert_eq!(mask(text), "报修人王建国称，联系人：[姓名]");
+        // A name of two characters the dictionary holds: jieba's segmenter is no evidence
+        // for it ([`segmented_after`]), the district's cue is.
+        let text = "报修人李强称，联系人：李秀英";
+        assert_eq!(mask(text), "报修人李强称，联系人：[姓名]");
         let names = Names::new(&["报修人".into(), "tenant".into(), "联系人".into()]);
         assert_eq!(names.mask(text.into()), "报修人[姓名]称，联系人：[姓名]");
         // Before a contact, after the district's cue.

@@ -306,6 +306,9 @@ fn base_sql(ctx: &SessionContext, from_ms: i64, to_ms: i64, phrase: &str) -> Res
     // Tickets closed in the window were received at most a quarter earlier, as a rule.
     let first_month = crate::ingest::month_of(from_ms - 92 * DAY);
     let last_month = crate::ingest::month_of(to_ms);
+    // A closure before the receipt is the export's error (counted by the ingest as out of
+    // order), not a ticket closed in no time: no duration; within the clocks' skew, none.
+    let skew = crate::ingest::CLOCK_SKEW_MS;
     Ok(format!(
         "SELECT records.record_id AS record_id, channel, compound_id, {cat},
             reporter_key, address, COALESCE(participants, 1) AS participants, is_collective,
@@ -320,7 +323,10 @@ fn base_sql(ctx: &SessionContext, from_ms: i64, to_ms: i64, phrase: &str) -> Res
             CASE WHEN due_at IS NULL THEN NULL
                  WHEN CAST(due_at AS BIGINT) > {to_ms} THEN -1
                  ELSE ({to_ms} - CAST(due_at AS BIGINT)) / {DAY} END AS dd,
-            (CAST(closed_at AS BIGINT) - CAST(received_at AS BIGINT)) / 3600000.0 AS close_hours,
+            CASE WHEN CAST(closed_at AS BIGINT) < CAST(received_at AS BIGINT) - {skew} THEN NULL
+                 WHEN closed_at < received_at THEN 0.0
+                 ELSE (CAST(closed_at AS BIGINT) - CAST(received_at AS BIGINT)) / 3600000.0
+                 END AS close_hours,
             ({phrase}) AS phrase
          FROM {from}
          WHERE compound_id IS NOT NULL AND CAST(received_at AS BIGINT) <= {to_ms}
@@ -948,6 +954,30 @@ mod tests {
             .map_or(0, |t| t.timestamp_millis())
     }
 
+    /// The one compound C1 (幸福里) of these tests, and settings without phrases.
+    fn one_compound() -> (Vec<Compound>, FeatureSettings) {
+        let compound = Compound {
+            compound_id: "C1".into(),
+            name: "幸福里".into(),
+            aliases: String::new(),
+            street: "街道".into(),
+            community: "社区".into(),
+            grid: "G1".into(),
+            households: 100,
+            population: 300,
+            kind: "商品房".into(),
+            property_company: String::new(),
+            lon: None,
+            lat: None,
+            year_built: None,
+        };
+        let settings = FeatureSettings {
+            phrases: vec![],
+            detector_weeks: 8,
+        };
+        (vec![compound], settings)
+    }
+
     /// A report is "reopened" only when the same household or the same address reports the
     /// same category again within 30 days of a closure; other households' reports of one
     /// loud problem are not.
@@ -1002,29 +1032,52 @@ mod tests {
         )
         .unwrap();
         let ctx = session(dir.path()).await.unwrap();
-        let compounds = vec![Compound {
-            compound_id: "C1".into(),
-            name: "幸福里".into(),
-            aliases: String::new(),
-            street: "街道".into(),
-            community: "社区".into(),
-            grid: "G1".into(),
-            households: 100,
-            population: 300,
-            kind: "商品房".into(),
-            property_company: String::new(),
-            lon: None,
-            lat: None,
-            year_built: None,
-        }];
-        let settings = FeatureSettings {
-            phrases: vec![],
-            detector_weeks: 8,
-        };
+        let (compounds, settings) = one_compound();
         let date = NaiveDate::from_ymd_opt(2025, 4, 10).unwrap();
         let rows = compute(&ctx, &compounds, &[date], &settings).await.unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].get("n56"), 6.0);
         assert_eq!(rows[0].get("reopened56"), 2.0);
+    }
+
+    /// The median hours to close leave out a closure the export dates days before the
+    /// receipt (a mistyped time), and count one within the clocks' skew as none.
+    #[tokio::test]
+    async fn a_closure_before_the_receipt_has_no_duration() {
+        let dir = tempfile::tempdir().unwrap();
+        let rec = |id: &str, closed_after_hours: f64| Record {
+            record_id: format!("hotline:{id}").into(),
+            received_at: at(10, 9),
+            closed_at: Some(at(10, 9) + (closed_after_hours * 3_600_000.0) as i64),
+            compound_id: Some("C1".into()),
+            match_method: "exact".into(),
+            content: "电梯坏了".into(),
+            category_source: "none".into(),
+            status: "closed".into(),
+            satisfaction: "none".into(),
+            ..Default::default()
+        };
+        let records = vec![
+            rec("1", 5.0),
+            rec("2", 7.0),
+            rec("3", 9.0),
+            rec("4", -0.5),
+            rec("5", -72.0),
+            rec("6", -80.0),
+        ];
+        crate::lake::write_partition(
+            dir.path(),
+            Channel::Hotline,
+            "2025-03",
+            &[to_batch(&records).unwrap()],
+            Default::default(),
+        )
+        .unwrap();
+        let ctx = session(dir.path()).await.unwrap();
+        let (compounds, settings) = one_compound();
+        let date = NaiveDate::from_ymd_opt(2025, 3, 20).unwrap();
+        let rows = compute(&ctx, &compounds, &[date], &settings).await.unwrap();
+        // 0, 5, 7, 9 (the two closures days early left out; with them, and -0.5: 2.25).
+        assert_eq!(rows[0].get("close_hours56"), 6.0);
     }
 }

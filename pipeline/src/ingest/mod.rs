@@ -977,7 +977,7 @@ fn map_row(
 /// the row counts as out of order ([`FileStats::out_of_order`]): the clocks of the phone
 /// and ticket systems differ, and a minute-resolution export (`2024/3/5 14:22`) cuts the
 /// seconds a later time kept.
-const CLOCK_SKEW_MS: i64 = HOUR_MS;
+pub(crate) const CLOCK_SKEW_MS: i64 = HOUR_MS;
 
 /// How long after its receipt a dispatch says the receipt's year was mistyped (a year, to
 /// two days either way: `2024-01-03` received, `2025-01-03` dispatched): a ticket waits

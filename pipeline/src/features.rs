@@ -954,8 +954,19 @@ mod tests {
             .map_or(0, |t| t.timestamp_millis())
     }
 
-    /// The one compound C1 (幸福里) of these tests, and settings without phrases.
-    fn one_compound() -> (Vec<Compound>, FeatureSettings) {
+    /// The features on `date` of the one compound C1 (幸福里) whose hotline `records` of
+    /// March 2025 are the lake.
+    async fn features_of(records: &[Record], date: NaiveDate) -> Vec<Row> {
+        let dir = tempfile::tempdir().unwrap();
+        crate::lake::write_partition(
+            dir.path(),
+            Channel::Hotline,
+            "2025-03",
+            &[to_batch(records).unwrap()],
+            Default::default(),
+        )
+        .unwrap();
+        let ctx = session(dir.path()).await.unwrap();
         let compound = Compound {
             compound_id: "C1".into(),
             name: "幸福里".into(),
@@ -975,7 +986,9 @@ mod tests {
             phrases: vec![],
             detector_weeks: 8,
         };
-        (vec![compound], settings)
+        compute(&ctx, &[compound], &[date], &settings)
+            .await
+            .unwrap()
     }
 
     /// A report is "reopened" only when the same household or the same address reports the
@@ -983,7 +996,6 @@ mod tests {
     /// loud problem are not.
     #[tokio::test]
     async fn reopened_counts_the_same_household_or_address_after_a_closure() {
-        let dir = tempfile::tempdir().unwrap();
         let base = Record {
             compound_id: Some("C1".into()),
             match_method: "exact".into(),
@@ -1023,18 +1035,8 @@ mod tests {
                 ..rec("6", 1, "A", "幸福里3号楼1单元")
             },
         ];
-        crate::lake::write_partition(
-            dir.path(),
-            Channel::Hotline,
-            "2025-03",
-            &[to_batch(&records).unwrap()],
-            Default::default(),
-        )
-        .unwrap();
-        let ctx = session(dir.path()).await.unwrap();
-        let (compounds, settings) = one_compound();
         let date = NaiveDate::from_ymd_opt(2025, 4, 10).unwrap();
-        let rows = compute(&ctx, &compounds, &[date], &settings).await.unwrap();
+        let rows = features_of(&records, date).await;
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].get("n56"), 6.0);
         assert_eq!(rows[0].get("reopened56"), 2.0);
@@ -1044,7 +1046,6 @@ mod tests {
     /// receipt (a mistyped time), and count one within the clocks' skew as none.
     #[tokio::test]
     async fn a_closure_before_the_receipt_has_no_duration() {
-        let dir = tempfile::tempdir().unwrap();
         let rec = |id: &str, closed_after_hours: f64| Record {
             record_id: format!("hotline:{id}").into(),
             received_at: at(10, 9),
@@ -1065,18 +1066,8 @@ mod tests {
             rec("5", -72.0),
             rec("6", -80.0),
         ];
-        crate::lake::write_partition(
-            dir.path(),
-            Channel::Hotline,
-            "2025-03",
-            &[to_batch(&records).unwrap()],
-            Default::default(),
-        )
-        .unwrap();
-        let ctx = session(dir.path()).await.unwrap();
-        let (compounds, settings) = one_compound();
         let date = NaiveDate::from_ymd_opt(2025, 3, 20).unwrap();
-        let rows = compute(&ctx, &compounds, &[date], &settings).await.unwrap();
+        let rows = features_of(&records, date).await;
         // 0, 5, 7, 9 (the two closures days early left out; with them, and -0.5: 2.25).
         assert_eq!(rows[0].get("close_hours56"), 6.0);
     }

@@ -522,9 +522,7 @@ impl Names {
             let after = &text[r.end..];
             if let Some(j) = after.chars().next().filter(|c| LIST_JOINERS.contains(c)) {
                 let start = r.end + j.len_utf8();
-                if let Some(len) = name_at(&text[start..], true, false)
-                    .filter(|&len| self.plausible(&text[start..start + len]))
-                {
+                if let Some(len) = self.name_after_role(&text[start..], false) {
                     if !found.contains(&(start..start + len)) {
                         found.push(start..start + len);
                     }
@@ -589,10 +587,11 @@ impl Names {
             }
             // A colon or a self-introduction says a name comes; a role (`业主`) only may.
             let certain = colon || NAMING_CUES.contains(&cue);
-            if let Some(len) = name_at(&text[start..], !certain, true)
-                .filter(|&len| certain || self.plausible(&text[start..start + len]))
-                .or_else(|| (!certain).then(|| self.segmented_name(&text[start..]))?)
-            {
+            let name = match certain {
+                true => name_at(&text[start..], false, true),
+                false => self.name_after_role(&text[start..], true),
+            };
+            if let Some(len) = name {
                 out.push(start..start + len);
             }
         });
@@ -603,6 +602,16 @@ impl Names {
             return out;
         }
         self.listed(text, out)
+    }
+
+    /// The length of the name `s` starts with, after a role without a colon or after a
+    /// name and a joiner (`和`, `、`): by the rules ([`name_at`], strict, and plausible),
+    /// else by jieba's segmenter ([`Names::segmented_name`]). Without `wordlike`, a surname
+    /// that is also a common word starts no name.
+    fn name_after_role(&self, s: &str, wordlike: bool) -> Option<usize> {
+        name_at(s, true, wordlike)
+            .filter(|&len| self.plausible(&s[..len]))
+            .or_else(|| self.segmented_name(s))
     }
 
     /// The name `s` starts with by jieba's segmenter, where the rules find none after a
@@ -1077,6 +1086,7 @@ mod tests {
                 ("物业经理王卫东拒不维修", "物业经理[姓名]拒不维修"),
                 ("房东刘洋拒退押金", "房东[姓名]拒退押金"),
                 ("邻居张丽华家漏水", "邻居[姓名]家漏水"),
+                ("业主王建国和赵小红乱倒垃圾", "业主[姓名]和[姓名]乱倒垃圾"),
             ],
             &[
                 "业主张贴公告",

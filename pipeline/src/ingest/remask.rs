@@ -28,8 +28,8 @@ use crate::Result;
 /// ending before a word of the dictionary (`业主李秀英多次投诉`) or signing a text
 /// (`…请尽快维修。李明`); 4: names after a trade (`保洁员`, `维修工`, `门卫`, `房东`) and
 /// names ending before an adverb or `家` (`房东王建国不退押金`, `邻居张丽华家漏水`); 5: names
-/// after a role, or before a verb after a post, that jieba's segmenter cuts
-/// (`店主刘建军占道经营`, `研究员黄健豪表示`).
+/// after a role (or listed after such a name), or before a verb after a post, that jieba's
+/// segmenter cuts (`店主刘建军占道经营`, `业主王建国和赵小红乱倒垃圾`, `研究员黄健豪表示`).
 const MASKING_CODE: u32 = 5;
 
 /// How texts are masked now: [`MASKING_CODE`] and the district's own name cues

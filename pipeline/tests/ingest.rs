@@ -1305,13 +1305,19 @@ fn a_workbooks_cells_merged_down_rows_read_on_every_row() {
         .unwrap();
     assert_eq!((p.rows, p.loaded, p.petitioner_rows), (6, 3, 3));
 
-    // A lake the earlier code read (which kept the last petitioner's row) has its
-    // workbooks read again, once; its CSV and JSON Lines exports are skipped.
+    // A lake whose workbooks the earlier code read (which kept the last petitioner's row;
+    // code 6 for every format) has its workbooks read again, once; its CSV and JSON Lines
+    // exports are skipped.
     let state_file = c.dir.path().join("lake/_state/files.json");
     let mut state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap()).unwrap();
-    for reading in state["readings"].as_object_mut().unwrap().values_mut() {
-        reading["code"] = 4.into();
+    for (file, reading) in state["readings"].as_object_mut().unwrap().iter_mut() {
+        assert_eq!(
+            reading["code"],
+            6 + u32::from(file.contains(".xlsx")),
+            "{file}"
+        );
+        reading["code"] = 6.into();
     }
     std::fs::write(&state_file, state.to_string()).unwrap();
     let s = run(&c);
@@ -2037,6 +2043,54 @@ fn numbers_a_spreadsheet_rounded_to_fifteen_digits_merge_no_tickets_and_no_house
     assert_eq!((previews[0].rows, previews[0].loaded), (21, 1));
     assert_eq!(previews[0].quarantined["shortened_number"].0, 20);
     assert_eq!(previews[2].shortened_reporters, 3);
+}
+
+/// Nineteen-digit ticket numbers a grid platform's mini-program wrote as JSON numbers: held
+/// as JavaScript doubles, consecutive tickets come back as one number (the doubles there are
+/// 256 apart), each an "update" of the last. The file's long numbers all being doubles'
+/// decimals, and repeating, tells it: those rows are quarantined, naming the cause; the
+/// same tickets written as strings load whole, and so do numbers below 2^53.
+#[test]
+fn numbers_a_floating_point_program_rounded_merge_no_tickets() {
+    let lines = |id: &dyn Fn(u64) -> String| {
+        (0..6u64)
+            .map(|i| {
+                format!(
+                    r#"{{"id":{},"提交时间":"2025-03-1{i} 09:00:00","openid":"oX_{i}","小区":"阳光花园","内容":"电梯又坏了","类别":"电梯故障"}}"#,
+                    id(i)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let first = 1645123456789012345u64;
+    let grid = |lines: String| {
+        let c = city();
+        write(
+            c.dir.path(),
+            "exports/grid/grid_2025-03.jsonl",
+            lines.as_bytes(),
+        );
+        let s = run(&c);
+        let g = file(&s, "grid_2025-03.jsonl").clone();
+        (c, s, g)
+    };
+    // As the mini-program wrote them: numbers, rounded to doubles.
+    let (c, s, g) = grid(lines(&|i| ((first + i) as f64).to_string()));
+    assert_eq!((g.rows, g.loaded, g.quarantined), (6, 0, 6));
+    assert_eq!(g.quarantine_reasons["shortened_number"], 6);
+    let q = quarantine(&s);
+    let ours = (q.iter()).find(|v| v["reason"] == "shortened_number");
+    let detail = ours.unwrap()["detail"].as_str().unwrap();
+    // (The number itself is masked there, as a card number would be.)
+    assert!(detail.contains("floating-point number"), "{detail}");
+    assert!(!records(&c).keys().any(|id| id.starts_with("grid:")));
+    // As strings, whole: six tickets.
+    let (_, _, g) = grid(lines(&|i| format!("\"{}\"", first + i)));
+    assert_eq!((g.rows, g.loaded, g.quarantined), (6, 6, 0));
+    // Numbers below 2^53 are exact: six tickets.
+    let (_, _, g) = grid(lines(&|i| (2025030500012345 + i).to_string()));
+    assert_eq!((g.rows, g.loaded, g.quarantined), (6, 6, 0));
 }
 
 /// An export that writes its numbers and times as Excel text formulas (`="2025030500012345"`)

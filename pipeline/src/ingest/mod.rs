@@ -702,12 +702,20 @@ fn map_row(
         return Err(reject(
             "shortened_number",
             Some("source_id"),
-            format!(
-                "`{sid}` ends in zeros past the fifteenth digit, as do all of this file's long \
-                 ticket numbers, and they repeat: a spreadsheet rounded them to fifteen digits \
-                 (a column formatted as a number), folding tickets into one (export the column \
-                 as text, or do not save the export from Excel)"
-            ),
+            match rounded::by_spreadsheet(&sid) {
+                true => format!(
+                    "`{sid}` ends in zeros past the fifteenth digit, as do all of this file's \
+                     long ticket numbers, and they repeat: a spreadsheet rounded them to \
+                     fifteen digits (a column formatted as a number), folding tickets into one \
+                     (export the column as text, or do not save the export from Excel)"
+                ),
+                false => format!(
+                    "`{sid}` is a floating-point number as written, as are all of this file's \
+                     long ticket numbers, and they repeat: the exporting program held them as \
+                     doubles (JavaScript numbers), which past 2^53 round to the nearest, folding \
+                     tickets into one (export the ids as strings)"
+                ),
+            },
         ));
     }
     let raw_time = m.get(cells, const { field("received_at") });
@@ -1579,13 +1587,15 @@ const WITHDRAWING: [&str; 4] = [
 /// [`crate::names`]), and e-mail addresses and QQ and WeChat ids. 5, workbooks only
 /// ([`reading_code`]): a petition whose number a register merged down its petitioners'
 /// rows is its first row's record (the first petitioner's), the others counted with it.
-const READING_CODE: u32 = 4;
+/// 6: numbers a floating-point program rounded to doubles, as those a spreadsheet rounded
+/// (workbooks 7: 6 and 5's merged petitions).
+const READING_CODE: u32 = 6;
 
 /// [`READING_CODE`] for a source of `format`: a change to one format's reading alone reads
 /// only that format's files again.
 fn reading_code(format: crate::config::Format) -> u32 {
     match format {
-        crate::config::Format::Xlsx => 5,
+        crate::config::Format::Xlsx => READING_CODE + 1,
         _ => READING_CODE,
     }
 }

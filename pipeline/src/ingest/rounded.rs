@@ -1,4 +1,4 @@
-//! Ticket and ID numbers a spreadsheet rounded to fifteen digits.
+//! Ticket and ID numbers a spreadsheet rounded to fifteen digits, or a program to a double.
 //!
 //! A spreadsheet holds a number in fifteen significant digits. A ticket number of sixteen or
 //! more digits in a column formatted as a number comes back from a saved export with its last
@@ -16,45 +16,73 @@
 //! ending in zeros (a timestamp in microseconds), whose numbers do not repeat. A reporter
 //! repeats by nature (a household calls again), so for reporters the odds must be longer
 //! instead.
+//!
+//! A program that holds numbers as floating-point doubles (JavaScript's `Number`: a grid
+//! platform's mini-program, a JSON export) rounds them past 2^53 to the nearest double and
+//! writes the shortest decimal that reads back as it (`1645123456789012345` →
+//! `1645123456789012200`; `20250305000123457` → `20250305000123456`). A genuine number
+//! lands on a double once in the doubles' spacing there (4 for seventeen digits, 256 for
+//! nineteen), so a file whose long numbers are all such decimals was rounded too, with the
+//! spacing's powers of ten as the odds.
 
 use std::collections::HashSet;
 
 use crate::normalize::long_number_tail;
 
-/// A file's long ticket numbers are taken as rounded when all of them end in zeros past the
-/// fifteenth digit and chance would give that at most once in `10^ID_EVIDENCE` files (one
-/// power of ten per zeroed digit), and some of them repeat.
-const ID_EVIDENCE: u32 = 6;
+/// A file's long ticket numbers are taken as rounded when all of them look rounded and
+/// chance would give that at most once in `10^ID_EVIDENCE` files (one power of ten per
+/// zeroed digit, or per power of ten of the doubles' spacing), and some of them repeat.
+const ID_EVIDENCE: f64 = 6.0;
 /// The same for reporters, which need not repeat.
-const REPORTER_EVIDENCE: u32 = 9;
+const REPORTER_EVIDENCE: f64 = 9.0;
+
+/// Whether `cell` is a number of more than fifteen digits (`None` if not) that looks
+/// rounded: its digits past the fifteenth all zeros (a spreadsheet), or, past 2^53, the
+/// shortest decimal of a double (a floating-point program). With the powers of ten against
+/// chance: the zeroed digits, or the doubles' spacing there; the larger.
+fn rounding(cell: &str) -> Option<Option<f64>> {
+    let (digits, zeroed) = long_number_tail(cell)?;
+    let spreadsheet = zeroed.then_some(f64::from(digits));
+    let double = cell
+        .parse::<f64>()
+        .ok()
+        .filter(|&v| v >= 2f64.powi(53) && v.to_string() == cell)
+        // The doubles' spacing at `v` is 2^(exponent - 52), the exponent biased by 1023.
+        .map(|v| f64::from((v.to_bits() >> 52 & 0x7ff) as u16) - 1075.0)
+        .map(|log2_spacing| log2_spacing * std::f64::consts::LOG10_2);
+    Some(match (spreadsheet, double) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    })
+}
 
 /// The long numbers of one column.
 #[derive(Debug, Default, Clone)]
 struct Tails {
     /// Cells that are numbers of more than fifteen digits.
     long: u32,
-    /// Of those, the ones whose digits past the fifteenth are all zeros.
-    zeroed: u32,
-    /// Their zeroed digits, summed: the powers of ten against chance.
-    evidence: u32,
+    /// Of those, the ones that look rounded ([`rounding`]).
+    rounded: u32,
+    /// Their powers of ten against chance, summed.
+    evidence: f64,
 }
 
 impl Tails {
-    /// Counts `cell`; whether it is a long number ending in zeros.
+    /// Counts `cell`; whether it is a long number that looks rounded.
     fn add(&mut self, cell: &str) -> bool {
-        let Some((digits, zeroed)) = long_number_tail(cell) else {
+        let Some(rounding) = rounding(cell) else {
             return false;
         };
         self.long += 1;
-        if zeroed {
-            self.zeroed += 1;
-            self.evidence += digits;
+        if let Some(evidence) = rounding {
+            self.rounded += 1;
+            self.evidence += evidence;
         }
-        zeroed
+        rounding.is_some()
     }
 
-    fn all_zeroed(&self, evidence: u32) -> bool {
-        self.long > 0 && self.zeroed == self.long && self.evidence >= evidence
+    fn all_rounded(&self, evidence: f64) -> bool {
+        self.long > 0 && self.rounded == self.long && self.evidence >= evidence
     }
 }
 
@@ -62,7 +90,7 @@ impl Tails {
 #[derive(Debug, Default, Clone)]
 pub struct RoundedCounter {
     ids: Tails,
-    /// The zeroed ticket numbers seen, to find them repeating.
+    /// The rounded-looking ticket numbers seen, to find them repeating.
     seen: HashSet<String>,
     repeats: u32,
     reporters: Tails,
@@ -83,13 +111,13 @@ impl RoundedCounter {
     /// What the rows counted show to be rounded.
     pub fn finish(&self) -> Rounded {
         Rounded {
-            ids: self.ids.all_zeroed(ID_EVIDENCE) && self.repeats > 0,
-            reporters: self.reporters.all_zeroed(REPORTER_EVIDENCE),
+            ids: self.ids.all_rounded(ID_EVIDENCE) && self.repeats > 0,
+            reporters: self.reporters.all_rounded(REPORTER_EVIDENCE),
         }
     }
 }
 
-/// Which of a file's columns a spreadsheet rounded to fifteen digits.
+/// Which of a file's columns a spreadsheet (or a floating-point program) rounded.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Rounded {
     /// The ticket numbers.
@@ -101,18 +129,24 @@ pub struct Rounded {
 impl Rounded {
     /// Whether ticket number `id` (normalised) is one of the file's rounded ones.
     pub fn id(&self, id: &str) -> bool {
-        self.ids && zeroed(id)
+        self.ids && looks_rounded(id)
     }
 
     /// Whether reporter cell `cell` (trimmed) is one of the file's rounded ones.
     pub fn reporter(&self, cell: &str) -> bool {
-        self.reporters && zeroed(cell)
+        self.reporters && looks_rounded(cell)
     }
 }
 
-/// Whether `cell` is a number of more than fifteen digits ending in zeros past the fifteenth.
-fn zeroed(cell: &str) -> bool {
+/// Whether a long number that looks rounded was rounded by a spreadsheet (its digits past
+/// the fifteenth all zeros) rather than by a floating-point program.
+pub fn by_spreadsheet(cell: &str) -> bool {
     long_number_tail(cell).is_some_and(|(_, zeroed)| zeroed)
+}
+
+/// Whether `cell` is a long number that looks rounded ([`rounding`]).
+fn looks_rounded(cell: &str) -> bool {
+    rounding(cell).is_some_and(|r| r.is_some())
 }
 
 #[cfg(test)]
@@ -163,6 +197,38 @@ mod tests {
         let mut mixed = tickets(30, true);
         mixed.push("2025030500019999".into());
         assert!(!counted(&mixed, &[]).ids);
+    }
+
+    /// Tickets from `first` on, as a program holding them as doubles writes them.
+    fn doubles(first: u64, n: u64) -> Vec<String> {
+        (0..n).map(|i| ((first + i) as f64).to_string()).collect()
+    }
+
+    #[test]
+    fn numbers_a_floating_point_program_rounded_are_told_by_the_doubles_they_are() {
+        // The shortest decimal of the nearest double, as JavaScript writes it.
+        assert_eq!(doubles(1645123456789012345, 1), ["1645123456789012200"]);
+        assert_eq!(doubles(20250305000123457, 1), ["20250305000123456"]);
+        // Nineteen digits: the doubles are 256 apart, so three numbers are the odds.
+        let r = counted(&doubles(1645123456789012345, 3), &[]);
+        assert!(r.ids);
+        assert!(r.id("1645123456789012200"));
+        assert!(!r.id("1645123456789012345"));
+        // Seventeen digits: every fourth number is a double, so it takes ten; sixteen
+        // below 2^53 are all doubles, and none is rounded.
+        assert!(counted(&doubles(20250305000123457, 10), &[]).ids);
+        assert!(!counted(&doubles(20250305000123457, 8), &[]).ids);
+        assert!(!counted(&doubles(2025030500012345, 40), &[]).ids);
+        // The same numbers as issued: three in four are no double.
+        let whole: Vec<String> = (0..20)
+            .map(|i| (20250305000123457u64 + i).to_string())
+            .collect();
+        assert!(!counted(&whole, &[]).ids);
+        // Doubles that never repeat (a system counting in steps of 256): issued so.
+        let spaced: Vec<String> = (0..20)
+            .map(|i| ((1645123456789012480u64 + i * 256) as f64).to_string())
+            .collect();
+        assert!(!counted(&spaced, &[]).ids);
     }
 
     #[test]

@@ -725,7 +725,7 @@ fn reporters_a_spreadsheet_shortened_are_flagged_in_the_ingest_and_the_report() 
         AS_OF,
     ]);
     assert!(
-        out.contains("rows have a reporter that a spreadsheet shortened"),
+        out.contains("rows have a reporter number the export shortened or rounded"),
         "{out}"
     );
     let m = manifests(&w);

@@ -159,9 +159,10 @@ pub(crate) fn print_summary(s: &IngestSummary) {
     }
     for f in s.files.iter().filter(|f| f.shortened_reporters > 0) {
         println!(
-            "warning: {}: {} rows have a reporter that a spreadsheet shortened to a number like \
-             1.38123E+10 (first at {}): households shortened alike cannot be told apart, so \
-             these rows count no household; export the column as text",
+            "warning: {}: {} rows have a reporter number the export shortened or rounded (a \
+             spreadsheet's 1.38123E+10 or 110101199003071000, a program's doubles; first at \
+             {}): households shortened alike cannot be told apart, so these rows count no \
+             household; export the column as text",
             f.file,
             f.shortened_reporters,
             f.shortened_reporter_first.as_deref().unwrap_or("?")

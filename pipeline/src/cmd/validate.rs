@@ -161,8 +161,8 @@ fn show(p: &weaksignal_pipeline::ingest::preview::Preview) -> Option<String> {
     }
     if p.shortened_reporters > 0 {
         println!(
-            "      {} rows have a reporter a spreadsheet shortened (like 1.38123E+10): they \
-             would count no household; export the column as text",
+            "      {} rows have a reporter number the export shortened or rounded (like \
+             1.38123E+10): they would count no household; export the column as text",
             p.shortened_reporters
         );
     }

@@ -642,11 +642,10 @@ impl Names {
         let first = words.first()?;
         let name = first.word;
         let chars = name.chars().count();
-        let ok = person(first.tag)
+        let ok = segmented_person(first)
             && (2..=3).contains(&chars)
             && name.len() > sur
             && name[sur..].chars().all(|c| t.given(c))
-            && (chars == 3 || entry(name).is_none())
             && self.plausible(name);
         if !ok {
             return None;
@@ -749,11 +748,7 @@ fn segmented_after(prefix: &str, name: &str) -> bool {
     let mut pos = 0;
     for w in dictionary().tag(&text, true) {
         if pos == at {
-            // Two characters the dictionary holds are no evidence: it tags `陈述`, `张贴`
-            // names.
-            return w.word == name
-                && person(w.tag)
-                && (name.chars().count() > 2 || entry(name).is_none());
+            return w.word == name && segmented_person(&w);
         }
         pos += w.word.len();
         if pos > at {
@@ -761,6 +756,12 @@ fn segmented_after(prefix: &str, name: &str) -> bool {
         }
     }
     false
+}
+
+/// Whether a word jieba's segmenter cut is a person's name by its tag: of two characters,
+/// only one the dictionary lacks (it tags `陈述`, `张贴`, `孙子` names), so the model's own.
+fn segmented_person(word: &jieba_rs::Tag<'_>) -> bool {
+    person(word.tag) && (word.word.chars().count() > 2 || entry(word.word).is_none())
 }
 
 /// Whether a dictionary tag is a person's name's.

@@ -50,10 +50,7 @@ fn rounding(cell: &str) -> Option<Option<f64>> {
         // The doubles' spacing at `v` is 2^(exponent - 52), the exponent biased by 1023.
         .map(|v| f64::from((v.to_bits() >> 52 & 0x7ff) as u16) - 1075.0)
         .map(|log2_spacing| log2_spacing * std::f64::consts::LOG10_2);
-    Some(match (spreadsheet, double) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        (a, b) => a.or(b),
-    })
+    Some(spreadsheet.into_iter().chain(double).reduce(f64::max))
 }
 
 /// The long numbers of one column.

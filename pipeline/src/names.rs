@@ -610,6 +610,7 @@ impl Names {
     /// that is also a common word starts no name.
     fn name_after_role(&self, s: &str, wordlike: bool) -> Option<usize> {
         name_at(s, true, wordlike)
+            .map(|len| shorter_by_segmenter(s, len))
             .filter(|&len| self.plausible(&s[..len]))
             .or_else(|| self.segmented_name(s))
     }
@@ -632,13 +633,7 @@ impl Names {
             return None;
         }
         let t = sets();
-        // The clause the name starts, up to eight characters.
-        let end = (s.char_indices())
-            .take_while(|&(_, c)| han(c))
-            .take(8)
-            .last()
-            .map(|(i, c)| i + c.len_utf8())?;
-        let words = dictionary().tag(&s[..end], true);
+        let words = clause_words(s)?;
         let first = words.first()?;
         let name = first.word;
         let chars = name.chars().count();
@@ -650,18 +645,8 @@ impl Names {
         if !ok {
             return None;
         }
-        // A two-character cut before a lone character that may end a given name and is no
-        // very common word of its own (`胡梓` + `萱`, 377 times; not `车`, `狗`, `店`): the
-        // model left a name's rare last character, which is taken too.
         match (chars, words.get(1)) {
-            (2, Some(w))
-                if w.word.chars().count() == 1
-                    && matches!(w.tag, "n" | "ng" | "x" | "nr" | "nrt" | "nrfg" | "zg")
-                    && w.word.chars().all(|c| t.given(c))
-                    && word_freq(w.word, |_| true) < VERY_COMMON =>
-            {
-                Some(name.len() + w.word.len())
-            }
+            (2, Some(w)) if left_last_character(w) => Some(name.len() + w.word.len()),
             _ => Some(name.len()),
         }
     }
@@ -731,6 +716,75 @@ fn entry(word: &str) -> Option<(&str, usize)> {
         [ref w] => Some((w.tag, jieba.suggest_freq(word).saturating_sub(1))),
         _ => None,
     }
+}
+
+/// The words jieba's segmenter (with its hidden Markov model) cuts from the clause `s`
+/// starts with, up to eight Chinese characters; `None` when `s` starts with none.
+fn clause_words(s: &str) -> Option<Vec<jieba_rs::Tag<'_>>> {
+    let end = (s.char_indices())
+        .take_while(|&(_, c)| han(c))
+        .take(8)
+        .last()
+        .map(|(i, c)| i + c.len_utf8())?;
+    Some(dictionary().tag(&s[..end], true))
+}
+
+/// `len`, the rules' name of a surname and two given characters at the start of `s`, or
+/// the surname and the first where it ends only before a word (not punctuation nor a word that
+/// follows names) and jieba's segmenter cuts the surname and one as a person's name: the
+/// rules take a verb's first character when the next two are a word of the dictionary
+/// (`房东张伟拒不退押金`: `不退`; `店主张伟占道经营`: `道经`), the segmenter weighs the
+/// whole clause (`张伟` `拒不退` `押金`), when the third character starts a word of the
+/// dictionary (`拒不`; not in `陈焕新介绍说`, `周绍铮主持`, where the model cuts the names
+/// short). A name of two it cuts must be no word of the
+/// dictionary ([`segmented_person`]: `韦德` + `云`), and one whose rare last character it
+/// left alone keeps it ([`left_last_character`]: `赵梓` + `萱`).
+fn shorter_by_segmenter(s: &str, len: usize) -> usize {
+    let Some((sur, _)) = surname_at(s) else {
+        return len;
+    };
+    let Some(given) = s[sur..len].chars().next() else {
+        return len;
+    };
+    let shorter = sur + given.len_utf8();
+    if s[shorter..len].chars().count() != 1
+        || ends_name(&s[len..]) != End::Word
+        || !starts_word(&s[shorter..])
+    {
+        return len;
+    }
+    match clause_words(s).as_deref() {
+        Some([first, rest @ ..])
+            if first.word.len() == shorter
+                && segmented_person(first)
+                && !rest.first().is_some_and(left_last_character) =>
+        {
+            shorter
+        }
+        _ => len,
+    }
+}
+
+/// Whether `rest` starts with a word of two to four Chinese characters that jieba's
+/// dictionary holds, however rarely (`拒不` 3 times, `占道` 4, `亲自`), and not as a
+/// frequent person's name.
+fn starts_word(rest: &str) -> bool {
+    (rest.char_indices().take_while(|&(_, c)| han(c)))
+        .skip(1)
+        .take(3)
+        .map(|(i, c)| &rest[..i + c.len_utf8()])
+        .any(|w| dictionary().has_word(w) && !entry(w).is_some_and(|(tag, _)| person(tag)))
+}
+
+/// Whether `next`, the word jieba's segmenter cuts after a name of two characters, is a
+/// lone character that may end a given name and is no very common word of its own (`萱`
+/// after `胡梓`, 377 times in the dictionary; not `车`, `狗`, `店`): the model left a
+/// name's rare last character, which belongs to the name.
+fn left_last_character(next: &jieba_rs::Tag<'_>) -> bool {
+    next.word.chars().count() == 1
+        && matches!(next.tag, "n" | "ng" | "x" | "nr" | "nrt" | "nrfg" | "zg")
+        && next.word.chars().all(|c| sets().given(c))
+        && word_freq(next.word, |_| true) < VERY_COMMON
 }
 
 /// Whether jieba's segmenter cuts `name` as a person's name right after a word of
@@ -1116,6 +1170,28 @@ mod tests {
                 "店主常年占道",
                 "业主钱款被骗",
             ],
+        );
+    }
+
+    /// A name of two before a verb the rules would cut into (`拒不`, `占道`, `亲自`): the
+    /// segmenter's cut keeps the verb whole; names of three it cuts short stay whole.
+    #[test]
+    fn a_name_of_two_leaves_the_verb_after_it_whole() {
+        assert_masks(
+            &[
+                ("房东张伟拒不退押金", "房东[姓名]拒不退押金"),
+                ("店主张伟占道经营", "店主[姓名]占道经营"),
+                ("物业经理陈勇拒不维修", "物业经理[姓名]拒不维修"),
+                ("董事长郭炎亲自带队", "董事长[姓名]亲自带队"),
+                // The segmenter's cut is `陈焕` + `新`, `周绍` + `铮`, `赵梓` + `萱`,
+                // `韦德` (a dictionary name) + `云`.
+                ("总经理陈焕新介绍说", "总经理[姓名]介绍说"),
+                ("委员会主任周绍铮主持。", "委员会主任[姓名]主持。"),
+                ("业主赵梓萱多次投诉", "业主[姓名]多次投诉"),
+                ("民警韦德云到场查看", "民警[姓名]到场查看"),
+                ("业主李秀英多次反映", "业主[姓名]多次反映"),
+            ],
+            &[],
         );
     }
 

@@ -348,6 +348,10 @@ pub struct Names {
     /// The first two and three characters of the district's place names
     /// ([`Names::with_places`]): a candidate among them is a place.
     places: HashSet<Box<str>>,
+    /// The district's words for its problems ([`Names::with_terms`]), and the most
+    /// characters one has.
+    terms: HashSet<Box<str>>,
+    longest_term: usize,
 }
 
 impl Names {
@@ -383,6 +387,8 @@ impl Names {
             cues: by_first.into_values().collect(),
             lead,
             places: HashSet::new(),
+            terms: HashSet::new(),
+            longest_term: 0,
         }
     }
 
@@ -397,6 +403,59 @@ impl Names {
             }
         }
         self
+    }
+
+    /// These cues, knowing the words the district's records use for their problems (its
+    /// taxonomy's categories and aliases: `私搭乱建`, `占道经营`, `飞线充电`): a name after
+    /// a role ends before one (`邻居张伟私搭乱建`), where the rules find no end (the
+    /// dictionary lacks `私搭`) and jieba's segmenter takes the verb's first character as
+    /// the name's last (`张伟私`). Terms of two to eight Chinese characters count.
+    pub fn with_terms<'t>(mut self, terms: impl IntoIterator<Item = &'t str>) -> Names {
+        for term in terms.into_iter().map(str::trim) {
+            let n = term.chars().count();
+            if (2..=8).contains(&n) && term.chars().all(han) {
+                self.longest_term = self.longest_term.max(n);
+                self.terms.insert(term.into());
+            }
+        }
+        self
+    }
+
+    /// The length of the name `s` starts with when it ends right before one of the
+    /// district's terms ([`Names::with_terms`]): a surname and two given characters, else
+    /// one; plausible, and a surname that starts common words only with two (none without
+    /// `wordlike`).
+    fn name_before_term(&self, s: &str, wordlike: bool) -> Option<usize> {
+        if self.terms.is_empty() {
+            return None;
+        }
+        let (sur, common_word) = surname_at(s)?;
+        if common_word && !wordlike || titled(&s[sur..]) {
+            return None;
+        }
+        let t = sets();
+        let mut ends = [0; 2];
+        for (k, (i, c)) in s[sur..].char_indices().take(2).enumerate() {
+            if !t.given(c) {
+                break;
+            }
+            ends[k] = sur + i + c.len_utf8();
+        }
+        (ends.into_iter().rev())
+            .filter(|&end| end > 0 && !(common_word && end == ends[0]))
+            .find(|&end| {
+                self.term_starts(&s[end..])
+                    && self.plausible(&s[..end])
+                    && !word_like_before_term(&s[..end])
+            })
+    }
+
+    /// Whether `rest` starts with one of the district's terms.
+    fn term_starts(&self, rest: &str) -> bool {
+        (rest.char_indices().take_while(|&(_, c)| han(c)))
+            .skip(1)
+            .take(self.longest_term.saturating_sub(1))
+            .any(|(i, c)| self.terms.contains(&rest[..i + c.len_utf8()]))
     }
 
     /// Whether the whole of `cell` is a person's name (a cell of a column that should hold
@@ -605,13 +664,17 @@ impl Names {
     }
 
     /// The length of the name `s` starts with, after a role without a colon or after a
-    /// name and a joiner (`和`, `、`): by the rules ([`name_at`], strict, and plausible),
-    /// else by jieba's segmenter ([`Names::segmented_name`]). Without `wordlike`, a surname
+    /// name and a joiner (`和`, `、`): before one of the district's terms
+    /// ([`Names::name_before_term`]), else by the rules ([`name_at`], strict, and
+    /// plausible; [`shorter_by_segmenter`]), else by jieba's segmenter ([`Names::segmented_name`]). Without `wordlike`, a surname
     /// that is also a common word starts no name.
     fn name_after_role(&self, s: &str, wordlike: bool) -> Option<usize> {
-        name_at(s, true, wordlike)
-            .map(|len| shorter_by_segmenter(s, len))
-            .filter(|&len| self.plausible(&s[..len]))
+        (self.name_before_term(s, wordlike))
+            .or_else(|| {
+                name_at(s, true, wordlike)
+                    .map(|len| shorter_by_segmenter(s, len))
+                    .filter(|&len| self.plausible(&s[..len]))
+            })
             .or_else(|| self.segmented_name(s))
     }
 
@@ -774,6 +837,17 @@ fn starts_word(rest: &str) -> bool {
         .take(3)
         .map(|(i, c)| &rest[..i + c.len_utf8()])
         .any(|w| dictionary().has_word(w) && !entry(w).is_some_and(|(tag, _)| person(tag)))
+}
+
+/// Whether `candidate`, before one of the district's terms, is more likely a word: of two
+/// characters, any word of jieba's dictionary, a name's or a rare one's included (`杨树`,
+/// `孔洞` and `唐突` are tagged names there, `钱款` is there 8 times); of three, one whose
+/// first two are a frequent word other than a name (`罗马柱`, `苏联式`; `张家豪` stays).
+fn word_like_before_term(candidate: &str) -> bool {
+    match candidate.char_indices().nth(2) {
+        None => dictionary().has_word(candidate),
+        Some((two, _)) => frequent_word(&candidate[..two], |t| !person(t)),
+    }
 }
 
 /// Whether `next`, the word jieba's segmenter cuts after a name of two characters, is a
@@ -1193,6 +1267,46 @@ mod tests {
             ],
             &[],
         );
+    }
+
+    /// After a role, a name ends before one of the district's terms, where the rules find
+    /// no end and the segmenter cuts a verb's first character into the name; a word before
+    /// a term stays.
+    #[test]
+    fn a_name_ends_before_a_term_of_the_district() {
+        let terms = [
+            "私搭乱建",
+            "占道经营",
+            "漏水",
+            "物业费",
+            "绿化",
+            "停水",
+            "旧改",
+        ];
+        let names = Names::new(&[]).with_terms(terms);
+        let cases = [
+            ("邻居张伟私搭乱建", "邻居[姓名]私搭乱建"),
+            ("邻居王秀英私搭乱建", "邻居[姓名]私搭乱建"),
+            ("业主刘洋和陈勇私搭乱建", "业主[姓名]和[姓名]私搭乱建"),
+            ("店主王秀英占道经营", "店主[姓名]占道经营"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(names.mask(text.into()), want, "{text}");
+            // Without the terms the segmenter takes `私` (`[姓名]搭乱建`) or cuts
+            // `王` alone (the name stays).
+            assert_ne!(mask(text), want, "{text}");
+        }
+        for text in [
+            "业主杨树绿化",
+            "业主孔洞漏水",
+            "业主钱款物业费",
+            "业主陆续停水",
+            "店主常年占道经营",
+            "业主苏联式旧改",
+            "业主王先生漏水",
+        ] {
+            assert_eq!(names.mask(text.into()), text);
+        }
     }
 
     /// A name alone in a text's last sentence signs it; a closing stays.

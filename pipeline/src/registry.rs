@@ -1303,6 +1303,15 @@ impl Taxonomy {
         Ok(Taxonomy::new(read_reference_csv(path)?))
     }
 
+    /// The names of the categories (l2) and their aliases: the district's words for its
+    /// problems (`私搭乱建`, `占道经营`).
+    pub fn terms(&self) -> impl Iterator<Item = &str> {
+        (self.categories.iter())
+            .flat_map(|c| std::iter::once(c.l2.as_str()).chain(c.aliases.split('|')))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+    }
+
     /// Builds the lookup: l2, aliases and `l1-l2` / `l1/l2` forms.
     pub fn new(categories: Vec<Category>) -> Taxonomy {
         let mut lookup = HashMap::default();

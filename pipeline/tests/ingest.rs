@@ -33,6 +33,7 @@ l1,l2,aliases
 物业服务,电梯故障,电梯维修|电梯问题
 物业服务,物业收费,物业费
 公共服务,供水问题,停水
+城市管理,违章搭建,私搭乱建
 ";
 
 const CONFIG: &str = r#"
@@ -838,6 +839,7 @@ fn texts_an_earlier_masking_left_are_masked_once() {
         ("petition:X903", "社区书记王德云称会协调"),
         ("petition:X904", "维修工孙建军到场查看"),
         ("petition:X905", "店主刘建军占道经营"),
+        ("petition:X906", "邻居王秀英私搭乱建"),
     ] {
         let mut old = recs[0].clone();
         old.record_id = id.into();
@@ -856,13 +858,14 @@ fn texts_an_earlier_masking_left_are_masked_once() {
     let state_file = lake_dir.join("_state/files.json");
     let mut state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap()).unwrap();
-    assert_eq!(state["masked_with"], "5");
+    let masked_with = state["masked_with"].as_str().unwrap().to_string();
+    assert!(masked_with.starts_with("6+terms "), "{masked_with}");
     state.as_object_mut().unwrap().remove("masked_with");
     std::fs::write(&state_file, state.to_string()).unwrap();
 
     let s = run(&c);
     assert!(s.files.iter().all(|f| f.skipped_unchanged));
-    assert_eq!((s.remasked, s.remasked_quarantined), (5, 0));
+    assert_eq!((s.remasked, s.remasked_quarantined), (6, 0));
     assert_eq!(s.partitions_written.len(), 1);
     let content = |c: &City, id: &str| records(c)[id].1.content.to_string();
     assert_eq!(content(&c, "petition:X900"), "信访人[姓名]反映电梯停运");
@@ -870,6 +873,8 @@ fn texts_an_earlier_masking_left_are_masked_once() {
     assert_eq!(content(&c, "petition:X903"), "社区书记[姓名]称会协调");
     assert_eq!(content(&c, "petition:X904"), "维修工[姓名]到场查看");
     assert_eq!(content(&c, "petition:X905"), "店主[姓名]占道经营");
+    // A name ends before a term of the taxonomy (`私搭` is no word of the dictionary).
+    assert_eq!(content(&c, "petition:X906"), "邻居[姓名]私搭乱建");
     // `报修人` is no built-in cue (and `李强` a word of jieba's dictionary).
     assert_eq!(content(&c, "petition:X901"), "报修人李强称电梯停运");
     let s = run(&c);
@@ -883,6 +888,34 @@ fn texts_an_earlier_masking_left_are_masked_once() {
     assert_eq!(content(&c, "petition:X901"), "报修人[姓名]称电梯停运");
     let s = run(&c);
     assert_eq!((s.remasked, s.partitions_written.len()), (0, 0));
+
+    // A new term in the taxonomy: the archived texts are masked with it too.
+    let archived = "petition:X907";
+    let mut recs = lake::read_partition(&lake_dir, Channel::Petition, "2025-03").unwrap();
+    let mut old = recs[0].clone();
+    old.record_id = archived.into();
+    old.content = "店主王秀英占道经营".into();
+    old.source_file = "petitions_2024.xlsx".into();
+    recs.push(old);
+    let batch = weaksignal_pipeline::record::to_batch(&recs).unwrap();
+    lake::write_partition(
+        &lake_dir,
+        Channel::Petition,
+        "2025-03",
+        &[batch],
+        c.cfg.lake_compression,
+    )
+    .unwrap();
+    assert_eq!(
+        (run(&c).remasked, content(&c, archived).as_str()),
+        (0, "店主王秀英占道经营")
+    );
+    let taxonomy = c.dir.path().join("taxonomy.csv");
+    let mut t = std::fs::read_to_string(&taxonomy).unwrap();
+    t.push_str("城市管理,占道经营,\n");
+    std::fs::write(&taxonomy, t).unwrap();
+    assert_eq!(run(&c).remasked, 1);
+    assert_eq!(content(&c, archived), "店主[姓名]占道经营");
 }
 
 #[test]

@@ -2157,7 +2157,9 @@ pub fn ingest(
         config: cfg,
         run: run.clone(),
         names: std::sync::Arc::new(
-            Names::new(&cfg.ingest.name_cues).with_places(registry.place_names()),
+            Names::new(&cfg.ingest.name_cues)
+                .with_places(registry.place_names())
+                .with_terms(taxonomy.terms()),
         ),
     };
 
@@ -2532,7 +2534,7 @@ pub fn ingest(
     summary.partitions_written.extend(written);
     // Texts an earlier masking left (exports no longer read): masked once more. A lake new
     // this run was masked as it was written.
-    let masking = remask::masking(&cfg.ingest.name_cues);
+    let masking = remask::masking(&cfg.ingest.name_cues, taxonomy.terms());
     if state.masked_with != masking {
         if months_before.values().any(|m| !m.is_empty()) {
             let r = remask::remask(&lake_dir, cfg.lake_compression, &ctx.names)?;

@@ -91,7 +91,9 @@ pub fn preview(cfg: &Config, as_of: NaiveDate, max_rows: usize) -> Result<Vec<Pr
         config: cfg,
         run: "preview".into(),
         names: std::sync::Arc::new(
-            crate::names::Names::new(&cfg.ingest.name_cues).with_places(registry.place_names()),
+            crate::names::Names::new(&cfg.ingest.name_cues)
+                .with_places(registry.place_names())
+                .with_terms(taxonomy.terms()),
         ),
     };
     // The newest file of each source: the last in name order.

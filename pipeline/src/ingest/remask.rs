@@ -29,16 +29,31 @@ use crate::Result;
 /// (`…请尽快维修。李明`); 4: names after a trade (`保洁员`, `维修工`, `门卫`, `房东`) and
 /// names ending before an adverb or `家` (`房东王建国不退押金`, `邻居张丽华家漏水`); 5: names
 /// after a role (or listed after such a name), or before a verb after a post, that jieba's
-/// segmenter cuts (`店主刘建军占道经营`, `业主王建国和赵小红乱倒垃圾`, `研究员黄健豪表示`).
-const MASKING_CODE: u32 = 5;
+/// segmenter cuts (`店主刘建军占道经营`, `业主王建国和赵小红乱倒垃圾`, `研究员黄健豪表示`);
+/// 6: names after a role that end before a term of the district's taxonomy
+/// (`邻居王秀英私搭乱建`).
+const MASKING_CODE: u32 = 6;
 
-/// How texts are masked now: [`MASKING_CODE`] and the district's own name cues
-/// (`ingest.name_cues`). A lake whose texts were masked otherwise has them masked again.
-pub(super) fn masking(name_cues: &[String]) -> String {
-    match name_cues.is_empty() {
-        true => MASKING_CODE.to_string(),
-        false => format!("{MASKING_CODE}+{}", name_cues.join("|")),
+/// How texts are masked now: [`MASKING_CODE`], the district's own name cues
+/// (`ingest.name_cues`) and a fingerprint of its taxonomy's terms (a name ends before one:
+/// [`Names::with_terms`]). A lake whose texts were masked otherwise has them masked again.
+pub(super) fn masking<'t>(
+    name_cues: &[String],
+    terms: impl IntoIterator<Item = &'t str>,
+) -> String {
+    let mut m = MASKING_CODE.to_string();
+    if !name_cues.is_empty() {
+        m = format!("{m}+{}", name_cues.join("|"));
     }
+    let terms: std::collections::BTreeSet<&str> = terms.into_iter().collect();
+    if !terms.is_empty() {
+        let joined = terms.into_iter().collect::<Vec<_>>().join("|");
+        m = format!(
+            "{m}+terms {}",
+            &blake3::hash(joined.as_bytes()).to_hex()[..8]
+        );
+    }
+    m
 }
 
 /// What masking the lake again changed.

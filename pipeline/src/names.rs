@@ -76,7 +76,7 @@ const TITLES: [&str; 30] = [
 /// Characters that do not start or continue a given name here: words of time, place,
 /// quantity and grammar, so `居民于近日`, `业主周末`, `本人于去年` are no names.
 const NOT_GIVEN: &str =
-    "年月日周末天时早晚夜今昨近去本该此上下前后多少几些一二三四五六七八九十百千万\
+    "年月日周末天时早晚夜今昨近去本该此上下前后多少几些一二两俩三四五六七八九十百千万\
 的了和与及对向到从自被把将已又也都就还再不没无有是为因由于以所其这那每各全们区楼号单元室栋层路\
 街道村镇市省县反来投称说表要请希诉电话手机先女师阿某家住居业物公司门口边里内外中间子儿孙等在季围地";
 
@@ -433,16 +433,11 @@ impl Names {
         if common_word && !wordlike || titled(&s[sur..]) {
             return None;
         }
-        let t = sets();
-        let mut ends = [0; 2];
-        for (k, (i, c)) in s[sur..].char_indices().take(2).enumerate() {
-            if !t.given(c) {
-                break;
-            }
-            ends[k] = sur + i + c.len_utf8();
-        }
-        (ends.into_iter().rev())
-            .filter(|&end| end > 0 && !(common_word && end == ends[0]))
+        let [one, two] = given_lengths(&s[sur..]);
+        [(two, true), (one, !common_word)]
+            .into_iter()
+            .filter(|&(given, allowed)| given > 0 && allowed)
+            .map(|(given, _)| sur + given)
             .find(|&end| {
                 self.term_starts(&s[end..])
                     && self.plausible(&s[..end])
@@ -695,7 +690,6 @@ impl Names {
         if wordlike || titled(&s[sur..]) {
             return None;
         }
-        let t = sets();
         let words = clause_words(s)?;
         let first = words.first()?;
         let name = first.word;
@@ -703,7 +697,8 @@ impl Names {
         let ok = segmented_person(first)
             && (2..=3).contains(&chars)
             && name.len() > sur
-            && name[sur..].chars().all(|c| t.given(c))
+            && name.starts_with(&s[..sur])
+            && given_lengths(&name[sur..]).contains(&(name.len() - sur))
             && self.plausible(name);
         if !ok {
             return None;
@@ -970,9 +965,44 @@ fn surname_at(s: &str) -> Option<(usize, bool)> {
     (t.surnames.contains(c)).then(|| (c.len_utf8(), t.wordlike.contains(c)))
 }
 
-/// Whether `after` (the text after a surname) starts with a form of address.
+/// Whether `after` (the text after a surname) starts with a form of address (`王先生`,
+/// `张某`, `李家` the family), not a given name (`张家豪`: [`family_name_start`]).
 fn titled(after: &str) -> bool {
-    TITLES.iter().any(|t| after.starts_with(t))
+    TITLES.iter().any(|t| after.starts_with(t)) && !family_name_start(after)
+}
+
+/// Whether `after` (the text after a surname) starts with `家` as a given name's first
+/// character (`张家豪`, `李家明`, `王家伟`): a character that may end a given name follows
+/// it, and none that ends a place's name ([`PLACE_ENDS`]: `潘家园`, `陆家嘴`, `卢家湾`).
+/// Otherwise `家` is the family (`张家漏水`, `王家住三楼`).
+fn family_name_start(after: &str) -> bool {
+    let mut c = after.chars();
+    c.next() == Some('家')
+        && c.next()
+            .is_some_and(|d| sets().given(d) && !PLACE_ENDS.contains(d))
+}
+
+/// Characters that end the names of places built on a family's name (`X家园`, `X家湾`,
+/// `X家渡`, `X家嘴`, `X家庄`, `X家村`…), and rarely a given name.
+const PLACE_ENDS: &str = "园湾渡汇嘴坝峡庄村口沟湖桥坡岭堡屯营寨店铺集河坪塘场港洼窝巷弄楼";
+
+/// The byte lengths of the given names of one and of two characters that `after` (the
+/// text after a surname) may start with (0: none). `家` starts one only with a second
+/// character ([`family_name_start`]): `张家` alone is the family.
+fn given_lengths(after: &str) -> [usize; 2] {
+    let t = sets();
+    let family = family_name_start(after);
+    let mut out = [0; 2];
+    for (k, (i, c)) in after.char_indices().take(2).enumerate() {
+        if !(t.given(c) || k == 0 && family) {
+            break;
+        }
+        out[k] = i + c.len_utf8();
+    }
+    if family {
+        out[0] = 0;
+    }
+    out
 }
 
 /// How a name may end before a text.
@@ -1031,14 +1061,10 @@ fn name_at(s: &str, strict: bool, wordlike: bool) -> Option<usize> {
     if titled(after) {
         return None;
     }
-    let mut given = after.chars().take(2);
-    let t = sets();
-    let first = given.next().filter(|&c| t.given(c))?;
-    let one = sur + first.len_utf8();
-    let two = given
-        .next()
-        .filter(|&c| t.given(c))
-        .map(|c| one + c.len_utf8());
+    let [g1, g2] = given_lengths(after);
+    let one = (g1 > 0).then_some(sur + g1);
+    let two = (g2 > 0).then_some(sur + g2);
+    one.or(two)?;
     let ends = |n: usize| match ends_name(&s[n..]) {
         End::No => false,
         End::Sure => true,
@@ -1046,17 +1072,17 @@ fn name_at(s: &str, strict: bool, wordlike: bool) -> Option<usize> {
         // (`本人于清明假期`, `常经过西安`), and a name of two characters must be no word
         // of the dictionary at all, a name's included (`业主张贴公告`: jieba tags `张贴` a
         // name; `业主钱款被骗`: `钱款` is there 8 times).
-        End::Word => !(common_word || n == one && word_freq(&s[..n], |_| true) > 0),
+        End::Word => !(common_word || Some(n) == one && word_freq(&s[..n], |_| true) > 0),
     };
     match two {
         Some(two) if ends(two) => Some(two),
         // `业主方面表示`, `居民曾经反映`: a surname that is a word's first character, with
         // one more, is more often the word.
         _ if strict && common_word => None,
-        _ if ends(one) => Some(one),
+        _ if one.is_some_and(ends) => one,
         _ if strict => None,
         // After a colon the name is there; which length is a guess: the longer.
-        _ => Some(two.unwrap_or(one)),
+        _ => two.or(one),
     }
 }
 
@@ -1307,6 +1333,36 @@ mod tests {
         ] {
             assert_eq!(names.mask(text.into()), text);
         }
+    }
+
+    /// `家` starts a given name when a given name's character follows it (`张家豪`,
+    /// `李家明`); otherwise it is the family (`张家漏水`) or a place (`潘家园`).
+    #[test]
+    fn a_given_name_may_start_with_jia() {
+        assert_masks(
+            &[
+                (
+                    "联系人：张家豪，电话[手机号]",
+                    "联系人：[姓名]，电话[手机号]",
+                ),
+                ("我叫李家明，住3栋", "我叫[姓名]，住3栋"),
+                ("业主张家豪反映电梯故障", "业主[姓名]反映电梯故障"),
+                ("电梯停运。王家伟反映多次", "电梯停运。[姓名]反映多次"),
+                ("陈家俊等5人反映", "[姓名]等5人反映"),
+            ],
+            &[
+                "邻居张家装修扰民",
+                "邻居张家漏水",
+                "业主王家住在3楼",
+                "邻居张家小孩吵闹",
+                "邻居王家两口子吵架",
+                "邻居张家的狗乱叫",
+                "业主潘家园拆迁安置",
+                "居民陆家嘴拆迁补偿",
+                "联系人：王家",
+            ],
+        );
+        assert_eq!(reporter_names("张家豪、李家"), ["张家豪"]);
     }
 
     /// A name alone in a text's last sentence signs it; a closing stays.

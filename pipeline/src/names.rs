@@ -23,7 +23,9 @@
 //! A district adds the words its texts put before names (`ingest.name_cues`: [`Names::new`]).
 //!
 //! A name is a common surname (single, or one of the two-character ones) and one or two more
-//! characters. A surname with a form of address (`王先生`, `李女士`, `张某某`, `刘师傅`) says
+//! characters; characters that are also words of time, number or grammar (`子`, `一`, `天`,
+//! `中`: `王子涵`, `张一鸣`) only where the text vouches for a name, and `家` only before
+//! another given character (`张家豪`, not `张家漏水`). A surname with a form of address (`王先生`, `李女士`, `张某某`, `刘师傅`) says
 //! who the caller is to the operator, not who they are, and stays. After a role without a
 //! colon (`业主`, `居民`, `本人`) a name must also end where a name ends: at punctuation, the
 //! end of the text, a word that follows a name (`反映`, `来电`, `电话`, `的`…) or any
@@ -79,6 +81,13 @@ const NOT_GIVEN: &str =
     "年月日周末天时早晚夜今昨近去本该此上下前后多少几些一二两俩三四五六七八九十百千万\
 的了和与及对向到从自被把将已又也都就还再不没无有是为因由于以所其这那每各全们区楼号单元室栋层路\
 街道村镇市省县反来投称说表要请希诉电话手机先女师阿某家住居业物公司门口边里内外中间子儿孙等在季围地";
+
+/// Characters of [`NOT_GIVEN`] that are common in given names (`王子涵`, `张一鸣`,
+/// `刘天宇`, `李建中`, `张万年`, `钱其琛`): a name may hold them where the text vouches for
+/// it — after a colon or a naming cue, or ending at punctuation or a word that follows
+/// names (`信访人刘天宇反映`) —, and jieba's segmenter cuts it; not where it ends only
+/// before a word (`业主周一停水`).
+const GIVEN_IF_SURE: &str = "子一天中万千月元道全有为年其";
 
 /// Words that follow a name (after a cue without a colon, a name must end before one of
 /// them, punctuation, or the end).
@@ -322,6 +331,8 @@ struct Sets {
     doubles: CharSet,
     wordlike: CharSet,
     not_given: CharSet,
+    /// [`GIVEN_IF_SURE`].
+    if_sure: CharSet,
 }
 
 fn sets() -> &'static Sets {
@@ -331,6 +342,7 @@ fn sets() -> &'static Sets {
         doubles: CharSet::new(DOUBLE_SURNAMES.iter().filter_map(|d| d.chars().next())),
         wordlike: CharSet::new(WORDLIKE_SURNAMES.chars()),
         not_given: CharSet::new(NOT_GIVEN.chars()),
+        if_sure: CharSet::new(GIVEN_IF_SURE.chars()),
     })
 }
 
@@ -436,7 +448,9 @@ impl Names {
         let [one, two] = given_lengths(&s[sur..]);
         [(two, true), (one, !common_word)]
             .into_iter()
-            .filter(|&(given, allowed)| given > 0 && allowed)
+            .filter(|&(given, allowed)| {
+                given > 0 && allowed && !needs_a_sure_sign(&s[sur..sur + given])
+            })
             .map(|(given, _)| sur + given)
             .find(|&end| {
                 self.term_starts(&s[end..])
@@ -546,7 +560,7 @@ impl Names {
         let mut starts = [0; 4];
         let mut n = 0;
         for (i, c) in before.char_indices().rev().take(4) {
-            if !han(c) || (n == 0 && !sets().given(c)) {
+            if !han(c) || (n == 0 && !sets().given_if_sure(c)) {
                 break;
             }
             starts[n] = i;
@@ -699,6 +713,9 @@ impl Names {
             && name.len() > sur
             && name.starts_with(&s[..sur])
             && given_lengths(&name[sur..]).contains(&(name.len() - sur))
+            && !word_inside(name, sur)
+            // Its last character one a given name may end with anywhere (`张子` + `轩`).
+            && name.chars().next_back().is_some_and(|c| sets().given(c))
             && self.plausible(name);
         if !ok {
             return None;
@@ -736,6 +753,12 @@ impl Sets {
     /// Whether `c` may be a character of a given name.
     fn given(&self, c: char) -> bool {
         han(c) && !self.not_given.contains(c)
+    }
+
+    /// Whether `c` may be a character of a given name where the text vouches for a name
+    /// ([`GIVEN_IF_SURE`]).
+    fn given_if_sure(&self, c: char) -> bool {
+        self.given(c) || self.if_sure.contains(c)
     }
 }
 
@@ -986,15 +1009,42 @@ fn family_name_start(after: &str) -> bool {
 /// `X家渡`, `X家嘴`, `X家庄`, `X家村`…), and rarely a given name.
 const PLACE_ENDS: &str = "园湾渡汇嘴坝峡庄村口沟湖桥坡岭堡屯营寨店铺集河坪塘场港洼窝巷弄楼";
 
+/// Whether `name` (its surname `sur` bytes) holds a character only a sure sign lets into a
+/// given name ([`GIVEN_IF_SURE`]) and is more likely a word: of two characters, one of
+/// jieba's dictionary (`孙子`, which it tags a name); of three, a frequent word, one whose
+/// given name is a frequent word (`金虫子`: `虫子`), or one of the dictionary whose first
+/// two are one too (`李子树`, `林荫道`, which it tags names; the dictionary's names stay:
+/// `钱其琛`, `张万年`).
+fn word_inside(name: &str, sur: usize) -> bool {
+    let common = |w: &str| frequent_word(w, |t| !person(t));
+    needs_a_sure_sign(&name[sur..])
+        && match name.char_indices().nth(2) {
+            None => dictionary().has_word(name),
+            Some((two, _)) => {
+                let jieba = dictionary();
+                common(name)
+                    || common(&name[sur..])
+                    || jieba.has_word(name) && jieba.has_word(&name[..two])
+            }
+        }
+}
+
+/// Whether a given name holds a character it may hold only where the text vouches for a
+/// name ([`GIVEN_IF_SURE`]).
+fn needs_a_sure_sign(given: &str) -> bool {
+    given.chars().any(|c| !sets().given(c) && c != '家')
+}
+
 /// The byte lengths of the given names of one and of two characters that `after` (the
-/// text after a surname) may start with (0: none). `家` starts one only with a second
-/// character ([`family_name_start`]): `张家` alone is the family.
+/// text after a surname) may start with (0: none), of characters that may be a given
+/// name's where the text vouches for it ([`Sets::given_if_sure`]). `家` starts one only
+/// with a second character ([`family_name_start`]): `张家` alone is the family.
 fn given_lengths(after: &str) -> [usize; 2] {
     let t = sets();
     let family = family_name_start(after);
     let mut out = [0; 2];
     for (k, (i, c)) in after.char_indices().take(2).enumerate() {
-        if !(t.given(c) || k == 0 && family) {
+        if !(t.given_if_sure(c) || k == 0 && family) {
             break;
         }
         out[k] = i + c.len_utf8();
@@ -1065,14 +1115,25 @@ fn name_at(s: &str, strict: bool, wordlike: bool) -> Option<usize> {
     let one = (g1 > 0).then_some(sur + g1);
     let two = (g2 > 0).then_some(sur + g2);
     one.or(two)?;
+    // Where no colon nor naming cue vouches for a name (the certain path is the one not
+    // strict that takes a wordlike surname), a name with a character only a sure sign lets
+    // in must be no word of the dictionary (`邻居孙子在楼道玩火`), nor its given name a
+    // frequent word (`找金虫子`, `林荫道`).
+    let certain = !strict && wordlike;
     let ends = |n: usize| match ends_name(&s[n..]) {
+        _ if !certain && word_inside(&s[..n], sur) => false,
         End::No => false,
         End::Sure => true,
         // Before a word, a weaker sign: not after a surname that starts common words
         // (`本人于清明假期`, `常经过西安`), and a name of two characters must be no word
         // of the dictionary at all, a name's included (`业主张贴公告`: jieba tags `张贴` a
         // name; `业主钱款被骗`: `钱款` is there 8 times).
-        End::Word => !(common_word || Some(n) == one && word_freq(&s[..n], |_| true) > 0),
+        // Nor for a name with a character only a surer sign lets in (`业主周一停水`).
+        End::Word => {
+            !(common_word
+                || Some(n) == one && word_freq(&s[..n], |_| true) > 0
+                || needs_a_sure_sign(&s[sur..n]))
+        }
     };
     match two {
         Some(two) if ends(two) => Some(two),
@@ -1363,6 +1424,39 @@ mod tests {
             ],
         );
         assert_eq!(reporter_names("张家豪、李家"), ["张家豪"]);
+    }
+
+    /// Given names with characters that are also words of time, number or grammar
+    /// (`子涵`, `一鸣`, `天宇`, `建中`) where the text vouches for a name: after a colon
+    /// or a naming cue, or ending at punctuation or a verb of reporting; not where it ends
+    /// only before a word, nor as a word of the dictionary.
+    #[test]
+    fn given_names_of_ordinary_characters_where_the_text_vouches_for_a_name() {
+        assert_masks(
+            &[
+                (
+                    "联系人：王子涵，电话[手机号]",
+                    "联系人：[姓名]，电话[手机号]",
+                ),
+                ("我叫李子轩，住3栋", "我叫[姓名]，住3栋"),
+                ("我叫李天明", "我叫[姓名]"),
+                ("联系人：赵一帆", "联系人：[姓名]"),
+                ("业主张一鸣反映电梯故障", "业主[姓名]反映电梯故障"),
+                ("信访人刘天宇反映", "信访人[姓名]反映"),
+                ("业主李建中反映", "业主[姓名]反映"),
+                ("电梯停运。陈子豪反映", "电梯停运。[姓名]反映"),
+            ],
+            &[
+                "业主周一停水",
+                "业主周一反映",
+                "邻居孙子天天哭闹",
+                "邻居孙子在楼道玩火",
+                "喜欢找金虫子。",
+                "业主李子树",
+                "业主林荫道",
+                "居民于一天晚上",
+            ],
+        );
     }
 
     /// A name alone in a text's last sentence signs it; a closing stays.

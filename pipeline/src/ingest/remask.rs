@@ -31,7 +31,9 @@ use crate::Result;
 /// after a role (or listed after such a name), or before a verb after a post, that jieba's
 /// segmenter cuts (`店主刘建军占道经营`, `业主王建国和赵小红乱倒垃圾`, `研究员黄健豪表示`);
 /// 6: names after a role that end before a term of the district's taxonomy
-/// (`邻居王秀英私搭乱建`), and given names that start with `家` (`张家豪`).
+/// (`邻居王秀英私搭乱建`), given names that start with `家` (`张家豪`) and given names of
+/// characters that are also words of time, number or grammar where the text vouches for a
+/// name (`联系人：王子涵`, `信访人刘天宇反映`).
 const MASKING_CODE: u32 = 6;
 
 /// How texts are masked now: [`MASKING_CODE`], the district's own name cues

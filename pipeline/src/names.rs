@@ -50,18 +50,24 @@ use crate::normalize::{masked_numbers, replaced};
 /// What a masked name becomes.
 pub const NAME_MASK: &str = "[姓名]";
 
-/// The commonest single-character surnames (about 85 % of people).
+/// The commonest single-character surnames (about 85 % of people), and about 80 more of a
+/// million bearers or so (`颜`, `倪`, `樊`, `温`, `申`…; about 8 % more people; those that
+/// start common words are [`WORDLIKE_SURNAMES`]). Not `全`, `时`, `党`, which start too
+/// many words after a cue (`保安` in `确保安全生产`, `负责人时强调`, `记者:党中央`).
 const SURNAMES: &str =
     "王李张刘陈杨黄赵周吴徐孙马胡朱郭何罗高林郑梁谢唐许冯宋韩邓彭曹曾田于萧肖潘袁董\
 叶杜丁蒋程余吕魏蔡苏任卢沈姜姚钟崔陆谭汪范金石廖贾韦夏付傅方邹熊白孟秦邱侯江尹薛闫阎段雷龙黎史陶\
 贺毛郝顾龚邵万覃武钱戴严莫孔向常汤康易乔赖文施洪辛柳詹关包牛鲁葛殷欧岳庞卜纪邢聂章翟褚饶谷祝伍\
-凌霍柴";
+凌霍柴\
+颜倪庄樊耿俞阮柯毕裴涂苗翁冉骆靳鲍喻祁蒲滕牟缪娄窦戚岑晏瞿佟臧闵苟邬卞栾隋\
+温齐申焦左甘宁尚舒梅童季盛曲蓝游蒙屈艾尤穆卓吉简费席米柏宗桂姬成应华路管车单解连景宫卫师商古司阳冷边仇";
 
 /// Surnames that are also the first character of common words (`包括`, `方面`, `高层`,
 /// `曾经`, `施工`): not taken before a contact, where no cue vouches for a person, and after
 /// a cue without a colon only with two more characters.
 const WORDLIKE_SURNAMES: &str =
-    "于向关包文方常万石金江高白龙易武安和平任曾余何许马夏严顾施黎洪雷毛章柴凌";
+    "于向关包文方常万石金江高白龙易武安和平任曾余何许马夏严顾施黎洪雷毛章柴凌\
+温齐申焦左甘宁尚舒梅童季盛曲蓝游蒙屈艾尤穆卓吉简费席米柏宗桂姬成应华路管车单解连景宫卫师商古司阳冷边仇";
 
 /// Two-character surnames.
 const DOUBLE_SURNAMES: [&str; 12] = [
@@ -410,7 +416,7 @@ impl Names {
     pub fn with_places<'p>(mut self, places: impl IntoIterator<Item = &'p str>) -> Names {
         for place in places {
             let ends = place.char_indices().map(|(i, _)| i).skip(2).take(2);
-            for end in ends.chain((place.chars().count() <= 3).then_some(place.len())) {
+            for end in ends.chain(std::iter::once(place.len())) {
                 self.places.insert(place[..end].into());
             }
         }
@@ -469,11 +475,17 @@ impl Names {
 
     /// Whether the whole of `cell` is a person's name (a cell of a column that should hold
     /// no name, such as the category: a reporter's name moved there): a name as
-    /// [`reporter_names`] takes it, and neither a frequent dictionary word (`金融`, `高血压`)
-    /// nor the start of a place ([`Names::with_places`]).
+    /// [`reporter_names`] takes it, and neither a frequent dictionary word (`金融`, `高血压`),
+    /// a place or the start of one ([`Names::with_places`]), nor, after a surname that
+    /// starts common words, one of them, whatever jieba's tag (`阳光花园`, `华为手机`:
+    /// `阳光` and `华为` are tagged names there).
     pub fn is_a_name(&self, cell: &str) -> bool {
         let cell = cell.trim();
-        reporter_names(cell) == [cell] && self.plausible(cell)
+        reporter_names(cell) == [cell]
+            && self.plausible(cell)
+            && !(surname_at(cell).is_some_and(|(_, wordlike)| wordlike)
+                && (cell.char_indices().nth(2))
+                    .is_some_and(|(two, _)| frequent_word(&cell[..two], |_| true)))
     }
 
     /// Whether `candidate`, name-shaped where no cue vouches for a name, may be one: it is
@@ -1457,6 +1469,35 @@ mod tests {
                 "居民于一天晚上",
             ],
         );
+    }
+
+    /// Surnames beyond the commonest: those that start common words only with two given
+    /// characters after a role.
+    #[test]
+    fn less_common_surnames_are_names_too() {
+        assert_masks(
+            &[
+                ("联系人：颜丽华", "联系人：[姓名]"),
+                ("信访人樊建国反映", "信访人[姓名]反映"),
+                ("电梯停运。倪红梅反映", "电梯停运。[姓名]反映"),
+                ("我叫温晓燕", "我叫[姓名]"),
+            ],
+            &[
+                "业主申请维修",
+                "业主尚未交房",
+                "业主费用过高",
+                "居民简单维修",
+                "业主管道漏水",
+                "业主车位被占",
+                "业主应该维修",
+                "保安卫生间漏水",
+                "确保安全生产",
+            ],
+        );
+        // A cell of a column that should hold no name.
+        let names = Names::builtin();
+        assert!(names.is_a_name("颜丽华") && names.is_a_name("申建国"));
+        assert!(!names.is_a_name("阳光花园") && !names.is_a_name("华为手机"));
     }
 
     /// A name alone in a text's last sentence signs it; a closing stays.

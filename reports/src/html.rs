@@ -183,9 +183,10 @@ pub fn html(d: &ReportData) -> Result<(String, HashMap<&'static str, Vec<u8>>)> 
     let (red, yellow) = (count("red"), count("yellow"));
     let grid_counts = [red, yellow, d.grids.len() - red - yellow];
     let level_zh: HashMap<&str, &str> = [("red", "红"), ("yellow", "黄"), ("green", "绿")].into();
-    let text = env
-        .get_template("index.html")?
-        .render(minijinja::context! {
+    let page = env.get_template("index.html")?;
+    let render = |font: &str| {
+        page.render(minijinja::context! {
+            font => font,
             title => d.title.clone(),
             as_of => d.as_of.clone(),
             h => V::from(minijinja::value::Serde(&d.headline)),
@@ -206,7 +207,12 @@ pub fn html(d: &ReportData) -> Result<(String, HashMap<&'static str, Vec<u8>>)> 
             level_zh => V::from(minijinja::value::Serde(&level_zh)),
             notes => V::from(minijinja::value::Serde(&d.notes)),
             summary => crate::summary(d),
-        })?;
+        })
+    };
+    // The page's text decides the glyphs its font carries; the `@font-face` rule adds none
+    // (base64 and CSS are ASCII, which the first rendering holds).
+    let font = crate::font::web_subset(&render("")?)?;
+    let text = render(&base64::engine::general_purpose::STANDARD.encode(font))?;
     Ok((text, pngs))
 }
 

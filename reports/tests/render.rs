@@ -263,6 +263,35 @@ fn record_text_is_escaped_and_nothing_external_is_referenced() {
     assert_eq!(text.matches("class=\"alert-row").count(), 1);
 }
 
+/// The report carries the glyphs of every Chinese character it shows, from the built-in
+/// font, as a WOFF2 data font its Content Security Policy allows, after the system fonts it
+/// names: a reader with none of them sees the text, not boxes.
+#[test]
+fn the_report_carries_a_font_for_every_chinese_character_it_shows() {
+    use base64::Engine;
+    font::register(None).expect("the built-in CJK font");
+    let (text, _) = html::html(&sample()).unwrap();
+    assert!(text.contains("font-src data:"));
+    assert!(text.contains(r#""Noto Sans CJK SC","weaksignal-cjk",sans-serif"#));
+    let re = regex::Regex::new(r"url\(data:font/woff2;base64,([A-Za-z0-9+/=]+)\)").unwrap();
+    let b64 = &re.captures(&text).expect("an embedded font")[1];
+    let woff2 = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
+    // The page's few hundred characters, not the font's tens of thousands (5 MB).
+    assert!(woff2.len() < 150_000, "{} bytes", woff2.len());
+    let embedded = font_subset::OwnedFont::new(woff2.into_boxed_slice()).unwrap();
+    let font = embedded.get();
+    let shown: std::collections::BTreeSet<char> = (text.chars())
+        .filter(|c| ('\u{4E00}'..='\u{9FFF}').contains(c) || "，。：；（）、".contains(*c))
+        .collect();
+    assert!(shown.len() > 100, "{} characters", shown.len());
+    let missing: String = shown.iter().filter(|&&c| !font.contains_char(c)).collect();
+    assert!(missing.is_empty(), "no glyph for {missing}");
+    // Only those: a character the page does not show is left out.
+    assert!(!text.contains('鹅') && !font.contains_char('鹅'));
+}
+
 #[test]
 fn render_writes_the_files() {
     let dir = tempfile::tempdir().unwrap();

@@ -723,7 +723,6 @@ impl Names {
         let ok = segmented_person(first)
             && (2..=3).contains(&chars)
             && name.len() > sur
-            && name.starts_with(&s[..sur])
             && given_lengths(&name[sur..]).contains(&(name.len() - sur))
             && !word_inside(name, sur)
             // Its last character one a given name may end with anywhere (`张子` + `轩`).

@@ -491,6 +491,51 @@ fn the_report_loads_in_headless_chromium_without_errors_or_requests() {
     let keep = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-phone.png");
     std::fs::copy(&shot, &keep).unwrap();
     eprintln!("phone-width screenshot: {}", keep.display());
+
+    // The report's own font draws its text (CI's Chromium has no CJK font): two pages in
+    // that font alone, with the report's `@font-face`, showing different words of it, look
+    // different; boxes for missing glyphs would look alike.
+    let html = std::fs::read_to_string(&index).unwrap();
+    let face = regex::Regex::new(r"@font-face \{[^}]*\}")
+        .unwrap()
+        .find(&html)
+        .expect("the report embeds its font")
+        .as_str()
+        .to_string();
+    let draw = |name: &str, words: &str| -> Vec<u8> {
+        let page = profile.path().join(format!("{name}.html"));
+        std::fs::write(
+            &page,
+            format!(
+                "<!DOCTYPE html><meta charset=\"utf-8\"><style>{face} body {{ margin: 0; \
+                 font: 48px \"weaksignal-cjk\"; }}</style><body>{words}"
+            ),
+        )
+        .unwrap();
+        let png = profile.path().join(format!("{name}.png"));
+        let mut c = Command::new(&chrome);
+        base(&mut c);
+        c.args(["--hide-scrollbars", "--window-size=400,80"])
+            .arg(format!("--screenshot={}", png.display()))
+            .arg(format!("file://{}", page.display()))
+            .output()
+            .unwrap();
+        let decoder = png::Decoder::new(std::io::Cursor::new(std::fs::read(&png).unwrap()));
+        let mut reader = decoder.read_info().unwrap();
+        let mut pixels = vec![0; reader.output_buffer_size()];
+        let frame = reader.next_frame(&mut pixels).unwrap();
+        pixels.truncate(frame.buffer_size());
+        pixels
+    };
+    // Both are in the report (its title and a heading).
+    let (a, b) = ("弱信号风险报告", "预警小区排名");
+    assert!(html.contains(a) && html.contains(b));
+    let (a, b) = (draw("a", a), draw("b", b));
+    let differing = a.iter().zip(&b).filter(|(x, y)| x != y).count();
+    assert!(
+        differing > 2_000,
+        "two words in the report's font look alike ({differing} bytes differ): boxes?"
+    );
 }
 
 /// Another district's habits: a registry kept in Excel (GBK, only the columns it needs: no

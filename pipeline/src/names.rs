@@ -89,11 +89,12 @@ const NOT_GIVEN: &str =
 街道村镇市省县反来投称说表要请希诉电话手机先女师阿某家住居业物公司门口边里内外中间子儿孙等在季围地";
 
 /// Characters of [`NOT_GIVEN`] that are common in given names (`王子涵`, `张一鸣`,
-/// `刘天宇`, `李建中`, `张万年`, `钱其琛`): a name may hold them where the text vouches for
+/// `刘天宇`, `李建中`, `张万年`, `钱其琛`, `李向东`, `王建业`, `张来福`; not `和`, which
+/// joins names: `周涛和李强`): a name may hold them where the text vouches for
 /// it — after a colon or a naming cue, or ending at punctuation or a word that follows
 /// names (`信访人刘天宇反映`) —, and jieba's segmenter cuts it; not where it ends only
 /// before a word (`业主周一停水`).
-const GIVEN_IF_SURE: &str = "子一天中万千月元道全有为年其";
+const GIVEN_IF_SURE: &str = "子一天中万千月元道全有为年其向业希来";
 
 /// Words that follow a name (after a cue without a colon, a name must end before one of
 /// them, punctuation, or the end).
@@ -1459,6 +1460,9 @@ mod tests {
                 ("信访人刘天宇反映", "信访人[姓名]反映"),
                 ("业主李建中反映", "业主[姓名]反映"),
                 ("电梯停运。陈子豪反映", "电梯停运。[姓名]反映"),
+                ("联系人：李向东", "联系人：[姓名]"),
+                ("业主王建业反映", "业主[姓名]反映"),
+                ("我叫张来福", "我叫[姓名]"),
             ],
             &[
                 "业主周一停水",

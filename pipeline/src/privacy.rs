@@ -230,6 +230,13 @@ mod tests {
             assert_eq!(a.key(written).as_ref(), Some(&k), "{written}");
         }
         assert_ne!(a.key("李秀英"), a.key("王建国"));
+        // Less common surnames and given names that start with `家` too.
+        for (first, written) in [
+            ("颜丽华", "颜丽华、倪红梅等5人"),
+            ("张家豪", "张家豪、李秀英"),
+        ] {
+            assert_eq!(a.key(written), a.key(first), "{written}");
+        }
         // What names no one is keyed as written.
         assert_ne!(a.key("王先生"), a.key("王先生等"));
         assert_ne!(a.key("匿名"), None);

@@ -1588,8 +1588,11 @@ const WITHDRAWING: [&str; 4] = [
 /// ([`reading_code`]): a petition whose number a register merged down its petitioners'
 /// rows is its first row's record (the first petitioner's), the others counted with it.
 /// 6: numbers a floating-point program rounded to doubles, as those a spreadsheet rounded
-/// (workbooks 7: 6 and 5's merged petitions).
-const READING_CODE: u32 = 6;
+/// (workbooks 7: 6 and 5's merged petitions). 7: a reporter cell naming several people is
+/// the household of the first by session 35's names (80 more surnames, given names that
+/// start with `家` — `颜丽华、倪红梅` was keyed whole, and will be `颜丽华` on a later visit),
+/// and the row's own names are masked in its texts by them (workbooks 8).
+const READING_CODE: u32 = 7;
 
 /// [`READING_CODE`] for a source of `format`: a change to one format's reading alone reads
 /// only that format's files again.

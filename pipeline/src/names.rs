@@ -84,7 +84,7 @@ const TITLES: [&str; 30] = [
 /// Characters that do not start or continue a given name here: words of time, place,
 /// quantity and grammar, so `居民于近日`, `业主周末`, `本人于去年` are no names.
 const NOT_GIVEN: &str =
-    "年月日周末天时早晚夜今昨近去本该此上下前后多少几些一二两俩三四五六七八九十百千万\
+    "年月日周末天时早晚夜今昨近去本该此上下前后多少几些一二两俩三四五六七八九十百千万你我他她它\
 的了和与及对向到从自被把将已又也都就还再不没无有是为因由于以所其这那每各全们区楼号单元室栋层路\
 街道村镇市省县反来投称说表要请希诉电话手机先女师阿某家住居业物公司门口边里内外中间子儿孙等在季围地";
 
@@ -1116,7 +1116,7 @@ fn word_starts(rest: &str) -> bool {
 /// word needs two. Without `wordlike`, such a surname starts no name.
 fn name_at(s: &str, strict: bool, wordlike: bool) -> Option<usize> {
     let (sur, common_word) = surname_at(s)?;
-    if common_word && !wordlike {
+    if common_word && !wordlike && strict {
         return None;
     }
     let after = &s[sur..];
@@ -1127,6 +1127,28 @@ fn name_at(s: &str, strict: bool, wordlike: bool) -> Option<usize> {
     let one = (g1 > 0).then_some(sur + g1);
     let two = (g2 > 0).then_some(sur + g2);
     one.or(two)?;
+    // A surname that starts common words (`许多`, `方面`, `何时`), where no cue vouches for
+    // a name: one that ends surely (punctuation, a word that follows names) and is no word
+    // of the dictionary (`业主马丽反映`, `。何静反映`; not `业主许多反映`, `。方面表示`).
+    let surely_no_word = |n: usize| {
+        ends_name(&s[n..]) == End::Sure && !word_inside(&s[..n], sur) && {
+            let jieba = dictionary();
+            match s[..n].char_indices().nth(2) {
+                None => !jieba.has_word(&s[..n]),
+                Some((two, _)) => {
+                    !jieba.has_word(&s[..n])
+                        && !frequent_word(&s[..two], |_| true)
+                        && !frequent_word(&s[sur..n], |_| true)
+                }
+            }
+        }
+    };
+    if common_word && !wordlike {
+        return [two, one]
+            .into_iter()
+            .flatten()
+            .find(|&n| surely_no_word(n));
+    }
     // Where no colon nor naming cue vouches for a name (the certain path is the one not
     // strict that takes a wordlike surname), a name with a character only a sure sign lets
     // in must be no word of the dictionary (`邻居孙子在楼道玩火`), nor its given name a
@@ -1151,7 +1173,7 @@ fn name_at(s: &str, strict: bool, wordlike: bool) -> Option<usize> {
         Some(two) if ends(two) => Some(two),
         // `业主方面表示`, `居民曾经反映`: a surname that is a word's first character, with
         // one more, is more often the word.
-        _ if strict && common_word => None,
+        _ if strict && common_word => one.filter(|&n| surely_no_word(n)),
         _ if one.is_some_and(ends) => one,
         _ if strict => None,
         // After a colon the name is there; which length is a guess: the longer.
@@ -1504,6 +1526,31 @@ mod tests {
         let names = Names::builtin();
         assert!(names.is_a_name("颜丽华") && names.is_a_name("申建国"));
         assert!(!names.is_a_name("阳光花园") && !names.is_a_name("华为手机"));
+    }
+
+    /// A surname that starts common words (`马`, `何`, `许`, `高`) with one given character,
+    /// where no colon vouches for a name: one that ends surely and is no word of the
+    /// dictionary.
+    #[test]
+    fn a_wordlike_surname_with_one_given_character_where_the_end_is_sure() {
+        assert_masks(
+            &[
+                ("业主马丽反映", "业主[姓名]反映"),
+                ("信访人何静反映", "信访人[姓名]反映"),
+                ("居民许强投诉", "居民[姓名]投诉"),
+                ("电梯停运。马丽反映", "电梯停运。[姓名]反映"),
+            ],
+            &[
+                "业主许多反映",
+                "业主方面反映",
+                "居民曾经反映",
+                "业主何时反映",
+                "业主白天反映",
+                "电梯停运。方面表示",
+                "应客人要求，",
+                "我是管你的",
+            ],
+        );
     }
 
     /// A name alone in a text's last sentence signs it; a closing stays.

@@ -209,8 +209,8 @@ pub fn html(d: &ReportData) -> Result<(String, HashMap<&'static str, Vec<u8>>)> 
             summary => crate::summary(d),
         })
     };
-    // The page's text decides the glyphs its font carries; the `@font-face` rule adds none
-    // (base64 and CSS are ASCII, which the first rendering holds).
+    // The page's text decides the glyphs its font carries: rendered first without the
+    // `@font-face` rule, which shows nothing itself.
     let font = crate::font::web_subset(&render("")?)?;
     let text = render(&base64::engine::general_purpose::STANDARD.encode(font))?;
     Ok((text, pngs))

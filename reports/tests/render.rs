@@ -375,8 +375,9 @@ fn a_large_district_lists_its_red_and_yellow_grids_and_counts_the_green_ones() {
     );
     assert!(text.contains("grid_grades.csv"));
     assert!(text.contains("共 10000 个网格："));
-    // Ten thousand rows would have made the page megabytes long.
-    assert!(text.len() < 500_000, "{} bytes", text.len());
+    // Ten thousand rows would have made the page megabytes long (its 1,043 listed rows are
+    // about 480 KB, the embedded font's glyphs for them some 40 KB more).
+    assert!(text.len() < 600_000, "{} bytes", text.len());
 
     // All green: no table, and the line says so.
     for g in &mut d.grids {

@@ -390,7 +390,32 @@ pub struct Context<'a> {
     pub names: std::sync::Arc<Names>,
 }
 
-impl Context<'_> {
+impl<'a> Context<'a> {
+    /// A run's context; its names are masked by the district's cues (`ingest.name_cues`),
+    /// knowing its places and its taxonomy's terms ([`Names::with_places`],
+    /// [`Names::with_terms`]).
+    pub fn new(
+        config: &'a Config,
+        registry: &'a Registry,
+        taxonomy: &'a Taxonomy,
+        keys: &'a Pseudonymizer,
+        as_of: NaiveDate,
+        run: String,
+    ) -> Context<'a> {
+        let names = Names::new(&config.ingest.name_cues)
+            .with_places(registry.place_names())
+            .with_terms(taxonomy.terms());
+        Context {
+            registry,
+            taxonomy,
+            keys,
+            as_of,
+            config,
+            run,
+            names: std::sync::Arc::new(names),
+        }
+    }
+
     /// The day from whose start a record is in the future: `as_of` + the tolerance + 1.
     fn future_limit(&self) -> NaiveDate {
         self.as_of + Duration::days(self.config.ingest.future_tolerance_days + 1)
@@ -2152,19 +2177,7 @@ pub fn ingest(
         as_of.format("%Y%m%d"),
         &hex::encode(run_hasher.finalize())[..8]
     );
-    let ctx = Context {
-        registry: &registry,
-        taxonomy: &taxonomy,
-        keys,
-        as_of,
-        config: cfg,
-        run: run.clone(),
-        names: std::sync::Arc::new(
-            Names::new(&cfg.ingest.name_cues)
-                .with_places(registry.place_names())
-                .with_terms(taxonomy.terms()),
-        ),
-    };
+    let ctx = Context::new(cfg, &registry, &taxonomy, keys, as_of, run.clone());
 
     let mut summary = IngestSummary {
         run: run.clone(),

@@ -83,19 +83,7 @@ pub fn preview(cfg: &Config, as_of: NaiveDate, max_rows: usize) -> Result<Vec<Pr
     let keys = Pseudonymizer::new(&rand::random::<[u8; 32]>())?;
     // The shapes of the sources' files already loaded, as the ingest checks a small file.
     let state = State::load(&cfg.resolve(&cfg.lake))?;
-    let ctx = Context {
-        registry: &registry,
-        taxonomy: &taxonomy,
-        keys: &keys,
-        as_of,
-        config: cfg,
-        run: "preview".into(),
-        names: std::sync::Arc::new(
-            crate::names::Names::new(&cfg.ingest.name_cues)
-                .with_places(registry.place_names())
-                .with_terms(taxonomy.terms()),
-        ),
-    };
+    let ctx = Context::new(cfg, &registry, &taxonomy, &keys, as_of, "preview".into());
     // The newest file of each source: the last in name order.
     let mut newest: BTreeMap<usize, std::result::Result<std::path::PathBuf, String>> =
         BTreeMap::new();

@@ -41,7 +41,7 @@
 //! that would need a model of Chinese names, and guessing would mangle ordinary text.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::OnceLock;
 
@@ -698,6 +698,7 @@ impl Names {
                     .filter(|&len| self.plausible(&s[..len]))
             })
             .or_else(|| self.segmented_name(s))
+            .or_else(|| name_before_rare_word(s).filter(|&len| self.plausible(&s[..len])))
     }
 
     /// The name `s` starts with by jieba's segmenter, where the rules find none after a
@@ -718,10 +719,22 @@ impl Names {
             return None;
         }
         let words = clause_words(s)?;
-        let first = words.first()?;
-        let name = first.word;
+        // The model often cuts a surname from its given name, tagging both a person's
+        // (`王` `秀英`, `吕` `志强`, `宋` `海燕`): the two are the name.
+        let (name, person, next) = match &words[..] {
+            [one, given, rest @ ..]
+                if one.word.len() == sur
+                    && person(one.tag)
+                    && person(given.tag)
+                    && given.word.chars().count() <= 2 =>
+            {
+                (&s[..sur + given.word.len()], true, rest.first())
+            }
+            [one, rest @ ..] => (one.word, segmented_person(one), rest.first()),
+            [] => return None,
+        };
         let chars = name.chars().count();
-        let ok = segmented_person(first)
+        let ok = person
             && (2..=3).contains(&chars)
             && name.len() > sur
             && given_lengths(&name[sur..]).contains(&(name.len() - sur))
@@ -732,7 +745,7 @@ impl Names {
         if !ok {
             return None;
         }
-        match (chars, words.get(1)) {
+        match (chars, next) {
             (2, Some(w)) if left_last_character(w) => Some(name.len() + w.word.len()),
             _ => Some(name.len()),
         }
@@ -778,6 +791,34 @@ impl Sets {
 /// hundreds of thousands) for a word to keep a name-shaped candidate from being a name.
 /// The rarer entries hold names tagged as other words: `龙应台`/n (8), `高建国`/ns (4).
 const MIN_WORD_FREQ: usize = 20;
+
+/// How many of the three-character names in jieba's dictionary (a surname of
+/// [`SURNAMES`] and two given characters, 36,062) end with each character
+/// (`notebooks-data/name_ends.txt`, written by `bench/name_ends.py`): `华` 372, `英` 164,
+/// `建` 32; `占` 4; `拒`, `乱`, `态` none.
+const NAME_ENDS: &str = include_str!("../../notebooks-data/name_ends.txt");
+
+/// Fewer names than this in jieba's dictionary end with a character that rarely ends one
+/// ([`rarely_ends_a_name`]). The dictionary's few names with such an ending are mostly
+/// pieces of phrases it tagged as names (`杨宇占`, `王田私`, `黄蓉拖`).
+const RARE_NAME_END: u32 = 5;
+
+/// Whether few names end with `c` ([`NAME_ENDS`], [`RARE_NAME_END`]): a given name's
+/// last character is seldom a verb's first (`拒`, `占`, `乱`), while `英`, `华`, `强`
+/// end hundreds.
+fn rarely_ends_a_name(c: char) -> bool {
+    static ENDS: OnceLock<HashMap<char, u32>> = OnceLock::new();
+    let ends = ENDS.get_or_init(|| {
+        (NAME_ENDS.lines())
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| {
+                let (c, n) = l.split_once(' ')?;
+                Some((c.chars().next()?, n.trim().parse().ok()?))
+            })
+            .collect()
+    });
+    ends.get(&c).copied().unwrap_or(0) < RARE_NAME_END
+}
 
 /// The least frequency (in jieba's dictionary) of a very common word, whose
 /// three-character compounds the dictionary tags as names are not names ([`dictionary_word`]).
@@ -840,11 +881,17 @@ fn shorter_by_segmenter(s: &str, len: usize) -> usize {
         return len;
     };
     let shorter = sur + given.len_utf8();
-    if s[shorter..len].chars().count() != 1
-        || ends_name(&s[len..]) != End::Word
-        || !starts_word(&s[shorter..])
-    {
+    let mut last = s[shorter..len].chars();
+    let (Some(last), None) = (last.next(), last.next()) else {
         return len;
+    };
+    if ends_name(&s[len..]) != End::Word || !starts_word(&s[shorter..]) {
+        return len;
+    }
+    // A character few names end with is the verb's (`王丽拒不维修`, where the segmenter
+    // cuts `王丽拒`).
+    if rarely_ends_a_name(last) {
+        return shorter;
     }
     match clause_words(s).as_deref() {
         Some([first, rest @ ..])
@@ -1077,6 +1124,9 @@ enum End {
     /// Before a word of two characters that jieba's dictionary knows at least
     /// [`MIN_WORD_FREQ`] times other than as a name (`到场`, `查看`, `上门`: `民警赵磊到场`).
     Word,
+    /// Before a word of the dictionary, however rare (`乱倒垃圾` 3 times, `拒交` 5:
+    /// [`starts_word`]): a weaker sign, for a name of three characters ([`name_at`]).
+    RareWord,
 }
 
 /// Where `rest` (the text after a name) lets the name end.
@@ -1090,6 +1140,7 @@ fn ends_name(rest: &str) -> End {
         {
             End::Word
         }
+        Some(_) if starts_word(rest) => End::RareWord,
         Some(_) => End::No,
     }
 }
@@ -1168,6 +1219,7 @@ fn name_at(s: &str, strict: bool, wordlike: bool) -> Option<usize> {
                 || Some(n) == one && word_freq(&s[..n], |_| true) > 0
                 || needs_a_sure_sign(&s[sur..n]))
         }
+        End::RareWord => false,
     };
     match two {
         Some(two) if ends(two) => Some(two),
@@ -1179,6 +1231,25 @@ fn name_at(s: &str, strict: bool, wordlike: bool) -> Option<usize> {
         // After a colon the name is there; which length is a guess: the longer.
         _ => two.or(one),
     }
+}
+
+/// The length of the name of three characters `s` starts with where it ends only before
+/// a rare word of the dictionary ([`End::RareWord`]: `保洁员陈家豪乱倒垃圾`,
+/// `居民李秀英拒交物业费`), when neither the rules nor the segmenter found a name: of a
+/// surname that starts no common word, given characters that need no sure sign, the last
+/// one a character names end with ([`rarely_ends_a_name`]), and no word of the dictionary.
+fn name_before_rare_word(s: &str) -> Option<usize> {
+    let (sur, common_word) = surname_at(s)?;
+    if common_word || titled(&s[sur..]) {
+        return None;
+    }
+    let n = sur + given_lengths(&s[sur..])[1];
+    (n > sur
+        && ends_name(&s[n..]) == End::RareWord
+        && !needs_a_sure_sign(&s[sur..n])
+        && !s[..n].chars().next_back().is_some_and(rarely_ends_a_name)
+        && !dictionary().has_word(&s[..n]))
+    .then_some(n)
 }
 
 /// `text` with the names the built-in cues introduce masked ([`Names::mask`]).
@@ -1390,8 +1461,62 @@ mod tests {
                 ("业主赵梓萱多次投诉", "业主[姓名]多次投诉"),
                 ("民警韦德云到场查看", "民警[姓名]到场查看"),
                 ("业主李秀英多次反映", "业主[姓名]多次反映"),
+                // The segmenter cuts `王丽拒`, `李娜` + `占`: no name of jieba's
+                // dictionary ends with `拒`, four with `占`.
+                ("物业经理王丽拒不维修", "物业经理[姓名]拒不维修"),
+                ("店主李娜占道经营", "店主[姓名]占道经营"),
+                ("房东王浩拒不退押金", "房东[姓名]拒不退押金"),
             ],
             &[],
+        );
+    }
+
+    #[test]
+    fn few_names_end_with_a_verbs_first_character() {
+        for c in ['拒', '占', '乱', '态', '投'] {
+            assert!(rarely_ends_a_name(c), "{c}");
+        }
+        for c in ['英', '华', '强', '伟', '兰', '建'] {
+            assert!(!rarely_ends_a_name(c), "{c}");
+        }
+        // Every line of the table is a character and a count.
+        let lines = NAME_ENDS.lines().filter(|l| !l.starts_with('#'));
+        assert!(lines.clone().count() > 2000);
+        for l in lines {
+            let (c, n) = l.split_once(' ').unwrap();
+            assert_eq!(c.chars().count(), 1, "{l}");
+            assert!(n.parse::<u32>().unwrap() > 0, "{l}");
+        }
+    }
+
+    #[test]
+    fn a_surname_the_segmenter_cuts_from_its_given_name() {
+        assert_masks(
+            &[
+                // `王` `秀英`, `宋` `海燕`, `姜` `俊杰`: each tagged a person's.
+                ("邻居王秀英乱倒垃圾", "邻居[姓名]乱倒垃圾"),
+                ("房东宋海燕拒退押金", "房东[姓名]拒退押金"),
+                ("物业经理姜俊杰拒不维修", "物业经理[姓名]拒不维修"),
+                ("房东王玉兰拒不退押金", "房东[姓名]拒不退押金"),
+            ],
+            &["业主王老师乱倒垃圾", "邻居张贴乱倒垃圾告示"],
+        );
+    }
+
+    #[test]
+    fn a_name_of_three_before_a_rare_word() {
+        assert_masks(
+            &[
+                // `乱倒垃圾` (3 times in the dictionary), `拒交` (5), `一语` : rare words.
+                ("保洁员陈家豪乱倒垃圾", "保洁员[姓名]乱倒垃圾"),
+                ("居民李秀英拒交物业费", "居民[姓名]拒交物业费"),
+                ("派出所所长陈书生一语破的", "派出所所长[姓名]一语破的"),
+                // A shorter name before a stronger sign (`带领`) and the segmenter's
+                // name of two (`李舸`) come first: not `黄启带` + `领书`, `李舸杨` + `文道`.
+                ("第一书记黄启带领书记处成员", "第一书记[姓名]带领书记处成员"),
+                ("本报记者李舸杨文道", "本报记者[姓名]杨文道"),
+            ],
+            &["业主张女士乱倒垃圾", "业主陈某某拒交物业费"],
         );
     }
 
@@ -1426,10 +1551,10 @@ mod tests {
             "业主王先生漏水",
         ];
         assert_masks_by(&names, &cases, &kept);
-        // Without the terms the segmenter takes `私` (`[姓名]搭乱建`) or cuts `王` alone
-        // (the name stays).
+        // Without the terms the segmenter takes `私` (`[姓名]搭乱建`); `王秀英` it cuts as
+        // `王` `秀英`, a name either way.
         for (text, want) in cases {
-            assert_ne!(mask(text), want, "{text}");
+            assert_eq!(mask(text) == want, text.contains("王秀英"), "{text}");
         }
     }
 

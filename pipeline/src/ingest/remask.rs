@@ -33,8 +33,11 @@ use crate::Result;
 /// 6: names after a role that end before a term of the district's taxonomy
 /// (`邻居王秀英私搭乱建`), given names that start with `家` (`张家豪`) and given names of
 /// characters that are also words of time, number or grammar where the text vouches for a
-/// name (`联系人：王子涵`, `信访人刘天宇反映`).
-const MASKING_CODE: u32 = 6;
+/// name (`联系人：王子涵`, `信访人刘天宇反映`); 7: after a role, a name's length chosen by
+/// how many names end with its last character (`物业经理王丽拒不维修`), names the segmenter
+/// cuts as a surname and a given name (`邻居王秀英乱倒垃圾`) and names of three characters
+/// before a rare word (`保洁员陈家豪乱倒垃圾`).
+const MASKING_CODE: u32 = 7;
 
 /// How texts are masked now: [`MASKING_CODE`], the district's own name cues
 /// (`ingest.name_cues`) and a fingerprint of its taxonomy's terms (a name ends before one:

@@ -698,7 +698,7 @@ impl Names {
                     .filter(|&len| self.plausible(&s[..len]))
             })
             .or_else(|| self.segmented_name(s))
-            .or_else(|| name_before_rare_word(s).filter(|&len| self.plausible(&s[..len])))
+            .or_else(|| name_of_three(s).filter(|&len| self.plausible(&s[..len])))
     }
 
     /// The name `s` starts with by jieba's segmenter, where the rules find none after a
@@ -792,6 +792,10 @@ impl Sets {
 /// The rarer entries hold names tagged as other words: `龙应台`/n (8), `高建国`/ns (4).
 const MIN_WORD_FREQ: usize = 20;
 
+/// At least this many of the dictionary's names end with the last character of a name of
+/// three after a role that nothing else ends ([`name_of_three`]): `华` 372, `英` 164, `建` 32.
+const COMMON_NAME_END: u32 = 10;
+
 /// How many of the three-character names in jieba's dictionary (a surname of
 /// [`SURNAMES`] and two given characters, 36,062) end with each character
 /// (`notebooks-data/name_ends.txt`, written by `bench/name_ends.py`): `华` 372, `英` 164,
@@ -807,6 +811,11 @@ const RARE_NAME_END: u32 = 5;
 /// last character is seldom a verb's first (`拒`, `占`, `乱`), while `英`, `华`, `强`
 /// end hundreds.
 fn rarely_ends_a_name(c: char) -> bool {
+    names_ending_with(c) < RARE_NAME_END
+}
+
+/// How many of the dictionary's names of three end with `c` ([`NAME_ENDS`]).
+fn names_ending_with(c: char) -> u32 {
     static ENDS: OnceLock<HashMap<char, u32>> = OnceLock::new();
     let ends = ENDS.get_or_init(|| {
         (NAME_ENDS.lines())
@@ -817,7 +826,7 @@ fn rarely_ends_a_name(c: char) -> bool {
             })
             .collect()
     });
-    ends.get(&c).copied().unwrap_or(0) < RARE_NAME_END
+    ends.get(&c).copied().unwrap_or(0)
 }
 
 /// The least frequency (in jieba's dictionary) of a very common word, whose
@@ -1125,7 +1134,7 @@ enum End {
     /// [`MIN_WORD_FREQ`] times other than as a name (`到场`, `查看`, `上门`: `民警赵磊到场`).
     Word,
     /// Before a word of the dictionary, however rare (`乱倒垃圾` 3 times, `拒交` 5:
-    /// [`starts_word`]): a weaker sign, for a name of three characters ([`name_at`]).
+    /// [`starts_word`]): a weaker sign, for a name of three characters ([`name_of_three`]).
     RareWord,
 }
 
@@ -1233,23 +1242,55 @@ fn name_at(s: &str, strict: bool, wordlike: bool) -> Option<usize> {
     }
 }
 
-/// The length of the name of three characters `s` starts with where it ends only before
-/// a rare word of the dictionary ([`End::RareWord`]: `保洁员陈家豪乱倒垃圾`,
-/// `居民李秀英拒交物业费`), when neither the rules nor the segmenter found a name: of a
-/// surname that starts no common word, given characters that need no sure sign, the last
-/// one a character names end with ([`rarely_ends_a_name`]), and no word of the dictionary.
-fn name_before_rare_word(s: &str) -> Option<usize> {
+/// The length of the name of three characters `s` starts with after a role, when neither
+/// the rules nor the segmenter found one there: a surname that starts no common word and two
+/// given characters that need no sure sign, no word of the dictionary, nor the start of a
+/// longer one (`胡作非为`: [`starts_long_word`]) or a place's name (`董家山村`:
+/// [`PLACE_KINDS`]). Before a rare word of the dictionary ([`End::RareWord`]:
+/// `保洁员陈家豪乱倒垃圾`, `居民李秀英拒交物业费`) its last character must end a few of
+/// the dictionary's names ([`RARE_NAME_END`]); before any other text
+/// (`房东王欣怡拒退押金`, `院长王景龙记个人二等功`), [`COMMON_NAME_END`], and its first two
+/// characters must be no word of the dictionary (`司机胡乱开价`, `女儿罗莎相识`, `业主梁柱开裂`)
+/// unless `家` starts the given name (`谢家华`).
+fn name_of_three(s: &str) -> Option<usize> {
     let (sur, common_word) = surname_at(s)?;
     if common_word || titled(&s[sur..]) {
         return None;
     }
-    let n = sur + given_lengths(&s[sur..])[1];
+    let after = &s[sur..];
+    let [one, two] = given_lengths(after);
+    let n = sur + two;
+    let last = s[..n].chars().next_back().map_or(0, names_ending_with);
+    let rare_word = ends_name(&s[n..]) == End::RareWord;
+    let least = if rare_word {
+        RARE_NAME_END
+    } else {
+        COMMON_NAME_END
+    };
     (n > sur
-        && ends_name(&s[n..]) == End::RareWord
+        && last >= least
+        && (rare_word || family_name_start(after) || !dictionary().has_word(&s[..sur + one]))
+        && !s[n..].starts_with(PLACE_KINDS)
+        && !starts_long_word(s)
         && !needs_a_sure_sign(&s[sur..n])
-        && !s[..n].chars().next_back().is_some_and(rarely_ends_a_name)
         && !dictionary().has_word(&s[..n]))
     .then_some(n)
+}
+
+/// Characters that follow a place's name (`董家山村`, `林格尔县`, `郑州市`): three characters
+/// before one are a place rather than a name.
+const PLACE_KINDS: [char; 18] = [
+    '村', '县', '镇', '乡', '市', '区', '路', '街', '巷', '寨', '庄', '屯', '院', '局', '厂', '校',
+    '园', '湾',
+];
+
+/// Whether `s` starts with a word of the dictionary of four to seven characters, an idiom
+/// or a foreign name (`胡作非为`, `付之东流`, `苏格拉底`), which no name of three starts.
+fn starts_long_word(s: &str) -> bool {
+    (s.char_indices().take_while(|&(_, c)| han(c)))
+        .skip(3)
+        .take(4)
+        .any(|(i, c)| dictionary().has_word(&s[..i + c.len_utf8()]))
 }
 
 /// `text` with the names the built-in cues introduce masked ([`Names::mask`]).
@@ -1517,6 +1558,30 @@ mod tests {
                 ("本报记者李舸杨文道", "本报记者[姓名]杨文道"),
             ],
             &["业主张女士乱倒垃圾", "业主陈某某拒交物业费"],
+        );
+    }
+
+    #[test]
+    fn a_name_of_three_ending_with_a_names_character_where_nothing_ends_it() {
+        assert_masks(
+            &[
+                // `怡`, `龙`, `泉` end many names; `拒退`, `记个` and `受省` are no words.
+                ("房东王欣怡拒退押金", "房东[姓名]拒退押金"),
+                ("院长王景龙记个人二等功", "院长[姓名]记个人二等功"),
+                ("省委书记熊清泉受省委委托", "省委书记[姓名]受省委委托"),
+                ("记者谢家华摄", "记者[姓名]摄"),
+            ],
+            &[
+                // The first two are a word (`胡乱`, `罗莎`, `梁柱`), the three start an idiom
+                // or a place.
+                "司机胡乱开价",
+                "女儿罗莎相识并相爱",
+                "业主梁柱开裂",
+                "业主胡作非为",
+                "业主苏格拉底",
+                "业主董家山村分户",
+                "业主林格尔县教委",
+            ],
         );
     }
 

@@ -98,8 +98,11 @@ const GIVEN_IF_SURE: &str = "子一天中万千月元道全有为年其向业希
 
 /// Words that follow a name (after a cue without a colon, a name must end before one of
 /// them, punctuation, or the end).
-const FOLLOWING: [&str; 37] = [
+const FOLLOWING: [&str; 40] = [
     "反映",
+    "多次",
+    "再次",
+    "一直",
     "来电",
     "来访",
     "来信",
@@ -594,7 +597,8 @@ impl Names {
     }
 
     /// `found` with the names listed beside its names (`王建国、李秀英`, `王建国和李秀英`):
-    /// after one, a name that ends where a name ends; before one, a name after a break.
+    /// after one, a name as after a role (`王建国和高立新`: a surname that starts common words
+    /// too, under the same rules); before one, a name after a break.
     fn listed(&self, text: &str, mut found: Vec<Range<usize>>) -> Vec<Range<usize>> {
         let mut i = 0;
         while i < found.len() {
@@ -603,7 +607,7 @@ impl Names {
             let after = &text[r.end..];
             if let Some(j) = after.chars().next().filter(|c| LIST_JOINERS.contains(c)) {
                 let start = r.end + j.len_utf8();
-                if let Some(len) = self.name_after_role(&text[start..], false) {
+                if let Some(len) = self.name_after_role(&text[start..], true) {
                     if !found.contains(&(start..start + len)) {
                         found.push(start..start + len);
                     }
@@ -1729,8 +1733,13 @@ mod tests {
                 ("信访人何静反映", "信访人[姓名]反映"),
                 ("居民许强投诉", "居民[姓名]投诉"),
                 ("电梯停运。马丽反映", "电梯停运。[姓名]反映"),
+                // `多次`, `再次`, `一直` follow a complaint's subject as its verb does.
+                ("业主马丽多次反映电梯故障", "业主[姓名]多次反映电梯故障"),
+                ("居民高伟再次投诉", "居民[姓名]再次投诉"),
             ],
             &[
+                "业主许多多次反映",
+                "业主方面一直表示",
                 "业主许多反映",
                 "业主方面反映",
                 "居民曾经反映",
@@ -1843,6 +1852,11 @@ mod tests {
             // What follows a listed name must end it.
             ("业主王建国和物业公司协商", "业主[姓名]和物业公司协商"),
             ("业主王建国和张贴公告的人", "业主[姓名]和张贴公告的人"),
+            // A surname that starts common words, under the rules after a role.
+            ("信访人林霞、曾德云反映", "信访人[姓名]、[姓名]反映"),
+            ("业主王建国和高立新反映", "业主[姓名]和[姓名]反映"),
+            ("业主王建国和高层住户协商", "业主[姓名]和高层住户协商"),
+            ("业主王建国和方面负责人反映", "业主[姓名]和方面负责人反映"),
         ] {
             assert_eq!(mask(text), want, "{text}");
         }

@@ -189,8 +189,17 @@ const LEAD_CUES: [&str; 41] = [
 /// Posts and trades before a name (`社区书记李强称`, `物业管家王芳`, `院长王德云表示`): the
 /// staff a record names are people too. Cues before a name ([`Kind::Lead`]), so without a
 /// colon the name must end where a name ends. `老师` is not one (`老师傅修理`), nor
-/// `电工` (`水电工程`) or `工作人员` (`工作人员戴胸卡`).
-const ROLE_CUES: [&str; 47] = [
+/// `电工` (`水电工程`) or `工作人员` (`工作人员戴胸卡`). The staff of delivery and
+/// building work and the members of a committee came in session 36 (`外卖员`, `快递员`,
+/// `骑手`, `员工`, `成员`, `工人`, `施工队`: `物业员工谢立新称`, `业委会成员杨秀英反映`).
+const ROLE_CUES: [&str; 54] = [
+    "外卖员",
+    "快递员",
+    "骑手",
+    "员工",
+    "成员",
+    "工人",
+    "施工队",
     "书记",
     "主任",
     "主席",
@@ -1795,6 +1804,15 @@ mod tests {
             ("楼上邻居张丽华家漏水", "楼上邻居[姓名]家漏水"),
             ("门卫李秀英说", "门卫[姓名]说"),
             ("客服专员刘芳回复", "客服专员[姓名]回复"),
+            // Before these were cues, a name after them was found only where the segmenter
+            // cut it after the word (not `谢立新`, `杨秀英`, `毛洋`).
+            ("物业员工谢立新称明天维修", "物业员工[姓名]称明天维修"),
+            (
+                "业委会成员杨秀英反映账目不公开",
+                "业委会成员[姓名]反映账目不公开",
+            ),
+            ("外卖员毛洋投诉小区不让进", "外卖员[姓名]投诉小区不让进"),
+            ("施工队谢立新要求结清工钱", "施工队[姓名]要求结清工钱"),
             (
                 "保安队长刘建军，电话[手机号]",
                 "保安队长[姓名]，电话[手机号]",
@@ -1815,6 +1833,10 @@ mod tests {
             "保洁员每天打扫",
             "城管执法",
             "维修人员马上到场",
+            "员工工资被拖欠",
+            "成员名单未公示",
+            "快递员乱放快递",
+            "工作人员戴胸卡上岗",
             "老板说不退",
             "居民张贴不实信息",
             "业主高度不满",

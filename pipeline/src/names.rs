@@ -1247,7 +1247,9 @@ fn name_at(s: &str, strict: bool, wordlike: bool) -> Option<usize> {
         Some(two) if ends(two) => Some(two),
         // `业主方面表示`, `居民曾经反映`: a surname that is a word's first character, with
         // one more, is more often the word.
-        _ if strict && common_word => one.filter(|&n| surely_no_word(n)),
+        _ if strict && common_word => {
+            one.filter(|&n| surely_no_word(n) || word_after_name(s, sur, n))
+        }
         _ if one.is_some_and(ends) => one,
         _ if strict => None,
         // After a colon the name is there; which length is a guess: the longer.
@@ -1288,6 +1290,30 @@ fn name_of_three(s: &str) -> Option<usize> {
         && !needs_a_sure_sign(&s[sur..n])
         && !dictionary().has_word(&s[..n]))
     .then_some(n)
+}
+
+/// Whether the name of two `s[..n]` (its surname `sur` bytes, one that starts common words)
+/// ends before a word (`维修工许超态度恶劣`, `业主马丽多次投诉`): it is no word of the
+/// dictionary, nor with the next character, and many of the dictionary's names end with its
+/// given character ([`COMMON_NAME_END`]), unlike `许多`'s or `高度`'s. Not after a surname
+/// that is itself an adverb, preposition or conjunction (`曾`, `常`, `边`, `于`, `向`:
+/// `本人曾问服务员`, `市民常提意见`), nor where an idiom starts (`于心不忍`).
+fn word_after_name(s: &str, sur: usize, n: usize) -> bool {
+    let jieba = dictionary();
+    let function = |tag: &str| matches!(tag, "d" | "p" | "c");
+    ends_name(&s[n..]) == End::Word
+        && !entry(&s[..sur]).is_some_and(|(tag, _)| function(tag))
+        && !starts_long_word(s)
+        && !jieba.has_word(&s[..n])
+        && !needs_a_sure_sign(&s[sur..n])
+        && s[sur..n]
+            .chars()
+            .next()
+            .is_some_and(|c| names_ending_with(c) >= COMMON_NAME_END)
+        && s[n..]
+            .chars()
+            .next()
+            .is_none_or(|c| !jieba.has_word(&s[..n + c.len_utf8()]))
 }
 
 /// Characters that follow a place's name (`董家山村`, `林格尔县`, `郑州市`): three characters
@@ -1541,6 +1567,27 @@ mod tests {
             assert_eq!(c.chars().count(), 1, "{l}");
             assert!(n.parse::<u32>().unwrap() > 0, "{l}");
         }
+    }
+
+    #[test]
+    fn a_wordlike_surname_with_one_given_character_before_a_word() {
+        assert_masks(
+            &[
+                ("维修工许超态度恶劣", "维修工[姓名]态度恶劣"),
+                ("记者何伟报道", "记者[姓名]报道"),
+                ("会长万云介绍", "会长[姓名]介绍"),
+            ],
+            &[
+                // A surname that is an adverb or a preposition, an idiom, a word.
+                "本人曾问服务员",
+                "市民常提意见",
+                "他老伴边用围裙擦手",
+                "业主于心不忍",
+                "业主许多不满",
+                "业主高度重视",
+                "业主马上到场",
+            ],
+        );
     }
 
     #[test]

@@ -38,7 +38,9 @@ use crate::Result;
 /// cuts as a surname and a given name (`邻居王秀英乱倒垃圾`) and names of three characters
 /// before a rare word or where nothing ends them (`保洁员陈家豪乱倒垃圾`,
 /// `房东王欣怡拒退押金`), names listed after a name as after a role (`王建国和高立新`),
-/// names before `多次`, `再次`, `一直`, and names after seven more trades (`物业员工`, `外卖员`).
+/// names before `多次`, `再次`, `一直`, names after seven more trades (`物业员工`, `外卖员`),
+/// and a surname that starts common words with one given character before a word
+/// (`维修工许超态度恶劣`).
 const MASKING_CODE: u32 = 7;
 
 /// How texts are masked now: [`MASKING_CODE`], the district's own name cues

@@ -288,6 +288,12 @@ enum Kind {
     Says,
 }
 
+/// Words before a name that are no cue of their own: a name after one is taken only before
+/// a verb of reporting or a contact (`。工作人员王建国表示`, `工作人员李秀英，电话…`), as
+/// after a cue ([`Names::name_before`]); after a cue it would be taken before any word, and
+/// `工作人员戴胸卡上岗` is no name.
+const LEADS_BEFORE_A_VERB: [&str; 1] = ["工作人员"];
+
 /// Every cue with its kind.
 fn all_cues() -> impl Iterator<Item = (&'static str, Kind)> {
     (LEAD_CUES.iter().chain(&ROLE_CUES).map(|c| (*c, Kind::Lead)))
@@ -409,6 +415,7 @@ impl Names {
                 lead.push(cue.into());
             }
         }
+        lead.extend(LEADS_BEFORE_A_VERB.iter().map(|&c| c.into()));
         for v in by_first.values_mut() {
             v.sort_by_key(|(c, _)| std::cmp::Reverse(c.len()));
         }
@@ -1860,6 +1867,15 @@ mod tests {
             ),
             ("外卖员毛洋投诉小区不让进", "外卖员[姓名]投诉小区不让进"),
             ("施工队谢立新要求结清工钱", "施工队[姓名]要求结清工钱"),
+            // `工作人员` only before a verb of reporting or a contact.
+            (
+                "。工作人员毛洋表示会尽快处理",
+                "。工作人员[姓名]表示会尽快处理",
+            ),
+            (
+                "工作人员杨秀英，电话[手机号]",
+                "工作人员[姓名]，电话[手机号]",
+            ),
             (
                 "保安队长刘建军，电话[手机号]",
                 "保安队长[姓名]，电话[手机号]",
@@ -1884,6 +1900,7 @@ mod tests {
             "成员名单未公示",
             "快递员乱放快递",
             "工作人员戴胸卡上岗",
+            "工作人员王建国家中",
             "老板说不退",
             "居民张贴不实信息",
             "业主高度不满",

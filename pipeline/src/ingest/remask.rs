@@ -35,12 +35,12 @@ use crate::Result;
 /// characters that are also words of time, number or grammar where the text vouches for a
 /// name (`联系人：王子涵`, `信访人刘天宇反映`); 7: after a role, a name's length chosen by
 /// how many names end with its last character (`物业经理王丽拒不维修`), names the segmenter
-/// cuts as a surname and a given name (`邻居王秀英乱倒垃圾`) and names of three characters
+/// cuts as a surname and a given name (`邻居王秀英乱倒垃圾`), names of three characters
 /// before a rare word or where nothing ends them (`保洁员陈家豪乱倒垃圾`,
 /// `房东王欣怡拒退押金`), names listed after a name as after a role (`王建国和高立新`),
-/// names before `多次`, `再次`, `一直`, names after seven more trades (`物业员工`, `外卖员`),
-/// and a surname that starts common words with one given character before a word
-/// (`维修工许超态度恶劣`).
+/// names before `多次`, `再次`, `一直`, names after seven more trades (`物业员工`, `外卖员`)
+/// and after `工作人员` before a verb of reporting, and a surname that starts common words
+/// with one given character before a word (`维修工许超态度恶劣`).
 const MASKING_CODE: u32 = 7;
 
 /// How texts are masked now: [`MASKING_CODE`], the district's own name cues

@@ -1153,9 +1153,6 @@ enum End {
     /// Before a word of two characters that jieba's dictionary knows at least
     /// [`MIN_WORD_FREQ`] times other than as a name (`到场`, `查看`, `上门`: `民警赵磊到场`).
     Word,
-    /// Before a word of the dictionary, however rare (`乱倒垃圾` 3 times, `拒交` 5:
-    /// [`starts_word`]): a weaker sign, for a name of three characters ([`name_of_three`]).
-    RareWord,
 }
 
 /// Where `rest` (the text after a name) lets the name end.
@@ -1169,7 +1166,6 @@ fn ends_name(rest: &str) -> End {
         {
             End::Word
         }
-        Some(_) if starts_word(rest) => End::RareWord,
         Some(_) => End::No,
     }
 }
@@ -1248,7 +1244,6 @@ fn name_at(s: &str, strict: bool, wordlike: bool) -> Option<usize> {
                 || Some(n) == one && word_freq(&s[..n], |_| true) > 0
                 || needs_a_sure_sign(&s[sur..n]))
         }
-        End::RareWord => false,
     };
     match two {
         Some(two) if ends(two) => Some(two),
@@ -1268,7 +1263,8 @@ fn name_at(s: &str, strict: bool, wordlike: bool) -> Option<usize> {
 /// the rules nor the segmenter found one there: a surname that starts no common word and two
 /// given characters that need no sure sign, no word of the dictionary, nor the start of a
 /// longer one (`胡作非为`: [`starts_long_word`]) or a place's name (`董家山村`:
-/// [`PLACE_KINDS`]). Before a rare word of the dictionary ([`End::RareWord`]:
+/// [`PLACE_KINDS`]). Before a word of the dictionary however rare, where nothing else ends
+/// it ([`starts_word`]: `乱倒垃圾` 3 times, `拒交` 5 —
 /// `保洁员陈家豪乱倒垃圾`, `居民李秀英拒交物业费`) its last character must end a few of
 /// the dictionary's names ([`RARE_NAME_END`]); before any other text
 /// (`房东王欣怡拒退押金`, `院长王景龙记个人二等功`), [`COMMON_NAME_END`], and its first two
@@ -1283,7 +1279,8 @@ fn name_of_three(s: &str) -> Option<usize> {
     let [one, two] = given_lengths(after);
     let n = sur + two;
     let last = s[..n].chars().next_back().map_or(0, names_ending_with);
-    let rare_word = ends_name(&s[n..]) == End::RareWord;
+    // Looked up here, not in `ends_name`: the rules take no name before a rare word.
+    let rare_word = ends_name(&s[n..]) == End::No && starts_word(&s[n..]);
     let least = if rare_word {
         RARE_NAME_END
     } else {

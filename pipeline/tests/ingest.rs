@@ -1103,6 +1103,63 @@ fn every_sheet_with_the_same_columns_is_read_and_names_its_rows() {
 }
 
 #[test]
+fn a_utf8_export_with_a_character_cut_in_its_first_rows_is_read_as_utf8() {
+    // A database that cuts a field at a byte length cuts a character in half: the grid's
+    // JSON Lines (declared UTF-8) and the hotline written in UTF-8 (`auto`) each lose the
+    // last byte of one character in an early record. Before, one such byte in a file's
+    // first 64 KB refused the grid file as "not valid UTF-8" and read the hotline as GBK
+    // (its header then matched no column): every row of both was lost.
+    let c = city();
+    let d = c.dir.path();
+    let cut = |text: &str, row: usize, word: &str| -> Vec<u8> {
+        let mut bytes = vec![];
+        for (i, line) in text.split_inclusive('\n').enumerate() {
+            let mut b = line.as_bytes().to_vec();
+            if i + 1 == row {
+                b.remove(line.find(word).unwrap() + word.len() - 1);
+            }
+            bytes.extend(b);
+        }
+        bytes
+    };
+    write(
+        d,
+        "exports/grid/grid_2025-03.jsonl",
+        &cut(&grid_jsonl(), 1, "电梯"),
+    );
+    write(
+        d,
+        "exports/hotline/12345_2025-03.csv",
+        &cut(&hotline_march(), 3, "乱收"),
+    );
+    let s = run(&c);
+    let clean = run(&city());
+    for name in ["grid_2025-03.jsonl", "12345_2025-03.csv"] {
+        let (f, g) = (file(&s, name), file(&clean, name));
+        assert_eq!(f.error, None, "{name}");
+        assert_eq!(
+            (f.rows, f.loaded, f.quarantined, f.duplicates),
+            (g.rows, g.loaded, g.quarantined, g.duplicates),
+            "{name}"
+        );
+    }
+    let hot = file(&s, "12345_2025-03.csv");
+    assert_eq!(hot.undecodable_rows, 1);
+    assert_eq!(
+        hot.undecodable_first.as_deref(),
+        Some("row 3, column 诉求内容")
+    );
+    assert_eq!(file(&s, "grid_2025-03.jsonl").undecodable_rows, 1);
+    let recs = records(&c);
+    assert!(recs["hotline:H002"]
+        .1
+        .content
+        .starts_with("物业费乱\u{FFFD}"));
+    assert!(!recs["hotline:H001"].1.content.contains('\u{FFFD}'));
+    assert!(recs["grid:G1"].1.content.starts_with("电\u{FFFD}"));
+}
+
+#[test]
 fn rows_with_bytes_that_cannot_be_decoded_are_loaded_and_counted() {
     let c = city();
     // Row 3's content holds 0xFF, which no GBK character has; row 5's address a lead byte

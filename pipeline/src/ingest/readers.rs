@@ -627,46 +627,50 @@ fn source_err(path: &Path, reason: impl Into<String>) -> Error {
     }
 }
 
-/// At least this many valid multi-byte UTF-8 characters for each invalid sequence make a
-/// text UTF-8 with damaged characters rather than GBK. Chinese text in GBK read as UTF-8
-/// gives one valid character (a GBK pair that happens to look like one) for four to eight
-/// invalid sequences (0.12–0.26 on the demo's exports and the People's Daily corpus, in
-/// 64 KB samples); a UTF-8 export whose database cut a field mid-character gives one
-/// invalid sequence for dozens of valid characters, and even one with runs of stray bytes
-/// inserted gave 3.6–8 (session 37's damaged grid exports).
+/// At least this many valid multi-byte UTF-8 characters for each run of invalid bytes
+/// make a text UTF-8 with damaged characters rather than GBK. Chinese text in GBK read as
+/// UTF-8 is runs of invalid bytes broken by a character that happens to look like UTF-8 or
+/// by ASCII: 0.3–0.8 valid characters a run (the demo's exports and the People's Daily
+/// corpus, in 64 KB samples), and hardly ever above one. A UTF-8 export whose database cut
+/// a field mid-character has one run for dozens of valid characters, and session 37's
+/// damaged grid exports (runs of stray bytes inserted) 2–370, the 2 a sample of 65,000
+/// stray bytes and 20 characters.
 const DAMAGED_UTF8_RATIO: usize = 3;
 
 /// Detects the encoding of the first bytes: a BOM, UTF-8 (valid, or but for a few damaged
-/// characters: a field cut mid-character, a byte lost), else GB18030.
+/// spots: a field cut mid-character, stray bytes), else GB18030.
 pub fn detect_encoding(head: &[u8]) -> &'static encoding_rs::Encoding {
     if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
         return UTF_8;
     }
-    let (valid, invalid) = utf8_tally(head);
-    if invalid == 0 || valid >= DAMAGED_UTF8_RATIO * invalid {
+    let (valid, damaged) = utf8_tally(head);
+    if damaged == 0 || valid >= DAMAGED_UTF8_RATIO * damaged {
         UTF_8
     } else {
         GB18030
     }
 }
 
-/// The multi-byte characters of `bytes` that are valid UTF-8, and the byte sequences that
-/// are not; a character cut at the end (of a sample) counts as neither.
+/// The multi-byte characters of `bytes` that are valid UTF-8, and the runs of bytes that
+/// are not (invalid sequences with nothing valid between them are one run); a character
+/// cut at the end (of a sample) counts as neither.
 fn utf8_tally(mut bytes: &[u8]) -> (usize, usize) {
     let lead = |good: &[u8]| good.iter().filter(|&&b| b >= 0xC0).count();
-    let (mut valid, mut invalid) = (0, 0);
+    let (mut valid, mut runs, mut in_run) = (0, 0, false);
     loop {
         match std::str::from_utf8(bytes) {
-            Ok(_) => return (valid + lead(bytes), invalid),
+            Ok(_) => return (valid + lead(bytes), runs),
             Err(e) => {
-                valid += lead(&bytes[..e.valid_up_to()]);
-                match e.error_len() {
-                    None => return (valid, invalid),
-                    Some(n) => {
-                        invalid += 1;
-                        bytes = &bytes[e.valid_up_to() + n..];
-                    }
+                let good = e.valid_up_to();
+                valid += lead(&bytes[..good]);
+                let Some(n) = e.error_len() else {
+                    return (valid, runs);
+                };
+                if good > 0 || !in_run {
+                    runs += 1;
                 }
+                in_run = true;
+                bytes = &bytes[good + n..];
             }
         }
     }
@@ -1356,6 +1360,11 @@ mod tests {
         damaged.remove(text.find("维修").unwrap() + "维修".len() - 1);
         assert_eq!(utf8_tally(&damaged).1, 2);
         assert_eq!(detect_encoding(&damaged), UTF_8);
+        // A burst of stray bytes is one damaged spot.
+        let mut burst = utf8.clone();
+        burst.splice(40..40, [0xFF; 500]);
+        assert_eq!(utf8_tally(&burst).1, 1);
+        assert_eq!(detect_encoding(&burst), UTF_8);
         // The same text in GBK is GBK, damaged or not, and so is a sample cut mid-character.
         let (gbk, _, _) = encoding_rs::GBK.encode(text);
         assert_eq!(detect_encoding(&gbk), GB18030);

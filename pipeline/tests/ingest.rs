@@ -1103,6 +1103,34 @@ fn every_sheet_with_the_same_columns_is_read_and_names_its_rows() {
 }
 
 #[test]
+fn json_ticket_numbers_past_u64_load_with_every_digit() {
+    // Two reports whose numbers differ in the last of twenty digits: read as doubles both
+    // were 2.0250310000000000e19, quarantined as numbers a spreadsheet shortened.
+    let c = city();
+    let line = |id: &str, day: u32| {
+        format!(
+            r#"{{"id":{id},"提交时间":"2025-03-{day:02} 09:00:00","openid":"oX_{day}","小区":"阳光花园","内容":"电梯又坏了","类别":"电梯故障","评分":2}}"#
+        )
+    };
+    let text = [
+        line("20250310000000000001", 10),
+        line("20250310000000000002", 11),
+    ]
+    .join("\n");
+    write(
+        c.dir.path(),
+        "exports/grid/grid_2025-03.jsonl",
+        text.as_bytes(),
+    );
+    let s = run(&c);
+    let grid = file(&s, "grid_2025-03.jsonl");
+    assert_eq!((grid.rows, grid.loaded, grid.quarantined), (2, 2, 0));
+    let recs = records(&c);
+    assert!(recs.contains_key("grid:20250310000000000001"));
+    assert!(recs.contains_key("grid:20250310000000000002"));
+}
+
+#[test]
 fn a_utf8_export_with_a_character_cut_in_its_first_rows_is_read_as_utf8() {
     // A database that cuts a field at a byte length cuts a character in half: the grid's
     // JSON Lines (declared UTF-8) and the hotline written in UTF-8 (`auto`) each lose the

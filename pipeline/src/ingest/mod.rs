@@ -1616,15 +1616,17 @@ const WITHDRAWING: [&str; 4] = [
 /// (workbooks 7: 6 and 5's merged petitions). 7: a reporter cell naming several people is
 /// the household of the first by session 35's names (80 more surnames, given names that
 /// start with `家` — `颜丽华、倪红梅` was keyed whole, and will be `颜丽华` on a later visit),
-/// and the row's own names are masked in its texts by them (workbooks 8).
+/// and the row's own names are masked in its texts by them (workbooks 8). JSON Lines 8: a
+/// number keeps the digits it was written with (a ticket number past `u64` was rounded
+/// and quarantined as shortened).
 const READING_CODE: u32 = 7;
 
 /// [`READING_CODE`] for a source of `format`: a change to one format's reading alone reads
 /// only that format's files again.
 fn reading_code(format: crate::config::Format) -> u32 {
     match format {
-        crate::config::Format::Xlsx => READING_CODE + 1,
-        _ => READING_CODE,
+        crate::config::Format::Xlsx | crate::config::Format::Jsonl => READING_CODE + 1,
+        crate::config::Format::Csv => READING_CODE,
     }
 }
 

@@ -910,9 +910,14 @@ fn text_lines(mut input: impl BufRead) -> impl Iterator<Item = (usize, std::io::
 /// another (`openid` into a second `id`), and the record is then ambiguous (a map keeps the
 /// last value silently).
 struct JsonObject {
-    map: serde_json::Map<String, serde_json::Value>,
+    map: JsonMap,
     twice: Option<String>,
 }
+
+/// An object's values as their JSON text: a number keeps every digit it was written with
+/// (a 20-digit ticket number is past what a `u64` holds, and parsed it came back as a
+/// rounded double, quarantined as a number a spreadsheet shortened).
+type JsonMap = std::collections::BTreeMap<String, Box<serde_json::value::RawValue>>;
 
 impl<'de> serde::Deserialize<'de> for JsonObject {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
@@ -927,10 +932,12 @@ impl<'de> serde::Deserialize<'de> for JsonObject {
                 mut a: A,
             ) -> std::result::Result<JsonObject, A::Error> {
                 let mut o = JsonObject {
-                    map: serde_json::Map::new(),
+                    map: JsonMap::new(),
                     twice: None,
                 };
-                while let Some((k, v)) = a.next_entry::<String, serde_json::Value>()? {
+                while let Some((k, v)) =
+                    a.next_entry::<String, Box<serde_json::value::RawValue>>()?
+                {
                     if o.map.contains_key(&k) {
                         o.twice.get_or_insert_with(|| k.clone());
                     }
@@ -955,23 +962,38 @@ fn json_object(line: &str) -> std::result::Result<JsonObject, String> {
 /// The value of `key` in a JSON object: its own key, else a dotted path into nested objects
 /// and arrays (`location.address`, `createTime.$date`, `images.0`), as platforms export
 /// records with their parts nested.
-fn json_path<'v>(
-    m: &'v serde_json::Map<String, serde_json::Value>,
-    key: &str,
-) -> Option<&'v serde_json::Value> {
+fn json_path<'v>(m: &'v JsonMap, key: &str) -> Option<Cow<'v, serde_json::value::RawValue>> {
     if let Some(v) = m.get(key) {
-        return Some(v);
+        return Some(Cow::Borrowed(&**v));
     }
     let mut parts = key.split('.');
-    let mut v = m.get(parts.next()?)?;
+    let mut v: Box<serde_json::value::RawValue> = m.get(parts.next()?)?.clone();
     for part in parts {
-        v = match v {
-            serde_json::Value::Object(o) => o.get(part)?,
-            serde_json::Value::Array(a) => a.get(part.parse::<usize>().ok()?)?,
-            _ => return None,
+        let text = v.get().trim_start();
+        v = if text.starts_with('{') {
+            serde_json::from_str::<JsonMap>(text).ok()?.remove(part)?
+        } else if text.starts_with('[') {
+            let mut a: Vec<Box<serde_json::value::RawValue>> = serde_json::from_str(text).ok()?;
+            let i = part.parse::<usize>().ok()?;
+            (i < a.len()).then(|| a.swap_remove(i))?
+        } else {
+            return None;
         };
     }
-    Some(v)
+    Some(Cow::Owned(v))
+}
+
+/// A JSON value as a cell: a string's text, nothing for null, and any other value as it is
+/// written (a number with all its digits).
+fn json_cell(v: &serde_json::value::RawValue) -> String {
+    let text = v.get().trim();
+    if text.starts_with('"') {
+        serde_json::from_str::<String>(text).unwrap_or_default()
+    } else if text == "null" {
+        String::new()
+    } else {
+        text.to_owned()
+    }
 }
 
 /// The lines of a JSON Lines file; or, when the file is one JSON array (as some platforms
@@ -997,11 +1019,11 @@ fn json_lines(path: &Path, enc: Encoding) -> Result<JsonLines> {
     text_reader(path, enc)?
         .read_to_string(&mut text)
         .map_err(|e| source_err(path, format!("unreadable: {e}")))?;
-    let items: Vec<serde_json::Value> =
+    let items: Vec<Box<serde_json::value::RawValue>> =
         serde_json::from_str(text.trim_start_matches('\u{feff}'))
             .map_err(|e| source_err(path, format!("not a JSON array: {e}")))?;
     Ok(Box::new(
-        (items.into_iter().enumerate()).map(|(i, v)| (i + 1, Ok(v.to_string()))),
+        (items.into_iter().enumerate()).map(|(i, v)| (i + 1, Ok(v.get().to_owned()))),
     ))
 }
 
@@ -1072,11 +1094,7 @@ fn open_jsonl(path: &Path, enc: Encoding, wanted: &[&str]) -> Result<OpenFile> {
             }
             Ok(JsonObject { map: m, .. }) => Ok(keys
                 .iter()
-                .map(|k| match json_path(&m, k) {
-                    None | Some(serde_json::Value::Null) => String::new(),
-                    Some(serde_json::Value::String(s)) => s.clone(),
-                    Some(v) => v.to_string(),
-                })
+                .map(|k| json_path(&m, k).map(|v| json_cell(&v)).unwrap_or_default())
                 .map(Cow::Owned)
                 .collect()),
             Err(e) => Err(("malformed", e)),
@@ -1483,6 +1501,49 @@ mod tests {
             );
         }
         assert!(matches!(&rows[4].1, Err(("malformed", e)) if e.starts_with("invalid JSON")));
+    }
+
+    #[test]
+    fn json_numbers_keep_every_digit_they_were_written_with() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.jsonl");
+        let lines = [
+            // Past u64 (a double would read 20250401000000000000), within u64, negative,
+            // a decimal, nested, an escaped string, null, a boolean and an array.
+            r#"{"id":20250401000000000001,"评分":4.50,"o":{"n":[1, 98765432109876543210]},"内容":"漏\"水\"","x":null,"b":true}"#,
+            r#"{"id":1765432109876543210,"评分":-3,"o":{"n":[]},"内容":"a\u4e00","x":[1, 2]}"#,
+        ];
+        std::fs::write(&p, lines.join("\n")).unwrap();
+        let keys = ["id", "评分", "o.n.1", "内容", "x", "b"];
+        let cells = |p: &Path| -> Vec<Vec<String>> {
+            let f = open(p, Format::Jsonl, Encoding::Utf8, b',', &keys, &[]).unwrap();
+            let order: Vec<usize> = keys
+                .iter()
+                .map(|k| f.header.iter().position(|h| h == k).unwrap())
+                .collect();
+            f.into_rows()
+                .map(|r| {
+                    let c = r.cells.unwrap();
+                    order.iter().map(|&i| c[i].to_string()).collect()
+                })
+                .collect()
+        };
+        let want = vec![
+            vec![
+                "20250401000000000001",
+                "4.50",
+                "98765432109876543210",
+                "漏\"水\"",
+                "",
+                "true",
+            ],
+            vec!["1765432109876543210", "-3", "", "a一", "[1, 2]", ""],
+        ];
+        assert_eq!(cells(&p), want);
+        // The same records as one JSON array, pretty-printed over several lines.
+        let q = dir.path().join("b.json");
+        std::fs::write(&q, format!("[\n  {},\n  {}\n]\n", lines[0], lines[1])).unwrap();
+        assert_eq!(cells(&q), want);
     }
 
     #[test]

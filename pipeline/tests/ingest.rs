@@ -1646,11 +1646,49 @@ fn unmasked_identifier(text: &str) -> Option<String> {
 }
 
 proptest::proptest! {
-    // 40 damaged cities (or registers) a run (PROPTEST_CASES=n for more).
+    // 40 cases of each property a run (PROPTEST_CASES=n for more).
     #![proptest_config(proptest::prelude::ProptestConfig {
         cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(40),
         ..proptest::prelude::ProptestConfig::default()
     })]
+
+    /// A byte that is not ASCII written over any byte of a data row but its line end (a
+    /// damaged character: a field cut mid-character, a flipped bit; in JSON Lines, any
+    /// line) costs at most that row:
+    /// the file is still read and reads as many rows as the clean one — the hotline in GBK
+    /// and in UTF-8 (`auto`), the grid's JSON Lines (`utf-8`). No ASCII byte is swallowed by
+    /// the damage, so the rows keep their bounds. Before session 37 one such byte in a
+    /// UTF-8 file's first 64 KB refused the file or had it read as GBK.
+    #[test]
+    fn a_damaged_character_in_a_row_never_costs_the_file(
+        at in proptest::prelude::any::<usize>(),
+        byte in 0x80u8..=0xFF,
+        which in 0usize..3,
+    ) {
+        let (rel, name, clean) = match which {
+            0 => ("exports/hotline/12345_2025-03.csv", "12345_2025-03.csv", gbk(&hotline_march())),
+            1 => ("exports/hotline/12345_2025-03.csv", "12345_2025-03.csv", hotline_march().into_bytes()),
+            _ => ("exports/grid/grid_2025-03.jsonl", "grid_2025-03.jsonl", grid_jsonl().into_bytes()),
+        };
+        // Past the CSV header; a JSON Lines file's first object too may be damaged (its
+        // header is then the next object's keys).
+        let body = match which {
+            2 => 0,
+            _ => clean.iter().position(|&b| b == b'\n').unwrap() + 1,
+        };
+        let at = body + at % (clean.len() - body);
+        proptest::prop_assume!(clean[at] != b'\n' && clean[at] != b'\r');
+        let mut bytes = clean.clone();
+        bytes[at] = byte;
+        let c = city();
+        write(c.dir.path(), rel, &bytes);
+        // `run` holds that no file is refused and every row read is accounted for.
+        let damaged = run(&c);
+        let c0 = city();
+        write(c0.dir.path(), rel, &clean);
+        let clean_run = run(&c0);
+        proptest::prop_assert_eq!(file(&damaged, name).rows, file(&clean_run, name).rows);
+    }
 
     /// Exports damaged at random still ingest: each file is loaded row by row or reported
     /// unreadable, every row read is loaded, quarantined or a duplicate, the lake holds
@@ -2945,50 +2983,4 @@ fn a_ticket_whose_time_moves_to_another_month_is_held_once() {
         .collect();
     assert_eq!(months, ["2025-02", "2025-03", "2025-01"]);
     assert_eq!(s.moved_month, 3, "{before:?}");
-}
-
-proptest::proptest! {
-    // 40 damaged characters a run (PROPTEST_CASES=n for more).
-    #![proptest_config(proptest::prelude::ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(40),
-        ..proptest::prelude::ProptestConfig::default()
-    })]
-
-    /// A byte that is not ASCII written over any byte of a data row but its line end (a
-    /// damaged character: a field cut mid-character, a flipped bit; in JSON Lines, any
-    /// line) costs at most that row:
-    /// the file is still read and reads as many rows as the clean one — the hotline in GBK
-    /// and in UTF-8 (`auto`), the grid's JSON Lines (`utf-8`). No ASCII byte is swallowed by
-    /// the damage, so the rows keep their bounds. Before session 37 one such byte in a
-    /// UTF-8 file's first 64 KB refused the file or had it read as GBK.
-    #[test]
-    fn a_damaged_character_in_a_row_never_costs_the_file(
-        at in proptest::prelude::any::<usize>(),
-        byte in 0x80u8..=0xFF,
-        which in 0usize..3,
-    ) {
-        let (rel, name, clean) = match which {
-            0 => ("exports/hotline/12345_2025-03.csv", "12345_2025-03.csv", gbk(&hotline_march())),
-            1 => ("exports/hotline/12345_2025-03.csv", "12345_2025-03.csv", hotline_march().into_bytes()),
-            _ => ("exports/grid/grid_2025-03.jsonl", "grid_2025-03.jsonl", grid_jsonl().into_bytes()),
-        };
-        // Past the CSV header; a JSON Lines file's first object too may be damaged (its
-        // header is then the next object's keys).
-        let body = match which {
-            2 => 0,
-            _ => clean.iter().position(|&b| b == b'\n').unwrap() + 1,
-        };
-        let at = body + at % (clean.len() - body);
-        proptest::prop_assume!(clean[at] != b'\n' && clean[at] != b'\r');
-        let mut bytes = clean.clone();
-        bytes[at] = byte;
-        let c = city();
-        write(c.dir.path(), rel, &bytes);
-        // `run` holds that no file is refused and every row read is accounted for.
-        let damaged = run(&c);
-        let c0 = city();
-        write(c0.dir.path(), rel, &clean);
-        let clean_run = run(&c0);
-        proptest::prop_assert_eq!(file(&damaged, name).rows, file(&clean_run, name).rows);
-    }
 }

@@ -909,34 +909,35 @@ fn text_lines(mut input: impl BufRead) -> impl Iterator<Item = (usize, std::io::
 /// A JSON object, and the first key it gives twice: a damaged export can turn one key into
 /// another (`openid` into a second `id`), and the record is then ambiguous (a map keeps the
 /// last value silently).
-struct JsonObject {
-    map: JsonMap,
+struct JsonObject<'a> {
+    map: JsonMap<'a>,
     twice: Option<String>,
 }
 
-/// An object's values as their JSON text: a number keeps every digit it was written with
-/// (a 20-digit ticket number is past what a `u64` holds, and parsed it came back as a
-/// rounded double, quarantined as a number a spreadsheet shortened).
-type JsonMap = std::collections::BTreeMap<String, Box<serde_json::value::RawValue>>;
+/// An object's values as their JSON text, borrowed from the line: a number keeps every
+/// digit it was written with (a 20-digit ticket number is past what a `u64` holds, and
+/// parsed it came back as a rounded double, quarantined as a number a spreadsheet
+/// shortened).
+type JsonMap<'a> = std::collections::BTreeMap<String, &'a serde_json::value::RawValue>;
 
-impl<'de> serde::Deserialize<'de> for JsonObject {
+impl<'de> serde::Deserialize<'de> for JsonObject<'de> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         struct Visitor;
         impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = JsonObject;
+            type Value = JsonObject<'de>;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a JSON object")
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
                 mut a: A,
-            ) -> std::result::Result<JsonObject, A::Error> {
+            ) -> std::result::Result<JsonObject<'de>, A::Error> {
                 let mut o = JsonObject {
                     map: JsonMap::new(),
                     twice: None,
                 };
                 while let Some((k, v)) =
-                    a.next_entry::<String, Box<serde_json::value::RawValue>>()?
+                    a.next_entry::<String, &'de serde_json::value::RawValue>()?
                 {
                     if o.map.contains_key(&k) {
                         o.twice.get_or_insert_with(|| k.clone());
@@ -952,7 +953,7 @@ impl<'de> serde::Deserialize<'de> for JsonObject {
 
 /// A JSON Lines record's object, or why it is none. A value that is no object is not quoted
 /// (it may be anything, an identifier too).
-fn json_object(line: &str) -> std::result::Result<JsonObject, String> {
+fn json_object(line: &str) -> std::result::Result<JsonObject<'_>, String> {
     serde_json::from_str::<JsonObject>(line).map_err(|e| match e.classify() {
         serde_json::error::Category::Data => "not a JSON object".to_owned(),
         _ => format!("invalid JSON: {e}"),
@@ -962,33 +963,39 @@ fn json_object(line: &str) -> std::result::Result<JsonObject, String> {
 /// The value of `key` in a JSON object: its own key, else a dotted path into nested objects
 /// and arrays (`location.address`, `createTime.$date`, `images.0`), as platforms export
 /// records with their parts nested.
-fn json_path<'v>(m: &'v JsonMap, key: &str) -> Option<Cow<'v, serde_json::value::RawValue>> {
+fn json_path<'a>(m: &JsonMap<'a>, key: &str) -> Option<&'a serde_json::value::RawValue> {
     if let Some(v) = m.get(key) {
-        return Some(Cow::Borrowed(&**v));
+        return Some(v);
     }
     let mut parts = key.split('.');
-    let mut v: Box<serde_json::value::RawValue> = m.get(parts.next()?)?.clone();
+    let mut v = *m.get(parts.next()?)?;
     for part in parts {
         let text = v.get().trim_start();
         v = if text.starts_with('{') {
-            serde_json::from_str::<JsonMap>(text).ok()?.remove(part)?
+            *serde_json::from_str::<JsonMap<'a>>(v.get())
+                .ok()?
+                .get(part)?
         } else if text.starts_with('[') {
-            let mut a: Vec<Box<serde_json::value::RawValue>> = serde_json::from_str(text).ok()?;
-            let i = part.parse::<usize>().ok()?;
-            (i < a.len()).then(|| a.swap_remove(i))?
+            let a: Vec<&'a serde_json::value::RawValue> = serde_json::from_str(v.get()).ok()?;
+            *a.get(part.parse::<usize>().ok()?)?
         } else {
             return None;
         };
     }
-    Some(Cow::Owned(v))
+    Some(v)
 }
 
 /// A JSON value as a cell: a string's text, nothing for null, and any other value as it is
 /// written (a number with all its digits).
 fn json_cell(v: &serde_json::value::RawValue) -> String {
     let text = v.get().trim();
-    if text.starts_with('"') {
-        serde_json::from_str::<String>(text).unwrap_or_default()
+    if let Some(inner) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        // Without an escape the text between the quotes is the string (the parser has
+        // checked it); only an escaped one is parsed again.
+        match inner.contains('\\') {
+            false => inner.to_owned(),
+            true => serde_json::from_str::<String>(text).unwrap_or_default(),
+        }
     } else if text == "null" {
         String::new()
     } else {
@@ -1029,31 +1036,34 @@ fn json_lines(path: &Path, enc: Encoding) -> Result<JsonLines> {
 
 fn open_jsonl(path: &Path, enc: Encoding, wanted: &[&str]) -> Result<OpenFile> {
     let mut lines = json_lines(path, enc)?;
-    // The header: the first object's keys (and the nested ones asked for that it holds),
-    // then the keys asked for that it lacks. The object is looked for among the first
-    // lines, as a CSV header is: a damaged first line (cut, or two records run together)
-    // is a row quarantined as malformed, not the loss of the file.
+    // The header: the first object's keys, then the keys asked for that it or the other
+    // objects of the file's first ten lines hold (nested ones too), then the keys asked for
+    // that none of them holds. The objects are looked for among the first lines, as a CSV
+    // header is: a damaged first line (cut, two records run together, a key's character
+    // damaged) is a row quarantined as malformed or lacking that key, not the loss of the
+    // file; a key no object there holds (a renamed one) still refuses it.
     let mut head = vec![];
-    let mut first = None;
-    while first.is_none() && head.len() < HEADER_ROWS_SEARCHED {
+    let mut first: Option<Vec<String>> = None;
+    while head.len() < HEADER_ROWS_SEARCHED {
         let Some(line) = lines.next() else { break };
         if let (_, Ok(text)) = &line {
-            first = json_object(text.trim().trim_start_matches('\u{feff}')).ok();
+            if let Ok(o) = json_object(text.trim().trim_start_matches('\u{feff}')) {
+                let keys = first.get_or_insert_with(|| o.map.keys().cloned().collect());
+                for k in wanted {
+                    if !keys.iter().any(|h| h == k) && json_path(&o.map, k).is_some() {
+                        keys.push((*k).to_owned());
+                    }
+                }
+            }
         }
         head.push(line);
     }
     let mut header: Vec<String> = vec![];
-    let declared = match (&first, head.first()) {
+    let declared = match (first, head.first()) {
         // No object at all: an export of a night with nothing to report.
         (_, None) => None,
-        (Some(o), _) => {
-            header = o.map.keys().cloned().collect();
-            // A nested key the first object holds is declared by it too.
-            for k in wanted {
-                if !o.map.contains_key(*k) && json_path(&o.map, k).is_some() {
-                    header.push((*k).to_owned());
-                }
-            }
+        (Some(keys), _) => {
+            header = keys;
             Some(header.len())
         }
         (None, Some((_, Err(e)))) => return Err(source_err(path, format!("unreadable: {e}"))),
@@ -1094,7 +1104,7 @@ fn open_jsonl(path: &Path, enc: Encoding, wanted: &[&str]) -> Result<OpenFile> {
             }
             Ok(JsonObject { map: m, .. }) => Ok(keys
                 .iter()
-                .map(|k| json_path(&m, k).map(|v| json_cell(&v)).unwrap_or_default())
+                .map(|k| json_path(&m, k).map(json_cell).unwrap_or_default())
                 .map(Cow::Owned)
                 .collect()),
             Err(e) => Err(("malformed", e)),
@@ -1568,6 +1578,15 @@ mod tests {
         assert!(malformed(&rows[0].1) && malformed(&rows[1].1));
         assert_eq!(rows[2].1.as_deref().unwrap(), ["G4", "oX_4", "电梯坏了"]);
         assert_eq!(rows[3].1.as_deref().unwrap(), ["G5", "", "停水"]);
+        // A key of the first object damaged: the key asked for is declared by the next.
+        std::fs::write(
+            &p,
+            "{\"id\":\"G1\",\"内\u{FFFD}\":\"x\"}\n{\"id\":\"G2\",\"内容\":\"漏水\"}\n",
+        )
+        .unwrap();
+        let f = open(&p, Format::Jsonl, Encoding::Utf8, b',', &["内容"], &[]).unwrap();
+        assert_eq!(f.header, vec!["id", "内\u{FFFD}", "内容"]);
+        assert_eq!(f.declared, 3);
         // No object among the first ten lines: not JSON Lines at all.
         std::fs::write(&p, "编号,内容\n".repeat(12)).unwrap();
         let e = open(&p, Format::Jsonl, Encoding::Utf8, b',', &[], &[])

@@ -1003,6 +1003,53 @@ fn a_header_without_the_needed_columns_is_an_error_naming_them() {
     assert_eq!((pet.changed, pet.duplicates), (0, petitions_loaded));
 }
 
+#[test]
+fn a_damaged_header_is_read_against_the_sources_previous_header() {
+    // An April export whose header lost a byte inside 来电时间 (GBK): the name ends in an
+    // undecodable character, and the file has no column for a field every row needs.
+    let april = [
+        HOTLINE_HEADER,
+        "H021,2025-03-29 10:00:00,13812345678,阳光花园,电梯又坏了,电梯故障,,办理中,",
+        "H022,2025-03-30 08:30:00,13700000000,锦绣江南小区8幢,停水,停水,,办理中,",
+    ]
+    .join("\n");
+    let mut damaged = gbk(&april);
+    let at = gbk("工单编号,来电时").len() - 1;
+    damaged.remove(at);
+    let write_april = |c: &City| write(c.dir.path(), "exports/hotline/12345_2025-04.csv", &damaged);
+
+    // Without an earlier file of the source, the file is refused, as before.
+    let first = city();
+    std::fs::remove_file(first.dir.path().join("exports/hotline/12345_2025-03.csv")).unwrap();
+    write_april(&first);
+    let s = ingest(&first.cfg, &first.keys, as_of(), false).unwrap();
+    let f = file(&s, "12345_2025-04.csv");
+    let e = f.error.as_deref().unwrap_or_default();
+    assert!(e.contains("received_at (来电时间)"), "{e}");
+    assert_eq!((f.rows, f.loaded), (0, 0));
+
+    // After the March export, whose header is the same layout, it loads every row.
+    let c = city();
+    run(&c);
+    write_april(&c);
+    let s = run(&c);
+    let f = file(&s, "12345_2025-04.csv");
+    assert_eq!((f.rows, f.loaded), (2, 2), "{f:?}");
+    assert_eq!(f.renamed_columns.len(), 1, "{f:?}");
+    assert!(f.renamed_columns[0].starts_with("第2列 \"来电"), "{f:?}");
+    assert!(f.renamed_columns[0].ends_with("\" as 来电时间"), "{f:?}");
+    let recs = records(&c);
+    let h21 = &recs["hotline:H021"].1;
+    let march_29 = NaiveDate::from_ymd_opt(2025, 3, 29).unwrap();
+    let at_10 = march_29.and_hms_opt(10, 0, 0).unwrap();
+    let local = chrono::DateTime::from_timestamp_millis(h21.received_at)
+        .unwrap()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .naive_local();
+    assert_eq!(local, at_10);
+    assert_eq!(h21.compound_id.as_deref(), Some("C1"));
+}
+
 /// The columns of a petition register in the tests that build their own workbooks.
 const REGISTER_HEADER: [&str; 7] = [
     "信访编号",

@@ -134,6 +134,14 @@ pub(crate) fn print_summary(s: &IngestSummary) {
             println!("  {:>6} rows  {}", c.rows, c.label);
         }
     }
+    for f in s.files.iter().filter(|f| !f.renamed_columns.is_empty()) {
+        println!(
+            "warning: {}: damaged column names read as the source's previous header's: {} \
+             (fix the export, or add the name to the source's columns if it is a new one)",
+            f.file,
+            f.renamed_columns.join(", ")
+        );
+    }
     for f in s.files.iter().filter(|f| !f.missing_columns.is_empty()) {
         println!(
             "warning: {} has no column for {}: empty in every row",

@@ -156,6 +156,12 @@ fn show(p: &weaksignal_pipeline::ingest::preview::Preview) -> Option<String> {
     for (reason, (n, first)) in &p.quarantined {
         println!("      {n:>5} {reason} (first: {first})");
     }
+    if !p.renamed_columns.is_empty() {
+        println!(
+            "      damaged column names read as the source's previous header's: {}",
+            p.renamed_columns.join(", ")
+        );
+    }
     if !p.missing_columns.is_empty() {
         println!("      no column for {}", p.missing_columns.join("; "));
     }

@@ -6,6 +6,7 @@
 //! duplicate. Unchanged files are skipped by content hash.
 
 pub mod datetime;
+pub mod header;
 mod placed;
 pub mod preview;
 pub mod readers;
@@ -81,6 +82,10 @@ pub struct FileStats {
     /// fields are empty in every row of the file (a renamed column, usually).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing_columns: Vec<String>,
+    /// Columns whose damaged names were read as the source's previous header's (see
+    /// [`header`]), as `第N列 "name" as 来电时间`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub renamed_columns: Vec<String>,
     /// Sheets of a workbook with rows that were not read (their columns differ from the
     /// first sheet's), as `name (N rows, …)`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -512,6 +517,33 @@ const fn field(name: &str) -> usize {
 pub(crate) fn same_name(header: &str, configured: &str) -> bool {
     let bare = |s: &str| normalized(s).replace(' ', "");
     bare(header) == bare(configured)
+}
+
+/// Reads the damaged names of `opened`'s header as the source's previous header's
+/// (`previous`, see [`header`]) when it lacks a configured column; what was read so, as the
+/// summary shows it.
+pub(crate) fn read_damaged_names(
+    src: &Source,
+    opened: &mut readers::OpenFile,
+    previous: Option<&Vec<String>>,
+) -> Vec<String> {
+    let Some(previous) = previous else {
+        return vec![];
+    };
+    let (required, optional) = missing_columns(src, &opened.header);
+    if required.is_empty() && optional.is_empty() {
+        return vec![];
+    }
+    let renamed = header::repaired(src, &opened.header, previous);
+    for r in &renamed {
+        opened.header[r.column].clone_from(&r.now);
+    }
+    (renamed.iter())
+        .map(|r| {
+            let was = masked(normalized_free_text(&r.was)).into_owned();
+            header::Renamed { was, ..r.clone() }.to_string()
+        })
+        .collect()
 }
 
 /// The mapped fields the header has no column for: the first list those every row needs
@@ -1579,6 +1611,10 @@ struct State {
     /// moved cells (see [`shape`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     shapes: BTreeMap<String, shape::ShapeHistory>,
+    /// Source name → the header of its last file loaded (as the quarantine shows it), for
+    /// reading a damaged header against it (see [`header`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    headers: BTreeMap<String, Vec<String>>,
     /// How the lake's texts were last masked ([`remask::masking`]; empty before session 30).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     masked_with: String,
@@ -2226,7 +2262,7 @@ pub fn ingest(
             Fate::ReadAgain(why) => st.read_again = Some(why.clone()),
             Fate::Read => {}
         }
-        let opened = match open_source(src, path) {
+        let mut opened = match open_source(src, path) {
             Ok(o) => o,
             Err(e) => {
                 warn!("{e}");
@@ -2235,6 +2271,10 @@ pub fn ingest(
                 continue;
             }
         };
+        st.renamed_columns = read_damaged_names(src, &mut opened, state.headers.get(&src.name));
+        if !st.renamed_columns.is_empty() {
+            warn!(file = %path.display(), "damaged column names read as the source's previous header's: {}", st.renamed_columns.join(", "));
+        }
         // A column every row needs must be declared; the others may be in later rows only.
         let declared = &opened.header[..opened.declared.min(opened.header.len())];
         let (required, _) = missing_columns(src, declared);
@@ -2511,6 +2551,7 @@ pub fn ingest(
         if let Some(own) = learned.get() {
             (state.shapes.entry(src.name.clone()).or_default()).absorb(header, own);
         }
+        state.headers.insert(src.name.clone(), header.clone());
         {
             let st = &mut summary.files[file_idx];
             (st.far_dates, st.far_date_first) = far_months(&std::mem::take(&mut st.months));

@@ -56,6 +56,9 @@ pub struct Preview {
     pub out_of_order_first: Option<String>,
     /// Mapped columns the file lacks (empty in every row).
     pub missing_columns: Vec<String>,
+    /// Columns whose damaged names would be read as the source's previous header's (see
+    /// [`super::header`]).
+    pub renamed_columns: Vec<String>,
     /// Why the file cannot be read or mapped at all.
     pub error: Option<String>,
 }
@@ -101,7 +104,9 @@ pub fn preview(cfg: &Config, as_of: NaiveDate, max_rows: usize) -> Result<Vec<Pr
             Ok(path) => {
                 p.file = path.display().to_string();
                 let history = state.shapes.get(&src.name);
-                if let Err(e) = preview_file(&ctx, si, &path, max_rows, history, &mut p) {
+                let previous = state.headers.get(&src.name);
+                if let Err(e) = preview_file(&ctx, si, &path, max_rows, history, previous, &mut p)
+                {
                     p.error = Some(e);
                 }
             }
@@ -119,11 +124,13 @@ fn preview_file(
     path: &std::path::Path,
     max_rows: usize,
     history: Option<&ShapeHistory>,
+    previous: Option<&Vec<String>>,
     p: &mut Preview,
 ) -> std::result::Result<(), String> {
     let src = &ctx.config.sources[si];
     // The reader's errors name the file.
-    let opened = open_source(src, path).map_err(|e| e.to_string())?;
+    let mut opened = open_source(src, path).map_err(|e| e.to_string())?;
+    p.renamed_columns = super::read_damaged_names(src, &mut opened, previous);
     let declared = &opened.header[..opened.declared.min(opened.header.len())];
     let (required, _) = missing_columns(src, declared);
     if !required.is_empty() {

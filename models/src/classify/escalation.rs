@@ -90,9 +90,11 @@ pub struct Metrics {
     pub auc_by_forest_depth: Vec<(usize, f64)>,
     /// Validation AUC of the chosen model.
     pub auc_valid: f64,
-    /// Brier score of the calibrated validation probabilities.
+    /// Brier score of the calibrated validation probabilities, each calibrated on the other
+    /// half of the validation dates (see [`cross_fitted_brier`]).
     pub brier_valid: f64,
-    /// Brier score of always predicting the base rate (what the model must beat).
+    /// Brier score of always predicting the base rate of the other half of the validation
+    /// dates (what the model must beat).
     pub brier_base_rate: f64,
 }
 
@@ -357,6 +359,41 @@ pub fn auc(score: &[f64], y: &[bool]) -> f64 {
     (rank_sum - n_pos * (n_pos + 1.0) / 2.0) / (n_pos * n_neg)
 }
 
+/// The Brier scores of Platt's calibration of `score` and of the base rate, each on rows it
+/// was not fitted on: the dates are split in two folds, alternately in date order (a week's
+/// rows are not independent, so they stay together), and each fold is scored with the
+/// calibration and the base rate fitted on the other. Fitted and scored on the same rows,
+/// the calibration could always match the base rate's Brier score (a flat line at the base
+/// rate is one of its fits), so a model without skill would pass a gate that asks it to beat
+/// the base rate. With a single date there is nothing to hold out: both are fitted and
+/// scored on every row.
+pub fn cross_fitted_brier(score: &[f64], y: &[bool], dates: &[NaiveDate]) -> (f64, f64) {
+    let mut uniq: Vec<NaiveDate> = dates.to_vec();
+    uniq.sort();
+    uniq.dedup();
+    let fold_of = |d: &NaiveDate| uniq.binary_search(d).map_or(0, |k| k % 2);
+    let folds: Vec<usize> = dates.iter().map(fold_of).collect();
+    let fitted = |k: usize| {
+        let rows: Vec<usize> = (0..y.len())
+            .filter(|&i| uniq.len() < 2 || folds[i] != k)
+            .collect();
+        let s: Vec<f64> = rows.iter().map(|&i| score[i]).collect();
+        let t: Vec<bool> = rows.iter().map(|&i| y[i]).collect();
+        let base = t.iter().filter(|&&v| v).count() as f64 / t.len().max(1) as f64;
+        (platt(&s, &t), base)
+    };
+    let by_fold = [fitted(0), fitted(1)];
+    let (mut model, mut base) = (0.0, 0.0);
+    for i in 0..y.len() {
+        let ((a, b), rate) = by_fold[folds[i]];
+        let t = f64::from(u8::from(y[i]));
+        model += (sigmoid(a * score[i] + b) - t).powi(2);
+        base += (rate - t).powi(2);
+    }
+    let n = y.len().max(1) as f64;
+    (model / n, base / n)
+}
+
 /// Platt scaling: fits p = σ(a·s + b) by damped Newton steps (a small ridge keeps a nearly
 /// separable validation set from sending `a` to infinity) with Platt's smoothed targets.
 pub fn platt(score: &[f64], y: &[bool]) -> (f64, f64) {
@@ -599,16 +636,8 @@ impl EscalationModel {
             }
         }
         let (pa, pb) = platt(&s_valid, &yva);
-        let base = yva.iter().filter(|&&v| v).count() as f64 / yva.len() as f64;
-        let brier = |prob: &dyn Fn(usize) -> f64| {
-            yva.iter()
-                .enumerate()
-                .map(|(i, &t)| (prob(i) - f64::from(u8::from(t))).powi(2))
-                .sum::<f64>()
-                / yva.len() as f64
-        };
-        let brier_valid = brier(&|i| sigmoid(pa * s_valid[i] + pb));
-        let brier_base_rate = brier(&|_| base);
+        let dva: Vec<NaiveDate> = va.iter().map(|&i| dates[i]).collect();
+        let (brier_valid, brier_base_rate) = cross_fitted_brier(&s_valid, &yva, &dva);
         let valid: Vec<(usize, f64)> = va
             .iter()
             .zip(&s_valid)
@@ -778,6 +807,41 @@ mod tests {
         let (a, b) = platt(&s, &y);
         assert!((a - 2.0).abs() < 0.2, "a = {a}");
         assert!((b + 1.0).abs() < 0.2, "b = {b}");
+    }
+
+    #[test]
+    fn a_score_without_skill_does_not_beat_the_base_rate_out_of_its_calibrations_sample() {
+        // Twelve weekly dates of 150 rows, 4 % positive, and a score that knows nothing of
+        // them (two unrelated low-discrepancy sequences).
+        let d0 = NaiveDate::from_ymd_opt(2025, 1, 5).unwrap_or_default();
+        let (mut s, mut y, mut dates) = (vec![], vec![], vec![]);
+        for i in 0..1800 {
+            s.push((i as f64 * 0.754_877_666_2).fract());
+            y.push((i as f64 * 0.618_033_988_75).fract() < 0.04);
+            dates.push(d0 + chrono::Duration::days(7 * (i / 150) as i64));
+        }
+        let brier = |p: &dyn Fn(usize) -> f64| {
+            (0..y.len())
+                .map(|i| (p(i) - f64::from(u8::from(y[i]))).powi(2))
+                .sum::<f64>()
+                / y.len() as f64
+        };
+        // Fitted and scored on the same rows, the calibration beats the base rate.
+        let (a, b) = platt(&s, &y);
+        let rate = y.iter().filter(|&&v| v).count() as f64 / y.len() as f64;
+        assert!(brier(&|i| sigmoid(a * s[i] + b)) < brier(&|_| rate));
+        // Out of sample it does not.
+        let (model, base) = cross_fitted_brier(&s, &y, &dates);
+        assert!(model >= base, "{model} against {base}");
+        // A score that knows the outcome beats it out of sample too.
+        let knowing: Vec<f64> = y.iter().map(|&t| f64::from(u8::from(t))).collect();
+        let (model, base) = cross_fitted_brier(&knowing, &y, &dates);
+        assert!(model < 0.5 * base, "{model} against {base}");
+        // One date: fitted and scored on every row.
+        let one = vec![d0; y.len()];
+        let (model, base) = cross_fitted_brier(&s, &y, &one);
+        assert!((base - brier(&|_| rate)).abs() < 1e-12);
+        assert!((model - brier(&|i| sigmoid(a * s[i] + b))).abs() < 1e-12);
     }
 
     fn synthetic(n_dates: usize) -> (Array2<f64>, Vec<bool>, Vec<NaiveDate>) {

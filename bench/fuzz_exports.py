@@ -10,6 +10,8 @@ only the mutated file is read). An export is cut to a random run of its lines (i
 kept), then changed 1 to 30 times: bytes flipped, removed, inserted (quotes, separators, line
 breaks, 0xFF, a BOM, long numbers, bursts of up to 100,000 of one), copied from elsewhere,
 swapped, the file cut short; a workbook has one of its XML parts mutated inside a valid zip.
+With --header, only one byte of a CSV or JSON Lines file's header line is changed, removed
+or inserted: the damage a transfer does, against which a file should not be lost.
 
 Reported: rounds that crashed (exit code other than 0–3, a panic, or over 60 s) with the file
 kept in WORK_DIR/bad_*; files whose summary line breaks rows = loaded + quarantined +
@@ -62,6 +64,23 @@ def mutate(rnd, data):
     return bytes(d)
 
 
+def damaged_header(rnd, path):
+    """One byte of the header line changed, removed or inserted (the rows kept whole)."""
+    data = open(path, 'rb').read()
+    lines = data.split(b'\n')
+    k = rnd.randrange(1, min(len(lines), 400))
+    start = rnd.randrange(1, max(2, len(lines) - k))
+    h = bytearray(lines[0].rstrip(b'\r'))
+    i, op = rnd.randrange(len(h)), rnd.randrange(3)
+    if op == 0:
+        h[i] = rnd.randrange(256)
+    elif op == 1:
+        del h[i]
+    else:
+        h[i:i] = bytes([rnd.randrange(256)])
+    return b'\n'.join([bytes(h)] + lines[start:start + k])
+
+
 def damaged(rnd, path):
     data = open(path, 'rb').read()
     if path.endswith('.xlsx'):
@@ -90,6 +109,8 @@ def main():
     ap.add_argument('--rounds', type=int, default=300)
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--validate', action='store_true')
+    ap.add_argument('--header', action='store_true',
+                    help='damage one byte of a CSV or JSON Lines header line, nothing else')
     a = ap.parse_args()
     rnd = random.Random(a.seed)
     city = os.path.join(a.work, 'city')
@@ -102,7 +123,7 @@ def main():
     exports = os.path.join(a.demo_city, 'exports')
     sources = (sorted(glob.glob(exports + '/hotline/*.csv'))
                + sorted(glob.glob(exports + '/grid/*.jsonl'))
-               + sorted(glob.glob(exports + '/petition/*.xlsx')))
+               + ([] if a.header else sorted(glob.glob(exports + '/petition/*.xlsx'))))
     command = (['validate', '--config', config, '--preview-rows', '1000'] if a.validate
                else ['ingest', '--config', config])
     crashes, accounted, codes, refusals = 0, 0, {}, {}
@@ -113,7 +134,7 @@ def main():
             os.remove(f)
         out = os.path.join(os.path.dirname(src.replace(exports, city + '/exports')),
                            f'zz_fuzz{n}{ext}')
-        open(out, 'wb').write(damaged(rnd, src))
+        open(out, 'wb').write((damaged_header if a.header else damaged)(rnd, src))
         t = time.time()
         try:
             p = subprocess.run([a.bin] + command, capture_output=True, env=env, timeout=120)

@@ -1048,6 +1048,31 @@ fn a_damaged_header_is_read_against_the_sources_previous_header() {
         .naive_local();
     assert_eq!(local, at_10);
     assert_eq!(h21.compound_id.as_deref(), Some("C1"));
+
+    // A May export whose header lost the separator after 来电时间: one column fewer than its
+    // rows, which read under April's header, the caller's number keyed.
+    let may = [
+        HOTLINE_HEADER.replacen("来电时间,", "来电时间", 1).as_str(),
+        "H023,2025-03-30 09:00:00,13812345678,阳光花园,电梯又坏了,电梯故障,,办理中,",
+    ]
+    .join("\n");
+    write(
+        c.dir.path(),
+        "exports/hotline/12345_2025-05.csv",
+        &gbk(&may),
+    );
+    let s = run(&c);
+    let f = file(&s, "12345_2025-05.csv");
+    assert_eq!((f.rows, f.loaded, f.quarantined), (1, 1, 0), "{f:?}");
+    assert_eq!(
+        f.renamed_columns,
+        ["第2列 \"来电时间来电号码\" as 来电时间, 来电号码"]
+    );
+    let recs = records(&c);
+    assert_eq!(
+        recs["hotline:H023"].1.reporter_key,
+        recs["hotline:H021"].1.reporter_key
+    );
 }
 
 /// The columns of a petition register in the tests that build their own workbooks.
@@ -1735,6 +1760,42 @@ proptest::proptest! {
         write(c0.dir.path(), rel, &clean);
         let clean_run = run(&c0);
         proptest::prop_assert_eq!(file(&damaged, name).rows, file(&clean_run, name).rows);
+    }
+
+    /// One byte of a GBK hotline header changed, removed or inserted — anything but a line
+    /// break or a quote, which change where the header ends — costs no row once the source
+    /// has loaded a file: April's export reads against March's header and loads every row
+    /// the clean April export loads. Before session 38 most such files were refused whole.
+    #[test]
+    fn a_damaged_header_byte_never_costs_a_file_its_source_has_read_before(
+        at in proptest::prelude::any::<usize>(),
+        byte in proptest::prelude::any::<u8>(),
+        how in 0usize..3,
+    ) {
+        proptest::prop_assume!(!b"\r\n\"".contains(&byte));
+        let april = [
+            HOTLINE_HEADER,
+            "H021,2025-03-29 10:00:00,13812345678,阳光花园,电梯又坏了,电梯故障,,办理中,",
+            "H022,2025-03-30 08:30:00,13700000000,锦绣江南小区8幢,停水,停水,,办理中,不满意",
+        ]
+        .join("\n");
+        let clean = gbk(&april);
+        let mut bytes = clean.clone();
+        let at = at % gbk(HOTLINE_HEADER).len();
+        match how {
+            0 => bytes[at] = byte,
+            1 => {
+                bytes.remove(at);
+            }
+            _ => bytes.insert(at, byte),
+        }
+        let c = city();
+        run(&c);
+        write(c.dir.path(), "exports/hotline/12345_2025-04.csv", &bytes);
+        // `run` holds that no file is refused and every row read is accounted for.
+        let damaged = run(&c);
+        let f = file(&damaged, "12345_2025-04.csv");
+        proptest::prop_assert_eq!((f.rows, f.loaded), (2, 2), "{:?}", f);
     }
 
     /// Exports damaged at random still ingest: each file is loaded row by row or reported

@@ -9,16 +9,18 @@
 //! them, the file loads, and the summary says which columns were read so.
 //!
 //! It is strict on purpose, so that a new layout (a renamed, added or moved column) is still
-//! the configuration change it should be: the header must have as many columns as the
-//! previous one, differ from it in at most [`MAX_DAMAGED`] names and a quarter of its
-//! columns, and each differing name must look damaged (an undecodable character, or at most
-//! [`MAX_EDITS`] characters changed), must name no configured column and no other column of
-//! the previous header, and must stand where the previous header had a configured name this
-//! header lacks. Positional formats only (CSV, workbooks): a JSON object's keys have no
-//! positions.
+//! the configuration change it should be. The header must be the previous one column for
+//! column but for at most [`MAX_DAMAGED`] names (and a quarter of its columns) — or, in a CSV
+//! file, but for one separator lost (two names run together, one column fewer) or one
+//! inserted (a name cut in two, one column more), which also tells the width its rows have.
+//! Each damaged name must look damaged (an undecodable character, or at most [`MAX_EDITS`]
+//! characters changed), name no configured column and no other column of the previous
+//! header, and stand for a configured name this header lacks; a differing name where
+//! neither header has a configured one (an unmapped `受理人` now `受理员`) is left as it is.
+//! Not for JSON Lines: an object's keys have no positions.
 
 use super::same_name;
-use crate::config::Source;
+use crate::config::{Format, Source};
 
 /// At most this many names of a header are taken from the previous header.
 const MAX_DAMAGED: usize = 2;
@@ -29,69 +31,120 @@ const MAX_DAMAGED: usize = 2;
 /// ends in U+FFFD before the separator.
 const MAX_EDITS: usize = 2;
 
-/// A column read by the previous header's name.
+/// Columns of a file read by the previous header's names.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Renamed {
-    /// 0-based position.
+    /// 0-based position of the first, in the file's header.
     pub column: usize,
-    /// The name the file gives it.
-    pub was: String,
-    /// The previous header's name at that position.
-    pub now: String,
+    /// The names the file gives them: one, or two for a name a separator cut in two.
+    pub was: Vec<String>,
+    /// The previous header's names they are read as: one, or two for names run together.
+    pub now: Vec<String>,
 }
 
 impl std::fmt::Display for Renamed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "第{}列 {:?} as {}", self.column + 1, self.was, self.now)
+        let was: Vec<String> = self.was.iter().map(|w| format!("{w:?}")).collect();
+        match self.was.len() {
+            1 => write!(f, "第{}列", self.column + 1)?,
+            n => write!(f, "第{}–{}列", self.column + 1, self.column + n)?,
+        }
+        write!(f, " {} as {}", was.join(", "), self.now.join(", "))
     }
 }
 
-/// The names of `header` to read as `previous`'s (the source's last loaded header), or none
-/// when the two are not the same layout with a few damaged names (see the module's doc).
+/// A damaged header read against the previous one: the header to read the file with, and
+/// what was read so.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Repair {
+    /// The header the file's rows are read with.
+    pub header: Vec<String>,
+    /// The damaged names and what they are read as.
+    pub renamed: Vec<Renamed>,
+}
+
+/// How `header` reads against `previous` (the source's last loaded header), or `None` when
+/// the two are not the same layout with a few damaged names (see the module's doc).
 /// `header` is as the file has it; `previous` as the lake's state keeps it (masked like the
 /// quarantine's header, which leaves a column name as it is).
-pub fn repaired(src: &Source, header: &[String], previous: &[String]) -> Vec<Renamed> {
-    if src.format == crate::config::Format::Jsonl || header.len() != previous.len() {
-        return vec![];
+pub fn repaired(src: &Source, header: &[String], previous: &[String]) -> Option<Repair> {
+    let (n, m) = (header.len(), previous.len());
+    let same = |i: usize, j: usize| same_name(&header[i], &previous[j]);
+    let prefix = (0..n.min(m)).take_while(|&i| same(i, i)).count();
+    let suffix = (0..n.min(m))
+        .take_while(|&k| same(n - 1 - k, m - 1 - k))
+        .count();
+    // The pieces that differ, as (first column, columns) of the file and of the previous.
+    let pieces: Vec<((usize, usize), (usize, usize))> = match (src.format, n.cmp(&m)) {
+        (Format::Jsonl, _) => return None,
+        (_, std::cmp::Ordering::Equal) => (0..n)
+            .filter(|&i| !same(i, i))
+            .map(|i| ((i, 1), (i, 1)))
+            .collect(),
+        // A separator lost: one name of the file for two of the previous header.
+        (Format::Csv, std::cmp::Ordering::Less)
+            if n + 1 == m && prefix < n && prefix + suffix + 1 >= n =>
+        {
+            vec![((prefix, 1), (prefix, 2))]
+        }
+        // A separator inserted: two names of the file for one.
+        (Format::Csv, std::cmp::Ordering::Greater)
+            if n == m + 1 && prefix < m && prefix + suffix + 1 >= m =>
+        {
+            vec![((prefix, 2), (prefix, 1))]
+        }
+        _ => return None,
+    };
+    if pieces.is_empty() || pieces.len() > MAX_DAMAGED || pieces.len() * 4 > m {
+        return None;
     }
-    let differing: Vec<usize> = (0..header.len())
-        .filter(|&i| !same_name(&header[i], &previous[i]))
-        .collect();
-    if differing.is_empty() || differing.len() > MAX_DAMAGED || differing.len() * 4 > header.len()
-    {
-        return vec![];
-    }
-    let configured = |name: &str| (src.columns.values().flatten()).any(|n| same_name(name, n));
+    let configured = |name: &str| (src.columns.values().flatten()).any(|c| same_name(name, c));
     // A configured field the header has no column for, that `name` is one of the names of.
     let lacked = |name: &str| {
         (src.columns.values()).any(|names| {
-            names.iter().any(|n| same_name(name, n))
-                && !names.iter().any(|n| header.iter().any(|h| same_name(h, n)))
+            names.iter().any(|c| same_name(name, c))
+                && !names.iter().any(|c| header.iter().any(|h| same_name(h, c)))
         })
     };
     let looks_damaged = |was: &str, now: &str| {
         was.contains('\u{FFFD}') || {
-            let edits = strsim::levenshtein(was, now);
+            let edits = strsim::levenshtein(&was.replace(' ', ""), now);
             edits <= MAX_EDITS && edits < now.chars().count()
         }
     };
-    let mut out = vec![];
-    for i in differing {
-        let (was, now) = (&header[i], &previous[i]);
-        let damaged = !configured(was)
-            && !previous.iter().any(|p| same_name(was, p))
-            && lacked(now)
-            && looks_damaged(was, now);
-        if !damaged {
-            return vec![];
+    let mut renamed = vec![];
+    for ((at, width), (from, count)) in pieces {
+        let was = &header[at..at + width];
+        let now = &previous[from..from + count];
+        if width == count && !configured(&was[0]) && !configured(&now[0]) {
+            continue;
         }
-        out.push(Renamed {
-            column: i,
-            was: was.clone(),
-            now: now.clone(),
+        let damaged = (was.iter())
+            .all(|w| !configured(w) && !previous.iter().any(|p| same_name(w, p)))
+            && now.iter().any(|p| lacked(p))
+            && looks_damaged(&was.concat(), &now.concat());
+        if !damaged {
+            return None;
+        }
+        renamed.push(Renamed {
+            column: at,
+            was: was.to_vec(),
+            now: now.to_vec(),
         });
     }
-    out
+    if renamed.is_empty() {
+        return None;
+    }
+    let header = match n == m {
+        true => (0..n)
+            .map(|i| match renamed.iter().find(|r| r.column == i) {
+                Some(r) => r.now[0].clone(),
+                None => header[i].clone(),
+            })
+            .collect(),
+        false => previous.to_vec(),
+    };
+    Some(Repair { header, renamed })
 }
 
 #[cfg(test)]
@@ -125,29 +178,96 @@ mod tests {
 
     const PREVIOUS: &str = "工单编号,来电时间,派单时间,诉求地址,诉求内容,受理人,备注,来源";
 
+    /// The names the file's columns are read with, or `None`.
+    fn read(src: &Source, header: &str, previous: &str) -> Option<Vec<String>> {
+        repaired(src, &names(header), &names(previous)).map(|r| r.header)
+    }
+
     #[test]
     fn a_damaged_name_is_read_as_the_previous_headers_name_at_its_place() {
         let src = source(Format::Csv);
         let previous = names(PREVIOUS);
         // A GBK byte lost: the name ends in an undecodable character.
         let lost = names("工单编号,来电笠\u{FFFD},派单时间,诉求地址,诉求内容,受理人,备注,来源");
-        let r = repaired(&src, &lost, &previous);
-        assert_eq!(r.len(), 1);
-        assert_eq!((r[0].column, r[0].now.as_str()), (1, "来电时间"));
-        assert_eq!(r[0].to_string(), "第2列 \"来电笠\u{FFFD}\" as 来电时间");
+        let r = repaired(&src, &lost, &previous).unwrap_or_else(|| panic!("not read"));
+        assert_eq!(r.header, previous);
+        assert_eq!(r.renamed.len(), 1);
+        assert_eq!(
+            r.renamed[0].to_string(),
+            "第2列 \"来电笠\u{FFFD}\" as 来电时间"
+        );
         // A byte changed: one character another, in two names at once.
-        let changed = names("工单编号,来电时问,派单时间,诉求地止,诉求内容,受理人,备注,来源");
-        let r = repaired(&src, &changed, &previous);
-        assert_eq!(r.iter().map(|r| r.column).collect::<Vec<_>>(), [1, 3]);
+        let changed = "工单编号,来电时问,派单时间,诉求地止,诉求内容,受理人,备注,来源";
+        let r = repaired(&src, &names(changed), &previous).unwrap_or_else(|| panic!("not read"));
+        assert_eq!(
+            r.renamed.iter().map(|r| r.column).collect::<Vec<_>>(),
+            [1, 3]
+        );
+        assert_eq!(r.header, previous);
+        // An unmapped column renamed beside a damaged name is left as the file has it.
+        let changed = "工单编号,来电时问,派单时间,诉求地址,诉求内容,受理员,备注,来源";
+        let r = repaired(&src, &names(changed), &previous).unwrap_or_else(|| panic!("not read"));
+        assert_eq!(r.renamed.len(), 1);
+        assert_eq!(
+            (r.header[1].as_str(), r.header[5].as_str()),
+            ("来电时间", "受理员")
+        );
         // The same header in a workbook.
-        assert_eq!(repaired(&source(Format::Xlsx), &lost, &previous).len(), 1);
+        assert_eq!(
+            read(&source(Format::Xlsx), &lost.join(","), PREVIOUS),
+            Some(previous)
+        );
+    }
+
+    #[test]
+    fn a_separator_lost_or_inserted_in_a_csv_header_reads_the_previous_header() {
+        let src = source(Format::Csv);
+        let previous = names(PREVIOUS);
+        // Lost: two names run together, with the byte that replaced the separator.
+        for header in [
+            "工单编号,来电时间来电号码,诉求地址,诉求内容,受理人,备注,来源",
+            "工单编号,来电时间 派单时间,诉求地址,诉求内容,受理人,备注,来源",
+            "工单编号,来电时间k派单时间,诉求地址,诉求内容,受理人,备注,来源",
+            "工单编号吹缡奔\u{FFFD},派单时间,诉求地址,诉求内容,受理人,备注,来源",
+            "工单编号,来电时间,派单时间,诉求地址,诉求内容受理人,备注,来源",
+        ] {
+            let r = repaired(&src, &names(header), &previous);
+            if header.contains("来电号码") {
+                // Not the names of the previous header run together.
+                assert_eq!(r, None, "{header}");
+                continue;
+            }
+            let r = r.unwrap_or_else(|| panic!("not read: {header}"));
+            assert_eq!(r.header, previous, "{header}");
+            assert_eq!(r.renamed[0].now.len(), 2, "{header}");
+        }
+        // Inserted: a name cut in two.
+        let cut = "工单编号,来电,时间,派单时间,诉求地址,诉求内容,受理人,备注,来源";
+        let r = repaired(&src, &names(cut), &previous).unwrap_or_else(|| panic!("not read"));
+        assert_eq!(r.header, previous);
+        assert_eq!(
+            r.renamed[0].to_string(),
+            "第2–3列 \"来电\", \"时间\" as 来电时间"
+        );
+        // A workbook's cells have no separators to lose.
+        assert_eq!(read(&source(Format::Xlsx), cut, PREVIOUS), None);
+        // A column dropped at the end, or added, is a new layout.
+        assert_eq!(
+            read(
+                &src,
+                "工单编号,派单时间,诉求地址,诉求内容,受理人,备注,来源",
+                PREVIOUS
+            ),
+            None
+        );
+        assert_eq!(read(&src, &format!("{PREVIOUS},街道"), PREVIOUS), None);
+        assert_eq!(read(&src, "工单编号", "工单编号,来电时间"), None);
     }
 
     #[test]
     fn a_new_layout_is_not_taken_for_damage() {
         let src = source(Format::Csv);
-        let previous = names(PREVIOUS);
-        let refused = |header: &str| repaired(&src, &names(header), &previous).is_empty();
+        let refused = |header: &str| read(&src, header, PREVIOUS).is_none();
         // Nothing differs, or only a column no field is configured for.
         assert!(refused(PREVIOUS));
         assert!(refused(
@@ -157,7 +277,9 @@ mod tests {
         assert!(refused(
             "工单编号,来电日期,派单时间,诉求地址,诉求内容,受理人,备注,来源,街道"
         ));
-        assert!(refused("工单编号,来电日期,派单时间,诉求地址,诉求内容,受理人,备注"));
+        assert!(refused(
+            "工单编号,来电日期,派单时间,诉求地址,诉求内容,受理人,备注"
+        ));
         // Renamed to another configured column, or to another column of the layout.
         assert!(refused(
             "工单编号,派单时间,派单时间,诉求地址,诉求内容,受理人,备注,来源"
@@ -173,15 +295,20 @@ mod tests {
         assert!(refused(
             "工单编号,来电时问,派单时问,诉求地止,诉求内容,受理人,备注,来源"
         ));
-        let short = names("工单编号,来电时间,诉求内容");
-        let src3 = source(Format::Csv);
-        assert!(repaired(&src3, &names("工单编号,来电时问,诉求内容"), &short).is_empty());
+        assert_eq!(
+            read(
+                &src,
+                "工单编号,来电时问,诉求内容",
+                "工单编号,来电时间,诉求内容"
+            ),
+            None
+        );
         // The column the previous header names there is still found elsewhere.
         assert!(refused(
             "工单编号,来电时问,派单时间,诉求地址,诉求内容,来电时间,备注,来源"
         ));
         // JSON Lines keys have no positions.
-        let lost = names("工单编号,来电笠\u{FFFD},派单时间,诉求地址,诉求内容,受理人,备注,来源");
-        assert!(repaired(&source(Format::Jsonl), &lost, &previous).is_empty());
+        let lost = "工单编号,来电笠\u{FFFD},派单时间,诉求地址,诉求内容,受理人,备注,来源";
+        assert_eq!(read(&source(Format::Jsonl), lost, PREVIOUS), None);
     }
 }

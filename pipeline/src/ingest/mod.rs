@@ -534,14 +534,16 @@ pub(crate) fn read_damaged_names(
     if required.is_empty() && optional.is_empty() {
         return vec![];
     }
-    let renamed = header::repaired(src, &opened.header, previous);
-    for r in &renamed {
-        opened.header[r.column].clone_from(&r.now);
-    }
-    (renamed.iter())
+    let Some(repair) = header::repaired(src, &opened.header, previous) else {
+        return vec![];
+    };
+    opened.read_with_header(repair.header);
+    (repair.renamed.into_iter())
         .map(|r| {
-            let was = masked(normalized_free_text(&r.was)).into_owned();
-            header::Renamed { was, ..r.clone() }.to_string()
+            let was = (r.was.iter())
+                .map(|w| masked(normalized_free_text(w)).into_owned())
+                .collect();
+            header::Renamed { was, ..r }.to_string()
         })
         .collect()
 }
@@ -2551,7 +2553,15 @@ pub fn ingest(
         if let Some(own) = learned.get() {
             (state.shapes.entry(src.name.clone()).or_default()).absorb(header, own);
         }
-        state.headers.insert(src.name.clone(), header.clone());
+        // The source's header to read a damaged one against: this file's, unless it names
+        // fewer configured fields than the one kept (a damaged name read without repair).
+        let found = |h: &[String]| {
+            let (required, optional) = missing_columns(src, h);
+            src.columns.len() - required.len() - optional.len()
+        };
+        if (state.headers.get(&src.name)).is_none_or(|kept| found(header) >= found(kept)) {
+            state.headers.insert(src.name.clone(), header.clone());
+        }
         {
             let st = &mut summary.files[file_idx];
             (st.far_dates, st.far_date_first) = far_months(&std::mem::take(&mut st.months));

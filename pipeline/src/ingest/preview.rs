@@ -105,8 +105,7 @@ pub fn preview(cfg: &Config, as_of: NaiveDate, max_rows: usize) -> Result<Vec<Pr
                 p.file = path.display().to_string();
                 let history = state.shapes.get(&src.name);
                 let previous = state.headers.get(&src.name);
-                if let Err(e) = preview_file(&ctx, si, &path, max_rows, history, previous, &mut p)
-                {
+                if let Err(e) = preview_file(&ctx, si, &path, max_rows, history, previous, &mut p) {
                     p.error = Some(e);
                 }
             }

@@ -76,6 +76,17 @@ pub enum Rows {
 }
 
 impl OpenFile {
+    /// Reads the rows under `header` instead of the file's own: a damaged header line read
+    /// against its source's previous header (see [`super::header`]). A CSV file's rows are
+    /// then expected to have its width.
+    pub fn read_with_header(&mut self, header: Vec<String>) {
+        if let Rows::Blocks(blocks) = &mut self.rows {
+            blocks.layout = Layout::of(header.len(), blocks.layout.sep);
+        }
+        self.declared = header.len();
+        self.header = header;
+    }
+
     /// Every row in file order, parsed on this thread.
     pub fn into_rows(self) -> Box<dyn Iterator<Item = RawRow> + Send> {
         match self.rows {

@@ -264,6 +264,11 @@ pub struct Source {
     /// The CSV field separator: `,` unless the export uses another (`"\t"`, `";"`, `"|"`).
     #[serde(default = "default_delimiter")]
     pub delimiter: char,
+    /// The column names of a CSV export that has no header line, in file order: every line
+    /// is then a record (`header = ["工单编号", "来电时间", …]`). Unset, a file's own header
+    /// line names its columns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<Vec<String>>,
     /// Datetime formats to try: chrono syntax (local time, or an instant when it reads `%z`),
     /// or a named one: `excel` (serial days), `rfc3339`, `epoch_s`, `epoch_ms`.
     #[serde(default = "default_datetime_formats")]
@@ -416,6 +421,22 @@ impl Config {
                      line break, got {:?}",
                     s.name, s.delimiter
                 ));
+            }
+            if let Some(h) = &s.header {
+                if s.format != Format::Csv {
+                    p.push(format!(
+                        "source `{}`: `header` names the columns of a CSV export without a \
+                         header line; a {:?} source's files have their own",
+                        s.name, s.format
+                    ));
+                }
+                if h.iter().any(|n| n.trim().is_empty()) {
+                    p.push(format!("source `{}`: `header` has an empty name", s.name));
+                }
+                let mut seen = std::collections::BTreeSet::new();
+                for n in h.iter().filter(|n| !seen.insert(n.as_str())) {
+                    p.push(format!("source `{}`: `header` names `{n}` twice", s.name));
+                }
             }
             for f in &s.datetime_formats {
                 if !crate::ingest::datetime::NAMED_FORMATS.contains(&f.as_str())

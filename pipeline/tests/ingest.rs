@@ -117,7 +117,12 @@ const HOTLINE_HEADER: &str =
 /// The hotline export of March in GBK: good rows in several datetime formats, and one row
 /// for each quarantine reason a CSV row can have.
 fn hotline_march() -> String {
-    [
+    hotline_march_lines().join("\r\n") + "\r\n"
+}
+
+/// The lines of [`hotline_march`].
+fn hotline_march_lines() -> Vec<&'static str> {
+    vec![
         HOTLINE_HEADER,
         // 2: good, alias with full-width digits, phone number in the text
         "H001,2025-03-05 14:22:10,13812345678,建设路１２号3单元,电梯坏了困人 请回电13912345678,电梯问题,2025-03-06 09:00:00,已办结,不满意",
@@ -144,8 +149,6 @@ fn hotline_march() -> String {
         // 13: exact duplicate of row 2
         "H001,2025-03-05 14:22:10,13812345678,建设路１２号3单元,电梯坏了困人 请回电13912345678,电梯问题,2025-03-06 09:00:00,已办结,不满意",
     ]
-    .join("\r\n")
-        + "\r\n"
 }
 
 fn gbk(text: &str) -> Vec<u8> {
@@ -1073,6 +1076,78 @@ fn a_damaged_header_is_read_against_the_sources_previous_header() {
         recs["hotline:H023"].1.reporter_key,
         recs["hotline:H021"].1.reporter_key
     );
+}
+
+#[test]
+fn a_csv_export_without_a_header_line_reads_with_the_configured_header() {
+    // The March export as a system that writes no header line sends it, the source's
+    // `header` naming its columns: the same rows load and quarantine, numbered from line 1.
+    let with_header = city();
+    let expected = run(&with_header);
+    let c = city();
+    let body: Vec<&str> = hotline_march_lines().into_iter().skip(1).collect();
+    write_march(&c, &body);
+    let names: Vec<String> = HOTLINE_HEADER.split(',').map(str::to_owned).collect();
+    let mut cfg = c.cfg.clone();
+    cfg.sources[0].header = Some(names.clone());
+    let s = ingest(&cfg, &c.keys, as_of(), false).unwrap();
+    let (f, e) = (
+        file(&s, "12345_2025-03.csv"),
+        file(&expected, "12345_2025-03.csv"),
+    );
+    assert_eq!(f.error, None);
+    assert_eq!(
+        (f.rows, f.loaded, f.quarantined, f.duplicates),
+        (e.rows, e.loaded, e.quarantined, e.duplicates)
+    );
+    assert_eq!(f.quarantine_reasons, e.quarantine_reasons);
+    let (recs, before) = (records(&c), records(&with_header));
+    assert_eq!(recs.len(), before.len());
+    for (id, (channel, r)) in &recs {
+        let b = &before[id].1;
+        let shift = i64::from(*channel == Channel::Hotline);
+        assert_eq!(
+            (r.source_row, r.received_at),
+            (b.source_row - shift, b.received_at),
+            "{id}"
+        );
+        assert_eq!(
+            (&r.content, &r.reporter_key),
+            (&b.content, &b.reporter_key),
+            "{id}"
+        );
+    }
+
+    // A header naming no mapped column is the clear error a header line would give.
+    let mut wrong = cfg.clone();
+    wrong.sources[0].header = Some(names.iter().map(|n| format!("{n}x")).collect());
+    std::fs::remove_dir_all(c.dir.path().join("lake")).unwrap();
+    let s = ingest(&wrong, &c.keys, as_of(), false).unwrap();
+    let e = file(&s, "12345_2025-03.csv")
+        .error
+        .clone()
+        .unwrap_or_default();
+    assert!(e.contains("the header has no column for"), "{e}");
+
+    // Only CSV sources take one, with names that are not blank nor repeated.
+    let toml = std::fs::read_to_string(c.dir.path().join("weaksignal.toml")).unwrap();
+    let bad = toml.replacen(
+        "format = \"xlsx\"",
+        "format = \"xlsx\"\nheader = [\"信访编号\", \"信访编号\", \" \"]",
+        1,
+    );
+    assert_ne!(bad, toml);
+    write(c.dir.path(), "bad.toml", bad.as_bytes());
+    let e = Config::load(&c.dir.path().join("bad.toml"))
+        .unwrap_err()
+        .to_string();
+    for part in [
+        "names the columns of a CSV export",
+        "names `信访编号` twice",
+        "an empty name",
+    ] {
+        assert!(e.contains(part), "{part}: {e}");
+    }
 }
 
 /// The columns of a petition register in the tests that build their own workbooks.

@@ -68,6 +68,7 @@ fn same_seed_same_bytes_other_seed_other_city() {
                     b',',
                     &[],
                     &[],
+                    None,
                 )
                 .unwrap();
                 let header = f.header.clone();

@@ -1077,7 +1077,16 @@ pub(crate) fn open_source(src: &Source, path: &Path) -> Result<readers::OpenFile
     let id_keys: Vec<&str> = (src.columns.get("source_id").into_iter().flatten())
         .map(String::as_str)
         .collect();
-    readers::open(path, src.format, src.encoding, delimiter, &keys, &id_keys)
+    let header = src.header.as_deref();
+    readers::open(
+        path,
+        src.format,
+        src.encoding,
+        delimiter,
+        &keys,
+        &id_keys,
+        header,
+    )
 }
 
 /// Months a file's records are at most this far from one holding many of them.

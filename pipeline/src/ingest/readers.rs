@@ -753,6 +753,7 @@ pub(crate) fn read_full(f: &mut impl Read, buf: &mut [u8]) -> std::io::Result<us
 /// whose first line is not an object).
 /// `id_keys` name the record id's column (a workbook's petitions merged down several rows
 /// of it span them: [`RawRow::span`]).
+/// `header` names the columns of a CSV file without a header line (every line a record).
 pub fn open(
     path: &Path,
     format: Format,
@@ -760,9 +761,10 @@ pub fn open(
     delimiter: u8,
     keys: &[&str],
     id_keys: &[&str],
+    header: Option<&[String]>,
 ) -> Result<OpenFile> {
     match format {
-        Format::Csv => open_csv(path, enc, delimiter, keys),
+        Format::Csv => open_csv(path, enc, delimiter, keys, header),
         Format::Jsonl => open_jsonl(path, enc, keys),
         Format::Xlsx => open_xlsx(path, keys, id_keys),
     }
@@ -792,7 +794,13 @@ fn header_row<'r>(
     best
 }
 
-fn open_csv(path: &Path, enc: Encoding, sep: u8, keys: &[&str]) -> Result<OpenFile> {
+fn open_csv(
+    path: &Path,
+    enc: Encoding,
+    sep: u8,
+    keys: &[&str],
+    configured: Option<&[String]>,
+) -> Result<OpenFile> {
     let (encoding, mut head, f) = sniff(path, enc)?;
     // Both encodings the blocks handle are ASCII-transparent: a byte `"`, `,` or `\n` is
     // always that character, so records can be cut on the raw bytes. UTF-16 cannot.
@@ -837,6 +845,17 @@ fn open_csv(path: &Path, enc: Encoding, sep: u8, keys: &[&str]) -> Result<OpenFi
             Err(e) => Err(source_err(path, format!("cannot read the header: {e}"))),
         }
     };
+    if let Some(header) = configured {
+        // No header line: the first line is a record.
+        blocks.layout = Layout::of(header.len(), sep);
+        return Ok(OpenFile {
+            declared: header.len(),
+            header: header.to_vec(),
+            rows: Rows::Blocks(blocks),
+            sheets: vec![],
+            unread_sheets: vec![],
+        });
+    }
     let first = blocks.take_first_record();
     let mut header = cells(&first)?;
     if !keys.is_empty() && names_of(&header, keys) == 0 {
@@ -1426,7 +1445,7 @@ mod tests {
         for eol in ["\n", "\r\n", "\r"] {
             let text = ["a,b", "1,2", "\"x\ny\",3", "", "4,5,6", "7,8", ""].join(eol);
             std::fs::write(&p, text).unwrap();
-            let f = open(&p, Format::Csv, Encoding::Utf8, b',', &[], &[]).unwrap();
+            let f = open(&p, Format::Csv, Encoding::Utf8, b',', &[], &[], None).unwrap();
             let rows: Vec<(usize, bool)> =
                 f.into_rows().map(|r| (r.row, r.cells.is_ok())).collect();
             assert_eq!(
@@ -1465,7 +1484,7 @@ mod tests {
                 r#"{"id":"4","内容":"漏水"}"#,
             ];
             std::fs::write(&p, lines.join(eol)).unwrap();
-            let f = open(&p, Format::Jsonl, Encoding::Utf8, b',', &[], &[]).unwrap();
+            let f = open(&p, Format::Jsonl, Encoding::Utf8, b',', &[], &[], None).unwrap();
             assert_eq!(f.header, vec!["id", "内容"]);
             let rows: Vec<(usize, Option<Vec<String>>)> = f
                 .into_rows()
@@ -1505,7 +1524,7 @@ mod tests {
             r#"{"id":"G3","#,
         ];
         std::fs::write(&p, lines.join("\n")).unwrap();
-        let f = open(&p, Format::Jsonl, Encoding::Utf8, b',', &[], &[]).unwrap();
+        let f = open(&p, Format::Jsonl, Encoding::Utf8, b',', &[], &[], None).unwrap();
         assert_eq!(f.header, vec!["id", "openid", "内容"]);
         let rows: Vec<_> = f.into_rows().map(|r| (r.row, r.cells)).collect();
         assert_eq!(rows.len(), 5);
@@ -1537,7 +1556,7 @@ mod tests {
         std::fs::write(&p, lines.join("\n")).unwrap();
         let keys = ["id", "评分", "o.n.1", "内容", "x", "b"];
         let cells = |p: &Path| -> Vec<Vec<String>> {
-            let f = open(p, Format::Jsonl, Encoding::Utf8, b',', &keys, &[]).unwrap();
+            let f = open(p, Format::Jsonl, Encoding::Utf8, b',', &keys, &[], None).unwrap();
             let order: Vec<usize> = keys
                 .iter()
                 .map(|k| f.header.iter().position(|h| h == k).unwrap())
@@ -1579,7 +1598,16 @@ mod tests {
             r#"{"id":"G5","内容":"停水"}"#,
         ];
         std::fs::write(&p, lines.join("\n")).unwrap();
-        let f = open(&p, Format::Jsonl, Encoding::Utf8, b',', &["内容"], &[]).unwrap();
+        let f = open(
+            &p,
+            Format::Jsonl,
+            Encoding::Utf8,
+            b',',
+            &["内容"],
+            &[],
+            None,
+        )
+        .unwrap();
         assert_eq!(f.header, vec!["id", "openid", "内容"]);
         let rows: Vec<_> = f.into_rows().map(|r| (r.row, r.cells)).collect();
         let malformed = |c: &std::result::Result<Vec<Cow<'_, str>>, (&str, String)>| {
@@ -1595,12 +1623,21 @@ mod tests {
             "{\"id\":\"G1\",\"内\u{FFFD}\":\"x\"}\n{\"id\":\"G2\",\"内容\":\"漏水\"}\n",
         )
         .unwrap();
-        let f = open(&p, Format::Jsonl, Encoding::Utf8, b',', &["内容"], &[]).unwrap();
+        let f = open(
+            &p,
+            Format::Jsonl,
+            Encoding::Utf8,
+            b',',
+            &["内容"],
+            &[],
+            None,
+        )
+        .unwrap();
         assert_eq!(f.header, vec!["id", "内\u{FFFD}", "内容"]);
         assert_eq!(f.declared, 3);
         // No object among the first ten lines: not JSON Lines at all.
         std::fs::write(&p, "编号,内容\n".repeat(12)).unwrap();
-        let e = open(&p, Format::Jsonl, Encoding::Utf8, b',', &[], &[])
+        let e = open(&p, Format::Jsonl, Encoding::Utf8, b',', &[], &[], None)
             .err()
             .unwrap();
         assert!(
@@ -1643,7 +1680,7 @@ mod tests {
             assert!(bytes.len() > 3 * BLOCK_BYTES);
             std::fs::write(&p, &bytes).unwrap();
             let enc = if gbk { Encoding::Gbk } else { Encoding::Utf8 };
-            let blocks = open(&p, Format::Csv, enc, b',', &[], &[]).unwrap();
+            let blocks = open(&p, Format::Csv, enc, b',', &[], &[], None).unwrap();
             let Rows::Blocks(reader) = blocks.rows else {
                 panic!("not read as blocks")
             };
@@ -1651,7 +1688,7 @@ mod tests {
             let sizes: Vec<usize> = reader.map(|b| b.bytes.len()).collect();
             assert!(sizes.len() > 3, "{eol:?}: {} blocks", sizes.len());
             assert!(sizes.iter().all(|&n| n < 2 * BLOCK_BYTES), "{eol:?}");
-            let blocks = open(&p, Format::Csv, enc, b',', &[], &[]).unwrap();
+            let blocks = open(&p, Format::Csv, enc, b',', &[], &[], None).unwrap();
             assert_eq!(blocks.header, vec!["编号", "内容", "地址"]);
             let a: Vec<_> = blocks.into_rows().map(|r| (r.row, r.cells)).collect();
             // The same rows parsed as one block.
@@ -1848,7 +1885,7 @@ mod tests {
             (vec![0, 159, 146, 150, 0, 1], None),
         ] {
             std::fs::write(&p, &bytes).unwrap();
-            let e = open(&p, Format::Xlsx, Encoding::Auto, b',', &[], &[]).err().unwrap().to_string();
+            let e = open(&p, Format::Xlsx, Encoding::Auto, b',', &[], &[], None).err().unwrap().to_string();
             assert!(e.contains("not a readable workbook"), "{e}");
             match says {
                 Some(hint) => assert!(e.contains(hint), "{e}"),
@@ -1983,7 +2020,7 @@ mod tests {
         for (bytes, ok) in cases {
             std::fs::write(&p, &bytes).unwrap();
             for format in [Format::Csv, Format::Jsonl] {
-                let r = open(&p, format, Encoding::Gbk, b',', &[], &[]);
+                let r = open(&p, format, Encoding::Gbk, b',', &[], &[], None);
                 if format == Format::Jsonl {
                     // Not JSON either way; only the encoding error matters here.
                     let e = r.err().map(|e| e.to_string()).unwrap_or_default();
@@ -2050,7 +2087,7 @@ mod tests {
             (utf16, Encoding::Auto),
         ] {
             std::fs::write(&p, bytes).unwrap();
-            let f = open(&p, Format::Csv, enc, b',', &[], &[]).unwrap();
+            let f = open(&p, Format::Csv, enc, b',', &[], &[], None).unwrap();
             assert_eq!(f.header, vec!["工单", "内容"]);
             let rows: Vec<_> = f.into_rows().map(|r| (r.row, r.cells.unwrap())).collect();
             assert_eq!(rows.len(), 1);

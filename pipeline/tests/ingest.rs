@@ -1054,16 +1054,9 @@ fn a_damaged_header_is_read_against_the_sources_previous_header() {
 
     // A May export whose header lost the separator after 来电时间: one column fewer than its
     // rows, which read under April's header, the caller's number keyed.
-    let may = [
-        HOTLINE_HEADER.replacen("来电时间,", "来电时间", 1).as_str(),
-        "H023,2025-03-30 09:00:00,13812345678,阳光花园,电梯又坏了,电梯故障,,办理中,",
-    ]
-    .join("\n");
-    write(
-        c.dir.path(),
-        "exports/hotline/12345_2025-05.csv",
-        &gbk(&may),
-    );
+    let run_together = HOTLINE_HEADER.replacen("来电时间,", "来电时间", 1);
+    let row = "H023,2025-03-30 09:00:00,13812345678,阳光花园,电梯又坏了,电梯故障,,办理中,";
+    write_hotline(&c, "2025-05", &[run_together.as_str(), row]);
     let s = run(&c);
     let f = file(&s, "12345_2025-05.csv");
     assert_eq!((f.rows, f.loaded, f.quarantined), (1, 1, 0), "{f:?}");

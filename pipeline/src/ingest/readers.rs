@@ -1590,6 +1590,8 @@ mod tests {
     fn a_json_lines_file_whose_first_line_is_damaged_takes_its_header_from_the_next_object() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("a.jsonl");
+        let open_asking_content =
+            |p: &Path| open(p, Format::Jsonl, Encoding::Utf8, b',', &["内容"], &[], None).unwrap();
         let lines = [
             // Cut, and two records run together: both rows, quarantined as malformed.
             r#"{"id":"G1","openid":"oX_1","内"#,
@@ -1598,16 +1600,7 @@ mod tests {
             r#"{"id":"G5","内容":"停水"}"#,
         ];
         std::fs::write(&p, lines.join("\n")).unwrap();
-        let f = open(
-            &p,
-            Format::Jsonl,
-            Encoding::Utf8,
-            b',',
-            &["内容"],
-            &[],
-            None,
-        )
-        .unwrap();
+        let f = open_asking_content(&p);
         assert_eq!(f.header, vec!["id", "openid", "内容"]);
         let rows: Vec<_> = f.into_rows().map(|r| (r.row, r.cells)).collect();
         let malformed = |c: &std::result::Result<Vec<Cow<'_, str>>, (&str, String)>| {
@@ -1623,16 +1616,7 @@ mod tests {
             "{\"id\":\"G1\",\"内\u{FFFD}\":\"x\"}\n{\"id\":\"G2\",\"内容\":\"漏水\"}\n",
         )
         .unwrap();
-        let f = open(
-            &p,
-            Format::Jsonl,
-            Encoding::Utf8,
-            b',',
-            &["内容"],
-            &[],
-            None,
-        )
-        .unwrap();
+        let f = open_asking_content(&p);
         assert_eq!(f.header, vec!["id", "内\u{FFFD}", "内容"]);
         assert_eq!(f.declared, 3);
         // No object among the first ten lines: not JSON Lines at all.

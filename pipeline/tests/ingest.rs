@@ -1069,6 +1069,45 @@ fn a_damaged_header_is_read_against_the_sources_previous_header() {
         recs["hotline:H023"].1.reporter_key,
         recs["hotline:H021"].1.reporter_key
     );
+
+    // A June export written without its header line: its first line is a record of the
+    // previous header's layout (an id, a time where the receipt is), and is read as one.
+    let rows = [
+        "H024,2025-03-30 10:00:00,13812345678,阳光花园,电梯还是坏的,电梯故障,,办理中,",
+        "H025,2025/3/30 11:00,13700000000,锦绣江南小区8幢,停水,停水,,办理中,",
+    ];
+    write_hotline(&c, "2025-06", &rows);
+    let s = run(&c);
+    let f = file(&s, "12345_2025-06.csv");
+    assert_eq!((f.rows, f.loaded), (2, 2), "{f:?}");
+    assert_eq!(
+        f.renamed_columns,
+        ["第1行 is a record, not a header: the file read with the previous header's 9 columns"]
+    );
+    assert_eq!(records(&c)["hotline:H024"].1.source_row, 1);
+    // One whose first line has another width, or no time where the receipt is, is not.
+    for (month, first) in [
+        (
+            "2025-07",
+            "H026,2025-03-30 10:00:00,13812345678,阳光花园,电梯还是坏的",
+        ),
+        (
+            "2025-08",
+            "H027,昨天,13812345678,阳光花园,电梯还是坏的,电梯故障,,办理中,",
+        ),
+    ] {
+        write_hotline(&c, month, &[first, rows[1]]);
+        let s = ingest(&c.cfg, &c.keys, as_of(), false).unwrap();
+        let f = file(&s, &format!("12345_{month}.csv"));
+        let e = f.error.as_deref().unwrap_or_default();
+        assert!(e.contains("needs the source's `header`"), "{e}");
+        std::fs::remove_file(
+            c.dir
+                .path()
+                .join(format!("exports/hotline/12345_{month}.csv")),
+        )
+        .unwrap();
+    }
 }
 
 #[test]

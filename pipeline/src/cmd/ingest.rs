@@ -136,8 +136,8 @@ pub(crate) fn print_summary(s: &IngestSummary) {
     }
     for f in s.files.iter().filter(|f| !f.renamed_columns.is_empty()) {
         println!(
-            "warning: {}: damaged column names read as the source's previous header's: {} \
-             (fix the export, or add the name to the source's columns if it is a new one)",
+            "warning: {}: header read against the source's previous one: {} (check the \
+             export; a name its layout now uses goes in the source's columns)",
             f.file,
             f.renamed_columns.join(", ")
         );

@@ -158,7 +158,7 @@ fn show(p: &weaksignal_pipeline::ingest::preview::Preview) -> Option<String> {
     }
     if !p.renamed_columns.is_empty() {
         println!(
-            "      damaged column names read as the source's previous header's: {}",
+            "      header read against the source's previous one: {}",
             p.renamed_columns.join(", ")
         );
     }

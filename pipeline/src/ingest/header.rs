@@ -147,6 +147,40 @@ pub fn repaired(src: &Source, header: &[String], previous: &[String]) -> Option<
     Some(Repair { header, renamed })
 }
 
+/// Whether `cells` — a CSV file's first line, taken for its header although no line of the
+/// file's first ones names a mapped column — is a record of `previous`'s layout: as many
+/// cells, an id where `previous` has the id's column, and a time `dates` reads where it has
+/// the receipt's. Then the file was written without its header line (an export made with
+/// 表头 unticked, a feed that omits it one night) and reads under `previous`.
+pub fn a_record_of(
+    src: &Source,
+    cells: &[String],
+    previous: &[String],
+    dates: &super::datetime::DateFormats,
+) -> bool {
+    let column = |field: &str| {
+        let names = src.columns.get(field)?;
+        previous
+            .iter()
+            .position(|p| names.iter().any(|n| same_name(p, n)))
+    };
+    let (Some(id), Some(received)) = (column("source_id"), column("received_at")) else {
+        return false;
+    };
+    src.format == Format::Csv
+        && cells.len() == previous.len()
+        && !cells[id].trim().is_empty()
+        && dates.parse(&cells[received]).is_some()
+}
+
+/// What [`a_record_of`] reads, as the summary shows it.
+pub fn no_header_line(previous: &[String]) -> String {
+    format!(
+        "第1行 is a record, not a header: the file read with the previous header's {} columns",
+        previous.len()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -82,8 +82,9 @@ pub struct FileStats {
     /// fields are empty in every row of the file (a renamed column, usually).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing_columns: Vec<String>,
-    /// Columns whose damaged names were read as the source's previous header's (see
-    /// [`header`]), as `第N列 "name" as 来电时间`.
+    /// How a damaged or missing header line was read against the source's previous header
+    /// (see [`header`]): `第N列 "name" as 来电时间` for a damaged name, or the first line read
+    /// as a record.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub renamed_columns: Vec<String>,
     /// Sheets of a workbook with rows that were not read (their columns differ from the
@@ -519,9 +520,10 @@ pub(crate) fn same_name(header: &str, configured: &str) -> bool {
     bare(header) == bare(configured)
 }
 
-/// Reads the damaged names of `opened`'s header as the source's previous header's
-/// (`previous`, see [`header`]) when it lacks a configured column; what was read so, as the
-/// summary shows it.
+/// Reads `opened`'s header against the source's previous one (`previous`, see [`header`])
+/// when it lacks a configured column: its damaged names as the previous header's, or its
+/// first line as a record when it names no configured column and is a record of that
+/// layout. What was read so, as the summary shows it.
 pub(crate) fn read_damaged_names(
     src: &Source,
     opened: &mut readers::OpenFile,
@@ -533,6 +535,13 @@ pub(crate) fn read_damaged_names(
     let (required, optional) = missing_columns(src, &opened.header);
     if required.is_empty() && optional.is_empty() {
         return vec![];
+    }
+    if let Some(cells) = opened.unnamed_header() {
+        let dates = DateFormats::new(&datetime_formats(src));
+        if header::a_record_of(src, cells, previous, &dates) {
+            opened.read_header_line_as_record(previous.clone());
+            return vec![header::no_header_line(previous)];
+        }
     }
     let Some(repair) = header::repaired(src, &opened.header, previous) else {
         return vec![];
@@ -1209,6 +1218,9 @@ pub(crate) fn header_error(
         path.display(),
         required.join("; "),
     );
+    if !configured && src.format == crate::config::Format::Csv && src.header.is_none() {
+        e.push_str(" (an export without a header line needs the source's `header`)");
+    }
     if !opened.unread_sheets.is_empty() {
         let others = opened.unread_sheets.join(", ");
         e.push_str(&format!(" (the workbook's other sheets: {others})"));
@@ -2284,7 +2296,7 @@ pub fn ingest(
         };
         st.renamed_columns = read_damaged_names(src, &mut opened, state.headers.get(&src.name));
         if !st.renamed_columns.is_empty() {
-            warn!(file = %path.display(), "damaged column names read as the source's previous header's: {}", st.renamed_columns.join(", "));
+            warn!(file = %path.display(), "header read against the source's previous one: {}", st.renamed_columns.join(", "));
         }
         // A column every row needs must be declared; the others may be in later rows only.
         let declared = &opened.header[..opened.declared.min(opened.header.len())];

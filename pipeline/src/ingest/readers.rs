@@ -87,6 +87,28 @@ impl OpenFile {
         self.header = header;
     }
 
+    /// The cells of the CSV line taken for the header, when no line of the file's first ones
+    /// names a mapped column (`None` otherwise): a file written without its header line.
+    pub fn unnamed_header(&self) -> Option<&[String]> {
+        match &self.rows {
+            Rows::Blocks(b) if b.unnamed_header.is_some() => Some(&self.header),
+            _ => None,
+        }
+    }
+
+    /// Reads the line taken for the header as the first record, under `header` (see
+    /// [`OpenFile::unnamed_header`]); does nothing to other files.
+    pub fn read_header_line_as_record(&mut self, header: Vec<String>) {
+        if let Rows::Blocks(b) = &mut self.rows {
+            if let Some(mut first) = b.unnamed_header.take() {
+                first.append(&mut b.carry);
+                b.carry = first;
+                b.line = 1;
+                self.read_with_header(header);
+            }
+        }
+    }
+
     /// Every row in file order, parsed on this thread.
     pub fn into_rows(self) -> Box<dyn Iterator<Item = RawRow> + Send> {
         match self.rows {
@@ -148,6 +170,10 @@ pub struct CsvBlocks {
     eof: bool,
     /// A read error: the rows before it are handed out, then it ends the file.
     error: Option<String>,
+    /// The first record, taken for the header although no line of the file's first ones
+    /// names a mapped column: it may be a record of a file without a header line
+    /// ([`OpenFile::read_header_line_as_record`]).
+    unnamed_header: Option<Vec<u8>>,
 }
 
 /// Whole CSV records of a file, still in its encoding.
@@ -828,6 +854,7 @@ fn open_csv(
         line: 1,
         eof: false,
         error: None,
+        unnamed_header: None,
     };
     let cells = |record: &[u8]| -> Result<Vec<String>> {
         let (text, _) = decode(encoding, record);
@@ -874,7 +901,10 @@ fn open_csv(
                 header = std::mem::take(&mut records[i].1);
                 (i + 1, records[i].2)
             }
-            _ => (0, line),
+            _ => {
+                blocks.unnamed_header = Some(first);
+                (0, line)
+            }
         };
         let mut back: Vec<u8> = records[from..]
             .iter()

@@ -1038,9 +1038,9 @@ fn a_damaged_header_is_read_against_the_sources_previous_header() {
     let s = run(&c);
     let f = file(&s, "12345_2025-04.csv");
     assert_eq!((f.rows, f.loaded), (2, 2), "{f:?}");
-    assert_eq!(f.renamed_columns.len(), 1, "{f:?}");
-    assert!(f.renamed_columns[0].starts_with("第2列 \"来电"), "{f:?}");
-    assert!(f.renamed_columns[0].ends_with("\" as 来电时间"), "{f:?}");
+    assert_eq!(f.header_repairs.len(), 1, "{f:?}");
+    assert!(f.header_repairs[0].starts_with("第2列 \"来电"), "{f:?}");
+    assert!(f.header_repairs[0].ends_with("\" as 来电时间"), "{f:?}");
     let recs = records(&c);
     let h21 = &recs["hotline:H021"].1;
     let march_29 = NaiveDate::from_ymd_opt(2025, 3, 29).unwrap();
@@ -1061,7 +1061,7 @@ fn a_damaged_header_is_read_against_the_sources_previous_header() {
     let f = file(&s, "12345_2025-05.csv");
     assert_eq!((f.rows, f.loaded, f.quarantined), (1, 1, 0), "{f:?}");
     assert_eq!(
-        f.renamed_columns,
+        f.header_repairs,
         ["第2列 \"来电时间来电号码\" as 来电时间, 来电号码"]
     );
     let recs = records(&c);
@@ -1081,7 +1081,7 @@ fn a_damaged_header_is_read_against_the_sources_previous_header() {
     let f = file(&s, "12345_2025-06.csv");
     assert_eq!((f.rows, f.loaded), (2, 2), "{f:?}");
     assert_eq!(
-        f.renamed_columns,
+        f.header_repairs,
         ["第1行 is a record, not a header: the file read with the previous header's 9 columns"]
     );
     assert_eq!(records(&c)["hotline:H024"].1.source_row, 1);

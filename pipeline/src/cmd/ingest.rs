@@ -134,12 +134,12 @@ pub(crate) fn print_summary(s: &IngestSummary) {
             println!("  {:>6} rows  {}", c.rows, c.label);
         }
     }
-    for f in s.files.iter().filter(|f| !f.renamed_columns.is_empty()) {
+    for f in s.files.iter().filter(|f| !f.header_repairs.is_empty()) {
         println!(
             "warning: {}: header read against the source's previous one: {} (check the \
              export; a name its layout now uses goes in the source's columns)",
             f.file,
-            f.renamed_columns.join(", ")
+            f.header_repairs.join(", ")
         );
     }
     for f in s.files.iter().filter(|f| !f.missing_columns.is_empty()) {

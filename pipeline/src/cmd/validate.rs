@@ -156,10 +156,10 @@ fn show(p: &weaksignal_pipeline::ingest::preview::Preview) -> Option<String> {
     for (reason, (n, first)) in &p.quarantined {
         println!("      {n:>5} {reason} (first: {first})");
     }
-    if !p.renamed_columns.is_empty() {
+    if !p.header_repairs.is_empty() {
         println!(
             "      header read against the source's previous one: {}",
-            p.renamed_columns.join(", ")
+            p.header_repairs.join(", ")
         );
     }
     if !p.missing_columns.is_empty() {

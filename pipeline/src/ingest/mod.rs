@@ -86,7 +86,7 @@ pub struct FileStats {
     /// (see [`header`]): `第N列 "name" as 来电时间` for a damaged name, or the first line read
     /// as a record.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub renamed_columns: Vec<String>,
+    pub header_repairs: Vec<String>,
     /// Sheets of a workbook with rows that were not read (their columns differ from the
     /// first sheet's), as `name (N rows, …)`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -524,7 +524,7 @@ pub(crate) fn same_name(header: &str, configured: &str) -> bool {
 /// when it lacks a configured column: its damaged names as the previous header's, or its
 /// first line as a record when it names no configured column and is a record of that
 /// layout. What was read so, as the summary shows it.
-pub(crate) fn read_damaged_names(
+pub(crate) fn read_against_previous_header(
     src: &Source,
     opened: &mut readers::OpenFile,
     previous: Option<&Vec<String>>,
@@ -2294,9 +2294,10 @@ pub fn ingest(
                 continue;
             }
         };
-        st.renamed_columns = read_damaged_names(src, &mut opened, state.headers.get(&src.name));
-        if !st.renamed_columns.is_empty() {
-            warn!(file = %path.display(), "header read against the source's previous one: {}", st.renamed_columns.join(", "));
+        st.header_repairs =
+            read_against_previous_header(src, &mut opened, state.headers.get(&src.name));
+        if !st.header_repairs.is_empty() {
+            warn!(file = %path.display(), "header read against the source's previous one: {}", st.header_repairs.join(", "));
         }
         // A column every row needs must be declared; the others may be in later rows only.
         let declared = &opened.header[..opened.declared.min(opened.header.len())];
@@ -2578,7 +2579,7 @@ pub fn ingest(
         // fewer configured fields than the one kept (a damaged name read without repair).
         let found = |h: &[String]| {
             let (required, optional) = missing_columns(src, h);
-            src.columns.len() - required.len() - optional.len()
+            (src.columns.len()).saturating_sub(required.len() + optional.len())
         };
         if (state.headers.get(&src.name)).is_none_or(|kept| found(header) >= found(kept)) {
             state.headers.insert(src.name.clone(), header.clone());

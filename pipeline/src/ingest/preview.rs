@@ -56,9 +56,9 @@ pub struct Preview {
     pub out_of_order_first: Option<String>,
     /// Mapped columns the file lacks (empty in every row).
     pub missing_columns: Vec<String>,
-    /// Columns whose damaged names would be read as the source's previous header's (see
-    /// [`super::header`]).
-    pub renamed_columns: Vec<String>,
+    /// How a damaged or missing header line would be read against the source's previous
+    /// header (see [`super::header`]).
+    pub header_repairs: Vec<String>,
     /// Why the file cannot be read or mapped at all.
     pub error: Option<String>,
 }
@@ -129,7 +129,7 @@ fn preview_file(
     let src = &ctx.config.sources[si];
     // The reader's errors name the file.
     let mut opened = open_source(src, path).map_err(|e| e.to_string())?;
-    p.renamed_columns = super::read_damaged_names(src, &mut opened, previous);
+    p.header_repairs = super::read_against_previous_header(src, &mut opened, previous);
     let declared = &opened.header[..opened.declared.min(opened.header.len())];
     let (required, _) = missing_columns(src, declared);
     if !required.is_empty() {

@@ -158,6 +158,10 @@ impl Layout {
     }
 }
 
+/// Characters a CSV header's column name has at most: a longer one read across lines is a
+/// stray quote's field running on through the records below.
+const HEADER_NAME_MAX: usize = 64;
+
 /// A CSV file read as blocks of whole records, in file order.
 pub struct CsvBlocks {
     input: Box<dyn Read + Send>,
@@ -856,12 +860,13 @@ fn open_csv(
         error: None,
         unnamed_header: None,
     };
-    let cells = |record: &[u8]| -> Result<Vec<String>> {
+    let cells_quoted = |record: &[u8], quoting: bool| -> Result<Vec<String>> {
         let (text, _) = decode(encoding, record);
         let mut rdr = csv::ReaderBuilder::new()
             .delimiter(sep)
             .flexible(true)
             .has_headers(false)
+            .quoting(quoting)
             .from_reader(text.as_bytes());
         let mut rec = csv::StringRecord::new();
         match rdr.read_record(&mut rec) {
@@ -883,8 +888,32 @@ fn open_csv(
             unread_sheets: vec![],
         });
     }
-    let first = blocks.take_first_record();
+    let cells = |record: &[u8]| cells_quoted(record, true);
+    let mut first = blocks.take_first_record();
     let mut header = cells(&first)?;
+    let swallowed = |h: &String| {
+        h.contains(['\n', '\r'])
+            && (h.contains(char::from(sep)) || h.chars().count() > HEADER_NAME_MAX)
+    };
+    if line_breaks(&first) > 1 && header.iter().any(swallowed) {
+        // A stray quote opened a field the header line never closed, and the field ran on
+        // through the records below (up to the next quote, or the file's end): they would
+        // be lost in a header name, which holds a line break and a separator or runs long
+        // (a name quoted across a line break, `"登记\n日期"`, holds neither). The header is
+        // its first line, its quotes as written.
+        let end = memchr::memchr2(b'\n', b'\r', &first).map_or(first.len(), |i| {
+            i + 1 + usize::from(first[i] == b'\r' && first.get(i + 1) == Some(&b'\n'))
+        });
+        let rest = first.split_off(end);
+        header = cells_quoted(&first, false)?
+            .into_iter()
+            .map(|h| h.trim_matches('"').trim().to_owned())
+            .collect();
+        blocks.line -= line_breaks(&rest);
+        let mut back = rest;
+        back.append(&mut blocks.carry);
+        blocks.carry = back;
+    }
     if !keys.is_empty() && names_of(&header, keys) == 0 {
         // A title line (`12345工单导出（2025年3月）`) above the header: of the first records,
         // the header is the first naming the most mapped columns; the records after it are

@@ -1670,6 +1670,52 @@ fn a_stray_quote_in_a_csv_header_loses_no_record() {
     assert_eq!(recs["hotline:H030"].1.content, "电梯坏了,困人");
 }
 
+/// A line break or a separator typed into a CSV header: the line break's two lines read as
+/// one; an extra separator reads against the source's previous header when the rows have
+/// its width, and an export that added a column to its header and its rows alike is read
+/// as it is.
+#[test]
+fn a_line_break_or_a_separator_in_a_csv_header_loses_no_record() {
+    let c = city();
+    run(&c);
+    let row = |id: &str, extra: &str| {
+        format!("{id},2025-03-20 10:00:00,13812345678,阳光花园,电梯坏了,电梯故障,,办理中,{extra}")
+    };
+    let files = [
+        (
+            "2025-04",
+            HOTLINE_HEADER.replacen("诉求地址", "诉求\n地址", 1),
+            row("H041", ""),
+        ),
+        (
+            "2025-05",
+            HOTLINE_HEADER.replacen("来电时间,", "来电时间,,", 1),
+            row("H042", ""),
+        ),
+        (
+            "2025-06",
+            format!("{HOTLINE_HEADER},备注"),
+            row("H043", ",夜间"),
+        ),
+    ];
+    for (month, header, row) in &files {
+        write_hotline(&c, month, &[header.as_str(), row.as_str()]);
+    }
+    let s = run(&c);
+    for (month, repairs) in [
+        ("2025-04", vec![]),
+        ("2025-05", vec!["第3–4列 \"\", \"来电号码\" as 来电号码"]),
+        ("2025-06", vec![]),
+    ] {
+        let f = file(&s, &format!("12345_{month}.csv"));
+        assert_eq!((f.rows, f.loaded), (1, 1), "{month}: {f:?}");
+        assert_eq!(f.header_repairs, repairs, "{month}");
+    }
+    let recs = records(&c);
+    assert_eq!(recs["hotline:H041"].1.source_row, 3);
+    assert_eq!(recs["hotline:H042"].1.compound_id.as_deref(), Some("C1"));
+}
+
 /// A CSV export may open with a title line (and a blank one) above its header: the header is
 /// found by the mapped column names, the lines above it are not rows, and row numbers stay
 /// the file's. A file whose first lines name no mapped column keeps its first line as the
@@ -1912,18 +1958,23 @@ proptest::proptest! {
         proptest::prop_assert_eq!(file(&damaged, name).rows, file(&clean_run, name).rows);
     }
 
-    /// One byte of a GBK hotline header changed, removed or inserted — anything but a line
-    /// break, which splits it — costs no row once the source has loaded a file: April's
-    /// export reads against March's header and loads every row the clean April export
-    /// loads. Before session 38 most such files were refused whole, and a quote opening a
-    /// name ran on through the rows below (the file loaded without them).
+    /// One byte of a GBK hotline header changed, removed or inserted — a quote, a line break
+    /// (inserted, or over a separator or another ASCII byte), a separator or any other —
+    /// costs no row once the source has loaded a file: April's export reads against March's
+    /// header and loads every row the clean April export loads. Before session 38 most such
+    /// files were refused whole, a quote opening a name ran on through the rows below (the
+    /// file loaded without them), and a separator inserted or a line break quarantined
+    /// every row for its column count.
     #[test]
     fn a_damaged_header_byte_never_costs_a_file_its_source_has_read_before(
         at in proptest::prelude::any::<usize>(),
-        byte in proptest::prelude::any::<u8>(),
+        // Any byte, and as often those that change how a CSV line reads.
+        byte in proptest::prop_oneof![
+            proptest::prelude::any::<u8>(),
+            proptest::sample::select(b"\n\r\",".to_vec()),
+        ],
         how in 0usize..3,
     ) {
-        proptest::prop_assume!(!b"\r\n".contains(&byte));
         let april = [
             HOTLINE_HEADER,
             "H021,2025-03-29 10:00:00,13812345678,阳光花园,电梯又坏了,电梯故障,,办理中,",
@@ -1933,6 +1984,9 @@ proptest::proptest! {
         let clean = gbk(&april);
         let mut bytes = clean.clone();
         let at = at % gbk(HOTLINE_HEADER).len();
+        // Not held: a line break over one byte of a two-byte character, which leaves the
+        // lines on either side each with a broken half (the file may then be refused).
+        proptest::prop_assume!(how != 0 || !b"\r\n".contains(&byte) || clean[at] < 0x80);
         match how {
             0 => bytes[at] = byte,
             1 => {

@@ -66,9 +66,22 @@ pub struct Repair {
 /// How `header` reads against `previous` (the source's last loaded header), or `None` when
 /// the two are not the same layout with a few damaged names (see the module's doc).
 /// `header` is as the file has it; `previous` as the lake's state keeps it (masked like the
-/// quarantine's header, which leaves a column name as it is).
-pub fn repaired(src: &Source, header: &[String], previous: &[String]) -> Option<Repair> {
+/// quarantine's header, which leaves a column name as it is). `row_width` is how many cells
+/// the file's first record has (CSV; `None` when unknown): a header one column wider or
+/// narrower than `previous` reads as it only when its rows have `previous`'s width — then
+/// also when its names are all there, a separator inserted beside an empty name or one
+/// lost between two names (`来电号码,,诉求地址`, `受理人备注`) — and an export that
+/// changed its header and rows alike is left as it is.
+pub fn repaired(
+    src: &Source,
+    header: &[String],
+    previous: &[String],
+    row_width: Option<usize>,
+) -> Option<Repair> {
     let (n, m) = (header.len(), previous.len());
+    if n != m && row_width != Some(m) {
+        return None;
+    }
     let same = |i: usize, j: usize| same_name(&header[i], &previous[j]);
     let prefix = (0..n.min(m)).take_while(|&i| same(i, i)).count();
     let suffix = (0..n.min(m))
@@ -87,11 +100,13 @@ pub fn repaired(src: &Source, header: &[String], previous: &[String]) -> Option<
         {
             vec![((prefix, 1), (prefix, 2))]
         }
-        // A separator inserted: two names of the file for one.
+        // A separator inserted: two names of the file for one (the last name and an empty
+        // one after it, when it is inserted at the line's end).
         (Format::Csv, std::cmp::Ordering::Greater)
-            if n == m + 1 && prefix < m && prefix + suffix + 1 >= m =>
+            if n == m + 1 && m > 0 && prefix.min(m - 1) + suffix + 1 >= m =>
         {
-            vec![((prefix, 2), (prefix, 1))]
+            let at = prefix.min(m - 1);
+            vec![((at, 2), (at, 1))]
         }
         _ => return None,
     };
@@ -119,11 +134,14 @@ pub fn repaired(src: &Source, header: &[String], previous: &[String]) -> Option<
         if width == count && !configured(&was[0]) && !configured(&now[0]) {
             continue;
         }
+        // A separator inserted or lost, and nothing else: the names run together are the
+        // previous ones.
+        let separator = width != count && same_name(&was.concat(), &now.concat());
         let damaged = (was.iter())
             .all(|w| !configured(w) && !previous.iter().any(|p| same_name(w, p)))
             && now.iter().any(|p| lacked(p))
             && looks_damaged(&was.concat(), &now.concat());
-        if !damaged {
+        if !separator && !damaged {
             return None;
         }
         renamed.push(Renamed {
@@ -214,7 +232,9 @@ mod tests {
 
     /// The names the file's columns are read with, or `None`.
     fn read(src: &Source, header: &str, previous: &str) -> Option<Vec<String>> {
-        repaired(src, &names(header), &names(previous)).map(|r| r.header)
+        let previous = names(previous);
+        let rows = previous.len();
+        repaired(src, &names(header), &previous, Some(rows)).map(|r| r.header)
     }
 
     #[test]
@@ -223,7 +243,7 @@ mod tests {
         let previous = names(PREVIOUS);
         // A GBK byte lost: the name ends in an undecodable character.
         let lost = names("工单编号,来电笠\u{FFFD},派单时间,诉求地址,诉求内容,受理人,备注,来源");
-        let r = repaired(&src, &lost, &previous).unwrap_or_else(|| panic!("not read"));
+        let r = repaired(&src, &lost, &previous, Some(8)).unwrap_or_else(|| panic!("not read"));
         assert_eq!(r.header, previous);
         assert_eq!(r.renamed.len(), 1);
         assert_eq!(
@@ -232,7 +252,8 @@ mod tests {
         );
         // A byte changed: one character another, in two names at once.
         let changed = "工单编号,来电时问,派单时间,诉求地止,诉求内容,受理人,备注,来源";
-        let r = repaired(&src, &names(changed), &previous).unwrap_or_else(|| panic!("not read"));
+        let r = repaired(&src, &names(changed), &previous, Some(8))
+            .unwrap_or_else(|| panic!("not read"));
         assert_eq!(
             r.renamed.iter().map(|r| r.column).collect::<Vec<_>>(),
             [1, 3]
@@ -240,7 +261,8 @@ mod tests {
         assert_eq!(r.header, previous);
         // An unmapped column renamed beside a damaged name is left as the file has it.
         let changed = "工单编号,来电时问,派单时间,诉求地址,诉求内容,受理员,备注,来源";
-        let r = repaired(&src, &names(changed), &previous).unwrap_or_else(|| panic!("not read"));
+        let r = repaired(&src, &names(changed), &previous, Some(8))
+            .unwrap_or_else(|| panic!("not read"));
         assert_eq!(r.renamed.len(), 1);
         assert_eq!(
             (r.header[1].as_str(), r.header[5].as_str()),
@@ -265,7 +287,7 @@ mod tests {
             "工单编号吹缡奔\u{FFFD},派单时间,诉求地址,诉求内容,受理人,备注,来源",
             "工单编号,来电时间,派单时间,诉求地址,诉求内容受理人,备注,来源",
         ] {
-            let r = repaired(&src, &names(header), &previous);
+            let r = repaired(&src, &names(header), &previous, Some(8));
             if header.contains("来电号码") {
                 // Not the names of the previous header run together.
                 assert_eq!(r, None, "{header}");
@@ -277,12 +299,31 @@ mod tests {
         }
         // Inserted: a name cut in two.
         let cut = "工单编号,来电,时间,派单时间,诉求地址,诉求内容,受理人,备注,来源";
-        let r = repaired(&src, &names(cut), &previous).unwrap_or_else(|| panic!("not read"));
+        let r =
+            repaired(&src, &names(cut), &previous, Some(8)).unwrap_or_else(|| panic!("not read"));
         assert_eq!(r.header, previous);
         assert_eq!(
             r.renamed[0].to_string(),
             "第2–3列 \"来电\", \"时间\" as 来电时间"
         );
+        // With every configured name there, a separator beside an empty name, lost between
+        // two unmapped names or added at the line's end reads as the previous header when
+        // the rows have its width, and not when they have the file's header's.
+        for header in [
+            "工单编号,来电时间,,派单时间,诉求地址,诉求内容,受理人,备注,来源",
+            "工单编号,来电时间,派单时间,诉求地址,诉求内容,受理人备注,来源",
+            &format!("{PREVIOUS},"),
+        ] {
+            assert_eq!(
+                read(&src, header, PREVIOUS),
+                Some(previous.clone()),
+                "{header}"
+            );
+            let width = names(header).len();
+            let as_wide = repaired(&src, &names(header), &previous, Some(width));
+            assert_eq!(as_wide, None, "{header}");
+            assert_eq!(repaired(&src, &names(header), &previous, None), None);
+        }
         // A workbook's cells have no separators to lose.
         assert_eq!(read(&source(Format::Xlsx), cut, PREVIOUS), None);
         // A column dropped at the end, or added, is a new layout.

@@ -533,7 +533,9 @@ pub(crate) fn read_against_previous_header(
         return vec![];
     };
     let (required, optional) = missing_columns(src, &opened.header);
-    if required.is_empty() && optional.is_empty() {
+    let row_width = opened.first_row_width();
+    let narrower_rows = row_width == Some(previous.len()) && opened.header.len() != previous.len();
+    if required.is_empty() && optional.is_empty() && !narrower_rows {
         return vec![];
     }
     if let Some(cells) = opened.unnamed_header() {
@@ -543,7 +545,7 @@ pub(crate) fn read_against_previous_header(
             return vec![header::no_header_line(previous)];
         }
     }
-    let Some(repair) = header::repaired(src, &opened.header, previous) else {
+    let Some(repair) = header::repaired(src, &opened.header, previous, row_width) else {
         return vec![];
     };
     opened.read_with_header(repair.header);

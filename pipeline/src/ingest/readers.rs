@@ -96,14 +96,22 @@ impl OpenFile {
         }
     }
 
+    /// How many cells a CSV file's first record has, when its header names a mapped column
+    /// (`None` otherwise, and for other formats): a header damaged by a separator has one
+    /// more or one fewer than its rows.
+    pub fn first_row_width(&self) -> Option<usize> {
+        match &self.rows {
+            Rows::Blocks(b) => b.first_row_width,
+            Rows::Parsed(_) => None,
+        }
+    }
+
     /// Reads the line taken for the header as the first record, under `header` (see
     /// [`OpenFile::unnamed_header`]); does nothing to other files.
     pub fn read_header_line_as_record(&mut self, header: Vec<String>) {
         if let Rows::Blocks(b) = &mut self.rows {
-            if let Some(mut first) = b.unnamed_header.take() {
-                first.append(&mut b.carry);
-                b.carry = first;
-                b.line = 1;
+            if let Some(first) = b.unnamed_header.take() {
+                b.put_back(first);
                 self.read_with_header(header);
             }
         }
@@ -178,6 +186,8 @@ pub struct CsvBlocks {
     /// names a mapped column: it may be a record of a file without a header line
     /// ([`OpenFile::read_header_line_as_record`]).
     unnamed_header: Option<Vec<u8>>,
+    /// How many cells the record after the header has ([`OpenFile::first_row_width`]).
+    first_row_width: Option<usize>,
 }
 
 /// Whole CSV records of a file, still in its encoding.
@@ -213,6 +223,13 @@ impl CsvBlocks {
     }
 
     /// Takes the first record (the header) off the carry.
+    /// Puts `record`, the last taken, back in front of the carry, to be read again.
+    fn put_back(&mut self, mut record: Vec<u8>) {
+        self.line -= line_breaks(&record);
+        record.append(&mut self.carry);
+        self.carry = record;
+    }
+
     fn take_first_record(&mut self) -> Vec<u8> {
         loop {
             let end = match record_ends(&self.carry, true, self.layout) {
@@ -261,6 +278,12 @@ impl Iterator for CsvBlocks {
 /// The line breaks in `b`: `\n`, `\r\n`, and `\r` alone (old Mac exports), each counted
 /// once. A `\r` at the end of `b` counts as a break: callers pass whole records, or text
 /// that ends before a record's first byte, so it is never the first half of a `\r\n`.
+/// A record without the line break that ends it (`\n`, `\r\n` or `\r`).
+fn trim_line_break(b: &[u8]) -> &[u8] {
+    let b = b.strip_suffix(b"\n").unwrap_or(b);
+    b.strip_suffix(b"\r").unwrap_or(b)
+}
+
 fn line_breaks(b: &[u8]) -> usize {
     // One pass for both (it runs once per record): a `\r` counts unless a `\n` follows.
     memchr::memchr2_iter(b'\n', b'\r', b)
@@ -859,6 +882,7 @@ fn open_csv(
         eof: false,
         error: None,
         unnamed_header: None,
+        first_row_width: None,
     };
     let cells_quoted = |record: &[u8], quoting: bool| -> Result<Vec<String>> {
         let (text, _) = decode(encoding, record);
@@ -889,6 +913,18 @@ fn open_csv(
         });
     }
     let cells = |record: &[u8]| cells_quoted(record, true);
+    // Two lines a line break cut a header into, read as one — the break inserted, or put in
+    // a separator's place — when that names more than `named` mapped columns (the break
+    // inserted when both name as many: `max_by_key` keeps the last).
+    let joined = |above: &[u8], below: &[u8], named: usize| {
+        let above = trim_line_break(above);
+        ([&[sep][..], &[][..]].into_iter())
+            .filter_map(|between| cells(&[above, between, below].concat()).ok())
+            .map(|c| (names_of(&c, keys), c))
+            .filter(|(n, _)| *n > named)
+            .max_by_key(|(n, _)| *n)
+            .map(|(_, c)| c)
+    };
     let mut first = blocks.take_first_record();
     let mut header = cells(&first)?;
     let swallowed = |h: &String| {
@@ -909,12 +945,25 @@ fn open_csv(
             .into_iter()
             .map(|h| h.trim_matches('"').trim().to_owned())
             .collect();
-        blocks.line -= line_breaks(&rest);
-        let mut back = rest;
-        back.append(&mut blocks.carry);
-        blocks.carry = back;
+        blocks.put_back(rest);
     }
-    if !keys.is_empty() && names_of(&header, keys) == 0 {
+    let named = names_of(&header, keys);
+    if named > 0 {
+        // A line break in the header line (a byte changed or inserted in transfer) leaves
+        // the names after it on the next line, which would be read as a record: when the
+        // two read as one line name more mapped columns, they are the header (a header and
+        // its first record read as one name fewer: the last name runs into the record).
+        let second = blocks.take_first_record();
+        match joined(&first, &second, named) {
+            Some(h) => header = h,
+            None => {
+                let row = cells(&second).unwrap_or_default();
+                blocks.first_row_width = (!second.is_empty()).then_some(row.len());
+                blocks.put_back(second);
+            }
+        }
+    }
+    if !keys.is_empty() && named == 0 {
         // A title line (`12345工单导出（2025年3月）`) above the header: of the first records,
         // the header is the first naming the most mapped columns; the records after it are
         // put back to be read as rows.
@@ -927,7 +976,14 @@ fn open_csv(
         }
         let (from, line) = match header_row(records.iter().map(|r| r.1.as_slice()), keys) {
             Some((i, n)) if n > 0 => {
-                header = std::mem::take(&mut records[i].1);
+                // A line break in the header line left its first names on the line above,
+                // which names no mapped column (as a title would): joined, they name more.
+                let above = if i == 0 { &first } else { &records[i - 1].0 };
+                header = match joined(above, &records[i].0, n) {
+                    Some(c) => c,
+                    None => std::mem::take(&mut records[i].1),
+                };
+                blocks.first_row_width = records.get(i + 1).map(|r| r.1.len());
                 (i + 1, records[i].2)
             }
             _ => {

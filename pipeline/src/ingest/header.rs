@@ -11,13 +11,16 @@
 //! It is strict on purpose, so that a new layout (a renamed, added or moved column) is still
 //! the configuration change it should be. The header must be the previous one column for
 //! column but for at most [`MAX_DAMAGED`] names (and a quarter of its columns) — or, in a CSV
-//! file, but for one separator lost (two names run together, one column fewer) or one
-//! inserted (a name cut in two, one column more), which also tells the width its rows have.
-//! Each damaged name must look damaged (an undecodable character, or at most [`MAX_EDITS`]
-//! characters changed), name no configured column and no other column of the previous
-//! header, and stand for a configured name this header lacks; a differing name where
+//! file whose first record has the previous header's width, but for one separator lost (two
+//! names run together, one column fewer) or one inserted (a name cut in two, an empty name,
+//! one column more). Each damaged name must look damaged (an undecodable character, or at
+//! most [`MAX_EDITS`] characters changed), name no configured column and no other column of
+//! the previous header, and stand for a configured name this header lacks — unless it is
+//! exactly the previous names with a separator inserted or lost; a differing name where
 //! neither header has a configured one (an unmapped `受理人` now `受理员`) is left as it is.
-//! Not for JSON Lines: an object's keys have no positions.
+//! Not for JSON Lines: an object's keys have no positions. (A line break in a header line,
+//! and a stray quote before a name, are mended where the CSV header is read:
+//! [`super::readers`].)
 
 use super::same_name;
 use crate::config::{Format, Source};

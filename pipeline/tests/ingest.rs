@@ -1714,6 +1714,18 @@ fn a_line_break_or_a_separator_in_a_csv_header_loses_no_record() {
     let recs = records(&c);
     assert_eq!(recs["hotline:H041"].1.source_row, 3);
     assert_eq!(recs["hotline:H042"].1.compound_id.as_deref(), Some("C1"));
+
+    // A header line repeated below it (exports concatenated) is not a header cut in two:
+    // it is a row, quarantined for its time, and the records after it load.
+    write_hotline(
+        &c,
+        "2025-07",
+        &[HOTLINE_HEADER, HOTLINE_HEADER, &row("H044", "")],
+    );
+    let s = run(&c);
+    let f = file(&s, "12345_2025-07.csv");
+    assert_eq!((f.rows, f.loaded, f.quarantined), (2, 1, 1), "{f:?}");
+    assert_eq!(f.quarantine_reasons.get("bad_date"), Some(&1), "{f:?}");
 }
 
 /// A CSV export may open with a title line (and a blank one) above its header: the header is

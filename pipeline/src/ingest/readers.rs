@@ -914,13 +914,16 @@ fn open_csv(
     }
     let cells = |record: &[u8]| cells_quoted(record, true);
     // Two lines a line break cut a header into, read as one — the break inserted, or put in
-    // a separator's place — when that names more than `named` mapped columns (the break
-    // inserted when both name as many: `max_by_key` keeps the last).
-    let joined = |above: &[u8], below: &[u8], named: usize| {
+    // a separator's place — when that names more of the mapped columns than `than` (each
+    // counted once: a header line repeated below names them twice), the break inserted when
+    // both name as many (`max_by_key` keeps the last).
+    let distinct = |c: &[String]| (keys.iter()).filter(|k| names_of(c, &[**k]) > 0).count();
+    let joined = |above: &[u8], below: &[u8], than: &[String]| {
         let above = trim_line_break(above);
+        let named = distinct(than);
         ([&[sep][..], &[][..]].into_iter())
             .filter_map(|between| cells(&[above, between, below].concat()).ok())
-            .map(|c| (names_of(&c, keys), c))
+            .map(|c| (distinct(&c), c))
             .filter(|(n, _)| *n > named)
             .max_by_key(|(n, _)| *n)
             .map(|(_, c)| c)
@@ -954,7 +957,7 @@ fn open_csv(
         // two read as one line name more mapped columns, they are the header (a header and
         // its first record read as one name fewer: the last name runs into the record).
         let second = blocks.take_first_record();
-        match joined(&first, &second, named) {
+        match joined(&first, &second, &header) {
             Some(h) => header = h,
             None => {
                 let row = cells(&second).unwrap_or_default();
@@ -979,7 +982,7 @@ fn open_csv(
                 // A line break in the header line left its first names on the line above,
                 // which names no mapped column (as a title would): joined, they name more.
                 let above = if i == 0 { &first } else { &records[i - 1].0 };
-                header = match joined(above, &records[i].0, n) {
+                header = match joined(above, &records[i].0, &records[i].1) {
                     Some(c) => c,
                     None => std::mem::take(&mut records[i].1),
                 };

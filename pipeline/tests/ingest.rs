@@ -1668,6 +1668,15 @@ fn a_stray_quote_in_a_csv_header_loses_no_record() {
     assert_eq!(recs["hotline:H031"].1.satisfaction, "dissatisfied");
     assert_eq!(recs["hotline:H033"].1.source_row, 5);
     assert_eq!(recs["hotline:H030"].1.content, "电梯坏了,困人");
+
+    // A name quoted across a line break with a separator in it is a name, not a stray
+    // quote: the rows have its column, and load.
+    let header = format!("{HOTLINE_HEADER},\"备注\n(内部,勿填)\"");
+    let row = format!("{},无", rows[1].replace("H031", "H034"));
+    write_hotline(&c, "2025-07", &[header.as_str(), row.as_str()]);
+    let s = run(&c);
+    let f = file(&s, "12345_2025-07.csv");
+    assert_eq!((f.rows, f.loaded, f.quarantined), (1, 1, 0), "{f:?}");
 }
 
 /// A line break or a separator typed into a CSV header: the line break's two lines read as

@@ -930,25 +930,26 @@ fn open_csv(
     };
     let mut first = blocks.take_first_record();
     let mut header = cells(&first)?;
-    let swallowed = |h: &String| {
-        h.contains(['\n', '\r'])
-            && (h.contains(char::from(sep)) || h.chars().count() > HEADER_NAME_MAX)
-    };
-    if line_breaks(&first) > 1 && header.iter().any(swallowed) {
+    if line_breaks(&first) > 1 {
         // A stray quote opened a field the header line never closed, and the field ran on
         // through the records below (up to the next quote, or the file's end): they would
-        // be lost in a header name, which holds a line break and a separator or runs long
-        // (a name quoted across a line break, `"登记\n日期"`, holds neither). The header is
-        // its first line, its quotes as written.
+        // be lost in a header name. The header is then its first line, its quotes as
+        // written: when that names more mapped columns (those after the quote were in the
+        // field), or a name read across lines runs long (a name quoted across a line break,
+        // `"登记\n日期"`, is short, and its first line alone names no more).
         let end = memchr::memchr2(b'\n', b'\r', &first).map_or(first.len(), |i| {
             i + 1 + usize::from(first[i] == b'\r' && first.get(i + 1) == Some(&b'\n'))
         });
-        let rest = first.split_off(end);
-        header = cells_quoted(&first, false)?
+        let line: Vec<String> = cells_quoted(&first[..end], false)?
             .into_iter()
             .map(|h| h.trim_matches('"').trim().to_owned())
             .collect();
-        blocks.put_back(rest);
+        let long = |h: &String| h.contains(['\n', '\r']) && h.chars().count() > HEADER_NAME_MAX;
+        if distinct(&line) > distinct(&header) || header.iter().any(long) {
+            let rest = first.split_off(end);
+            header = line;
+            blocks.put_back(rest);
+        }
     }
     let named = names_of(&header, keys);
     if named > 0 {

@@ -222,7 +222,6 @@ impl CsvBlocks {
         }
     }
 
-    /// Takes the first record (the header) off the carry.
     /// Puts `record`, the last taken, back in front of the carry, to be read again.
     fn put_back(&mut self, mut record: Vec<u8>) {
         self.line -= line_breaks(&record);
@@ -230,6 +229,7 @@ impl CsvBlocks {
         self.carry = record;
     }
 
+    /// Takes the first record (the header) off the carry.
     fn take_first_record(&mut self) -> Vec<u8> {
         loop {
             let end = match record_ends(&self.carry, true, self.layout) {
@@ -275,15 +275,15 @@ impl Iterator for CsvBlocks {
     }
 }
 
-/// The line breaks in `b`: `\n`, `\r\n`, and `\r` alone (old Mac exports), each counted
-/// once. A `\r` at the end of `b` counts as a break: callers pass whole records, or text
-/// that ends before a record's first byte, so it is never the first half of a `\r\n`.
 /// A record without the line break that ends it (`\n`, `\r\n` or `\r`).
 fn trim_line_break(b: &[u8]) -> &[u8] {
     let b = b.strip_suffix(b"\n").unwrap_or(b);
     b.strip_suffix(b"\r").unwrap_or(b)
 }
 
+/// The line breaks in `b`: `\n`, `\r\n`, and `\r` alone (old Mac exports), each counted
+/// once. A `\r` at the end of `b` counts as a break: callers pass whole records, or text
+/// that ends before a record's first byte, so it is never the first half of a `\r\n`.
 fn line_breaks(b: &[u8]) -> usize {
     // One pass for both (it runs once per record): a `\r` counts unless a `\n` follows.
     memchr::memchr2_iter(b'\n', b'\r', b)

@@ -426,8 +426,9 @@ impl Config {
                 if s.format != Format::Csv {
                     p.push(format!(
                         "source `{}`: `header` names the columns of a CSV export without a \
-                         header line; a {:?} source's files have their own",
-                        s.name, s.format
+                         header line; the source's files (format = {:?}) have their own",
+                        s.name,
+                        format!("{:?}", s.format).to_lowercase()
                     ));
                 }
                 if h.iter().any(|n| n.trim().is_empty()) {

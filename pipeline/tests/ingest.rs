@@ -1669,6 +1669,21 @@ fn a_stray_quote_in_a_csv_header_loses_no_record() {
     assert_eq!(recs["hotline:H033"].1.source_row, 5);
     assert_eq!(recs["hotline:H030"].1.content, "电梯坏了,困人");
 
+    // A stray quote before an unmapped last name, its run ended early in the first record
+    // by that record's own quote: the record has the header line's width, and both load.
+    let header = format!("{HOTLINE_HEADER},\"备注");
+    let quoted = rows[0].replace("H030", "H036");
+    let plain = rows[1].replace("H031", "H037");
+    let (quoted, plain) = (format!("{quoted},无"), format!("{plain},无"));
+    write_hotline(
+        &c,
+        "2025-08",
+        &[header.as_str(), quoted.as_str(), plain.as_str()],
+    );
+    let s = run(&c);
+    let f = file(&s, "12345_2025-08.csv");
+    assert_eq!((f.rows, f.loaded, f.quarantined), (2, 2, 0), "{f:?}");
+
     // A name quoted across a line break with a separator in it is a name, not a stray
     // quote: the rows have its column, and load.
     let header = format!("{HOTLINE_HEADER},\"备注\n(内部,勿填)\"");

@@ -945,7 +945,13 @@ fn open_csv(
             .map(|h| h.trim_matches('"').trim().to_owned())
             .collect();
         let long = |h: &String| h.contains(['\n', '\r']) && h.chars().count() > HEADER_NAME_MAX;
-        if distinct(&line) > distinct(&header) || header.iter().any(long) {
+        // Or the record the run reached has the first line's width (a quote before an
+        // unmapped last name, the run ended early in that record by one of its quotes).
+        let rest = &first[end..];
+        let row_end = memchr::memchr2(b'\n', b'\r', rest).map_or(rest.len(), |i| i + 1);
+        let row_width = cells(&rest[..row_end]).map(|c| c.len()).ok();
+        let as_wide = row_width == Some(line.len()) && line.len() != header.len();
+        if distinct(&line) > distinct(&header) || header.iter().any(long) || as_wide {
             let rest = first.split_off(end);
             header = line;
             blocks.put_back(rest);

@@ -224,7 +224,7 @@ impl CsvBlocks {
 
     /// Puts `record`, the last taken, back in front of the carry, to be read again.
     fn put_back(&mut self, mut record: Vec<u8>) {
-        self.line -= line_breaks(&record);
+        self.line = self.line.saturating_sub(line_breaks(&record));
         record.append(&mut self.carry);
         self.carry = record;
     }

@@ -285,7 +285,7 @@ pub fn model_and_cutoff(
             .map(|&(i, p)| fusion.score(p, &fired_for(rules, history[i], "")))
             .collect();
         let outcome: Vec<bool> = valid.iter().map(|&(i, _)| labels[i]).collect();
-        if let Some(c) = fit_cutoff(&scores, &outcome, precision, 5) {
+        if let Some(c) = fit_cutoff(&scores, &outcome, precision, fusion.red_precision_z, 5) {
             info.red_cutoff = c.max(fusion.yellow);
             info.red_cutoff_fitted = true;
         }

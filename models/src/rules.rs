@@ -226,15 +226,27 @@ impl RuleSet {
             rules.push(rule);
         }
         let f = &raw.fusion;
+        let fusion_error = |reason: String| Error::Rule {
+            line: text.find("[fusion]").map_or(0, |o| line_of(text, o)),
+            reason,
+        };
         if !(0.0..=100.0).contains(&f.yellow) || !(0.0..=100.0).contains(&f.red) || f.yellow > f.red
         {
-            return Err(Error::Rule {
-                line: text.find("[fusion]").map_or(0, |o| line_of(text, o)),
-                reason: format!(
-                    "fusion cut-offs must satisfy 0 <= yellow <= red <= 100, got yellow {} red {}",
-                    f.yellow, f.red
-                ),
-            });
+            return Err(fusion_error(format!(
+                "fusion cut-offs must satisfy 0 <= yellow <= red <= 100, got yellow {} red {}",
+                f.yellow, f.red
+            )));
+        }
+        if let Some(p) = f.red_precision.filter(|p| !(*p > 0.0 && *p <= 1.0)) {
+            return Err(fusion_error(format!(
+                "red_precision is a share of red alerts, in (0, 1] (0.7 for 70 %), got {p}"
+            )));
+        }
+        if !(f.red_precision_z >= 0.0 && f.red_precision_z.is_finite()) {
+            return Err(fusion_error(format!(
+                "red_precision_z is a number of standard errors, 0 or more, got {}",
+                f.red_precision_z
+            )));
         }
         Ok(RuleSet {
             rules,
@@ -368,5 +380,18 @@ reason = "{repeat_top30}户重复反映"
             e.contains("line 7") && e.contains("already used on line 1"),
             "{e}"
         );
+        for (fusion, says) in [
+            ("red_precision = 70", "in (0, 1]"),
+            ("red_precision = 0.0", "in (0, 1]"),
+            ("red_precision_z = -1", "0 or more"),
+            ("red_precision_z = nan", "0 or more"),
+        ] {
+            let text = format!("\n[fusion]\n{fusion}\n");
+            let e = RuleSet::parse(&text, FEATURES, &[])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("line 2") && e.contains(says), "{fusion}: {e}");
+        }
+        assert!(RuleSet::parse("[fusion]\nred_precision_z = 0\n", FEATURES, &[]).is_ok());
     }
 }

@@ -168,6 +168,15 @@ fn write_march(c: &City, lines: &[impl AsRef<str>]) {
     write_hotline(c, "2025-03", lines);
 }
 
+/// Writes the city's March grid export (`grid_2025-03.jsonl`) as `text`.
+fn write_grid(c: &City, text: impl AsRef<[u8]>) {
+    write(
+        c.dir.path(),
+        "exports/grid/grid_2025-03.jsonl",
+        text.as_ref(),
+    );
+}
+
 /// Writes the city's hotline export of `month` (`12345_2025-04.csv`, GBK) from its lines.
 fn write_hotline(c: &City, month: &str, lines: &[impl AsRef<str>]) {
     let lines: Vec<&str> = lines.iter().map(AsRef::as_ref).collect();
@@ -1296,11 +1305,7 @@ fn json_ticket_numbers_past_u64_load_with_every_digit() {
         line("20250310000000000002", 11),
     ]
     .join("\n");
-    write(
-        c.dir.path(),
-        "exports/grid/grid_2025-03.jsonl",
-        text.as_bytes(),
-    );
+    write_grid(&c, text);
     let s = run(&c);
     let grid = file(&s, "grid_2025-03.jsonl");
     assert_eq!((grid.rows, grid.loaded, grid.quarantined), (2, 2, 0));
@@ -2338,11 +2343,7 @@ fn nested_json_records_with_instants_and_epochs_load_by_config() {
             r#"{{"_id":"W3","createTime":{{"$date":"三月五日"}},"_openid":"oX_zzzz","内容":"电梯",{user}}}"#
         ),
     ];
-    write(
-        c.dir.path(),
-        "exports/grid/grid_2025-03.jsonl",
-        lines.join("\n").as_bytes(),
-    );
+    write_grid(&c, lines.join("\n"));
     let s = run(&c);
     let g = file(&s, "grid_2025-03.jsonl");
     assert_eq!((g.rows, g.loaded, g.quarantined), (3, 2, 1));
@@ -2569,11 +2570,7 @@ fn numbers_a_floating_point_program_rounded_merge_no_tickets() {
     let first = 1645123456789012345u64;
     let grid = |lines: String| {
         let c = city();
-        write(
-            c.dir.path(),
-            "exports/grid/grid_2025-03.jsonl",
-            lines.as_bytes(),
-        );
+        write_grid(&c, lines);
         let s = run(&c);
         let g = file(&s, "grid_2025-03.jsonl").clone();
         (c, s, g)
@@ -2919,11 +2916,7 @@ fn a_json_array_export_loads_element_by_element() {
     let grid = source(&mut c, "网格投诉");
     grid.format = format_named("json");
     let array = "\u{feff}[\n  {\"id\": \"G1\", \"提交时间\": \"2025-03-10 09:00:00\", \"openid\": \"oX_abcdefghijklmnop\",\n   \"小区\": \"阳光花园\", \"内容\": \"电梯又坏了\", \"类别\": \"电梯故障\", \"评分\": 2},\n  42,\n  {\"id\": \"G2\", \"提交时间\": \"2025-03-11 09:00:00\", \"openid\": \"oX_abcdefghijklmnop\",\n   \"小区\": \"锦绣\", \"内容\": \"物业费太贵\", \"评分\": 5}\n]\n";
-    write(
-        c.dir.path(),
-        "exports/grid/grid_2025-03.jsonl",
-        array.as_bytes(),
-    );
+    write_grid(&c, array);
     let s = run(&c);
     let g = file(&s, "grid_2025-03.jsonl");
     assert_eq!((g.rows, g.loaded, g.quarantined), (3, 2, 1));
@@ -2940,11 +2933,7 @@ fn a_json_array_export_loads_element_by_element() {
     assert_eq!(recs["grid:G1"].1.compound_id.as_deref(), Some("C1"));
     assert_eq!(recs["grid:G2"].1.satisfaction, "satisfied");
     // Not an array after all: an error naming the file.
-    write(
-        c.dir.path(),
-        "exports/grid/grid_2025-03.jsonl",
-        b"[{\"id\": 1},",
-    );
+    write_grid(&c, b"[{\"id\": 1},");
     let s = ingest(&c.cfg, &c.keys, as_of(), false).unwrap();
     let e = file(&s, "grid_2025-03.jsonl").error.clone().unwrap();
     assert!(

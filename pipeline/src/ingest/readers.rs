@@ -275,6 +275,14 @@ impl Iterator for CsvBlocks {
     }
 }
 
+/// Where the first line of `b` ends: after its line break (`\n`, `\r\n` or `\r`), or at
+/// the end of `b`.
+fn first_line_end(b: &[u8]) -> usize {
+    memchr::memchr2(b'\n', b'\r', b).map_or(b.len(), |i| {
+        i + 1 + usize::from(b[i] == b'\r' && b.get(i + 1) == Some(&b'\n'))
+    })
+}
+
 /// A record without the line break that ends it (`\n`, `\r\n` or `\r`).
 fn trim_line_break(b: &[u8]) -> &[u8] {
     let b = b.strip_suffix(b"\n").unwrap_or(b);
@@ -937,9 +945,7 @@ fn open_csv(
         // written: when that names more mapped columns (those after the quote were in the
         // field), or a name read across lines runs long (a name quoted across a line break,
         // `"登记\n日期"`, is short, and its first line alone names no more).
-        let end = memchr::memchr2(b'\n', b'\r', &first).map_or(first.len(), |i| {
-            i + 1 + usize::from(first[i] == b'\r' && first.get(i + 1) == Some(&b'\n'))
-        });
+        let end = first_line_end(&first);
         let line: Vec<String> = cells_quoted(&first[..end], false)?
             .into_iter()
             .map(|h| h.trim_matches('"').trim().to_owned())
@@ -948,7 +954,7 @@ fn open_csv(
         // Or the record the run reached has the first line's width (a quote before an
         // unmapped last name, the run ended early in that record by one of its quotes).
         let rest = &first[end..];
-        let row_end = memchr::memchr2(b'\n', b'\r', rest).map_or(rest.len(), |i| i + 1);
+        let row_end = first_line_end(rest);
         let row_width = cells(&rest[..row_end]).map(|c| c.len()).ok();
         let as_wide = row_width == Some(line.len()) && line.len() != header.len();
         if distinct(&line) > distinct(&header) || header.iter().any(long) || as_wide {

@@ -11,7 +11,11 @@ kept), then changed 1 to 30 times: bytes flipped, removed, inserted (quotes, sep
 breaks, 0xFF, a BOM, long numbers, bursts of up to 100,000 of one), copied from elsewhere,
 swapped, the file cut short; a workbook has one of its XML parts mutated inside a valid zip.
 With --header, only one byte of a CSV or JSON Lines file's header line is changed, removed
-or inserted: the damage a transfer does, against which a file should not be lost.
+or inserted: the damage a transfer does, against which a file should not be lost. With
+--body, one byte of one record (quotes, separators, line breaks and GBK lead bytes drawn as
+often as the rest), the undamaged cut ingested beside it in the same run: a file reading
+fewer records than the cut less one, or quarantining more than two more, is reported (LOST,
+kept as lost_*) — one byte must cost at most its own record and its neighbour.
 
 Reported: rounds that crashed (exit code other than 0–3, a panic, or over 60 s) with the file
 kept in WORK_DIR/bad_*; files whose summary line breaks rows = loaded + quarantined +
@@ -81,6 +85,35 @@ def damaged_header(rnd, path):
     return b'\n'.join([bytes(h)] + lines[start:start + k])
 
 
+BODY = [b'"', b',', b'\n', b'\r', b'{', b'}', b'\\', b'\x80', b'\xff', b'\xd5', b'\t']
+
+
+def damaged_body(rnd, path):
+    """One byte of one record changed, removed or inserted (quotes, separators, line breaks
+    and lead bytes drawn as often as the rest); returns the damaged cut and the cut."""
+    data = open(path, 'rb').read()
+    lines = data.split(b'\n')
+    k = rnd.randrange(2, min(len(lines), 400))
+    start = rnd.randrange(1, max(2, len(lines) - k))
+    cut = lines[:1] + lines[start:start + k]
+    whole = b'\n'.join(cut)
+    j = rnd.randrange(1, len(cut))
+    r = bytearray(cut[j])
+    if not r:
+        return whole, whole
+    i, op = rnd.randrange(len(r)), rnd.randrange(4)
+    if op == 0:
+        r[i] = rnd.randrange(256)
+    elif op == 1:
+        del r[i]
+    elif op == 2:
+        r[i:i] = bytes([rnd.randrange(256)])
+    else:
+        r[i:i] = rnd.choice(BODY)
+    cut[j] = bytes(r)
+    return b'\n'.join(cut), whole
+
+
 def damaged(rnd, path):
     data = open(path, 'rb').read()
     if path.endswith('.xlsx'):
@@ -111,6 +144,10 @@ def main():
     ap.add_argument('--validate', action='store_true')
     ap.add_argument('--header', action='store_true',
                     help='damage one byte of a CSV or JSON Lines header line, nothing else')
+    ap.add_argument('--body', action='store_true',
+                    help='damage one byte of one record of a CSV or JSON Lines file; report '
+                         'files that read fewer records than the undamaged cut (ingested '
+                         'beside it) less one, or quarantined more than two more')
     a = ap.parse_args()
     rnd = random.Random(a.seed)
     city = os.path.join(a.work, 'city')
@@ -123,18 +160,26 @@ def main():
     exports = os.path.join(a.demo_city, 'exports')
     sources = (sorted(glob.glob(exports + '/hotline/*.csv'))
                + sorted(glob.glob(exports + '/grid/*.jsonl'))
-               + ([] if a.header else sorted(glob.glob(exports + '/petition/*.xlsx'))))
+               + ([] if a.header or a.body else sorted(glob.glob(exports + '/petition/*.xlsx'))))
     command = (['validate', '--config', config, '--preview-rows', '1000'] if a.validate
                else ['ingest', '--config', config])
-    crashes, accounted, codes, refusals = 0, 0, {}, {}
+    crashes, accounted, lost, codes, refusals = 0, 0, 0, {}, {}
     for n in range(a.rounds):
         src = rnd.choice(sources)
         ext = os.path.splitext(src)[1]
-        for f in glob.glob(city + '/exports/*/zz_fuzz*'):
+        for f in glob.glob(city + '/exports/*/zz_*'):
             os.remove(f)
         out = os.path.join(os.path.dirname(src.replace(exports, city + '/exports')),
                            f'zz_fuzz{n}{ext}')
-        open(out, 'wb').write((damaged_header if a.header else damaged)(rnd, src))
+        base = None
+        if a.body:
+            data, whole = damaged_body(rnd, src)
+            # The undamaged cut, ingested in the same run: what the damaged one is held to.
+            base = out.replace('zz_fuzz', 'zz_base')
+            open(base, 'wb').write(whole)
+        else:
+            data = (damaged_header if a.header else damaged)(rnd, src)
+        open(out, 'wb').write(data)
         t = time.time()
         try:
             p = subprocess.run([a.bin] + command, capture_output=True, env=env, timeout=120)
@@ -144,6 +189,7 @@ def main():
         took = time.time() - t
         codes[rc] = codes.get(rc, 0) + 1
         keep = lambda tag: shutil.copy(out, os.path.join(a.work, f'{tag}_{a.seed}_{n}{ext}'))
+        counts = {}
         for line in text.splitlines():
             cells = line.split()
             if 'zz_fuzz' in line and 'ERROR:' in line:
@@ -151,19 +197,28 @@ def main():
                 refusals[reason] = refusals.get(reason, 0) + 1
                 if 'UTF-8' in reason or 'GBK' in reason:
                     keep('enc')
-            elif (len(cells) > 7 and cells[1].startswith('zz_fuzz')
+            elif (len(cells) > 7 and cells[1].startswith(('zz_fuzz', 'zz_base'))
                   and all(c.isdigit() for c in cells[2:7])):
                 rows, loaded, _updated, quarantined, duplicates = map(int, cells[2:7])
+                counts[cells[1].startswith('zz_base')] = (rows, quarantined, line)
                 accounted += 1
                 if rows != loaded + quarantined + duplicates:
                     print('ACCOUNTING', n, line, flush=True)
                     keep('acct')
+        if base is not None and len(counts) == 2:
+            (rows, quarantined, line), (rows0, quarantined0, _) = counts[False], counts[True]
+            if rows < rows0 - 1 or quarantined > quarantined0 + 2:
+                lost += 1
+                print('LOST', n, f'undamaged: {rows0} rows, {quarantined0} quarantined;', line,
+                      flush=True)
+                keep('lost')
         if rc not in (0, 1, 2, 3) or 'panicked' in text or took > 60:
             crashes += 1
             keep('bad')
             print('CRASH', n, rc, round(took, 1), text[-800:], flush=True)
     print(f'{a.rounds} rounds: {crashes} crashed, exit codes {codes}, '
-          f'{accounted} loaded files accounted')
+          f'{accounted} loaded files accounted'
+          + (f', {lost} lost records or quarantined more than two' if a.body else ''))
     for reason, count in sorted(refusals.items(), key=lambda x: -x[1]):
         print(f'{count:5d} refused: {reason}')
 

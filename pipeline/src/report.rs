@@ -466,55 +466,7 @@ pub async fn build(
     let score_info: Option<serde_json::Value> = read("score_info.json")
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok());
-    // How the red cut-off was set: fitted on history, or the configured one (a young
-    // district's first weeks, or a model that did not validate).
-    let cutoff = score_info.as_ref().and_then(|v| {
-        let c = v.get("red_cutoff")?.as_f64()?;
-        let fitted = v
-            .get("red_cutoff_fitted")
-            .and_then(serde_json::Value::as_bool);
-        Some((c, fitted == Some(true)))
-    });
-    let cutoff_words = match cutoff {
-        Some((_, true)) | None => {
-            "红色门槛由历史数据拟合，使红色预警中至少一半此后确实升级".to_string()
-        }
-        Some((c, false)) => format!("红色门槛为配置值 {c:.0}（历史数据不足以拟合）"),
-    };
-    let mut notes = vec![
-        format!(
-            "得分0–100：模型估计的8周内集体访或市级以上信访概率，叠加规则触发；{cutoff_words}。"
-        ),
-        "满意率=近28天回访中满意与基本满意之比；就地化解率=近28天诉求中未形成信访的比例。"
-            .to_string(),
-    ];
-    notes.extend(unresolved_note(recent, unresolved));
-    if let Some(v) = score_info {
-        if let Some(m) = v.get("model").filter(|m| !m.is_null()) {
-            notes.push(format!(
-                "升级模型 {}：验证集AUC {:.3}；红色门槛 {:.1}{}。",
-                m.get("version").and_then(|x| x.as_str()).unwrap_or(""),
-                m.pointer("/metrics/auc_valid")
-                    .and_then(serde_json::Value::as_f64)
-                    .unwrap_or(f64::NAN),
-                v.get("red_cutoff")
-                    .and_then(serde_json::Value::as_f64)
-                    .unwrap_or(f64::NAN),
-                if v.get("red_cutoff_fitted")
-                    .and_then(serde_json::Value::as_bool)
-                    == Some(true)
-                {
-                    "（按历史拟合）"
-                } else {
-                    "（配置值）"
-                }
-            ));
-        } else if let Some(e) = v.get("model_error").and_then(|x| x.as_str()) {
-            notes.push(format!(
-                "升级模型未启用（历史数据不足）：{e}；得分仅来自规则。"
-            ));
-        }
-    }
+    let notes = score_notes(score_info.as_ref(), recent, unresolved);
     Ok(ReportData {
         as_of: as_of.to_string(),
         title: cfg.scoring.title.clone(),
@@ -549,6 +501,71 @@ pub async fn build(
         grid_file: format!("alerts/as_of={as_of}/grid_grades.csv"),
         notes,
     })
+}
+
+/// The report's notes on how the scores were made: the red cut-off (fitted on history to a
+/// precision, or the configured one), the model or why there was none, and the figures'
+/// definitions. `score_info` is the scoring's `score_info.json`.
+fn score_notes(
+    score_info: Option<&serde_json::Value>,
+    recent: u64,
+    unresolved: u64,
+) -> Vec<String> {
+    let f64_at = |v: &serde_json::Value, k: &str| v.get(k).and_then(serde_json::Value::as_f64);
+    let fitted = score_info
+        .and_then(|v| v.get("red_cutoff_fitted"))
+        .and_then(serde_json::Value::as_bool);
+    let cutoff = score_info.and_then(|v| f64_at(v, "red_cutoff"));
+    let cutoff_words = match (fitted, cutoff) {
+        (Some(false), Some(c)) => format!("红色门槛为配置值 {c:.0}（未能按历史数据拟合）"),
+        _ => match score_info.and_then(|v| f64_at(v, "red_precision")) {
+            Some(p) => format!(
+                "红色门槛由历史数据拟合：回测中红色预警此后8周内确实发生集体或越级信访的比例不低于{:.0}%（按置信下限估计）",
+                100.0 * p
+            ),
+            None => "红色门槛由历史数据拟合".to_string(),
+        },
+    };
+    let has_model = score_info
+        .and_then(|v| v.get("model"))
+        .is_some_and(|m| !m.is_null());
+    let score_words = match has_model {
+        true => "模型估计的8周内集体访或市级以上信访概率，叠加规则触发",
+        false => "由触发的规则累加",
+    };
+    let mut notes = vec![
+        format!("得分0–100：{score_words}；{cutoff_words}。"),
+        "满意率=近28天回访中满意与基本满意之比；就地化解率=近28天诉求中未形成信访的比例。"
+            .to_string(),
+    ];
+    notes.extend(unresolved_note(recent, unresolved));
+    let Some(v) = score_info else {
+        return notes;
+    };
+    if let Some(m) = v.get("model").filter(|m| !m.is_null()) {
+        notes.push(format!(
+            "升级模型 {}：验证集AUC {:.3}；红色门槛 {:.1}{}。",
+            m.get("version").and_then(|x| x.as_str()).unwrap_or(""),
+            m.pointer("/metrics/auc_valid")
+                .and_then(serde_json::Value::as_f64)
+                .unwrap_or(f64::NAN),
+            cutoff.unwrap_or(f64::NAN),
+            if fitted == Some(true) {
+                "（按历史拟合）"
+            } else {
+                "（配置值）"
+            }
+        ));
+    } else if let Some(e) = v.get("model_error").and_then(|x| x.as_str()) {
+        // The plain reason; the technical one (with its counts) stays in score_info.json
+        // and the run's log for the analyst.
+        let why = v
+            .get("model_refusal")
+            .and_then(|r| serde_json::from_value::<crate::score::Refusal>(r.clone()).ok())
+            .map_or(e.to_string(), |r| r.zh().to_string());
+        notes.push(format!("升级模型未启用（{why}）；得分仅来自规则。"));
+    }
+    notes
 }
 
 /// The report folder of a date.

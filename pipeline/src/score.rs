@@ -68,10 +68,38 @@ pub struct ScoreInfo {
     pub model: Option<EscalationModel>,
     /// Why it did not.
     pub model_error: Option<String>,
+    /// Why it did not, for the report's plain words.
+    pub model_refusal: Option<Refusal>,
     /// The red cut-off in force.
     pub red_cutoff: f64,
     /// Whether it was fitted on history (else configured).
     pub red_cutoff_fitted: bool,
+    /// The share of red alerts followed by an escalation that a fitted cut-off aims at
+    /// (`red_precision`), read at `red_precision_z` standard errors.
+    pub red_precision: Option<f64>,
+}
+
+/// Why a date was scored without the escalation model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Refusal {
+    /// Too few rows or escalations in the labelled history (a young district).
+    TooLittleData,
+    /// Trained, but no better than the base rate on held-out weeks.
+    DidNotValidate,
+    /// The fit failed.
+    FitFailed,
+}
+
+impl Refusal {
+    /// The report's words for it.
+    pub fn zh(self) -> &'static str {
+        match self {
+            Refusal::TooLittleData => "历史数据中的升级事件尚不足以训练",
+            Refusal::DidNotValidate => "在留出的历史周上未优于基准，未采用",
+            Refusal::FitFailed => "训练失败",
+        }
+    }
 }
 
 /// Everything scoring needs that is read once.
@@ -258,12 +286,18 @@ pub fn model_and_cutoff(
     let mut info = ScoreInfo {
         model: None,
         model_error: None,
+        model_refusal: None,
         red_cutoff: fusion.red,
         red_cutoff_fitted: false,
+        red_precision: None,
     };
     let (model, valid) = match trained {
         Ok(m) => m,
         Err(e) => {
+            info.model_refusal = Some(match e {
+                weaksignal_models::Error::TooLittleData { .. } => Refusal::TooLittleData,
+                _ => Refusal::FitFailed,
+            });
             info.model_error = Some(e.to_string());
             return (None, info);
         }
@@ -275,6 +309,7 @@ pub fn model_and_cutoff(
              base rate)",
             model.version, m.auc_valid, m.brier_valid, m.brier_base_rate
         ));
+        info.model_refusal = Some(Refusal::DidNotValidate);
         return (None, info);
     }
     let probs = model.predict(&names(), &matrix(now), &categories(now)).ok();
@@ -288,6 +323,7 @@ pub fn model_and_cutoff(
         if let Some(c) = fit_cutoff(&scores, &outcome, precision, fusion.red_precision_z, 5) {
             info.red_cutoff = c.max(fusion.yellow);
             info.red_cutoff_fitted = true;
+            info.red_precision = Some(precision);
         }
     }
     info.model = Some(model);

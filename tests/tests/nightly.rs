@@ -161,6 +161,12 @@ fn demo_accounts_for_every_row_and_reruns_change_nothing() {
     assert!(html.contains("<p class=\"summary\" id=\"summary\">红色预警小区 "));
     assert!(html.contains("（首次运行，无上次可比）"));
     assert!(html.contains("较上次新增预警（首次运行）"));
+    // The red cut-off's note states the precision the rules file asks of it (0.7; the note
+    // said "at least half" whatever the setting).
+    assert!(
+        html.contains("确实发生集体或越级信访的比例不低于70%"),
+        "the cut-off note does not state the rules file's precision"
+    );
     // The grid grading as a spreadsheet beside its JSON: every grid, Excel's BOM first.
     let alerts = dir.join("output/alerts").join(format!("as_of={AS_OF}"));
     let (_, grades): (String, Vec<serde_json::Value>) =
@@ -677,6 +683,28 @@ fn a_young_district_with_three_months_of_exports_runs_the_nightly() {
     assert!(
         report.contains("红色门槛为配置值"),
         "the report claims a fitted cut-off"
+    );
+    // Why there is no model, in the report's language (before: "历史数据不足" whatever the
+    // reason, then the model's English error; here the model trains but does not validate).
+    let info: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(d.join(format!("output/alerts/as_of={AS_OF}/score_info.json")))
+            .unwrap(),
+    )
+    .unwrap();
+    let why = match info["model_refusal"].as_str() {
+        Some("too_little_data") => "历史数据中的升级事件尚不足以训练",
+        Some("did_not_validate") => "在留出的历史周上未优于基准，未采用",
+        other => panic!("model_refusal {other:?}"),
+    };
+    assert!(
+        report.contains(&format!("升级模型未启用（{why}）；得分仅来自规则。")),
+        "the report does not say why the model is off: {}",
+        report.split("<h2>说明</h2>").nth(1).unwrap_or("no notes")
+    );
+    assert!(report.contains("得分0–100：由触发的规则累加；"));
+    assert!(
+        !report.contains("escalation model"),
+        "an English error in the report"
     );
 }
 

@@ -88,7 +88,8 @@ pub struct Metrics {
     /// Area under the ROC curve on validation, per forest depth tried.
     #[serde(default)]
     pub auc_by_forest_depth: Vec<(usize, f64)>,
-    /// Validation AUC of the chosen model.
+    /// Validation AUC of the choice of model, each half of the validation dates scored by
+    /// the candidate chosen on the other (see [`cross_fitted_auc`]); the gate reads it.
     pub auc_valid: f64,
     /// Brier score of the calibrated validation probabilities, each calibrated on the other
     /// half of the validation dates (see [`cross_fitted_brier`]).
@@ -359,6 +360,76 @@ pub fn auc(score: &[f64], y: &[bool]) -> f64 {
     (rank_sum - n_pos * (n_pos + 1.0) / 2.0) / (n_pos * n_neg)
 }
 
+/// The validation dates' two folds, alternately in date order (a week's rows are not
+/// independent, so they stay together); `None` with a single date.
+fn date_folds(dates: &[NaiveDate]) -> Option<Vec<usize>> {
+    let mut uniq: Vec<NaiveDate> = dates.to_vec();
+    uniq.sort();
+    uniq.dedup();
+    (uniq.len() >= 2).then(|| {
+        (dates.iter())
+            .map(|d| uniq.binary_search(d).map_or(0, |k| k % 2))
+            .collect()
+    })
+}
+
+/// The candidate validation chooses on `rows`, among validation scores `scores` whose first
+/// `n_lr` are the logistic regression's strengths: the strength with the best AUC (a NaN AUC
+/// loses to any number), then each forest that beats the choice so far on average precision.
+/// Red alerts are the top of the ranking: the forests compete on average precision, which
+/// weighs the top, rather than AUC, which weighs every rank alike.
+fn pick(scores: &[Vec<f64>], n_lr: usize, y: &[bool], rows: &[usize]) -> usize {
+    let yr: Vec<bool> = rows.iter().map(|&i| y[i]).collect();
+    let on_rows = |c: usize| rows.iter().map(|&i| scores[c][i]).collect::<Vec<f64>>();
+    let aucs: Vec<f64> = (0..n_lr).map(|c| auc(&on_rows(c), &yr)).collect();
+    let mut best = (0..n_lr)
+        .reduce(|b, i| {
+            if aucs[i] > aucs[b] || aucs[b].is_nan() {
+                i
+            } else {
+                b
+            }
+        })
+        .unwrap_or(0);
+    let mut best_ap = average_precision(&on_rows(best), &yr);
+    for c in n_lr..scores.len() {
+        let ap = average_precision(&on_rows(c), &yr);
+        if ap > best_ap || best_ap.is_nan() {
+            (best, best_ap) = (c, ap);
+        }
+    }
+    best
+}
+
+/// The validation AUC of the model choice rather than of the model chosen: each fold of the
+/// validation dates ([`date_folds`]) is scored by the candidate [`pick`] chooses on the other,
+/// and the two AUCs averaged (a fold without both classes counts for nothing). Read on the
+/// rows that chose it, the best of several candidates' AUC is biased upwards — the model
+/// gate would pass a choice among models without skill more often than it should.
+pub fn cross_fitted_auc(scores: &[Vec<f64>], n_lr: usize, y: &[bool], dates: &[NaiveDate]) -> f64 {
+    let all: Vec<usize> = (0..y.len()).collect();
+    let Some(folds) = date_folds(dates) else {
+        let c = pick(scores, n_lr, y, &all);
+        return auc(&scores[c], y);
+    };
+    let fold =
+        |k: usize| -> Vec<usize> { all.iter().copied().filter(|&i| folds[i] == k).collect() };
+    let aucs: Vec<f64> = (0..2)
+        .map(|k| {
+            let (held, other) = (fold(k), fold(1 - k));
+            let c = pick(scores, n_lr, y, &other);
+            let s: Vec<f64> = held.iter().map(|&i| scores[c][i]).collect();
+            let t: Vec<bool> = held.iter().map(|&i| y[i]).collect();
+            auc(&s, &t)
+        })
+        .filter(|a| a.is_finite())
+        .collect();
+    match aucs.len() {
+        0 => f64::NAN,
+        n => aucs.iter().sum::<f64>() / n as f64,
+    }
+}
+
 /// The Brier scores of Platt's calibration of `score` and of the base rate, each on rows it
 /// was not fitted on: the dates are split in two folds, alternately in date order (a week's
 /// rows are not independent, so they stay together), and each fold is scored with the
@@ -368,14 +439,11 @@ pub fn auc(score: &[f64], y: &[bool]) -> f64 {
 /// the base rate. With a single date there is nothing to hold out: both are fitted and
 /// scored on every row.
 pub fn cross_fitted_brier(score: &[f64], y: &[bool], dates: &[NaiveDate]) -> (f64, f64) {
-    let mut uniq: Vec<NaiveDate> = dates.to_vec();
-    uniq.sort();
-    uniq.dedup();
-    let fold_of = |d: &NaiveDate| uniq.binary_search(d).map_or(0, |k| k % 2);
-    let folds: Vec<usize> = dates.iter().map(fold_of).collect();
+    let folds = date_folds(dates);
+    let fold_of = |i: usize| folds.as_ref().map_or(0, |f| f[i]);
     let fitted = |k: usize| {
         let rows: Vec<usize> = (0..y.len())
-            .filter(|&i| uniq.len() < 2 || folds[i] != k)
+            .filter(|&i| folds.is_none() || fold_of(i) != k)
             .collect();
         let s: Vec<f64> = rows.iter().map(|&i| score[i]).collect();
         let t: Vec<bool> = rows.iter().map(|&i| y[i]).collect();
@@ -385,7 +453,7 @@ pub fn cross_fitted_brier(score: &[f64], y: &[bool], dates: &[NaiveDate]) -> (f6
     let by_fold = [fitted(0), fitted(1)];
     let (mut model, mut base) = (0.0, 0.0);
     for i in 0..y.len() {
-        let ((a, b), rate) = by_fold[folds[i]];
+        let ((a, b), rate) = by_fold[fold_of(i)];
         let t = f64::from(u8::from(y[i]));
         model += (sigmoid(a * score[i] + b) - t).powi(2);
         base += (rate - t).powi(2);
@@ -601,42 +669,37 @@ impl EscalationModel {
                 .into_iter()
                 .map(|r| linear(&coef, b, r))
                 .collect();
-            tried.push((alpha, auc(&s, &yva), s));
+            tried.push(s);
         }
-        let auc_by_alpha: Vec<(f64, f64)> = tried.iter().map(|(a, u, _)| (*a, *u)).collect();
-        // The best validation AUC (a NaN AUC loses to any number).
-        let Some(chosen) = (0..tried.len()).reduce(|b, i| {
-            if tried[i].1 > tried[b].1 || tried[b].1.is_nan() {
-                i
-            } else {
-                b
-            }
-        }) else {
+        if tried.is_empty() {
             return Err(Error::param("alphas", "no L2 strength given"));
-        };
-        let (alpha, mut auc_valid, mut s_valid) = tried.swap_remove(chosen);
+        }
+        let auc_by_alpha: Vec<(f64, f64)> = (p.alphas.iter().zip(&tried))
+            .map(|(&a, s)| (a, auc(s, &yva)))
+            .collect();
         let ytr_all: Vec<bool> = tr.iter().map(|&i| y[i]).collect();
         let mut auc_by_forest_depth = vec![];
-        let mut forest_depth = None;
         if !p.forest_depths.is_empty() {
             // Balanced forests compete on the same validation dates, fitted on every training
-            // row (each tree balances its own sample). Red alerts are the top of the ranking:
-            // the models compete on average precision, which weighs the top, rather than AUC,
-            // which weighs every rank alike.
+            // row (each tree balances its own sample).
             let ztr_all = scaler.apply(&risk.design(x, categories, &tr));
-            let mut ap_valid = average_precision(&s_valid, &yva);
             for &depth in &p.forest_depths {
                 let f = Forest::fit(&ztr_all, &ytr_all, depth, p.forest_trees)?;
                 let s = f.score(&zva);
-                let (u, ap) = (auc(&s, &yva), average_precision(&s, &yva));
-                auc_by_forest_depth.push((depth, u));
-                if ap > ap_valid || ap_valid.is_nan() {
-                    (auc_valid, ap_valid, s_valid, forest_depth) = (u, ap, s, Some(depth));
-                }
+                auc_by_forest_depth.push((depth, auc(&s, &yva)));
+                tried.push(s);
             }
         }
-        let (pa, pb) = platt(&s_valid, &yva);
+        let n_lr = p.alphas.len();
         let dva: Vec<NaiveDate> = va.iter().map(|&i| dates[i]).collect();
+        let every: Vec<usize> = (0..yva.len()).collect();
+        let chosen = pick(&tried, n_lr, &yva, &every);
+        let auc_valid = cross_fitted_auc(&tried, n_lr, &yva, &dva);
+        // The strength is kept with a forest too (the model records it).
+        let alpha = p.alphas[pick(&tried[..n_lr], n_lr, &yva, &every)];
+        let forest_depth = chosen.checked_sub(n_lr).map(|f| p.forest_depths[f]);
+        let s_valid = tried.swap_remove(chosen);
+        let (pa, pb) = platt(&s_valid, &yva);
         let (brier_valid, brier_base_rate) = cross_fitted_brier(&s_valid, &yva, &dva);
         let valid: Vec<(usize, f64)> = va
             .iter()
@@ -842,6 +905,45 @@ mod tests {
         let (model, base) = cross_fitted_brier(&s, &y, &one);
         assert!((base - brier(&|_| rate)).abs() < 1e-12);
         assert!((model - brier(&|i| sigmoid(a * s[i] + b))).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_choice_among_scores_without_skill_does_not_validate_out_of_its_sample() {
+        use rand::{Rng, SeedableRng};
+        // Twenty weekly dates of 60 rows, 8 % positive, and 30 candidate scores that know
+        // nothing of them: the best AUC read on the rows that chose it looks like skill.
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let d0 = NaiveDate::from_ymd_opt(2025, 1, 5).unwrap_or_default();
+        let n = 1200;
+        let y: Vec<bool> = (0..n).map(|_| rng.random::<f64>() < 0.08).collect();
+        let dates: Vec<NaiveDate> = (0..n)
+            .map(|i| d0 + chrono::Duration::days(7 * (i / 60) as i64))
+            .collect();
+        let mut scores: Vec<Vec<f64>> = (0..30)
+            .map(|_| (0..n).map(|_| rng.random::<f64>()).collect())
+            .collect();
+        let every: Vec<usize> = (0..n).collect();
+        let in_sample = auc(&scores[pick(&scores, 30, &y, &every)], &y);
+        let held_out = cross_fitted_auc(&scores, 30, &y, &dates);
+        assert!(in_sample > 0.55, "{in_sample}");
+        assert!((held_out - 0.5).abs() < 0.05, "{held_out}");
+        // A score that knows something is chosen on either fold and keeps its AUC held out.
+        scores.push(
+            y.iter()
+                .map(|&t| f64::from(u8::from(t)) + 2.0 * rng.random::<f64>())
+                .collect(),
+        );
+        let knowing = auc(&scores[30], &y);
+        assert!(knowing > 0.6, "{knowing}");
+        assert_eq!(pick(&scores, 31, &y, &every), 30);
+        let held_out = cross_fitted_auc(&scores, 31, &y, &dates);
+        assert!(
+            (held_out - knowing).abs() < 0.05,
+            "{held_out} against {knowing}"
+        );
+        // One date: the choice is read where it was made.
+        let one = vec![d0; n];
+        assert_eq!(cross_fitted_auc(&scores, 31, &y, &one), knowing);
     }
 
     fn synthetic(n_dates: usize) -> (Array2<f64>, Vec<bool>, Vec<NaiveDate>) {

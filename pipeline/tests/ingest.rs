@@ -1030,10 +1030,26 @@ fn a_damaged_header_is_read_against_the_sources_previous_header() {
     damaged.remove(at);
     let write_april = |c: &City| write(c.dir.path(), "exports/hotline/12345_2025-04.csv", &damaged);
 
-    // Without an earlier file of the source, the file is refused, as before.
+    // Without an earlier file of the source, the name with an undecodable character is read
+    // as the configured name it is close to (before session 39 the file was refused).
     let first = city();
     std::fs::remove_file(first.dir.path().join("exports/hotline/12345_2025-03.csv")).unwrap();
     write_april(&first);
+    let s = ingest(&first.cfg, &first.keys, as_of(), false).unwrap();
+    let f = file(&s, "12345_2025-04.csv");
+    assert_eq!((f.rows, f.loaded), (2, 2), "{f:?}");
+    assert!(f.header_repairs[0].ends_with("\" as 来电时间"), "{f:?}");
+    // A byte changed into another character (时 → 什): no previous header says the column
+    // is 来电时间 rather than a column of its own, and the file is refused, naming it.
+    let mut changed = gbk(&april);
+    changed[at] += 1;
+    let first = city();
+    std::fs::remove_file(first.dir.path().join("exports/hotline/12345_2025-03.csv")).unwrap();
+    write(
+        first.dir.path(),
+        "exports/hotline/12345_2025-04.csv",
+        &changed,
+    );
     let s = ingest(&first.cfg, &first.keys, as_of(), false).unwrap();
     let f = file(&s, "12345_2025-04.csv");
     let e = f.error.as_deref().unwrap_or_default();

@@ -168,6 +168,61 @@ pub fn repaired(
     Some(Repair { header, renamed })
 }
 
+/// A damaged header read against the configuration alone (a source's first file, or a
+/// header [`repaired`] does not read): each name holding an undecodable character — the
+/// mark a transfer's damage leaves, which no export names a column with — that is at most
+/// [`MAX_EDITS`] characters from a configured name of a field the header has no column for,
+/// and from no other such field's, is read as that name (`来电�间` as `来电时间`), when no
+/// other name of the header is so for that field. A name damaged into other valid
+/// characters is left (`办理时间` is a column of its own, not `办结时间` damaged), as are
+/// more than [`MAX_DAMAGED`] names or a quarter of the columns. Not for JSON Lines, whose
+/// keys have no positions to keep.
+pub fn repaired_by_configuration(src: &Source, header: &[String]) -> Option<Repair> {
+    if src.format == Format::Jsonl {
+        return None;
+    }
+    let configured = |name: &str| (src.columns.values().flatten()).any(|c| same_name(name, c));
+    // The configured fields the header has no column for, by their names.
+    let lacked: Vec<&Vec<String>> = (src.columns.values())
+        .filter(|names| !names.iter().any(|c| header.iter().any(|h| same_name(h, c))))
+        .collect();
+    let close = |was: &str, now: &str| {
+        let edits = strsim::levenshtein(&was.replace(' ', ""), now);
+        edits <= MAX_EDITS && edits < now.chars().count()
+    };
+    // (column, field, configured name) for every damaged name close to a lacked field's.
+    let mut pairs: Vec<(usize, usize, &String)> = vec![];
+    for (i, h) in header.iter().enumerate() {
+        if !h.contains('\u{FFFD}') || configured(h) {
+            continue;
+        }
+        for (f, names) in lacked.iter().enumerate() {
+            if let Some(c) = names.iter().find(|c| close(h, c)) {
+                pairs.push((i, f, c));
+            }
+        }
+    }
+    let once = |key: &dyn Fn(&(usize, usize, &String)) -> usize, p: &(usize, usize, &String)| {
+        pairs.iter().filter(|q| key(q) == key(p)).count() == 1
+    };
+    let renamed: Vec<Renamed> = (pairs.iter())
+        .filter(|p| once(&|q| q.0, p) && once(&|q| q.1, p))
+        .map(|&(column, _, now)| Renamed {
+            column,
+            was: vec![header[column].clone()],
+            now: vec![now.clone()],
+        })
+        .collect();
+    if renamed.is_empty() || renamed.len() > MAX_DAMAGED || renamed.len() * 4 > header.len() {
+        return None;
+    }
+    let mut header = header.to_vec();
+    for r in &renamed {
+        header[r.column] = r.now[0].clone();
+    }
+    Some(Repair { header, renamed })
+}
+
 /// Whether `cells` — a CSV file's first line, taken for its header although no line of the
 /// file's first ones names a mapped column — is a record of `previous`'s layout: as many
 /// cells, an id where `previous` has the id's column, and a time `dates` reads where it has
@@ -388,5 +443,62 @@ mod tests {
         // JSON Lines keys have no positions.
         let lost = "工单编号,来电笠\u{FFFD},派单时间,诉求地址,诉求内容,受理人,备注,来源";
         assert_eq!(read(&source(Format::Jsonl), lost, PREVIOUS), None);
+    }
+
+    #[test]
+    fn a_first_files_damaged_names_are_read_as_the_configured_names_they_are_close_to() {
+        let src = source(Format::Csv);
+        let read = |h: &str| repaired_by_configuration(&src, &names(h)).map(|r| r.header);
+        // A byte lost or changed into an undecodable one, in one name or two.
+        assert_eq!(
+            read("工单编号,来电\u{FFFD}间,诉求地址,诉求内容,受理人,备注,来源,派单时间"),
+            Some(names(
+                "工单编号,来电时间,诉求地址,诉求内容,受理人,备注,来源,派单时间"
+            ))
+        );
+        let r = repaired_by_configuration(
+            &src,
+            &names("工单编号,来电笠\u{FFFD},派单时间,诉求地\u{FFFD},诉求内容,受理人,备注,来源"),
+        )
+        .unwrap_or_else(|| panic!("not read"));
+        assert_eq!(r.header, names(PREVIOUS));
+        assert_eq!(
+            r.renamed
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            [
+                "第2列 \"来电笠\u{FFFD}\" as 来电时间",
+                "第4列 \"诉求地\u{FFFD}\" as 诉求地址"
+            ]
+        );
+        // A name changed into valid characters may be a column of its own: left.
+        assert_eq!(read("工单编号,来电时问,派单时间,诉求地址,诉求内容"), None);
+        // Too far from any configured name, or from two lacked fields' names alike.
+        assert_eq!(
+            read("工单编号,\u{FFFD}\u{FFFD}\u{FFFD}间,派单时间,诉求地址,诉求内容"),
+            None
+        );
+        let mut two = source(Format::Csv);
+        two.columns
+            .insert("closed_at".into(), vec!["来电时刻".into()]);
+        assert_eq!(
+            repaired_by_configuration(&two, &names("工单编号,来电时\u{FFFD},诉求地址,诉求内容")),
+            None
+        );
+        // Two damaged names close to one field: which is it?
+        assert_eq!(
+            read("工单编号,来电\u{FFFD}间,来\u{FFFD}时间,诉求地址,诉求内容,派单时间"),
+            None
+        );
+        // More than a quarter of the columns.
+        assert_eq!(
+            read("工单编号,来电\u{FFFD}间,派单时间,诉求\u{FFFD}址,诉求内容"),
+            None
+        );
+        // Nothing lacked, or JSON Lines: nothing to read.
+        assert_eq!(read(PREVIOUS), None);
+        let jsonl = source(Format::Jsonl);
+        assert!(repaired_by_configuration(&jsonl, &names("工单编号,来电\u{FFFD}间")).is_none());
     }
 }

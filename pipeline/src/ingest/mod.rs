@@ -523,29 +523,32 @@ pub(crate) fn same_name(header: &str, configured: &str) -> bool {
 /// Reads `opened`'s header against the source's previous one (`previous`, see [`header`])
 /// when it lacks a configured column: its damaged names as the previous header's, or its
 /// first line as a record when it names no configured column and is a record of that
-/// layout. What was read so, as the summary shows it.
+/// layout; failing that (and for a source's first file), its names with an undecodable
+/// character as the configured names they are close to
+/// ([`header::repaired_by_configuration`]). What was read so, as the summary shows it.
 pub(crate) fn read_against_previous_header(
     src: &Source,
     opened: &mut readers::OpenFile,
     previous: Option<&Vec<String>>,
 ) -> Vec<String> {
-    let Some(previous) = previous else {
-        return vec![];
-    };
     let (required, optional) = missing_columns(src, &opened.header);
     let row_width = opened.first_row_width();
-    let narrower_rows = row_width == Some(previous.len()) && opened.header.len() != previous.len();
+    let narrower_rows =
+        previous.is_some_and(|p| row_width == Some(p.len()) && opened.header.len() != p.len());
     if required.is_empty() && optional.is_empty() && !narrower_rows {
         return vec![];
     }
-    if let Some(cells) = opened.unnamed_header() {
+    if let (Some(cells), Some(previous)) = (opened.unnamed_header(), previous) {
         let dates = DateFormats::new(&datetime_formats(src));
         if header::a_record_of(src, cells, previous, &dates) {
             opened.read_header_line_as_record(previous.clone());
             return vec![header::no_header_line(previous)];
         }
     }
-    let Some(repair) = header::repaired(src, &opened.header, previous, row_width) else {
+    let by_previous = previous.and_then(|p| header::repaired(src, &opened.header, p, row_width));
+    let Some(repair) =
+        by_previous.or_else(|| header::repaired_by_configuration(src, &opened.header))
+    else {
         return vec![];
     };
     opened.read_with_header(repair.header);

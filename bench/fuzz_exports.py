@@ -11,7 +11,8 @@ kept), then changed 1 to 30 times: bytes flipped, removed, inserted (quotes, sep
 breaks, 0xFF, a BOM, long numbers, bursts of up to 100,000 of one), copied from elsewhere,
 swapped, the file cut short; a workbook has one of its XML parts mutated inside a valid zip.
 With --header, only one byte of a CSV or JSON Lines file's header line is changed, removed
-or inserted: the damage a transfer does, against which a file should not be lost. With
+or inserted: the damage a transfer does, against which a file should not be lost (with
+--first, into an empty lake with no other export: the file is its source's first). With
 --body, one byte of one record (quotes, separators, line breaks and GBK lead bytes drawn as
 often as the rest), the undamaged cut ingested beside it in the same run: a file reading
 fewer records than the cut less one, or quarantining more than two more, is reported (LOST,
@@ -144,6 +145,9 @@ def main():
     ap.add_argument('--validate', action='store_true')
     ap.add_argument('--header', action='store_true',
                     help='damage one byte of a CSV or JSON Lines header line, nothing else')
+    ap.add_argument('--first', action='store_true',
+                    help='with --header: the damaged file is its source\'s first (an empty '
+                         'lake, no other export)')
     ap.add_argument('--body', action='store_true',
                     help='damage one byte of one record of a CSV or JSON Lines file; report '
                          'files that read fewer records than the undamaged cut (ingested '
@@ -151,7 +155,7 @@ def main():
     a = ap.parse_args()
     rnd = random.Random(a.seed)
     city = os.path.join(a.work, 'city')
-    if not os.path.exists(os.path.join(city, 'lake')):
+    if a.first or not os.path.exists(os.path.join(city, 'lake')):
         shutil.rmtree(city, ignore_errors=True)
         shutil.copytree(a.demo_city, city)
     config = os.path.join(city, 'weaksignal.toml')
@@ -169,6 +173,10 @@ def main():
         ext = os.path.splitext(src)[1]
         for f in glob.glob(city + '/exports/*/zz_*'):
             os.remove(f)
+        if a.first:
+            shutil.rmtree(os.path.join(city, 'lake'), ignore_errors=True)
+            for f in glob.glob(city + '/exports/*/*'):
+                os.remove(f)
         out = os.path.join(os.path.dirname(src.replace(exports, city + '/exports')),
                            f'zz_fuzz{n}{ext}')
         base = None

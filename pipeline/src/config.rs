@@ -453,6 +453,37 @@ impl Config {
                 "ingest.name_cues: `{cue}` must start with a Chinese character"
             ));
         }
+        if self.ingest.future_tolerance_days < 0 {
+            p.push(format!(
+                "ingest.future_tolerance_days must be 0 or more (days a record may be received \
+                 after the run's date), got {}",
+                self.ingest.future_tolerance_days
+            ));
+        }
+        let horizon_weeks = (crate::score::HORIZON_DAYS / 7) as usize;
+        if self.scoring.history_weeks <= horizon_weeks {
+            p.push(format!(
+                "scoring.history_weeks must be more than {horizon_weeks}: the escalation model \
+                 learns from weeks whose following {horizon_weeks} are known, got {}",
+                self.scoring.history_weeks
+            ));
+        }
+        let needed = crate::features::detector_weeks_needed();
+        if self.scoring.detector_weeks < needed {
+            p.push(format!(
+                "scoring.detector_weeks must be at least {needed}: the Farrington detector \
+                 compares a week with the same weeks a year before (with fewer, the rule on \
+                 counts rising above their baseline never fires), got {}",
+                self.scoring.detector_weeks
+            ));
+        }
+        let (yellow, red) = (self.scoring.grid_yellow_rate, self.scoring.grid_red_rate);
+        if !(yellow.is_finite() && red.is_finite() && 0.0 <= yellow && yellow <= red) {
+            p.push(format!(
+                "scoring.grid_yellow_rate and grid_red_rate must be numbers with 0 <= yellow <= \
+                 red, got {yellow} and {red}"
+            ));
+        }
         if !(0.0..=1.0).contains(&self.ingest.fuzzy_threshold) {
             p.push(format!(
                 "ingest.fuzzy_threshold must be in [0, 1], got {}",
@@ -522,6 +553,48 @@ mod tests {
             "{e}"
         );
         assert!(e.contains("`` must start"), "{e}");
+    }
+
+    /// Settings that would silently switch a stage off, or quarantine a night's records,
+    /// are refused with the setting's name and what it needs (they were read as given).
+    #[test]
+    fn settings_that_would_switch_a_stage_off_are_refused() {
+        let demo = crate::simulate::DEMO_CONFIG;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("w.toml");
+        for (from, to, want) in [
+            (
+                "future_tolerance_days = 2",
+                "future_tolerance_days = -1",
+                "ingest.future_tolerance_days must be 0 or more",
+            ),
+            (
+                "history_weeks = 104",
+                "history_weeks = 8",
+                "scoring.history_weeks must be more than 8",
+            ),
+            (
+                "detector_weeks = 104",
+                "detector_weeks = 52",
+                "scoring.detector_weeks must be at least 56",
+            ),
+            (
+                "grid_red_rate = 120.0",
+                "grid_red_rate = 30.0",
+                "0 <= yellow <= red, got 60 and 30",
+            ),
+        ] {
+            assert!(demo.contains(from), "{from}");
+            std::fs::write(&p, demo.replace(from, to)).unwrap();
+            let e = Config::load(&p).unwrap_err().to_string();
+            assert!(e.contains(want), "{to}: {e}");
+        }
+        // The smallest accepted values load.
+        let edge = (demo.replace("future_tolerance_days = 2", "future_tolerance_days = 0"))
+            .replace("history_weeks = 104", "history_weeks = 9")
+            .replace("detector_weeks = 104", "detector_weeks = 56");
+        std::fs::write(&p, edge).unwrap();
+        assert!(Config::load(&p).is_ok());
     }
 
     /// The demo config's commented example of a platform's JSON source is a valid source.

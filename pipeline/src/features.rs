@@ -792,10 +792,7 @@ impl Daily {
         rows: &mut [Row],
     ) -> Result<()> {
         let nc = self.cells.len();
-        let farrington = Farrington::params()
-            .b(1)
-            .check()
-            .map_err(|e| Error::Internal(e.to_string()))?;
+        let farrington = farrington()?;
         let c2 = Ears::params(EarsMethod::C2)
             .check()
             .map_err(|e| Error::Internal(e.to_string()))?;
@@ -939,6 +936,20 @@ pub async fn evidence(
         }
     }
     Ok(out)
+}
+
+/// The Farrington detector of the trend features: b = 1, the lake may hold only two years.
+fn farrington() -> Result<Farrington> {
+    Farrington::params()
+        .b(1)
+        .check()
+        .map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// The fewest weeks of history (`scoring.detector_weeks`) with which the Farrington detector
+/// scores a week: it compares it with the same weeks a year before.
+pub fn detector_weeks_needed() -> usize {
+    farrington().map_or(56, |f| f.first_scored(52) + 1)
 }
 
 #[cfg(test)]

@@ -75,7 +75,13 @@ pub(crate) mod allocator {
 /// weaksignal: early warning of escalating compound-level problems from 12345, grid and
 /// petition records.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(
+    version,
+    after_help = "To try it: `weaksignal demo` builds a simulated district and runs the nightly \
+                  batch on it. For a district: write its weaksignal.toml (the demo's is a \
+                  commented example), check it with `weaksignal validate`, then schedule \
+                  `weaksignal nightly` after the night's exports arrive."
+)]
 struct Cli {
     /// Only errors on stderr.
     #[arg(long, global = true)]

@@ -121,26 +121,68 @@ async fn daily_counts(
     Ok(out)
 }
 
-/// Channels whose data looks missing on `as_of`, judged against each channel's own last four
-/// weeks (`counts[c][0]` the date, `[1..]` the 27 days before): a channel with records on at
-/// least two days in three (the hotline and grid platform, not the petitions) whose records
-/// stop before the date, or whose date has under a quarter of its daily median (at least 8).
-fn data_gaps(as_of: NaiveDate, counts: &BTreeMap<String, [u64; 28]>) -> Vec<String> {
-    let mut out = vec![];
-    for (channel, days) in counts {
-        let history = &days[1..];
-        let with_records = history.iter().filter(|&&n| n > 0).count();
-        if with_records * 3 < history.len() * 2 {
-            continue; // not a daily channel: a quiet day says nothing
+/// Per channel, the days before `as_of` (0: the date itself) with a record, nearest first,
+/// over the whole lake: how long a channel has been silent, however long.
+async fn record_days(ctx: &SessionContext, as_of: NaiveDate) -> Result<BTreeMap<String, Vec<u32>>> {
+    let tl = end_of_day_ms(as_of);
+    let rows = text_rows(
+        ctx,
+        &format!(
+            "SELECT channel, ({tl} - CAST(received_at AS BIGINT)) / {DAY} AS age
+             FROM records WHERE CAST(received_at AS BIGINT) <= {tl}
+             GROUP BY channel, ({tl} - CAST(received_at AS BIGINT)) / {DAY}"
+        ),
+    )
+    .await?;
+    let mut out: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+    for r in rows {
+        if let Some(age) = r.get(1).and_then(|v| v.parse::<u32>().ok()) {
+            out.entry(r[0].clone()).or_default().push(age);
         }
+    }
+    for ages in out.values_mut() {
+        ages.sort_unstable();
+    }
+    Ok(out)
+}
+
+/// Channels whose data looks missing on `as_of`: a channel that had records on at least two
+/// days in three (the hotline and grid platform, not the petitions) over the four weeks up
+/// to its last record (`days`: [`record_days`]) and none since — however long ago that was:
+/// a feed broken for weeks would otherwise read as a calm district —, or whose date has
+/// under a quarter of its daily median over the last four weeks (`counts[c][0]` the date,
+/// `[1..]` the 27 days before; a median of at least 8). A lake with no record up to the
+/// date says so.
+fn data_gaps(
+    as_of: NaiveDate,
+    counts: &BTreeMap<String, [u64; 28]>,
+    days: &BTreeMap<String, Vec<u32>>,
+) -> Vec<String> {
+    if days.values().all(Vec::is_empty) {
+        return vec![format!(
+            "数据提示：截至 {as_of} 尚无任何记录，以下结果不反映实际情况。"
+        )];
+    }
+    let mut out = vec![];
+    for (channel, ages) in days {
         let name = channel_zh(channel);
-        let silent = days.iter().take_while(|&&n| n == 0).count();
-        if silent > 0 {
-            let last = as_of - Duration::days(silent as i64);
+        let Some(&silent) = ages.first() else {
+            continue;
+        };
+        let active = ages.iter().take_while(|&&a| a < silent + 28).count();
+        if silent > 0 && active * 3 >= 28 * 2 {
+            let last = as_of - Duration::days(i64::from(silent));
             out.push(format!(
                 "数据提示：{name}自 {last} 后 {silent} 天无记录，可能缺少导出，结果可能偏低。"
             ));
             continue;
+        }
+        let Some(days) = counts.get(channel).filter(|d| d[0] > 0) else {
+            continue;
+        };
+        let history = &days[1..];
+        if history.iter().filter(|&&n| n > 0).count() * 3 < history.len() * 2 {
+            continue; // not a daily channel: a quiet day says nothing
         }
         let mut sorted = history.to_vec();
         sorted.sort_unstable();
@@ -339,7 +381,7 @@ pub async fn build(
     let days = daily_counts(ctx, as_of).await?;
     let (mut hl, (recent, unresolved)) = headline(ctx, as_of, &alerts, &days).await?;
     hl.compared_with = crate::score::previous_scoring(&output, as_of).map(|d| d.to_string());
-    hl.data_gaps = data_gaps(as_of, &days);
+    hl.data_gaps = data_gaps(as_of, &days, &record_days(ctx, as_of).await?);
     hl.data_gaps
         .extend(identity_gaps(&identity_counts(ctx, as_of).await?));
     for g in &hl.data_gaps {
@@ -610,29 +652,39 @@ mod tests {
         channels.iter().map(|(c, d)| (c.to_string(), *d)).collect()
     }
 
+    /// The days with records of 28 days' counts, and `before` days of records before them.
+    fn days(counts: &BTreeMap<String, [u64; 28]>, before: u32) -> BTreeMap<String, Vec<u32>> {
+        (counts.iter())
+            .map(|(c, d)| {
+                let within = (0..28u32).filter(|&a| d[a as usize] > 0);
+                (c.clone(), within.chain(28..28 + before).collect())
+            })
+            .collect()
+    }
+
     #[test]
     fn a_daily_channel_that_stops_or_thins_out_is_named() {
         let as_of = NaiveDate::from_ymd_opt(2025, 12, 30).unwrap();
+        let gaps = |c: &BTreeMap<String, [u64; 28]>| data_gaps(as_of, c, &days(c, 60));
         let mut hotline = [30; 28];
         let grid = [10; 28];
         // Petitions come a few a month: a quiet date is normal.
         let mut petition = [0; 28];
         petition[9] = 1;
         petition[20] = 2;
-        assert!(data_gaps(
-            as_of,
-            &counts(&[("hotline", hotline), ("grid", grid), ("petition", petition)])
-        )
-        .is_empty());
+        let p = counts(&[("petition", petition)]);
+        let petition_days = BTreeMap::from([("petition".to_string(), vec![9, 20, 41, 70])]);
+        assert!(data_gaps(as_of, &p, &petition_days).is_empty());
+        assert!(gaps(&counts(&[("hotline", hotline), ("grid", grid)])).is_empty());
         // A weekend at half the usual is no gap.
         hotline[0] = 15;
-        assert!(data_gaps(as_of, &counts(&[("hotline", hotline)])).is_empty());
+        assert!(gaps(&counts(&[("hotline", hotline)])).is_empty());
         hotline[0] = 0;
         hotline[1] = 0;
         let mut thin = grid;
         thin[0] = 2;
         assert_eq!(
-            data_gaps(as_of, &counts(&[("grid", thin), ("hotline", hotline)])),
+            gaps(&counts(&[("grid", thin), ("hotline", hotline)])),
             [
                 "数据提示：网格当日仅 2 条（近4周日中位数 10 条），导出可能不完整。",
                 "数据提示：12345热线自 2025-12-28 后 2 天无记录，可能缺少导出，结果可能偏低。",
@@ -641,7 +693,21 @@ mod tests {
         // A channel too small for a quarter of its median to say anything.
         let mut small = [4; 28];
         small[0] = 1;
-        assert!(data_gaps(as_of, &counts(&[("grid", small)])).is_empty());
+        assert!(gaps(&counts(&[("grid", small)])).is_empty());
+        // Silent for longer than the four weeks (a feed broken for six weeks, or a date
+        // typed years after the last export): named, with the day of its last record
+        // (before session 39 a silence of over about nine days went unremarked).
+        let long = BTreeMap::from([("hotline".to_string(), (42..120).collect::<Vec<u32>>())]);
+        assert_eq!(
+            data_gaps(as_of, &counts(&[("hotline", [0; 28])]), &long),
+            ["数据提示：12345热线自 2025-11-18 后 42 天无记录，可能缺少导出，结果可能偏低。"]
+        );
+        // No record at all up to the date: the whole report is said to be empty.
+        let none = data_gaps(as_of, &BTreeMap::new(), &BTreeMap::new());
+        assert_eq!(
+            none,
+            ["数据提示：截至 2025-12-30 尚无任何记录，以下结果不反映实际情况。"]
+        );
     }
 
     #[test]

@@ -696,7 +696,7 @@ mod tests {
         assert!(gaps(&counts(&[("grid", small)])).is_empty());
         // Silent for longer than the four weeks (a feed broken for six weeks, or a date
         // typed years after the last export): named, with the day of its last record
-        // (before session 39 a silence of over about nine days went unremarked).
+        // (before session 39 a silence of more than ten days went unremarked).
         let long = BTreeMap::from([("hotline".to_string(), (42..120).collect::<Vec<u32>>())]);
         assert_eq!(
             data_gaps(as_of, &counts(&[("hotline", [0; 28])]), &long),

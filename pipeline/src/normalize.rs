@@ -127,12 +127,12 @@ fn special_mask(w: &[u8; 16]) -> u32 {
 /// Bit k set when byte k is an ASCII digit, or a space or hyphen, which may group the
 /// digits of a number (`139 1234 5678`, `139-1234-5678`).
 fn number_mask(w: &[u8; 16]) -> u32 {
-    in_ranges(w, &[(b'0', 10), (b' ', 1), (b'-', 1)])
+    in_ranges(w, &[(b'0', 10), (b' ', 1), (b'-', 2)])
 }
 
 /// [`number_mask`] of one byte.
 fn in_number(c: u8) -> bool {
-    c.is_ascii_digit() || c == b' ' || c == b'-'
+    c.is_ascii_digit() || c == b' ' || c == b'-' || c == b'.'
 }
 
 /// Bit k set when byte k is in [`DROPPED_ASCII_RANGES`].
@@ -397,7 +397,7 @@ fn pii_patterns() -> &'static [(Regex, &'static str)] {
                 "[银行卡号]",
             ),
             (
-                r"(?:^|\D)((?:(?:\+?86|0086)[- ]?|0)?1[3-9]\d[- ]?\d{4}[- ]?\d{4})(?:\D|$)",
+                r"(?:^|\D)((?:(?:\+?86|0086)[- ]?|0)?1[3-9]\d[-. ]?\d{4}[-. ]?\d{4})(?:\D|$)",
                 "[手机号]",
             ),
             (r"(?:^|\D)(0\d{2,3}[- ]?\d{7,8})(?:\D|$)", "[电话]"),
@@ -444,10 +444,126 @@ pub fn masked_numbers(text: Cow<'_, str>) -> Cow<'_, str> {
     } else {
         text
     };
+    let ranges = match may_have_spelled_number(&text) {
+        true => spelled_numbers(&text),
+        false => vec![],
+    };
+    let text = match ranges.is_empty() {
+        true => text,
+        false => Cow::Owned(replaced(&text, ranges, "[号码]")),
+    };
     match memchr::memmem::find(text.as_bytes(), "微信".as_bytes()) {
         Some(_) => replace_captured(text, wechat.as_ref(), "[账号]"),
         None => text,
     }
+}
+
+/// Whether the byte sequence at `b[i..]` is a digit written as a Chinese numeral, one
+/// character a digit (`零〇一二三四五六七八九幺`, three bytes each in UTF-8).
+fn spelled_digit(b: &[u8], i: usize) -> bool {
+    let Some(&[c0, c1, c2]) = b.get(i..i + 3) else {
+        return false;
+    };
+    matches!(
+        (c0, c1, c2),
+        (0xE4, 0xB8, 0x80 | 0x89 | 0x83)  // 一 三 七
+            | (0xE4, 0xBA, 0x8C | 0x94)  // 二 五
+            | (0xE4, 0xB9, 0x9D)         // 九
+            | (0xE5, 0x9B, 0x9B)         // 四
+            | (0xE5, 0x85, 0xAD | 0xAB)  // 六 八
+            | (0xE5, 0xB9, 0xBA)         // 幺
+            | (0xE9, 0x9B, 0xB6)         // 零
+            | (0xE3, 0x80, 0x87) // 〇
+    )
+}
+
+/// The bytes of a digit written as a Chinese numeral in UTF-8 (with some others: this only
+/// tells where none can be), ASCII digits, spaces and hyphens.
+const SPELLED_RANGES: [(u8, u8); 10] = [
+    (b'0', 10),
+    (b' ', 1),
+    (b'-', 1),
+    (0x80, 0x0E),
+    (0x94, 1),
+    (0x9B, 3),
+    (0xAB, 3),
+    (0xB6, 5),
+    (0xE3, 3),
+    (0xE9, 1),
+];
+
+/// Whether a text has a run of seventeen bytes in [`SPELLED_RANGES`], which a run of
+/// [`spelled_numbers`] needs (eleven digits, three of them three bytes each): sixteen bytes
+/// at a time, so that the texts that have none (all but a few) cost little.
+fn may_have_spelled_number(text: &str) -> bool {
+    let b = text.as_bytes();
+    if b.len() < 17 {
+        return false;
+    }
+    let mut prev = 0u32;
+    let mut i = 0;
+    while i < b.len() {
+        let mask = mask_at(b, i, |w| in_ranges(w, &SPELLED_RANGES));
+        // Bit k of `r`: bits k to k + 16 of the two blocks are all set. A run of seventeen
+        // spans two blocks, and starts in the first.
+        let w = prev | (mask << 16);
+        let mut r = w & (w >> 1);
+        r &= r >> 2;
+        r &= r >> 4;
+        r &= r >> 8;
+        if r & (r >> 1) != 0 {
+            return true;
+        }
+        prev = mask;
+        i += 16;
+    }
+    false
+}
+
+/// Runs of eleven digits or more with at least three written as Chinese numerals
+/// (`一三八一二三四五六七八`, `幺三九 1234 5678`: a number read out on a call and typed as
+/// heard), spaces and hyphens inside: a mobile or ID number the patterns on ASCII digits do
+/// not see. Text has no such run otherwise (`一五一十`, `三三两两` are four). One pass over
+/// the bytes: every text goes through it.
+fn spelled_numbers(text: &str) -> Vec<std::ops::Range<usize>> {
+    let b = text.as_bytes();
+    let mut out = vec![];
+    // The run so far: its start, its last digit's end, its digits, its spelled digits.
+    let (mut start, mut end, mut digits, mut spelled) = (0, 0, 0usize, 0usize);
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let (digit, width) = match c {
+            b'0'..=b'9' => (true, 1),
+            0xE3..=0xE9 if spelled_digit(b, i) => (true, 3),
+            b' ' | b'-' if digits > 0 => {
+                i += 1;
+                continue;
+            }
+            0x00..=0x7F => (false, 1),
+            0xF0..=0xFF => (false, 4),
+            0xE0..=0xEF => (false, 3),
+            _ => (false, 2),
+        };
+        if digit {
+            if digits == 0 {
+                start = i;
+            }
+            digits += 1;
+            spelled += usize::from(width == 3);
+            end = i + width;
+        } else {
+            if digits >= 11 && spelled >= 3 {
+                out.push(start..end);
+            }
+            (digits, spelled) = (0, 0);
+        }
+        i += width;
+    }
+    if digits >= 11 && spelled >= 3 {
+        out.push(start..end);
+    }
+    out
 }
 
 /// E-mail addresses, and WeChat ids after their name (an id starts with a letter and has
@@ -622,11 +738,11 @@ mod tests {
         }
     }
 
-    /// The definition: seven ASCII digits, spaces or hyphens in a row anywhere.
+    /// The definition: seven ASCII digits, spaces, hyphens or dots in a row anywhere.
     fn has_number_run_bytewise(text: &str) -> bool {
         let mut run = 0;
         text.bytes().any(|c| {
-            run = if c.is_ascii_digit() || c == b' ' || c == b'-' {
+            run = if c.is_ascii_digit() || matches!(c, b' ' | b'-' | b'.') {
                 run + 1
             } else {
                 0
@@ -638,9 +754,19 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn digit_runs_are_found_block_by_block_as_byte_by_byte(
-            s in "[0-9]{0,9}([a小/:9０ -]{0,3}[0-9]{0,9}){0,6}"
+            s in "[0-9]{0,9}([a小/:9０ .-]{0,3}[0-9]{0,9}){0,6}"
         ) {
             proptest::prop_assert_eq!(has_number_run(&s), has_number_run_bytewise(&s), "{}", s);
+        }
+
+        /// The sixteen-bytes-at-a-time check never passes over a number in Chinese numerals.
+        #[test]
+        fn a_number_in_chinese_numerals_is_never_skipped(
+            s in "[路小区电梯坏]{0,20}[0-9一二三四五六七八九零〇幺两十 -]{0,30}[了，a]{0,2}"
+        ) {
+            if !spelled_numbers(&s).is_empty() {
+                proptest::prop_assert!(may_have_spelled_number(&s), "{}", s);
+            }
         }
     }
 
@@ -689,12 +815,37 @@ mod tests {
             w[11] = b'/';
             w[12] = b':';
             let want = (0..16)
-                .filter(|&k| w[k].is_ascii_digit() || w[k] == b' ' || w[k] == b'-')
+                .filter(|&k| in_number(w[k]))
                 .fold(0, |m, k| m | 1 << k);
+            assert_eq!(
+                in_number(b),
+                b.is_ascii_digit() || matches!(b, b' ' | b'-' | b'.')
+            );
             assert_eq!(number_mask(&w), want, "byte {b:#x}");
         }
         assert!(has_number_run("电话13812345678"));
         assert!(has_number_run("电话139-1234-5678"));
+        assert!(has_number_run("电话138.1234.5678"));
+        // Where a number may be written in Chinese numerals, at any offset.
+        for pad in 0..20 {
+            let lead = "路".repeat(pad);
+            for text in [
+                "一三八一二三四五六七八",
+                "幺三九 1234 5678",
+                "1三8一2三4五6七8",
+            ] {
+                assert!(
+                    may_have_spelled_number(&format!("{lead}{text}")),
+                    "{pad} {text}"
+                );
+                assert!(
+                    may_have_spelled_number(&format!("{lead}{text}了")),
+                    "{pad} {text}"
+                );
+            }
+            let plain = format!("{lead}小区电梯坏了一个多月，物业一直不修，三三两两的居民");
+            assert!(!may_have_spelled_number(&plain), "{plain}");
+        }
         assert!(!has_number_run("3号楼12层漏水，编号123456的表"));
         assert!(has_number_run("1234567"));
     }
@@ -776,6 +927,14 @@ mod tests {
             ("微信号zhang_san88", "微信号[账号]"),
             ("加微信：wxid_abc123 联系", "加微信：[账号] 联系"),
             ("微信13812345678", "微信[手机号]"),
+            // Dots between the groups, and a number typed as heard (session 39).
+            ("电话138.1234.5678", "电话[手机号]"),
+            ("电话一三八一二三四五六七八，谢谢", "电话[号码]，谢谢"),
+            ("回电幺三九 1234 5678", "回电[号码]"),
+            (
+                "身份证号一一零一零一一九九零零三零七一二三四",
+                "身份证号[号码]",
+            ),
         ] {
             assert_eq!(mask_pii(text), want, "{text}");
         }
@@ -792,6 +951,10 @@ mod tests {
             "用微信abc付款",
             "QQ群",
             "@物业 请处理",
+            "2024.03.05停水",
+            "单价3.5元，共1234.56元",
+            "三三两两、一五一十地说了七八遍",
+            "一二三四五六七八九号楼",
         ] {
             assert_eq!(mask_pii(text), text);
         }

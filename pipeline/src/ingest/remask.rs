@@ -40,8 +40,10 @@ use crate::Result;
 /// `房东王欣怡拒退押金`), names listed after a name as after a role (`王建国和高立新`),
 /// names before `多次`, `再次`, `一直`, names after seven more trades (`物业员工`, `外卖员`)
 /// and after `工作人员` before a verb of reporting, and a surname that starts common words
-/// with one given character before a word (`维修工许超态度恶劣`).
-const MASKING_CODE: u32 = 7;
+/// with one given character before a word (`维修工许超态度恶劣`); 8: mobile numbers with dots
+/// between their groups (`138.1234.5678`) and numbers of eleven digits or more with at
+/// least three written as Chinese numerals (`一三八一二三四五六七八`, a number typed as heard).
+const MASKING_CODE: u32 = 8;
 
 /// How texts are masked now: [`MASKING_CODE`], the district's own name cues
 /// (`ingest.name_cues`) and a fingerprint of its taxonomy's terms (a name ends before one:

@@ -873,6 +873,7 @@ fn texts_an_earlier_masking_left_are_masked_once() {
         ("petition:X905", "店主刘建军占道经营"),
         ("petition:X906", "邻居王秀英私搭乱建"),
         ("petition:X908", "保洁员陈家豪乱倒垃圾"),
+        ("petition:X909", "请回电一三八一二三四五六七八"),
     ] {
         let mut old = recs[0].clone();
         old.record_id = id.into();
@@ -892,13 +893,13 @@ fn texts_an_earlier_masking_left_are_masked_once() {
     let mut state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap()).unwrap();
     let masked_with = state["masked_with"].as_str().unwrap().to_string();
-    assert!(masked_with.starts_with("7+terms "), "{masked_with}");
+    assert!(masked_with.starts_with("8+terms "), "{masked_with}");
     state.as_object_mut().unwrap().remove("masked_with");
     std::fs::write(&state_file, state.to_string()).unwrap();
 
     let s = run(&c);
     assert!(s.files.iter().all(|f| f.skipped_unchanged));
-    assert_eq!((s.remasked, s.remasked_quarantined), (7, 0));
+    assert_eq!((s.remasked, s.remasked_quarantined), (8, 0));
     assert_eq!(s.partitions_written.len(), 1);
     let content = |c: &City, id: &str| records(c)[id].1.content.to_string();
     assert_eq!(content(&c, "petition:X900"), "信访人[姓名]反映电梯停运");
@@ -910,6 +911,8 @@ fn texts_an_earlier_masking_left_are_masked_once() {
     assert_eq!(content(&c, "petition:X906"), "邻居[姓名]私搭乱建");
     // A name of three before a rare word of the dictionary (`乱倒垃圾`).
     assert_eq!(content(&c, "petition:X908"), "保洁员[姓名]乱倒垃圾");
+    // A number typed as heard (masking code 8).
+    assert_eq!(content(&c, "petition:X909"), "请回电[号码]");
     // `报修人` is no built-in cue (and `李强` a word of jieba's dictionary).
     assert_eq!(content(&c, "petition:X901"), "报修人李强称电梯停运");
     let s = run(&c);

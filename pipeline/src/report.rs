@@ -177,20 +177,20 @@ fn data_gaps(
             ));
             continue;
         }
-        let Some(days) = counts.get(channel).filter(|d| d[0] > 0) else {
+        let Some(daily) = counts.get(channel).filter(|d| d[0] > 0) else {
             continue;
         };
-        let history = &days[1..];
+        let history = &daily[1..];
         if history.iter().filter(|&&n| n > 0).count() * 3 < history.len() * 2 {
             continue; // not a daily channel: a quiet day says nothing
         }
         let mut sorted = history.to_vec();
         sorted.sort_unstable();
         let median = sorted[sorted.len() / 2];
-        if median >= 8 && days[0] * 4 < median {
+        if median >= 8 && daily[0] * 4 < median {
             out.push(format!(
                 "数据提示：{name}当日仅 {} 条（近4周日中位数 {median} 条），导出可能不完整。",
-                days[0]
+                daily[0]
             ));
         }
     }

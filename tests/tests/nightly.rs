@@ -648,6 +648,31 @@ fn a_lean_registry_and_tab_separated_exports_run_the_nightly() {
     assert!(report.contains("预警小区排名"));
 }
 
+/// A scoring date before the lake's first record (a year mistyped) is refused, naming the
+/// first day; before session 39 every compound was scored green from empty windows.
+#[test]
+fn a_date_before_the_first_record_is_refused_not_scored_green() {
+    let config = demo_dir().join("weaksignal.toml");
+    let config = config.to_str().expect("a UTF-8 temporary path");
+    let o = (bin().args([
+        "--quiet",
+        "score",
+        "--config",
+        config,
+        "--as-of",
+        "2015-12-30",
+    ]))
+    .output()
+    .expect("run weaksignal");
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("nothing to score on 2015-12-30: the lake's records start on 2024-01-01"),
+        "{err}"
+    );
+    assert!(!demo_dir().join("output/alerts/as_of=2015-12-30").exists());
+}
+
 /// A district in its first weeks: three months of exports. The window features ran their
 /// joins on a table without columns when a query had no row (no reopened ticket yet) and
 /// scoring failed; now the nightly scores every compound on the rules alone and the report

@@ -20,6 +20,15 @@ pub(crate) async fn score_date(
     as_of: chrono::NaiveDate,
 ) -> anyhow::Result<(PathBuf, Vec<score::Alert>, score::ScoreInfo)> {
     let s = Scorer::open(cfg).await?;
+    let first = s.first_day().await?;
+    if as_of < first {
+        // Every window would be empty and every compound green: a mistyped date, not a
+        // calm district.
+        anyhow::bail!(
+            "nothing to score on {as_of}: the lake's records start on {first} (is the date's \
+             year right?)"
+        );
+    }
     let output = cfg.resolve(&cfg.scoring.output);
     let previous = score::previous_alerts(&output, as_of)?;
     let (alerts, info) = score::score(&s, as_of, &previous).await?;

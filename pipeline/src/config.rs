@@ -197,13 +197,15 @@ pub enum LakeCompression {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
-    /// Comma-separated values with a header row.
+    /// Comma-separated values with a header row. (Each name also in capitals, as a file's
+    /// extension is often written.)
+    #[serde(alias = "CSV")]
     Csv,
     /// One JSON object per line, or one JSON array of objects (`json` names it too).
-    #[serde(alias = "json")]
+    #[serde(alias = "json", alias = "JSONL", alias = "JSON")]
     Jsonl,
     /// Excel workbook (first sheet, header row); `xls` (and ODS) are read alike.
-    #[serde(alias = "xls")]
+    #[serde(alias = "xls", alias = "XLSX", alias = "XLS")]
     Xlsx,
 }
 
@@ -211,10 +213,17 @@ pub enum Format {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Encoding {
-    /// UTF-8, with or without BOM.
-    #[serde(rename = "utf-8")]
+    /// UTF-8, with or without BOM (also `UTF-8`, `utf8`).
+    #[serde(rename = "utf-8", alias = "UTF-8", alias = "utf8", alias = "UTF8")]
     Utf8,
-    /// GBK / GB18030.
+    /// GBK / GB18030, which read GB2312 too (so those names, in either case, name it).
+    #[serde(
+        alias = "GBK",
+        alias = "gb18030",
+        alias = "GB18030",
+        alias = "gb2312",
+        alias = "GB2312"
+    )]
     Gbk,
     /// BOM, then UTF-8 validity, else GB18030.
     #[default]
@@ -595,6 +604,45 @@ mod tests {
             .replace("detector_weeks = 104", "detector_weeks = 56");
         std::fs::write(&p, edge).unwrap();
         assert!(Config::load(&p).is_ok());
+    }
+
+    /// Formats and encodings read as analysts write them: in capitals, and GBK's other names.
+    #[test]
+    fn formats_and_encodings_read_in_capitals_and_by_their_other_names() {
+        fn read<T: serde::de::DeserializeOwned>(t: &str) -> Option<T> {
+            toml::from_str(t).ok()
+        }
+        for (name, want) in [
+            ("csv", Format::Csv),
+            ("CSV", Format::Csv),
+            ("JSONL", Format::Jsonl),
+        ]
+        .into_iter()
+        .chain([
+            ("json", Format::Jsonl),
+            ("XLSX", Format::Xlsx),
+            ("XLS", Format::Xlsx),
+        ]) {
+            let f: Option<std::collections::BTreeMap<String, Format>> =
+                read(&format!("f = \"{name}\""));
+            assert_eq!(f.map(|m| m["f"]), Some(want), "{name}");
+        }
+        for (name, want) in [
+            ("utf-8", Encoding::Utf8),
+            ("UTF-8", Encoding::Utf8),
+            ("utf8", Encoding::Utf8),
+            ("gbk", Encoding::Gbk),
+            ("GBK", Encoding::Gbk),
+            ("GB18030", Encoding::Gbk),
+            ("gb2312", Encoding::Gbk),
+            ("auto", Encoding::Auto),
+        ] {
+            let e: Option<std::collections::BTreeMap<String, Encoding>> =
+                read(&format!("e = \"{name}\""));
+            assert_eq!(e.map(|m| m["e"]), Some(want), "{name}");
+        }
+        let e: Option<std::collections::BTreeMap<String, Encoding>> = read("e = \"big5\"");
+        assert!(e.is_none());
     }
 
     /// The demo config's commented example of a platform's JSON source is a valid source.

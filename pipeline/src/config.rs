@@ -609,25 +609,24 @@ mod tests {
     /// Formats and encodings read as analysts write them: in capitals, and GBK's other names.
     #[test]
     fn formats_and_encodings_read_in_capitals_and_by_their_other_names() {
-        fn read<T: serde::de::DeserializeOwned>(t: &str) -> Option<T> {
-            toml::from_str(t).ok()
+        /// The value `name` reads as, as a TOML string.
+        fn read<T: serde::de::DeserializeOwned>(name: &str) -> Option<T> {
+            toml::from_str::<std::collections::BTreeMap<String, T>>(&format!("v = \"{name}\""))
+                .ok()
+                .and_then(|mut m| m.remove("v"))
         }
-        for (name, want) in [
+        let formats = [
             ("csv", Format::Csv),
             ("CSV", Format::Csv),
             ("JSONL", Format::Jsonl),
-        ]
-        .into_iter()
-        .chain([
             ("json", Format::Jsonl),
             ("XLSX", Format::Xlsx),
             ("XLS", Format::Xlsx),
-        ]) {
-            let f: Option<std::collections::BTreeMap<String, Format>> =
-                read(&format!("f = \"{name}\""));
-            assert_eq!(f.map(|m| m["f"]), Some(want), "{name}");
+        ];
+        for (name, want) in formats {
+            assert_eq!(read::<Format>(name), Some(want), "{name}");
         }
-        for (name, want) in [
+        let encodings = [
             ("utf-8", Encoding::Utf8),
             ("UTF-8", Encoding::Utf8),
             ("utf8", Encoding::Utf8),
@@ -636,13 +635,11 @@ mod tests {
             ("GB18030", Encoding::Gbk),
             ("gb2312", Encoding::Gbk),
             ("auto", Encoding::Auto),
-        ] {
-            let e: Option<std::collections::BTreeMap<String, Encoding>> =
-                read(&format!("e = \"{name}\""));
-            assert_eq!(e.map(|m| m["e"]), Some(want), "{name}");
+        ];
+        for (name, want) in encodings {
+            assert_eq!(read::<Encoding>(name), Some(want), "{name}");
         }
-        let e: Option<std::collections::BTreeMap<String, Encoding>> = read("e = \"big5\"");
-        assert!(e.is_none());
+        assert_eq!(read::<Encoding>("big5"), None);
     }
 
     /// The demo config's commented example of a platform's JSON source is a valid source.

@@ -165,9 +165,24 @@ impl Scorer {
     /// # Errors
     /// DataFusion errors; an empty lake.
     pub async fn first_day(&self) -> Result<NaiveDate> {
+        self.record_day("MIN").await
+    }
+
+    /// The last day with records in the lake.
+    ///
+    /// # Errors
+    /// DataFusion errors; an empty lake.
+    pub async fn last_day(&self) -> Result<NaiveDate> {
+        self.record_day("MAX").await
+    }
+
+    /// The day of the lake's `MIN` or `MAX` receipt time.
+    async fn record_day(&self, aggregate: &str) -> Result<NaiveDate> {
         let b = self
             .ctx
-            .sql("SELECT MIN(CAST(received_at AS BIGINT)) AS t FROM records")
+            .sql(&format!(
+                "SELECT {aggregate}(CAST(received_at AS BIGINT)) AS t FROM records"
+            ))
             .await?
             .collect()
             .await?;

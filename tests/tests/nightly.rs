@@ -649,9 +649,10 @@ fn a_lean_registry_and_tab_separated_exports_run_the_nightly() {
 }
 
 /// A scoring date before the lake's first record (a year mistyped) is refused, naming the
-/// first day; before session 39 every compound was scored green from empty windows.
+/// first day, and one well past its last is warned of; before session 39 both scored every
+/// compound green from empty windows without a word.
 #[test]
-fn a_date_before_the_first_record_is_refused_not_scored_green() {
+fn a_date_before_the_first_record_is_refused_and_one_past_the_last_warned_of() {
     let config = demo_dir().join("weaksignal.toml");
     let config = config.to_str().expect("a UTF-8 temporary path");
     let o = (bin().args([
@@ -671,6 +672,23 @@ fn a_date_before_the_first_record_is_refused_not_scored_green() {
         "{err}"
     );
     assert!(!demo_dir().join("output/alerts/as_of=2015-12-30").exists());
+
+    // A date two months past the last export is scored, with a warning naming the lake's
+    // newest day (and the report's data notes, see report.rs).
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path().join("city");
+    copy_dir(&demo_dir(), &w);
+    let config = w.join("weaksignal.toml");
+    let config = config.to_str().expect("a UTF-8 temporary path");
+    let o = (bin().args(["score", "--config", config, "--as-of", "2026-03-01"]))
+        .output()
+        .expect("run weaksignal");
+    assert!(o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("the lake's newest record is from 2025-12-30, 61 days before 2026-03-01"),
+        "{err}"
+    );
 }
 
 /// A district in its first weeks: three months of exports. The window features ran their

@@ -29,6 +29,14 @@ pub(crate) async fn score_date(
              year right?)"
         );
     }
+    let last = s.last_day().await?;
+    if (as_of - last).num_days() > 7 {
+        tracing::warn!(
+            "the lake's newest record is from {last}, {} days before {as_of}: the scores see \
+             no record since (an export missing, or the date's year?)",
+            (as_of - last).num_days()
+        );
+    }
     let output = cfg.resolve(&cfg.scoring.output);
     let previous = score::previous_alerts(&output, as_of)?;
     let (alerts, info) = score::score(&s, as_of, &previous).await?;

@@ -458,22 +458,11 @@ pub fn masked_numbers(text: Cow<'_, str>) -> Cow<'_, str> {
     }
 }
 
-/// Whether the byte sequence at `b[i..]` is a digit written as a Chinese numeral, one
-/// character a digit (`零〇一二三四五六七八九幺`, three bytes each in UTF-8).
-fn spelled_digit(b: &[u8], i: usize) -> bool {
-    let Some(&[c0, c1, c2]) = b.get(i..i + 3) else {
-        return false;
-    };
+/// Whether `c` is a digit written as a Chinese numeral, one character a digit.
+fn spelled_digit(c: char) -> bool {
     matches!(
-        (c0, c1, c2),
-        (0xE4, 0xB8, 0x80 | 0x89 | 0x83)  // 一 三 七
-            | (0xE4, 0xBA, 0x8C | 0x94)  // 二 五
-            | (0xE4, 0xB9, 0x9D)         // 九
-            | (0xE5, 0x9B, 0x9B)         // 四
-            | (0xE5, 0x85, 0xAD | 0xAB)  // 六 八
-            | (0xE5, 0xB9, 0xBA)         // 幺
-            | (0xE9, 0x9B, 0xB6)         // 零
-            | (0xE3, 0x80, 0x87) // 〇
+        c,
+        '零' | '〇' | '一' | '二' | '三' | '四' | '五' | '六' | '七' | '八' | '九' | '幺'
     )
 }
 
@@ -523,46 +512,34 @@ fn may_have_spelled_number(text: &str) -> bool {
 /// Runs of eleven digits or more with at least three written as Chinese numerals
 /// (`一三八一二三四五六七八`, `幺三九 1234 5678`: a number read out on a call and typed as
 /// heard), spaces and hyphens inside: a mobile or ID number the patterns on ASCII digits do
-/// not see. Text has no such run otherwise (`一五一十`, `三三两两` are four). One pass over
-/// the bytes: every text goes through it.
+/// not see. Text has no such run otherwise (`一五一十`, `三三两两` are four). Only texts
+/// [`may_have_spelled_number`] lets through are scanned.
 fn spelled_numbers(text: &str) -> Vec<std::ops::Range<usize>> {
-    let b = text.as_bytes();
     let mut out = vec![];
     // The run so far: its start, its last digit's end, its digits, its spelled digits.
-    let (mut start, mut end, mut digits, mut spelled) = (0, 0, 0usize, 0usize);
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        let (digit, width) = match c {
-            b'0'..=b'9' => (true, 1),
-            0xE3..=0xE9 if spelled_digit(b, i) => (true, 3),
-            b' ' | b'-' if digits > 0 => {
-                i += 1;
-                continue;
-            }
-            0x00..=0x7F => (false, 1),
-            0xF0..=0xFF => (false, 4),
-            0xE0..=0xEF => (false, 3),
-            _ => (false, 2),
-        };
-        if digit {
-            if digits == 0 {
-                start = i;
-            }
-            digits += 1;
-            spelled += usize::from(width == 3);
-            end = i + width;
-        } else {
+    let mut run: Option<(usize, usize, usize, usize)> = None;
+    let close = |run: Option<(usize, usize, usize, usize)>, out: &mut Vec<_>| {
+        if let Some((start, end, digits, spelled)) = run {
             if digits >= 11 && spelled >= 3 {
                 out.push(start..end);
             }
-            (digits, spelled) = (0, 0);
         }
-        i += width;
+    };
+    for (i, c) in text.char_indices() {
+        let spelled = spelled_digit(c);
+        if spelled || c.is_ascii_digit() {
+            let (start, _, digits, n) = run.unwrap_or((i, i, 0, 0));
+            run = Some((
+                start,
+                i + c.len_utf8(),
+                digits + 1,
+                n + usize::from(spelled),
+            ));
+        } else if !(matches!(c, ' ' | '-') && run.is_some()) {
+            close(run.take(), &mut out);
+        }
     }
-    if digits >= 11 && spelled >= 3 {
-        out.push(start..end);
-    }
+    close(run, &mut out);
     out
 }
 

@@ -124,12 +124,7 @@ pub fn repaired(
                 && !names.iter().any(|c| header.iter().any(|h| same_name(h, c)))
         })
     };
-    let looks_damaged = |was: &str, now: &str| {
-        was.contains('\u{FFFD}') || {
-            let edits = strsim::levenshtein(&was.replace(' ', ""), now);
-            edits <= MAX_EDITS && edits < now.chars().count()
-        }
-    };
+    let looks_damaged = |was: &str, now: &str| was.contains('\u{FFFD}') || within_edits(was, now);
     let mut renamed = vec![];
     for ((at, width), (from, count)) in pieces {
         let was = &header[at..at + width];
@@ -186,10 +181,6 @@ pub fn repaired_by_configuration(src: &Source, header: &[String]) -> Option<Repa
     let lacked: Vec<&Vec<String>> = (src.columns.values())
         .filter(|names| !names.iter().any(|c| header.iter().any(|h| same_name(h, c))))
         .collect();
-    let close = |was: &str, now: &str| {
-        let edits = strsim::levenshtein(&was.replace(' ', ""), now);
-        edits <= MAX_EDITS && edits < now.chars().count()
-    };
     // (column, field, configured name) for every damaged name close to a lacked field's.
     let mut pairs: Vec<(usize, usize, &String)> = vec![];
     for (i, h) in header.iter().enumerate() {
@@ -197,7 +188,7 @@ pub fn repaired_by_configuration(src: &Source, header: &[String]) -> Option<Repa
             continue;
         }
         for (f, names) in lacked.iter().enumerate() {
-            if let Some(c) = names.iter().find(|c| close(h, c)) {
+            if let Some(c) = names.iter().find(|c| within_edits(h, c)) {
                 pairs.push((i, f, c));
             }
         }
@@ -221,6 +212,13 @@ pub fn repaired_by_configuration(src: &Source, header: &[String]) -> Option<Repa
         header[r.column] = r.now[0].clone();
     }
     Some(Repair { header, renamed })
+}
+
+/// Whether `was` is at most [`MAX_EDITS`] characters (inserted, removed or replaced; spaces
+/// aside) from `now`, and not all of them.
+fn within_edits(was: &str, now: &str) -> bool {
+    let edits = strsim::levenshtein(&was.replace(' ', ""), now);
+    edits <= MAX_EDITS && edits < now.chars().count()
 }
 
 /// Whether `cells` — a CSV file's first line, taken for its header although no line of the

@@ -72,14 +72,26 @@ fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
-/// A district with at most this many grids has every grid listed in the report; a larger
-/// one lists its red and yellow grids and counts the green ones (a leader scrolling a phone
-/// past ten thousand green rows would never reach the red compounds' details).
+/// A district with at most this many grids has every grid in the report: its red and yellow
+/// grids in a table, its green ones in a second table folded under a line that counts them
+/// (a leader on a phone sees the grids that need attention, not eighty green rows). A larger
+/// district lists its red and yellow grids and only counts the green ones (ten thousand rows
+/// would make the page megabytes long); the full grading is in the output's CSV.
 pub const GRIDS_LISTED_IN_FULL: usize = 100;
 
-/// The grids the report lists, red first, then yellow, then green, each by rate (highest
-/// first), and how many green grids are left out.
-pub fn grids_shown(grids: &[crate::GridRow]) -> (Vec<&crate::GridRow>, usize) {
+/// The grids the report shows.
+pub struct GridsShown<'a> {
+    /// The red and yellow grids: red first, then yellow, each by rate (highest first).
+    pub flagged: Vec<&'a crate::GridRow>,
+    /// The green grids folded under a line, by rate (highest first); none in a district of
+    /// more than [`GRIDS_LISTED_IN_FULL`] grids.
+    pub folded: Vec<&'a crate::GridRow>,
+    /// How many green grids the report leaves out.
+    pub hidden: usize,
+}
+
+/// The grids the report shows; see [`GridsShown`].
+pub fn grids_shown(grids: &[crate::GridRow]) -> GridsShown<'_> {
     let rank = |level: &str| match level {
         "red" => 0,
         "yellow" => 1,
@@ -87,12 +99,18 @@ pub fn grids_shown(grids: &[crate::GridRow]) -> (Vec<&crate::GridRow>, usize) {
     };
     let mut shown: Vec<&crate::GridRow> = grids.iter().collect();
     shown.sort_by(|a, b| (rank(&a.level).cmp(&rank(&b.level))).then(b.rate.total_cmp(&a.rate)));
-    if grids.len() <= GRIDS_LISTED_IN_FULL {
-        return (shown, 0);
-    }
     let flagged = shown.iter().take_while(|g| rank(&g.level) < 2).count();
-    shown.truncate(flagged);
-    (shown, grids.len() - flagged)
+    let mut folded = shown.split_off(flagged);
+    let mut hidden = 0;
+    if grids.len() > GRIDS_LISTED_IN_FULL {
+        hidden = folded.len();
+        folded.clear();
+    }
+    GridsShown {
+        flagged: shown,
+        folded,
+        hidden,
+    }
 }
 
 /// A heatmap's canvas `cv` cut to its rows: 28 CSS pixels a row, below the caption and the
@@ -178,7 +196,7 @@ pub fn html(d: &ReportData) -> Result<(String, HashMap<&'static str, Vec<u8>>)> 
     use minijinja::Value as V;
     let mut env = minijinja::Environment::new();
     env.add_template("index.html", TEMPLATE)?;
-    let (grids, grids_hidden) = grids_shown(&d.grids);
+    let shown = grids_shown(&d.grids);
     let count = |level: &str| d.grids.iter().filter(|g| g.level == level).count();
     let (red, yellow) = (count("red"), count("yellow"));
     let grid_counts = [red, yellow, d.grids.len() - red - yellow];
@@ -196,8 +214,9 @@ pub fn html(d: &ReportData) -> Result<(String, HashMap<&'static str, Vec<u8>>)> 
             local_ok => d.headline.local_share.is_some_and(|v| v >= 0.95),
             alerts => V::from(minijinja::value::Serde(&d.alerts)),
             details => V::from(minijinja::value::Serde(&details)),
-            grids => V::from(minijinja::value::Serde(&grids)),
-            grids_hidden => grids_hidden,
+            grids => V::from(minijinja::value::Serde(&shown.flagged)),
+            grids_folded => V::from(minijinja::value::Serde(&shown.folded)),
+            grids_hidden => shown.hidden,
             grid_counts => grid_counts,
             grid_total => d.grids.len(),
             grid_file => d.grid_file.clone(),

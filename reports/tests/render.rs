@@ -346,12 +346,29 @@ fn grids(n: usize) -> Vec<GridRow> {
         .collect()
 }
 
-/// The grid codes of the report's grid table, in order.
+/// The grid codes of the report's grid tables, in order.
 fn listed_grids(text: &str) -> Vec<String> {
-    let table = text.split("class=\"grids\"").nth(1).unwrap_or("");
-    let table = table.split("</table>").next().unwrap_or("");
     let re = regex::Regex::new(r"<td>(G\d{5})</td>").unwrap();
-    re.captures_iter(table).map(|c| c[1].to_string()).collect()
+    (text.split("class=\"grids\"").skip(1))
+        .flat_map(|t| {
+            let table = t.split("</table>").next().unwrap_or("");
+            re.captures_iter(table)
+                .map(|c| c[1].to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The grid codes folded under the report's line of green grids.
+fn folded_grids(text: &str) -> Vec<String> {
+    let folded = text
+        .split("<details class=\"more\" id=\"green-grids\">")
+        .nth(1);
+    listed_grids(
+        folded
+            .and_then(|t| t.split("</details>").next())
+            .unwrap_or(""),
+    )
 }
 
 #[test]
@@ -390,7 +407,7 @@ fn a_large_district_lists_its_red_and_yellow_grids_and_counts_the_green_ones() {
 }
 
 #[test]
-fn a_small_district_lists_every_grid_red_first() {
+fn a_small_district_lists_every_grid_red_first_the_green_ones_folded() {
     font::register(None).expect("the built-in CJK font");
     let mut d = sample();
     d.grids = grids(html::GRIDS_LISTED_IN_FULL);
@@ -401,6 +418,42 @@ fn a_small_district_lists_every_grid_red_first() {
     assert_eq!(listed[4], "G00091"); // the first yellow: 91, 78, 65, …
     assert_eq!(listed.last().map(String::as_str), Some("G00001"));
     assert!(!text.contains("未列出"));
+    // The green grids, and only they, are folded under a line that counts them.
+    let red = (0..100).filter(|i| i % 31 == 0).count();
+    let yellow = (0..100).filter(|i| i % 31 != 0 && i % 13 == 0).count();
+    let folded = folded_grids(&text);
+    assert_eq!(folded, listed[red + yellow..]);
+    assert_eq!(folded[0], "G00099");
+    let green = 100 - red - yellow;
+    assert!(text.contains(&format!("其余 {green} 个绿色网格（按每千人件数排列")));
+
+    // All green: one folded table of every grid.
+    for g in &mut d.grids {
+        g.level = "green".into();
+    }
+    let (text, _) = html::html(&d).unwrap();
+    assert_eq!(folded_grids(&text).len(), html::GRIDS_LISTED_IN_FULL);
+    assert_eq!(listed_grids(&text).len(), html::GRIDS_LISTED_IN_FULL);
+    assert!(text.contains("全部 100 个网格（按每千人件数排列"));
+    // Nothing to fold: no line for it.
+    d.grids = grids(14)
+        .into_iter()
+        .filter(|g| g.level != "green")
+        .collect();
+    let (text, _) = html::html(&d).unwrap();
+    assert_eq!(listed_grids(&text), ["G00000", "G00013"]); // red, then yellow
+    assert!(!text.contains("green-grids"));
+}
+
+#[test]
+fn the_grid_grading_comes_after_the_red_compounds_details() {
+    font::register(None).expect("the built-in CJK font");
+    let mut d = sample();
+    d.grids = grids(3);
+    let (text, _) = html::html(&d).unwrap();
+    let at = |s: &str| text.find(s).unwrap_or_else(|| panic!("no {s}"));
+    assert!(at("预警小区排名") < at("红色预警小区详情"));
+    assert!(at("红色预警小区详情") < at("网格红黄绿评定"));
 }
 
 fn alert(level: &str, street: &str, category: &str) -> AlertRow {

@@ -714,17 +714,89 @@ pub struct GridGrade {
     pub grid: String,
     /// Residents.
     pub population: u64,
-    /// Hotline tickets in the half-year up to the date.
+    /// Hotline tickets in the days counted ([`GradingPeriod`]).
     pub tickets: u64,
-    /// Per 1,000 residents.
+    /// Per 1,000 residents, projected to a whole half-year where part of one is counted.
     pub rate: f64,
-    /// Petitions.
+    /// Petitions in the days counted.
     pub petitions: u64,
     /// 红/黄/绿.
     pub level: RiskLevel,
 }
 
-/// Grades every grid on the half-year containing `as_of` (up to it).
+/// Days of a half-year a grading needs before it stands for the half-year: until then the
+/// grading is of the half-year before, complete (the tickets of a week or two, projected onto
+/// half a year, say more about chance than about a grid), where the lake holds it.
+pub const GRADING_MIN_DAYS: i64 = 30;
+
+/// The days a grid grading counts, and how it reads them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GradingPeriod {
+    /// The first day counted.
+    pub from: NaiveDate,
+    /// The last day counted.
+    pub to: NaiveDate,
+    /// The half-year's days over the days counted: what ticket rates are multiplied by, so
+    /// that they compare with the per-half-year thresholds (1 for a whole half-year).
+    /// Petition counts are not projected: a grid red for its petitions so far stays red.
+    pub scale: f64,
+    /// 2025年下半年; a half-year counted in part says which days and that rates are projected:
+    /// 2026年上半年（截至3月5日，每千人件数按全半年折算）.
+    pub label: String,
+}
+
+/// The half-year holding `d`: its first and last day.
+fn half_year(d: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let (y, h1) = (d.year(), d.month() <= 6);
+    let ymd = |m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap_or(d);
+    if h1 {
+        (ymd(1, 1), ymd(6, 30))
+    } else {
+        (ymd(7, 1), ymd(12, 31))
+    }
+}
+
+/// The period a grid grading on `as_of` counts, for a lake whose records start on
+/// `first_record`: the half-year up to `as_of`, projected to the whole half-year; in its first
+/// [`GRADING_MIN_DAYS`] days the half-year before, when the lake holds that many days of it.
+pub fn grading_period(as_of: NaiveDate, first_record: NaiveDate) -> GradingPeriod {
+    let counted = |(start, end): (NaiveDate, NaiveDate), to: NaiveDate| {
+        let from = first_record.clamp(start, to);
+        let days = (to - from).num_days() + 1;
+        (from, days, (end - start).num_days() + 1)
+    };
+    let current = half_year(as_of);
+    let mut chosen = (current, as_of);
+    let (_, days, _) = counted(current, as_of);
+    if days < GRADING_MIN_DAYS {
+        let before = half_year(current.0 - chrono::Duration::days(1));
+        if counted(before, before.1).1 >= GRADING_MIN_DAYS && first_record <= before.1 {
+            chosen = (before, before.1);
+        }
+    }
+    let ((start, end), to) = chosen;
+    let (from, days, half_days) = counted((start, end), to);
+    let half = format!(
+        "{}年{}半年",
+        start.year(),
+        if start.month() == 1 { "上" } else { "下" }
+    );
+    let md = |d: NaiveDate| format!("{}月{}日", d.month(), d.day());
+    let label = match (from == start, to == end) {
+        (true, true) => half,
+        (true, false) => format!("{half}（截至{}，每千人件数按全半年折算）", md(to)),
+        (false, _) => format!("{half}（{}至{}，每千人件数按全半年折算）", md(from), md(to)),
+    };
+    GradingPeriod {
+        from,
+        to,
+        scale: half_days as f64 / days as f64,
+        label,
+    }
+}
+
+/// Grades every grid on the period [`grading_period`] gives for `as_of` and a lake whose
+/// records start on `first_record`.
 ///
 /// # Errors
 /// DataFusion errors.
@@ -732,13 +804,12 @@ pub async fn grid_grades(
     ctx: &SessionContext,
     compounds: &[Compound],
     as_of: NaiveDate,
+    first_record: NaiveDate,
     cfg: &crate::config::Scoring,
 ) -> Result<(String, Vec<GridGrade>)> {
-    let h1 = as_of.month() <= 6;
-    let start = NaiveDate::from_ymd_opt(as_of.year(), if h1 { 1 } else { 7 }, 1).unwrap_or(as_of);
-    let label = format!("{}年{}半年", as_of.year(), if h1 { "上" } else { "下" });
-    let lo = features::end_of_day_ms(start - chrono::Duration::days(1));
-    let hi = features::end_of_day_ms(as_of);
+    let period = grading_period(as_of, first_record);
+    let lo = features::end_of_day_ms(period.from - chrono::Duration::days(1));
+    let hi = features::end_of_day_ms(period.to);
     let batches = ctx
         .sql(&format!(
             "SELECT compound_id,
@@ -786,7 +857,7 @@ pub async fn grid_grades(
     let out = grids
         .into_iter()
         .map(|((street, community, grid), (pop, tickets, petitions))| {
-            let rate = 1000.0 * tickets as f64 / pop.max(1) as f64;
+            let rate = 1000.0 * tickets as f64 * period.scale / pop.max(1) as f64;
             let level =
                 if rate >= cfg.grid_red_rate || petitions >= u64::from(cfg.grid_red_petitions) {
                     RiskLevel::Red
@@ -807,7 +878,7 @@ pub async fn grid_grades(
             }
         })
         .collect();
-    Ok((label, out))
+    Ok((period.label, out))
 }
 
 #[cfg(test)]
@@ -822,6 +893,75 @@ mod tests {
             severity,
             reason: reason.into(),
         }
+    }
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn a_grading_counts_the_half_year_so_far_projected_or_the_half_year_before_in_its_first_month()
+    {
+        let long_ago = day("2020-01-01");
+        // The last day of a half-year: the whole of it, as it is.
+        let p = grading_period(day("2025-12-31"), long_ago);
+        assert_eq!(
+            (p.from, p.to, p.scale),
+            (day("2025-07-01"), day("2025-12-31"), 1.0)
+        );
+        assert_eq!(p.label, "2025年下半年");
+        // The day before: 183 of 184 days, projected.
+        let p = grading_period(day("2025-12-30"), long_ago);
+        assert_eq!((p.from, p.to), (day("2025-07-01"), day("2025-12-30")));
+        assert!((p.scale - 184.0 / 183.0).abs() < 1e-12);
+        assert_eq!(
+            p.label,
+            "2025年下半年（截至12月30日，每千人件数按全半年折算）"
+        );
+        // Two months into a half-year: 59 of 181 days (2026 is no leap year).
+        let p = grading_period(day("2026-02-28"), long_ago);
+        assert_eq!((p.from, p.to), (day("2026-01-01"), day("2026-02-28")));
+        assert!((p.scale - 181.0 / 59.0).abs() < 1e-12);
+        assert_eq!(
+            p.label,
+            "2026年上半年（截至2月28日，每千人件数按全半年折算）"
+        );
+        // Ten days in: the half-year before, whole (its last day 29 days before the 30th day).
+        for as_of in ["2026-01-10", "2026-01-29"] {
+            let p = grading_period(day(as_of), long_ago);
+            assert_eq!(
+                (p.from, p.to, p.scale),
+                (day("2025-07-01"), day("2025-12-31"), 1.0)
+            );
+            assert_eq!(p.label, "2025年下半年");
+        }
+        assert_eq!(
+            grading_period(day("2026-01-30"), long_ago).from,
+            day("2026-01-01")
+        );
+        let p = grading_period(day("2025-07-05"), long_ago);
+        assert_eq!((p.from, p.to), (day("2025-01-01"), day("2025-06-30")));
+        assert_eq!(p.label, "2025年上半年");
+        // A lake that starts within the half-year before: its days only, projected.
+        let p = grading_period(day("2026-01-10"), day("2025-10-01"));
+        assert_eq!((p.from, p.to), (day("2025-10-01"), day("2025-12-31")));
+        assert!((p.scale - 184.0 / 92.0).abs() < 1e-12);
+        assert_eq!(
+            p.label,
+            "2025年下半年（10月1日至12月31日，每千人件数按全半年折算）"
+        );
+        // … too few of them (or none): the half-year so far after all.
+        for first in ["2025-12-20", "2026-01-02"] {
+            let p = grading_period(day("2026-01-10"), day(first));
+            assert_eq!(p.to, day("2026-01-10"));
+            assert_eq!(p.from, day(first).max(day("2026-01-01")));
+        }
+        let p = grading_period(day("2026-01-10"), day("2026-01-02"));
+        assert!((p.scale - 181.0 / 9.0).abs() < 1e-12);
+        assert_eq!(
+            p.label,
+            "2026年上半年（1月2日至1月10日，每千人件数按全半年折算）"
+        );
     }
 
     #[test]

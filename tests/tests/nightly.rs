@@ -176,7 +176,13 @@ fn demo_accounts_for_every_row_and_reruns_change_nothing() {
     assert!(csv.starts_with(b"\xEF\xBB\xBF"));
     let csv = String::from_utf8(csv).unwrap();
     assert_eq!(csv.lines().count(), grades.len() + 1);
-    assert!(csv.lines().nth(1).unwrap().starts_with("2025年下半年,"));
+    // The half-year up to the date (183 of its 184 days), its rates projected to the whole.
+    assert!(csv
+        .lines()
+        .nth(1)
+        .unwrap()
+        .starts_with("2025年下半年（截至12月30日，每千人件数按全半年折算）,"));
+    assert!(html.contains("网格红黄绿评定 · 2025年下半年（截至12月30日"));
     // The demo's district is small: the report lists every grid.
     assert!(html.contains(&format!("共 {} 个网格：", grades.len())));
     assert!(!html.contains("未列出"));

@@ -47,7 +47,8 @@ pub(crate) async fn score_date(
         let p = output.join("models").join(format!("{}.json", m.version));
         weaksignal_pipeline::lake::write_atomic(&p, |f| Ok(serde_json::to_writer_pretty(f, m)?))?;
     }
-    let (label, grades) = score::grid_grades(&s.ctx, &s.compounds, as_of, &cfg.scoring).await?;
+    let (label, grades) =
+        score::grid_grades(&s.ctx, &s.compounds, as_of, first, &cfg.scoring).await?;
     score::write_grid_grades(&dir, &label, &grades)?;
     weaksignal_pipeline::lake::write_atomic(&dir.join("score_info.json"), |f| {
         Ok(serde_json::to_writer_pretty(f, &info)?)

@@ -281,6 +281,33 @@ fn unresolved_note(all: u64, unresolved: u64) -> Option<String> {
     })
 }
 
+/// A note when the grid grading's thresholds tell the district's grids apart not at all —
+/// every grid below yellow, or half of them or more at red by their rates — with where the
+/// rates lie, so that the analyst can set thresholds that fit the district's volumes (the
+/// defaults are a guess; a district's 12345 volume per resident varies tenfold).
+fn grading_note(grades: &[GridGrade], yellow: f64, red: f64) -> Option<String> {
+    if grades.len() < 10 {
+        return None;
+    }
+    let mut rates: Vec<f64> = grades.iter().map(|g| g.rate).collect();
+    rates.sort_by(f64::total_cmp);
+    let median = rates[rates.len() / 2];
+    let (low, high) = (rates[0], rates[rates.len() - 1]);
+    let at_red = rates.iter().filter(|&&r| r >= red).count();
+    let finding = if high < yellow {
+        "全部网格的件数低于黄色阈值".to_string()
+    } else if 2 * at_red >= rates.len() {
+        format!("{} 个网格中 {at_red} 个的件数达到红色阈值", rates.len())
+    } else {
+        return None;
+    };
+    Some(format!(
+        "网格评定阈值为每千人每半年 {yellow:.0} 件（黄）、{red:.0} 件（红）：本期{finding}，\
+         各网格每千人件数最低 {low:.1}、中位数 {median:.1}、最高 {high:.1}；阈值可在配置 \
+         scoring.grid_yellow_rate、grid_red_rate 中按本区实际调整。"
+    ))
+}
+
 fn row(a: &Alert, rule_names: &HashMap<String, String>) -> AlertRow {
     AlertRow {
         compound_id: a.compound_id.clone(),
@@ -508,7 +535,12 @@ pub async fn build(
     let score_info: Option<serde_json::Value> = read("score_info.json")
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok());
-    let notes = score_notes(score_info.as_ref(), recent, unresolved);
+    let mut notes = score_notes(score_info.as_ref(), recent, unresolved);
+    notes.extend(grading_note(
+        &grades,
+        cfg.scoring.grid_yellow_rate,
+        cfg.scoring.grid_red_rate,
+    ));
     Ok(ReportData {
         as_of: as_of.to_string(),
         title: cfg.scoring.title.clone(),
@@ -660,6 +692,44 @@ mod tests {
                 (c.clone(), within.chain(28..28 + before).collect())
             })
             .collect()
+    }
+
+    fn graded(rates: &[f64]) -> Vec<GridGrade> {
+        (rates.iter().enumerate())
+            .map(|(i, &rate)| GridGrade {
+                street: "东湖街道".into(),
+                community: "东湖社区".into(),
+                grid: format!("G{i:03}"),
+                population: 1000,
+                tickets: rate as u64,
+                rate,
+                petitions: 0,
+                level: weaksignal_models::fusion::RiskLevel::Green,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn thresholds_that_tell_no_grid_apart_are_noted_with_where_the_rates_lie() {
+        let rates: Vec<f64> = (1..=11).map(|i| 5.0 * i as f64).collect(); // 5 … 55
+        let note = grading_note(&graded(&rates), 60.0, 120.0).unwrap();
+        assert!(note.contains("全部网格的件数低于黄色阈值"), "{note}");
+        assert!(note.contains("最低 5.0、中位数 30.0、最高 55.0"), "{note}");
+        assert!(
+            note.contains("每千人每半年 60 件（黄）、120 件（红）"),
+            "{note}"
+        );
+        // One grid at yellow: the thresholds tell grids apart.
+        assert_eq!(grading_note(&graded(&rates), 55.0, 120.0), None);
+        // Half at red or more.
+        let note = grading_note(&graded(&rates), 10.0, 30.0).unwrap();
+        assert!(
+            note.contains("11 个网格中 6 个的件数达到红色阈值"),
+            "{note}"
+        );
+        assert_eq!(grading_note(&graded(&rates), 10.0, 35.0), None); // 5 of 11
+                                                                     // Under ten grids, no note (a small set is often all green).
+        assert_eq!(grading_note(&graded(&rates[..9]), 60.0, 120.0), None);
     }
 
     #[test]

@@ -183,6 +183,10 @@ fn demo_accounts_for_every_row_and_reruns_change_nothing() {
         .unwrap()
         .starts_with("2025年下半年（截至12月30日，每千人件数按全半年折算）,"));
     assert!(html.contains("网格红黄绿评定 · 2025年下半年（截至12月30日"));
+    // The demo's grids all fall below the default yellow threshold: the notes say so, with
+    // where their rates lie and which settings to change.
+    assert!(html.contains("本期全部网格的件数低于黄色阈值"));
+    assert!(html.contains("scoring.grid_yellow_rate"));
     // The demo's district is small: the report lists every grid.
     assert!(html.contains(&format!("共 {} 个网格：", grades.len())));
     assert!(!html.contains("未列出"));

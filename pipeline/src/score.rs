@@ -902,66 +902,109 @@ mod tests {
     #[test]
     fn a_grading_counts_the_half_year_so_far_projected_or_the_half_year_before_in_its_first_month()
     {
-        let long_ago = day("2020-01-01");
-        // The last day of a half-year: the whole of it, as it is.
-        let p = grading_period(day("2025-12-31"), long_ago);
-        assert_eq!(
-            (p.from, p.to, p.scale),
-            (day("2025-07-01"), day("2025-12-31"), 1.0)
-        );
-        assert_eq!(p.label, "2025年下半年");
-        // The day before: 183 of 184 days, projected.
-        let p = grading_period(day("2025-12-30"), long_ago);
-        assert_eq!((p.from, p.to), (day("2025-07-01"), day("2025-12-30")));
-        assert!((p.scale - 184.0 / 183.0).abs() < 1e-12);
-        assert_eq!(
-            p.label,
-            "2025年下半年（截至12月30日，每千人件数按全半年折算）"
-        );
-        // Two months into a half-year: 59 of 181 days (2026 is no leap year).
-        let p = grading_period(day("2026-02-28"), long_ago);
-        assert_eq!((p.from, p.to), (day("2026-01-01"), day("2026-02-28")));
-        assert!((p.scale - 181.0 / 59.0).abs() < 1e-12);
-        assert_eq!(
-            p.label,
-            "2026年上半年（截至2月28日，每千人件数按全半年折算）"
-        );
-        // Ten days in: the half-year before, whole (its last day 29 days before the 30th day).
-        for as_of in ["2026-01-10", "2026-01-29"] {
-            let p = grading_period(day(as_of), long_ago);
-            assert_eq!(
-                (p.from, p.to, p.scale),
-                (day("2025-07-01"), day("2025-12-31"), 1.0)
+        const PROJECTED: &str = "，每千人件数按全半年折算）";
+        let long_ago = "2020-01-01";
+        // (as_of, the lake's first record, from, to, the half-year's days over the days
+        // counted, label)
+        let cases = [
+            // The last day of a half-year: the whole of it, as it is.
+            (
+                "2025-12-31",
+                long_ago,
+                "2025-07-01",
+                "2025-12-31",
+                1.0,
+                "2025年下半年".to_string(),
+            ),
+            // The day before: 183 of 184 days, projected.
+            (
+                "2025-12-30",
+                long_ago,
+                "2025-07-01",
+                "2025-12-30",
+                184.0 / 183.0,
+                format!("2025年下半年（截至12月30日{PROJECTED}"),
+            ),
+            // Two months into a half-year: 59 of 181 days (2026 is no leap year).
+            (
+                "2026-02-28",
+                long_ago,
+                "2026-01-01",
+                "2026-02-28",
+                181.0 / 59.0,
+                format!("2026年上半年（截至2月28日{PROJECTED}"),
+            ),
+            // In a half-year's first 29 days: the half-year before, whole; from the 30th on,
+            // the half-year so far.
+            (
+                "2026-01-10",
+                long_ago,
+                "2025-07-01",
+                "2025-12-31",
+                1.0,
+                "2025年下半年".into(),
+            ),
+            (
+                "2026-01-29",
+                long_ago,
+                "2025-07-01",
+                "2025-12-31",
+                1.0,
+                "2025年下半年".into(),
+            ),
+            (
+                "2026-01-30",
+                long_ago,
+                "2026-01-01",
+                "2026-01-30",
+                181.0 / 30.0,
+                format!("2026年上半年（截至1月30日{PROJECTED}"),
+            ),
+            (
+                "2025-07-05",
+                long_ago,
+                "2025-01-01",
+                "2025-06-30",
+                1.0,
+                "2025年上半年".into(),
+            ),
+            // A lake that starts within the half-year before: its days only, projected …
+            (
+                "2026-01-10",
+                "2025-10-01",
+                "2025-10-01",
+                "2025-12-31",
+                184.0 / 92.0,
+                format!("2025年下半年（10月1日至12月31日{PROJECTED}"),
+            ),
+            // … too few of them (or none): the half-year so far after all.
+            (
+                "2026-01-10",
+                "2025-12-20",
+                "2026-01-01",
+                "2026-01-10",
+                181.0 / 10.0,
+                format!("2026年上半年（截至1月10日{PROJECTED}"),
+            ),
+            (
+                "2026-01-10",
+                "2026-01-02",
+                "2026-01-02",
+                "2026-01-10",
+                181.0 / 9.0,
+                format!("2026年上半年（1月2日至1月10日{PROJECTED}"),
+            ),
+        ];
+        for (as_of, first, from, to, scale, label) in cases {
+            let p = grading_period(day(as_of), day(first));
+            assert_eq!((p.from, p.to), (day(from), day(to)), "{as_of} {first}");
+            assert!(
+                (p.scale - scale).abs() < 1e-12,
+                "{as_of} {first}: {}",
+                p.scale
             );
-            assert_eq!(p.label, "2025年下半年");
+            assert_eq!(p.label, label, "{as_of} {first}");
         }
-        assert_eq!(
-            grading_period(day("2026-01-30"), long_ago).from,
-            day("2026-01-01")
-        );
-        let p = grading_period(day("2025-07-05"), long_ago);
-        assert_eq!((p.from, p.to), (day("2025-01-01"), day("2025-06-30")));
-        assert_eq!(p.label, "2025年上半年");
-        // A lake that starts within the half-year before: its days only, projected.
-        let p = grading_period(day("2026-01-10"), day("2025-10-01"));
-        assert_eq!((p.from, p.to), (day("2025-10-01"), day("2025-12-31")));
-        assert!((p.scale - 184.0 / 92.0).abs() < 1e-12);
-        assert_eq!(
-            p.label,
-            "2025年下半年（10月1日至12月31日，每千人件数按全半年折算）"
-        );
-        // … too few of them (or none): the half-year so far after all.
-        for first in ["2025-12-20", "2026-01-02"] {
-            let p = grading_period(day("2026-01-10"), day(first));
-            assert_eq!(p.to, day("2026-01-10"));
-            assert_eq!(p.from, day(first).max(day("2026-01-01")));
-        }
-        let p = grading_period(day("2026-01-10"), day("2026-01-02"));
-        assert!((p.scale - 181.0 / 9.0).abs() < 1e-12);
-        assert_eq!(
-            p.label,
-            "2026年上半年（1月2日至1月10日，每千人件数按全半年折算）"
-        );
     }
 
     #[test]

@@ -727,8 +727,9 @@ mod tests {
             note.contains("11 个网格中 6 个的件数达到红色阈值"),
             "{note}"
         );
-        assert_eq!(grading_note(&graded(&rates), 10.0, 35.0), None); // 5 of 11
-                                                                     // Under ten grids, no note (a small set is often all green).
+        // 5 of 11 at red: no note.
+        assert_eq!(grading_note(&graded(&rates), 10.0, 35.0), None);
+        // Under ten grids, no note (a small set is often all green).
         assert_eq!(grading_note(&graded(&rates[..9]), 60.0, 120.0), None);
     }
 

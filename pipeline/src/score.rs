@@ -770,7 +770,8 @@ pub fn grading_period(as_of: NaiveDate, first_record: NaiveDate) -> GradingPerio
     let (_, days, _) = counted(current, as_of);
     if days < GRADING_MIN_DAYS {
         let before = half_year(current.0 - chrono::Duration::days(1));
-        if counted(before, before.1).1 >= GRADING_MIN_DAYS && first_record <= before.1 {
+        // A lake that starts after the half-year before counts one day of it (its last).
+        if counted(before, before.1).1 >= GRADING_MIN_DAYS {
             chosen = (before, before.1);
         }
     }
